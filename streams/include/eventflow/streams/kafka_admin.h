@@ -1,0 +1,47 @@
+// Topic administration through librdkafka's Admin API, on any client handle.
+//
+// Applications create their topics themselves (the broker's automatic topic
+// creation is off): input topics by the generator, changelog and repartition
+// topics by the runtime before processing starts. EnsureTopics() is
+// idempotent and checks that an existing topic has the partition count the
+// caller needs, since co-partitioning depends on it.
+//
+// Thread-safety: the functions are safe to call concurrently on one handle.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventflow/core/status.h"
+
+namespace eventflow::streams {
+
+//! A topic to create.
+struct NewTopic {
+  std::string name;                 //!< topic name
+  int num_partitions = 3;           //!< partition count
+  int replication_factor = -1;      //!< -1: the broker's default.replication.factor
+  std::vector<std::pair<std::string, std::string>> configs;  //!< e.g. cleanup.policy
+};
+
+//! Creates the topics that do not exist and waits until their metadata (with a
+//! leader for every partition) is visible to `client`. An existing topic is
+//! accepted when its partition count equals the requested one; otherwise the
+//! result is InvalidArgument naming the topic, the expected and the actual count.
+Status EnsureTopics(rd_kafka_t* client, std::span<const NewTopic> topics,
+                    std::chrono::milliseconds timeout);
+
+//! Deletes the topics; a topic that does not exist is not an error.
+Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
+                    std::chrono::milliseconds timeout);
+
+//! Returns the partition count of `topic`, or NotFound when it does not exist.
+Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
+                           std::chrono::milliseconds timeout);
+
+}  // namespace eventflow::streams

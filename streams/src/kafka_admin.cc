@@ -1,0 +1,187 @@
+#include "eventflow/streams/kafka_admin.h"
+
+#include <thread>
+
+#include "eventflow/streams/kafka_client.h"
+
+namespace eventflow::streams {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct AdminOptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
+using AdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
+
+int RemainingMs(Clock::time_point deadline) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+// Waits for the admin result event of `type` on `queue`.
+Result<KafkaEvent> AwaitResult(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
+                               Clock::time_point deadline, std::string_view what) {
+  while (true) {
+    KafkaEvent ev(rd_kafka_queue_poll(queue, RemainingMs(deadline)));
+    if (!ev) return Status::TimedOut(std::string(what) + ": no answer from the broker in time");
+    if (rd_kafka_event_type(ev.get()) == type) {
+      EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_event_error(ev.get()), what));
+      return ev;
+    }
+  }
+}
+
+// Partition counts of the topics in `names` whose metadata has a leader for
+// every partition; topics missing or still leaderless get -1.
+Result<std::vector<int>> ReadyPartitionCounts(rd_kafka_t* client,
+                                              std::span<const std::string> names,
+                                              Clock::time_point deadline) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
+      rd_kafka_metadata(client, 1, nullptr, &raw, std::max(RemainingMs(deadline), 1)),
+      "reading cluster metadata"));
+  KafkaMetadata md(raw);
+  std::vector<int> counts(names.size(), -1);
+  for (size_t i = 0; i < names.size(); ++i) {
+    for (int t = 0; t < md->topic_cnt; ++t) {
+      const rd_kafka_metadata_topic_t& topic = md->topics[t];
+      if (names[i] != topic.topic || topic.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      bool ready = topic.partition_cnt > 0;
+      for (int p = 0; p < topic.partition_cnt; ++p) {
+        ready = ready && topic.partitions[p].leader >= 0 &&
+                topic.partitions[p].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+      }
+      if (ready) counts[i] = topic.partition_cnt;
+    }
+  }
+  return counts;
+}
+
+}  // namespace
+
+Status EnsureTopics(rd_kafka_t* client, std::span<const NewTopic> topics,
+                    std::chrono::milliseconds timeout) {
+  if (topics.empty()) return Status::OK();
+  const Clock::time_point deadline = Clock::now() + timeout;
+  char errstr[512];
+
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  struct Cleanup {
+    std::vector<rd_kafka_NewTopic_t*>* v;
+    ~Cleanup() { rd_kafka_NewTopic_destroy_array(v->data(), v->size()); }
+  } cleanup{&new_topics};
+  for (const NewTopic& t : topics) {
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.num_partitions,
+                                                    t.replication_factor, errstr, sizeof(errstr));
+    if (nt == nullptr) {
+      return Status::InvalidArgument("topic \"" + t.name + "\": " + errstr);
+    }
+    new_topics.push_back(nt);
+    for (const auto& [key, value] : t.configs) {
+      EVENTFLOW_RETURN_IF_ERROR(
+          FromKafkaError(rd_kafka_NewTopic_set_config(nt, key.c_str(), value.c_str()),
+                         "topic \"" + t.name + "\" config " + key));
+    }
+  }
+
+  AdminOptions options(rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), RemainingMs(deadline), errstr,
+                                              sizeof(errstr));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), RemainingMs(deadline), errstr,
+                                            sizeof(errstr));
+  KafkaQueue queue(rd_kafka_queue_new(client));
+  rd_kafka_CreateTopics(client, new_topics.data(), new_topics.size(), options.get(),
+                        queue.get());
+  auto ev = AwaitResult(queue.get(), RD_KAFKA_EVENT_CREATETOPICS_RESULT, deadline,
+                        "creating topics");
+  if (!ev.ok()) return ev.status();
+
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      continue;
+    }
+    const char* detail = rd_kafka_topic_result_error_string(results[i]);
+    return FromKafkaError(err, std::string("creating topic \"") +
+                                   rd_kafka_topic_result_name(results[i]) + "\"" +
+                                   (detail != nullptr ? std::string(" (") + detail + ")" : ""));
+  }
+
+  // Wait until every topic is visible with leaders, and check partition counts
+  // of topics that existed before.
+  std::vector<std::string> names;
+  for (const NewTopic& t : topics) names.push_back(t.name);
+  while (true) {
+    auto counts = ReadyPartitionCounts(client, names, deadline);
+    bool all_ready = counts.ok();
+    for (size_t i = 0; counts.ok() && i < names.size(); ++i) {
+      if ((*counts)[i] < 0) {
+        all_ready = false;
+      } else if ((*counts)[i] != topics[i].num_partitions) {
+        return Status::InvalidArgument(
+            "topic \"" + names[i] + "\" exists with " + std::to_string((*counts)[i]) +
+            " partitions, but " + std::to_string(topics[i].num_partitions) + " are required");
+      }
+    }
+    if (all_ready) return Status::OK();
+    if (RemainingMs(deadline) == 0) {
+      return counts.ok() ? Status::TimedOut("created topics have no leader yet")
+                         : counts.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
+                    std::chrono::milliseconds timeout) {
+  if (topics.empty()) return Status::OK();
+  const Clock::time_point deadline = Clock::now() + timeout;
+  std::vector<rd_kafka_DeleteTopic_t*> dels;
+  for (const std::string& t : topics) dels.push_back(rd_kafka_DeleteTopic_new(t.c_str()));
+  AdminOptions options(rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_DELETETOPICS));
+  char errstr[512];
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), RemainingMs(deadline), errstr,
+                                              sizeof(errstr));
+  KafkaQueue queue(rd_kafka_queue_new(client));
+  rd_kafka_DeleteTopics(client, dels.data(), dels.size(), options.get(), queue.get());
+  rd_kafka_DeleteTopic_destroy_array(dels.data(), dels.size());
+  auto ev = AwaitResult(queue.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, deadline,
+                        "deleting topics");
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      continue;
+    }
+    return FromKafkaError(
+        err, std::string("deleting topic \"") + rd_kafka_topic_result_name(results[i]) + "\"");
+  }
+  return Status::OK();
+}
+
+Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
+                           std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  // Ask for all topics: asking for one unknown topic would not auto-create it
+  // here (auto-creation is off) but still costs a round trip per topic.
+  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
+      rd_kafka_metadata(client, 1, nullptr, &raw, static_cast<int>(timeout.count())),
+      "reading metadata for topic \"" + topic + "\""));
+  KafkaMetadata md(raw);
+  for (int t = 0; t < md->topic_cnt; ++t) {
+    if (topic == md->topics[t].topic && md->topics[t].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return md->topics[t].partition_cnt;
+    }
+  }
+  return Status::NotFound("topic \"" + topic + "\" does not exist");
+}
+
+}  // namespace eventflow::streams

@@ -1,0 +1,147 @@
+#include "eventflow/streams/kafka_client.h"
+
+#include <string>
+
+#include "eventflow/core/log.h"
+
+namespace eventflow::streams {
+namespace {
+
+StatusCode CodeFor(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+      return StatusCode::kOk;
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+      return StatusCode::kTimedOut;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS:
+      return StatusCode::kUnavailable;
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+    case RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID:
+      return StatusCode::kFenced;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__NOENT:
+      return StatusCode::kNotFound;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PROTOCOL:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR__MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_COMPRESSION_TYPE:
+      return StatusCode::kInvalidArgument;
+    case RD_KAFKA_RESP_ERR__FATAL:
+      return StatusCode::kFatal;
+    default:
+      return StatusCode::kIOError;
+  }
+}
+
+std::string Describe(rd_kafka_resp_err_t err, std::string_view context, const char* detail) {
+  std::string msg(context);
+  msg.append(": ").append(detail != nullptr ? detail : rd_kafka_err2str(err));
+  msg.append(" (").append(rd_kafka_err2name(err)).append(")");
+  return msg;
+}
+
+void LogCallback(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
+  const LogLevel ours = level <= 3   ? LogLevel::kError
+                        : level == 4 ? LogLevel::kWarn
+                        : level <= 6 ? LogLevel::kInfo
+                                     : LogLevel::kDebug;
+  if (!LogEnabled(ours)) return;
+  std::string component = "rdkafka ";
+  component.append(rk != nullptr ? rd_kafka_name(rk) : "-").append(" ").append(fac);
+  Log(ours, component, buf);
+}
+
+}  // namespace
+
+Status FromKafkaError(rd_kafka_resp_err_t err, std::string_view context) {
+  const StatusCode code = CodeFor(err);
+  if (code == StatusCode::kOk) return Status::OK();
+  return Status(code, Describe(err, context, nullptr));
+}
+
+Status FromKafkaError(const rd_kafka_error_t* error, std::string_view context) {
+  if (error == nullptr) return Status::OK();
+  const rd_kafka_resp_err_t err = rd_kafka_error_code(error);
+  StatusCode code = CodeFor(err);
+  if (rd_kafka_error_is_fatal(error)) {
+    code = (code == StatusCode::kFenced) ? StatusCode::kFenced : StatusCode::kFatal;
+  } else if (rd_kafka_error_txn_requires_abort(error)) {
+    code = StatusCode::kAborted;
+  } else if (rd_kafka_error_is_retriable(error) && code == StatusCode::kIOError) {
+    code = StatusCode::kTimedOut;
+  }
+  if (code == StatusCode::kOk) code = StatusCode::kInternal;
+  return Status(code, Describe(err, context, rd_kafka_error_string(error)));
+}
+
+Result<KafkaConf> BuildKafkaConf(const KafkaProperties& props) {
+  KafkaConf conf(rd_kafka_conf_new());
+  char errstr[512];
+  for (const auto& [key, value] : props.entries()) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+      std::string msg = "kafka setting \"kafka." + key + "\"";
+      if (!IsSecretProperty(key)) msg += " = \"" + value + "\"";
+      msg += ": ";
+      msg += errstr;
+      return Status::InvalidArgument(std::move(msg));
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf.get(), &LogCallback);
+  return conf;
+}
+
+Result<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, KafkaConf conf) {
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof(errstr));
+  if (rk == nullptr) {
+    return Status::InvalidArgument(
+        std::string("cannot create Kafka ") +
+        (type == RD_KAFKA_PRODUCER ? "producer" : "consumer") + ": " + errstr);
+  }
+  conf.release();  // rd_kafka_new() took ownership.
+  return KafkaHandle(rk);
+}
+
+Result<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, const KafkaProperties& props) {
+  auto conf = BuildKafkaConf(props);
+  if (!conf.ok()) return conf.status();
+  return CreateKafkaClient(type, std::move(*conf));
+}
+
+}  // namespace eventflow::streams
