@@ -1,0 +1,174 @@
+#include "eventflow/testing/kafka_fixture.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "eventflow/testing/test_env.h"
+
+extern char** environ;
+
+namespace eventflow::testing {
+
+streams::KafkaProperties TestKafkaProperties() {
+  streams::KafkaProperties props;
+  props.Set("bootstrap.servers", KafkaBootstrap());
+  return props;
+}
+
+ScopedTopics::ScopedTopics(std::vector<streams::NewTopic> topics) : topics_(std::move(topics)) {
+  auto admin = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, TestKafkaProperties());
+  if (!admin.ok()) {
+    ADD_FAILURE() << admin.status().ToString();
+    return;
+  }
+  admin_ = std::move(*admin);
+  const Status s = streams::EnsureTopics(admin_.get(), topics_, std::chrono::seconds(60));
+  if (!s.ok()) ADD_FAILURE() << "creating test topics: " << s.ToString();
+}
+
+ScopedTopics::~ScopedTopics() {
+  if (!admin_) return;
+  std::vector<std::string> names;
+  for (const auto& t : topics_) names.push_back(t.name);
+  const Status s = streams::DeleteTopics(admin_.get(), names, std::chrono::seconds(30));
+  if (!s.ok()) std::fprintf(stderr, "warning: deleting test topics: %s\n", s.ToString().c_str());
+}
+
+Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_committed,
+                                            std::chrono::milliseconds timeout) {
+  streams::KafkaProperties props = TestKafkaProperties();
+  props.Set("group.id", UniqueName("readall"));
+  props.Set("enable.auto.commit", "false");
+  props.Set("enable.partition.eof", "true");
+  props.Set("isolation.level", read_committed ? "read_committed" : "read_uncommitted");
+  auto consumer = streams::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  if (!consumer.ok()) return consumer.status();
+  rd_kafka_t* rk = consumer->get();
+
+  auto partitions = streams::PartitionCount(rk, topic, timeout);
+  if (!partitions.ok()) return partitions.status();
+  streams::KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
+  std::vector<int64_t> high(static_cast<size_t>(*partitions), 0);
+  for (int p = 0; p < *partitions; ++p) {
+    int64_t low = 0;
+    EVENTFLOW_RETURN_IF_ERROR(streams::FromKafkaError(
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high[p],
+                                         static_cast<int>(timeout.count())),
+        "watermarks of " + topic));
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  }
+  EVENTFLOW_RETURN_IF_ERROR(
+      streams::FromKafkaError(rd_kafka_assign(rk, list.get()), "assigning " + topic));
+
+  std::vector<std::vector<ConsumedRecord>> by_partition(static_cast<size_t>(*partitions));
+  std::vector<bool> done(static_cast<size_t>(*partitions), false);
+  for (int p = 0; p < *partitions; ++p) done[p] = high[p] == 0;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto all_done = [&] {
+    for (bool d : done) {
+      if (!d) return false;
+    }
+    return true;
+  };
+  while (!all_done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::TimedOut("reading " + topic + " to its end");
+    }
+    streams::KafkaMessage msg(rd_kafka_consumer_poll(rk, 200));
+    if (!msg) continue;
+    const int32_t p = msg->partition;
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // Under read_committed the end is the last stable offset, which equals the
+      // high watermark once no transaction is open.
+      if (msg->offset >= high[p]) done[p] = true;
+      continue;
+    }
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return streams::FromKafkaError(msg->err, "consuming " + topic);
+    }
+    ConsumedRecord r;
+    r.topic = topic;
+    r.partition = p;
+    r.offset = msg->offset;
+    if (msg->key != nullptr) r.key.assign(static_cast<const char*>(msg->key), msg->key_len);
+    if (msg->payload != nullptr) {
+      r.value.assign(static_cast<const char*>(msg->payload), msg->len);
+    }
+    r.timestamp_ms = rd_kafka_message_timestamp(msg.get(), nullptr);
+    by_partition[p].push_back(std::move(r));
+    if (msg->offset + 1 >= high[p]) done[p] = true;
+  }
+  rd_kafka_consumer_close(rk);
+  std::vector<ConsumedRecord> out;
+  for (auto& records : by_partition) {
+    for (auto& r : records) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+ProcessResult RunProcess(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env) {
+  ProcessResult result;
+  char out_path[] = "/tmp/eventflow-test-out-XXXXXX";
+  char err_path[] = "/tmp/eventflow-test-err-XXXXXX";
+  const int out_fd = ::mkstemp(out_path);
+  const int err_fd = ::mkstemp(err_path);
+  if (out_fd < 0 || err_fd < 0) {
+    ADD_FAILURE() << "mkstemp failed";
+    return result;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  for (const auto& e : env) env_strings.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_fd);
+  ::close(err_fd);
+  if (rc != 0) {
+    ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
+  } else {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  result.out = Slurp(out_path);
+  result.err = Slurp(err_path);
+  ::unlink(out_path);
+  ::unlink(err_path);
+  return result;
+}
+
+}  // namespace eventflow::testing
