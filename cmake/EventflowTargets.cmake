@@ -49,9 +49,15 @@ function(eventflow_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${EVENTFLOW_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  # Each label is passed as its own "LABELS x" pair: a list value would be split
+  # by gtest_discover_tests and keep only the first label (CMake issue 17812).
+  set(label_properties "")
+  foreach(label IN LISTS ARG_LABELS)
+    list(APPEND label_properties LABELS ${label})
+  endforeach()
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    PROPERTIES ${label_properties} TIMEOUT ${ARG_TIMEOUT}
                # A skipped test proves nothing: make CTest report it as skipped
                # (not passed), and scripts/test fails the run on any skip.
                SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
