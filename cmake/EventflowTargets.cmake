@@ -2,7 +2,7 @@
 # the one way tests are declared (with CTest labels by module and kind).
 
 set(EVENTFLOW_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference)
+    -Wcast-align -Wunused -Woverloaded-virtual)
 if(EVENTFLOW_WERROR)
   list(APPEND EVENTFLOW_WARNINGS -Werror)
 endif()

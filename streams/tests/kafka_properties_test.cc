@@ -109,7 +109,7 @@ TEST(KafkaClientTest, ErrorTranslationPicksCodeAndNamesContext) {
   EXPECT_EQ(FromKafkaError(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, "c").code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(FromKafkaError(RD_KAFKA_RESP_ERR__FATAL, "c").code(), StatusCode::kFatal);
-  EXPECT_EQ(FromKafkaError(RD_KAFKA_RESP_ERR_CORRUPT_MESSAGE, "c").code(), StatusCode::kIOError);
+  EXPECT_EQ(FromKafkaError(RD_KAFKA_RESP_ERR_INVALID_MSG, "c").code(), StatusCode::kIOError);
 }
 
 TEST(KafkaClientTest, ErrorObjectFlagsDecideTheCode) {

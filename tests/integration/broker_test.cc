@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
@@ -66,6 +67,8 @@ TEST(BrokerTest, ReadCommittedConsumerNeverSeesAbortedRecords) {
 
   ExpectOk(rd_kafka_begin_transaction(producer.get()), "begin");
   for (int i = 0; i < 10; ++i) Produce(producer.get(), topic, i % 2, "k", "aborted-" + std::to_string(i));
+  // Deliver them to the broker first: aborting would otherwise purge them unsent.
+  ASSERT_EQ(rd_kafka_flush(producer.get(), kTimeoutMs), RD_KAFKA_RESP_ERR_NO_ERROR);
   ExpectOk(rd_kafka_abort_transaction(producer.get(), kTimeoutMs), "abort");
 
   ExpectOk(rd_kafka_begin_transaction(producer.get()), "begin");
@@ -113,6 +116,7 @@ TEST(BrokerTest, OffsetsSentInATransactionCommitAndAbortWithIt) {
   // Aborted: output and offsets both vanish.
   ExpectOk(rd_kafka_begin_transaction(producer.get()), "begin");
   Produce(producer.get(), topics.name(1), 0, "k", "aborted");
+  ASSERT_EQ(rd_kafka_flush(producer.get(), kTimeoutMs), RD_KAFKA_RESP_ERR_NO_ERROR);
   ExpectOk(rd_kafka_send_offsets_to_transaction(producer.get(), offsets_at(5).get(),
                                                 metadata.get(), kTimeoutMs),
            "send_offsets");
@@ -245,6 +249,9 @@ TEST(BrokerTest, EveryCompressionCodecReallyCompresses) {
   ASSERT_GT(plain, static_cast<int64_t>(kRecords * value.size()));
   for (const char* codec : {"lz4", "zstd", "gzip", "snappy"}) {
     const int64_t compressed = bytes_sent(codec);
+    std::printf("%-6s %8lld bytes sent, uncompressed %lld (ratio %.3f)\n", codec,
+                static_cast<long long>(compressed), static_cast<long long>(plain),
+                static_cast<double>(compressed) / static_cast<double>(plain));
     EXPECT_LT(compressed * 4, plain) << codec << " sent " << compressed << " bytes, uncompressed "
                                      << plain << ": the broker did not get compressed batches";
   }

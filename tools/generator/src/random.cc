@@ -12,6 +12,8 @@ uint64_t SplitMix64(uint64_t* x) {
 
 inline uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
+__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang extension, silenced for -Wpedantic
+
 }  // namespace
 
 Rng::Rng(uint64_t seed) {
@@ -32,12 +34,12 @@ uint64_t Rng::Next() {
 
 uint64_t Rng::Uniform(uint64_t n) {
   // Lemire's nearly divisionless method: unbiased, one multiply in the common case.
-  unsigned __int128 m = static_cast<unsigned __int128>(Next()) * n;
+  Uint128 m = static_cast<Uint128>(Next()) * n;
   uint64_t low = static_cast<uint64_t>(m);
   if (low < n) {
     const uint64_t threshold = (0 - n) % n;
     while (low < threshold) {
-      m = static_cast<unsigned __int128>(Next()) * n;
+      m = static_cast<Uint128>(Next()) * n;
       low = static_cast<uint64_t>(m);
     }
   }
