@@ -99,5 +99,25 @@ TEST(GeneratorKafkaTest, HundredThousandEventsArriveExactlyOnceAndPartitionedByU
   EXPECT_EQ(partitions_used.size(), 3u);
 }
 
+
+// Delivery failures are never silent: records the broker refuses (here: larger
+// than the topics' max.message.bytes) fail the run, naming topic and reason.
+TEST(GeneratorKafkaTest, RefusedRecordsFailTheRunNamingTopicAndReason) {
+  const std::string prefix = UniqueName("refuse") + "-";
+  std::vector<streams::NewTopic> topics;
+  for (EventTopic t : {EventTopic::kUserEvents, EventTopic::kProductView, EventTopic::kOrders}) {
+    topics.push_back({prefix + std::string(TopicName(t)), 3, -1, {{"max.message.bytes", "64"}}});
+  }
+  testing::ScopedTopics scoped(topics);
+  const auto run = RunProcess({testing::ToolDir() + "/eventflow-produce", "--bootstrap-servers",
+                               testing::KafkaBootstrap(), "--max-rate", "--seed", "3", "--count",
+                               "50", "--topic-prefix", prefix, "--progress", "off",
+                               "--kafka.compression.type=none"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("not delivered"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(prefix), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("MSG_SIZE_TOO_LARGE"), std::string::npos) << run.err;
+}
+
 }  // namespace
 }  // namespace eventflow

@@ -38,9 +38,16 @@ const char* Env(const char* name) {
   return (v != nullptr && *v != '\0') ? v : nullptr;
 }
 
+// Exit codes: 2 for bad settings or input found before producing starts,
+// 1 for failures while running (delivery, broker, I/O).
 int Fail(const Status& status) {
   std::fprintf(stderr, "eventflow-produce: %s\n", status.message().c_str());
   return status.IsInvalidArgument() ? 2 : 1;
+}
+
+int FailRunning(const Status& status) {
+  std::fprintf(stderr, "eventflow-produce: %s\n", status.message().c_str());
+  return 1;
 }
 
 }  // namespace
@@ -214,7 +221,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
   auto summary = eventflow::generator::Pump(*source, *sink, pump, g_stop);
-  if (!summary.ok()) return Fail(summary.status());
+  if (!summary.ok()) return FailRunning(summary.status());
   std::fprintf(stderr, "eventflow-produce: %s\n", summary->ToText().c_str());
   if (vm.count("summary-json")) {
     const std::string path = vm["summary-json"].as<std::string>();
