@@ -33,6 +33,8 @@ function(eventflow_executable name)
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${EVENTFLOW_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  # Every user-facing binary lands in <build>/bin.
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 endfunction()
 
 # eventflow_test(<name> SOURCES ... DEPS ... LABELS <module> <kind> [ENVIRONMENT ...])
