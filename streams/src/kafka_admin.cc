@@ -33,6 +33,31 @@ Result<KafkaEvent> AwaitResult(rd_kafka_queue_t* queue, rd_kafka_event_type_t ty
   }
 }
 
+AdminOptions MakeOptions(rd_kafka_t* client, rd_kafka_admin_op_t op,
+                         Clock::time_point deadline) {
+  AdminOptions options(rd_kafka_AdminOptions_new(client, op));
+  char errstr[512];
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), RemainingMs(deadline), errstr,
+                                              sizeof(errstr));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), RemainingMs(deadline), errstr,
+                                            sizeof(errstr));
+  return options;
+}
+
+// The first per-topic error other than `acceptable` (e.g. "already exists").
+Status CheckTopicResults(const rd_kafka_topic_result_t** results, size_t n,
+                         rd_kafka_resp_err_t acceptable, std::string_view verb) {
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == acceptable) continue;
+    const char* detail = rd_kafka_topic_result_error_string(results[i]);
+    return FromKafkaError(err, std::string(verb) + " topic \"" +
+                                   rd_kafka_topic_result_name(results[i]) + "\"" +
+                                   (detail != nullptr ? std::string(" (") + detail + ")" : ""));
+  }
+  return Status::OK();
+}
+
 // Partition counts of the topics in `names` whose metadata has a leader for
 // every partition; topics missing or still leaderless get -1.
 Result<std::vector<int>> ReadyPartitionCounts(rd_kafka_t* client,
@@ -86,11 +111,7 @@ Status EnsureTopics(rd_kafka_t* client, std::span<const NewTopic> topics,
     }
   }
 
-  AdminOptions options(rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_CREATETOPICS));
-  rd_kafka_AdminOptions_set_operation_timeout(options.get(), RemainingMs(deadline), errstr,
-                                              sizeof(errstr));
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), RemainingMs(deadline), errstr,
-                                            sizeof(errstr));
+  AdminOptions options = MakeOptions(client, RD_KAFKA_ADMIN_OP_CREATETOPICS, deadline);
   KafkaQueue queue(rd_kafka_queue_new(client));
   rd_kafka_CreateTopics(client, new_topics.data(), new_topics.size(), options.get(),
                         queue.get());
@@ -101,16 +122,8 @@ Status EnsureTopics(rd_kafka_t* client, std::span<const NewTopic> topics,
   size_t n = 0;
   const rd_kafka_topic_result_t** results =
       rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &n);
-  for (size_t i = 0; i < n; ++i) {
-    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-      continue;
-    }
-    const char* detail = rd_kafka_topic_result_error_string(results[i]);
-    return FromKafkaError(err, std::string("creating topic \"") +
-                                   rd_kafka_topic_result_name(results[i]) + "\"" +
-                                   (detail != nullptr ? std::string(" (") + detail + ")" : ""));
-  }
+  EVENTFLOW_RETURN_IF_ERROR(
+      CheckTopicResults(results, n, RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS, "creating"));
 
   // Wait until every topic is visible with leaders, and check partition counts
   // of topics that existed before.
@@ -143,10 +156,7 @@ Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
   const Clock::time_point deadline = Clock::now() + timeout;
   std::vector<rd_kafka_DeleteTopic_t*> dels;
   for (const std::string& t : topics) dels.push_back(rd_kafka_DeleteTopic_new(t.c_str()));
-  AdminOptions options(rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_DELETETOPICS));
-  char errstr[512];
-  rd_kafka_AdminOptions_set_operation_timeout(options.get(), RemainingMs(deadline), errstr,
-                                              sizeof(errstr));
+  AdminOptions options = MakeOptions(client, RD_KAFKA_ADMIN_OP_DELETETOPICS, deadline);
   KafkaQueue queue(rd_kafka_queue_new(client));
   rd_kafka_DeleteTopics(client, dels.data(), dels.size(), options.get(), queue.get());
   rd_kafka_DeleteTopic_destroy_array(dels.data(), dels.size());
@@ -156,15 +166,7 @@ Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
   size_t n = 0;
   const rd_kafka_topic_result_t** results =
       rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev->get()), &n);
-  for (size_t i = 0; i < n; ++i) {
-    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      continue;
-    }
-    return FromKafkaError(
-        err, std::string("deleting topic \"") + rd_kafka_topic_result_name(results[i]) + "\"");
-  }
-  return Status::OK();
+  return CheckTopicResults(results, n, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "deleting");
 }
 
 Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
