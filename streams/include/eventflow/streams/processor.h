@@ -1,0 +1,268 @@
+// The Processor API: Processor, ProcessorContext, punctuation, and the
+// processor nodes that a task instantiates from a Topology.
+//
+// A Topology is a template; each task (sub-topology × partition) builds its
+// own node instances from it, so processors hold per-task state without
+// locking. Records flow between nodes as typed Record<K, V> values through
+// direct virtual calls (no serialisation inside a sub-topology). Node types
+// are checked once when a task wires its nodes: a child whose input types
+// differ from its parent's output types is a start-up error naming both nodes.
+//
+// Errors: user processors may throw (std::exception) from Process(); the task
+// catches it at the source and hands it to the processing error handler
+// (dead-letter queue by default). Lifecycle: Init() once per task, Process()
+// per record, punctuators between records, Close() once. Thread-safety: a
+// task's nodes are used by one stream thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "eventflow/core/status.h"
+#include "eventflow/streams/record.h"
+
+namespace eventflow::streams {
+
+//! Identifies a task: the sub-topology and the input partition number ("1_2").
+struct TaskId {
+  int subtopology = 0;
+  int32_t partition = 0;
+  std::string ToString() const {
+    return std::to_string(subtopology) + "_" + std::to_string(partition);
+  }
+  friend auto operator<=>(const TaskId&, const TaskId&) = default;
+};
+
+//! When a punctuator fires: as stream time (event time) advances, or as the
+//! wall clock does.
+enum class PunctuationType { kStreamTime, kWallClockTime };
+
+//! Called with the stream time or wall-clock time (epoch ms) that triggered it.
+using Punctuator = std::function<void(int64_t timestamp)>;
+
+//! Handle of a scheduled punctuator; Cancel() stops further calls.
+class Cancellable {
+ public:
+  Cancellable() = default;
+  explicit Cancellable(std::shared_ptr<bool> cancelled) : cancelled_(std::move(cancelled)) {}
+  //! Stops the punctuator; safe to call more than once or from the punctuator itself.
+  void Cancel() {
+    if (cancelled_) *cancelled_ = true;
+  }
+
+ private:
+  std::shared_ptr<bool> cancelled_;
+};
+
+class ProcessorNodeBase;
+
+//! Where sink nodes send their serialized records (the task's producer, or the
+//! test driver's output). Send failures are remembered by the collector and
+//! reported at the next flush/commit, as Kafka Streams' RecordCollector does.
+class RecordCollector {
+ public:
+  virtual ~RecordCollector() = default;
+  //! Queues a record; nullopt key or value is a Kafka null. `partition` < 0
+  //! lets the producer's partitioner (murmur2 of the key) decide.
+  virtual void Send(std::string_view topic, int32_t partition,
+                    std::optional<std::string_view> key, std::optional<std::string_view> value,
+                    int64_t timestamp, const Headers& headers) = 0;
+};
+
+//! What a task offers its nodes (implemented by the runtime's task and by the
+//! test driver). Not for user code: processors use ProcessorContext.
+class TaskContext {
+ public:
+  virtual ~TaskContext() = default;
+  //! The application id (consumer group).
+  virtual const std::string& application_id() const = 0;
+  //! The task this node instance belongs to.
+  virtual const TaskId& task_id() const = 0;
+  //! The input record being processed, or nullptr inside a punctuator.
+  virtual const RecordContext* record_context() const = 0;
+  //! The task's stream time (epoch ms; -1 before the first record).
+  virtual int64_t stream_time() const = 0;
+  //! The current wall-clock time (epoch ms; the test driver's mock clock).
+  virtual int64_t wall_clock_ms() const = 0;
+  //! Schedules a punctuator (see ProcessorContext::Schedule).
+  virtual Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
+                               Punctuator punctuator) = 0;
+  //! Where sink nodes send records.
+  virtual RecordCollector& collector() = 0;
+};
+
+template <typename K, typename V>
+class InputNode;
+
+//! A node instance in a task. Names are unique within a topology.
+class ProcessorNodeBase {
+ public:
+  explicit ProcessorNodeBase(std::string name) : name_(std::move(name)) {}
+  virtual ~ProcessorNodeBase() = default;
+  ProcessorNodeBase(const ProcessorNodeBase&) = delete;
+  ProcessorNodeBase& operator=(const ProcessorNodeBase&) = delete;
+
+  //! The node's name.
+  const std::string& name() const { return name_; }
+  //! Called once before any record; `task` outlives the node.
+  virtual void Init(TaskContext* task) { task_ = task; }
+  //! Called once when the task closes.
+  virtual void Close() {}
+  //! Connects `child` downstream; InvalidArgument naming both nodes when the
+  //! child's input types are not this node's output types, or this node has
+  //! no output (a sink).
+  virtual Status AddChild(ProcessorNodeBase* child) = 0;
+  //! Returns a readable name of the record types this node accepts.
+  virtual std::string InputTypes() const = 0;
+
+ protected:
+  TaskContext* task_ = nullptr;
+
+ private:
+  std::string name_;
+};
+
+//! A node that accepts Record<K, V>.
+template <typename K, typename V>
+class InputNode : public ProcessorNodeBase {
+ public:
+  using ProcessorNodeBase::ProcessorNodeBase;
+  //! Processes one record (and forwards results downstream).
+  virtual void Process(Record<K, V> record) = 0;
+  std::string InputTypes() const override {
+    return std::string(typeid(K).name()) + ", " + typeid(V).name();
+  }
+};
+
+//! The typed downstream edges of a node.
+template <typename K, typename V>
+class OutputPort {
+ public:
+  //! Adds `child`; fails when it does not accept Record<K, V>.
+  Status Add(ProcessorNodeBase* child, const std::string& parent) {
+    auto* typed = dynamic_cast<InputNode<K, V>*>(child);
+    if (typed == nullptr) {
+      return Status::InvalidArgument("node \"" + child->name() + "\" cannot follow node \"" +
+                                     parent + "\": it accepts records of (" +
+                                     child->InputTypes() + ") but \"" + parent +
+                                     "\" forwards (" + typeid(K).name() + ", " +
+                                     typeid(V).name() + ")");
+    }
+    children_.push_back(typed);
+    return Status::OK();
+  }
+  //! Sends `record` to every child (copies for all but the last).
+  void Forward(Record<K, V>&& record) {
+    const size_t n = children_.size();
+    if (n == 0) return;
+    for (size_t i = 0; i + 1 < n; ++i) children_[i]->Process(record);
+    children_[n - 1]->Process(std::move(record));
+  }
+  //! Sends `record` to the child named `child` only; returns false when there is none.
+  bool ForwardTo(Record<K, V>&& record, std::string_view child) {
+    for (InputNode<K, V>* c : children_) {
+      if (c->name() == child) {
+        c->Process(std::move(record));
+        return true;
+      }
+    }
+    return false;
+  }
+  //! The children, in the order they were connected.
+  const std::vector<InputNode<K, V>*>& children() const { return children_; }
+
+ private:
+  std::vector<InputNode<K, V>*> children_;
+};
+
+//! What a processor sees of its task: forwarding, record metadata, time,
+//! punctuation. Valid from Init() until Close().
+template <typename KOut, typename VOut>
+class ProcessorContext {
+ public:
+  ProcessorContext(TaskContext* task, OutputPort<KOut, VOut>* port, const std::string* node)
+      : task_(task), port_(port), node_(node) {}
+
+  //! Forwards `record` to every child node.
+  void Forward(Record<KOut, VOut> record) { port_->Forward(std::move(record)); }
+  //! Forwards `record` to the child node named `child` only.
+  void Forward(Record<KOut, VOut> record, std::string_view child) {
+    if (!port_->ForwardTo(std::move(record), child)) {
+      throw std::invalid_argument("node \"" + *node_ + "\" has no child named \"" +
+                                  std::string(child) + "\"");
+    }
+  }
+  //! The application id.
+  const std::string& application_id() const { return task_->application_id(); }
+  //! The task's id.
+  const TaskId& task_id() const { return task_->task_id(); }
+  //! Topic, partition and offset of the input record, or nullptr in a punctuator.
+  const RecordContext* record_context() const { return task_->record_context(); }
+  //! The task's stream time (epoch ms).
+  int64_t stream_time() const { return task_->stream_time(); }
+  //! Wall-clock time (epoch ms).
+  int64_t wall_clock_ms() const { return task_->wall_clock_ms(); }
+  //! This processor's node name.
+  const std::string& node_name() const { return *node_; }
+  //! Calls `punctuator` every `interval` of stream time (first at the first
+  //! record, then at multiples of the interval) or of wall-clock time (first
+  //! one interval from now). Returns a handle that cancels it.
+  Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
+                       Punctuator punctuator) {
+    return task_->Schedule(interval, type, std::move(punctuator));
+  }
+
+ private:
+  TaskContext* task_;
+  OutputPort<KOut, VOut>* port_;
+  const std::string* node_;
+};
+
+//! A user processor: consumes Record<KIn, VIn>, forwards Record<KOut, VOut>.
+template <typename KIn, typename VIn, typename KOut, typename VOut>
+class Processor {
+ public:
+  virtual ~Processor() = default;
+  //! Called once per task before any record; keep `context` to forward later.
+  virtual void Init(ProcessorContext<KOut, VOut>& context) { (void)context; }
+  //! Called for every input record.
+  virtual void Process(Record<KIn, VIn> record) = 0;
+  //! Called once when the task closes.
+  virtual void Close() {}
+};
+
+//! Makes a fresh processor instance for each task.
+template <typename KIn, typename VIn, typename KOut, typename VOut>
+using ProcessorSupplier = std::function<std::unique_ptr<Processor<KIn, VIn, KOut, VOut>>()>;
+
+//! The node that runs a user processor.
+template <typename KIn, typename VIn, typename KOut, typename VOut>
+class ProcessorNode final : public InputNode<KIn, VIn> {
+ public:
+  ProcessorNode(std::string name, std::unique_ptr<Processor<KIn, VIn, KOut, VOut>> processor)
+      : InputNode<KIn, VIn>(std::move(name)), processor_(std::move(processor)) {}
+  void Init(TaskContext* task) override {
+    ProcessorNodeBase::Init(task);
+    context_.emplace(task, &port_, &this->name());
+    processor_->Init(*context_);
+  }
+  void Close() override { processor_->Close(); }
+  void Process(Record<KIn, VIn> record) override { processor_->Process(std::move(record)); }
+  Status AddChild(ProcessorNodeBase* child) override { return port_.Add(child, this->name()); }
+
+ private:
+  std::unique_ptr<Processor<KIn, VIn, KOut, VOut>> processor_;
+  OutputPort<KOut, VOut> port_;
+  std::optional<ProcessorContext<KOut, VOut>> context_;
+};
+
+}  // namespace eventflow::streams

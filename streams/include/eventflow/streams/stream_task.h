@@ -1,0 +1,191 @@
+// StreamTask: one sub-topology working on one partition number — the unit of
+// work, of scaling and of commit.
+//
+// The task owns its node instances, buffers the records its stream thread
+// hands it (one queue per input partition), processes them one at a time,
+// choosing among its partitions the head record with the smallest timestamp
+// (as Kafka Streams' PartitionGroup does; the Kafka record timestamp is used
+// for the choice, the extracted event time for processing), fires punctuators
+// and tracks, per input partition, the next offset to commit and the
+// partition's stream time. The same class runs under the Kafka runtime
+// (StreamThread) and in TopologyTestDriver, so tests exercise the real path.
+//
+// Bad records never stop the task silently: a record that cannot be decoded,
+// has an invalid or implausibly future timestamp, or makes a processor throw
+// is handed to the error policy: by default it goes to the dead-letter topic
+// "<application.id>-dlq" (through the task's collector, so inside the
+// transaction under exactly-once) with headers naming the error, stage,
+// source topic, partition and offset, and is counted; with kFail the task
+// returns the error and the application stops.
+//
+// Lifecycle: construct → Init() → AddRecord()/Process()/Punctuate...() →
+// Close(). Thread-safety: one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventflow/core/status.h"
+#include "eventflow/streams/kafka_client.h"
+#include "eventflow/streams/processor.h"
+#include "eventflow/streams/topology.h"
+
+namespace eventflow::streams {
+
+//! What to do with a record that cannot be processed.
+enum class ErrorPolicy {
+  kDeadLetter,  //!< send it to "<application.id>-dlq" with error headers, count it, go on
+  kFail,        //!< stop the task (and the application) with the error
+};
+
+//! Header names on dead-letter records.
+inline constexpr std::string_view kDlqErrorHeader = "eventflow.error";
+inline constexpr std::string_view kDlqStageHeader = "eventflow.error.stage";
+inline constexpr std::string_view kDlqTopicHeader = "eventflow.source.topic";
+inline constexpr std::string_view kDlqPartitionHeader = "eventflow.source.partition";
+inline constexpr std::string_view kDlqOffsetHeader = "eventflow.source.offset";
+
+//! The dead-letter topic of an application.
+inline std::string DeadLetterTopic(const std::string& application_id) {
+  return application_id + "-dlq";
+}
+
+//! Settings of a task.
+struct TaskOptions {
+  std::string application_id;                     //!< required
+  ErrorPolicy deserialization_errors = ErrorPolicy::kDeadLetter;
+  ErrorPolicy processing_errors = ErrorPolicy::kDeadLetter;
+  //! Records whose event time is further than this ahead of the wall clock
+  //! are treated as bad input (they never advance stream time).
+  std::chrono::milliseconds max_future_skew = std::chrono::hours(24);
+  std::function<int64_t()> wall_clock;            //!< epoch ms; default: system clock
+};
+
+//! A consumed record with the storage its views point into.
+struct BufferedRecord {
+  RawRecord raw;
+  KafkaMessage message;              //!< set when consumed from Kafka
+  std::unique_ptr<std::string[]> bytes;  //!< set when piped in by the test driver: topic, key, value
+};
+
+//! Builds a BufferedRecord that owns copies of its bytes (test driver, tests).
+BufferedRecord MakeOwnedRecord(std::string_view topic, int32_t partition, int64_t offset,
+                               int64_t timestamp, std::optional<std::string_view> key,
+                               std::optional<std::string_view> value, Headers headers = {});
+
+//! Offset and stream time to commit for one input partition.
+struct PartitionProgress {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = -1;   //!< offset of the next record to process (-1: nothing processed)
+  int64_t stream_time = -1;   //!< largest valid event time processed (-1: none)
+};
+
+//! Counters of one task (exported as metrics by the runtime).
+struct TaskCounters {
+  uint64_t processed = 0;         //!< records handed to the topology successfully
+  uint64_t dead_lettered = 0;     //!< records sent to the DLQ
+  uint64_t punctuations = 0;      //!< punctuator calls
+};
+
+class StreamTask final : public TaskContext {
+ public:
+  //! `topology`, `collector` and the sub-topology must outlive the task.
+  StreamTask(TaskId id, const Topology& topology, const Topology::SubTopology& subtopology,
+             TaskOptions options, RecordCollector* collector);
+  ~StreamTask() override;
+
+  //! Builds and initialises the nodes; InvalidArgument on a type mismatch.
+  Status Init();
+
+  //! Buffers a consumed record of one of the task's input partitions.
+  void AddRecord(BufferedRecord record);
+
+  //! Number of buffered, unprocessed records.
+  size_t buffered() const { return buffered_; }
+
+  //! Processes the next buffered record (see class comment) and fires the
+  //! stream-time punctuators it makes due. Returns true when a record was
+  //! taken, false when nothing is buffered, or the error under kFail.
+  Result<bool> Process();
+
+  //! Fires the wall-clock punctuators due at `now_ms`; returns how many fired.
+  int PunctuateWallClock(int64_t now_ms);
+
+  //! Sets where processing resumes for a partition (after a restore of
+  //! committed offsets, or a rewind after an aborted transaction) and drops
+  //! the buffered records of that partition.
+  void ResetPartition(const std::string& topic, int32_t partition, int64_t next_offset,
+                      int64_t stream_time);
+
+  //! Drops every buffered record (e.g. after an aborted transaction).
+  void ClearBuffers();
+
+  //! Progress of every input partition that has processed records.
+  std::vector<PartitionProgress> Progress() const;
+
+  //! Closes the nodes; the task cannot be used afterwards.
+  void Close();
+
+  const TaskCounters& counters() const { return counters_; }
+
+  // TaskContext
+  const std::string& application_id() const override { return options_.application_id; }
+  const TaskId& task_id() const override { return id_; }
+  const RecordContext* record_context() const override {
+    return in_record_ ? &record_context_ : nullptr;
+  }
+  int64_t stream_time() const override { return stream_time_; }
+  int64_t wall_clock_ms() const override { return options_.wall_clock(); }
+  Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
+                       Punctuator punctuator) override;
+  RecordCollector& collector() override { return *collector_; }
+
+ private:
+  struct PartitionState {
+    std::string topic;
+    int32_t partition = 0;
+    std::deque<BufferedRecord> queue;
+    int64_t next_offset = -1;
+    int64_t stream_time = -1;
+    SourceNodeBase* source = nullptr;
+  };
+  struct Schedule_ {
+    int64_t next = 0;
+    int64_t interval = 0;
+    Punctuator fn;
+    std::shared_ptr<bool> cancelled;
+  };
+
+  PartitionState& StateFor(const std::string& topic, int32_t partition);
+  Status HandleBadRecord(const RawRecord& raw, std::string_view stage, const std::string& error,
+                         ErrorPolicy policy);
+  void PunctuateStreamTime();
+  static void FirePunctuators(std::vector<Schedule_>& schedules, int64_t now, uint64_t* count);
+
+  TaskId id_;
+  const Topology& topology_;
+  const Topology::SubTopology& subtopology_;
+  TaskOptions options_;
+  RecordCollector* collector_;
+  Topology::Instance instance_;
+  std::vector<std::unique_ptr<PartitionState>> partitions_;
+  size_t buffered_ = 0;
+  int64_t stream_time_ = -1;
+  bool in_record_ = false;
+  RecordContext record_context_;
+  std::vector<Schedule_> stream_time_punctuators_;
+  std::vector<Schedule_> wall_clock_punctuators_;
+  TaskCounters counters_;
+  std::string dlq_topic_;
+  bool closed_ = false;
+};
+
+}  // namespace eventflow::streams

@@ -1,0 +1,159 @@
+// Topology: the processing graph of an application, as a template from which
+// every task builds its own node instances.
+//
+// Built with the Processor API (AddSource / AddProcessor / AddSink) or by
+// StreamsBuilder's DSL. Nodes connected through parent edges form a
+// sub-topology; sub-topologies are numbered in the order their first node was
+// added, so ids (and task ids) are stable for the same program. Repartition
+// topics are internal topics: declared with AddInternalTopic(), named
+// "<application.id>-<name>" at run time, created by the application before
+// processing starts.
+//
+// Builder errors (duplicate or unknown names) are collected and reported by
+// Validate(), which also builds one instance of every sub-topology to check
+// node types, so a wrong graph fails at start-up with a message naming nodes.
+//
+// Thread-safety: build on one thread; afterwards it is immutable and shared.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "eventflow/core/status.h"
+#include "eventflow/streams/processor.h"
+#include "eventflow/streams/serde.h"
+#include "eventflow/streams/source_sink.h"
+
+namespace eventflow::streams {
+
+//! Maps a topic name as written in the topology to the real topic name
+//! (internal topics get the application id prefix).
+using TopicResolver = std::function<std::string(const std::string& topic)>;
+
+//! An internal topic the application creates (e.g. a repartition topic).
+struct InternalTopicSpec {
+  std::string name;          //!< without the application id prefix
+  int num_partitions = -1;   //!< -1: the largest partition count of the sub-topology feeding it
+  std::vector<std::pair<std::string, std::string>> configs;  //!< e.g. cleanup.policy=delete
+};
+
+class Topology {
+ public:
+  enum class NodeKind { kSource, kProcessor, kSink };
+
+  //! How to make one node instance for a task.
+  using NodeFactory = std::function<std::unique_ptr<ProcessorNodeBase>(const TopicResolver&)>;
+
+  //! One node of the template.
+  struct NodeSpec {
+    std::string name;
+    NodeKind kind = NodeKind::kProcessor;
+    std::vector<std::string> parents;
+    std::vector<std::string> children;
+    std::vector<std::string> topics;  //!< source topics, or the sink's topic (empty: dynamic)
+    NodeFactory factory;
+  };
+
+  //! A connected part of the graph; one task per partition of its sources.
+  struct SubTopology {
+    int id = 0;
+    std::vector<size_t> nodes;                //!< indexes into nodes(), in insertion order
+    std::vector<std::string> source_topics;   //!< as written (internal ones unprefixed)
+    std::vector<std::string> sink_topics;
+  };
+
+  //! Adds a source reading `topics` with the given serdes (and timestamp
+  //! extractor; default: the Kafka record timestamp).
+  template <typename K, typename V>
+  Topology& AddSource(std::string name, std::vector<std::string> topics, SerdePtr<K> key_serde,
+                      SerdePtr<V> value_serde, TimestampExtractor<K, V> extractor = {}) {
+    NodeFactory factory = [=](const TopicResolver&) -> std::unique_ptr<ProcessorNodeBase> {
+      return std::make_unique<SourceNode<K, V>>(name, key_serde, value_serde, extractor);
+    };
+    AddNode(NodeSpec{name, NodeKind::kSource, {}, {}, std::move(topics), std::move(factory)});
+    return *this;
+  }
+
+  //! Adds a processor node downstream of `parents`.
+  template <typename KIn, typename VIn, typename KOut, typename VOut>
+  Topology& AddProcessor(std::string name, ProcessorSupplier<KIn, VIn, KOut, VOut> supplier,
+                         std::vector<std::string> parents) {
+    NodeFactory factory = [=](const TopicResolver&) -> std::unique_ptr<ProcessorNodeBase> {
+      return std::make_unique<ProcessorNode<KIn, VIn, KOut, VOut>>(name, supplier());
+    };
+    AddNode(NodeSpec{name, NodeKind::kProcessor, std::move(parents), {}, {}, std::move(factory)});
+    return *this;
+  }
+
+  //! Adds a sink writing to `topic` (or, when `extractor` is set, to the topic
+  //! it returns per record; `topic` is then only used in Describe()).
+  template <typename K, typename V>
+  Topology& AddSink(std::string name, std::string topic, SerdePtr<K> key_serde,
+                    SerdePtr<V> value_serde, std::vector<std::string> parents,
+                    TopicNameExtractor<K, V> extractor = {}) {
+    NodeFactory factory = [=](const TopicResolver& resolve) -> std::unique_ptr<ProcessorNodeBase> {
+      return std::make_unique<SinkNode<K, V>>(name, extractor ? std::string() : resolve(topic),
+                                              extractor, key_serde, value_serde);
+    };
+    std::vector<std::string> topics;
+    if (!extractor) topics.push_back(std::move(topic));
+    AddNode(NodeSpec{name, NodeKind::kSink, std::move(parents), {}, std::move(topics),
+                     std::move(factory)});
+    return *this;
+  }
+
+  //! Declares an internal topic (named "<application.id>-<name>" at run time).
+  Topology& AddInternalTopic(InternalTopicSpec spec);
+
+  //! Returns OK, or the first builder error (duplicate node name, unknown
+  //! parent, a topic read by two sources, a node without a path from a source)
+  //! or type mismatch between connected nodes.
+  Status Validate() const;
+
+  //! Returns the text description, in Kafka Streams' format:
+  //!   Topologies:
+  //!      Sub-topology: 0
+  //!       Source: name (topics: [a, b])
+  //!         --> child
+  //!       Processor: name (stores: [])
+  //!         --> child
+  //!         <-- parent
+  //!       Sink: name (topic: out)
+  //!         <-- parent
+  std::string Describe() const;
+
+  //! The nodes, in insertion order.
+  const std::vector<NodeSpec>& nodes() const { return nodes_; }
+  //! The sub-topologies (computed from the nodes).
+  std::vector<SubTopology> SubTopologies() const;
+  //! The internal topics declared.
+  const std::vector<InternalTopicSpec>& internal_topics() const { return internal_topics_; }
+  //! True when `topic` (as written) is an internal topic.
+  bool IsInternalTopic(const std::string& topic) const;
+  //! A resolver that prefixes internal topics with "<application_id>-".
+  TopicResolver ResolverFor(const std::string& application_id) const;
+
+  //! The node instances of one task, wired and ready for Init().
+  struct Instance {
+    std::vector<std::unique_ptr<ProcessorNodeBase>> nodes;   //!< in topological order
+    std::map<std::string, SourceNodeBase*> source_by_topic;  //!< keyed by resolved topic
+  };
+  //! Builds and wires the nodes of `subtopology`; InvalidArgument naming the
+  //! nodes on a type mismatch.
+  Result<Instance> Instantiate(const SubTopology& subtopology, const TopicResolver& resolve) const;
+
+ private:
+  void AddNode(NodeSpec spec);
+
+  std::vector<NodeSpec> nodes_;
+  std::map<std::string, size_t, std::less<>> index_;
+  std::vector<InternalTopicSpec> internal_topics_;
+  Status error_;  // the first builder error
+};
+
+}  // namespace eventflow::streams

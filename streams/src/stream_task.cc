@@ -1,0 +1,228 @@
+#include "eventflow/streams/stream_task.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+#include "eventflow/core/log.h"
+
+namespace eventflow::streams {
+
+BufferedRecord MakeOwnedRecord(std::string_view topic, int32_t partition, int64_t offset,
+                               int64_t timestamp, std::optional<std::string_view> key,
+                               std::optional<std::string_view> value, Headers headers) {
+  BufferedRecord r;
+  r.bytes = std::make_unique<std::string[]>(3);
+  r.bytes[0].assign(topic);
+  if (key) r.bytes[1].assign(*key);
+  if (value) r.bytes[2].assign(*value);
+  r.raw.topic = r.bytes[0];
+  r.raw.partition = partition;
+  r.raw.offset = offset;
+  r.raw.timestamp = timestamp;
+  if (key) r.raw.key = std::string_view(r.bytes[1]);
+  if (value) r.raw.value = std::string_view(r.bytes[2]);
+  r.raw.headers = std::move(headers);
+  return r;
+}
+
+StreamTask::StreamTask(TaskId id, const Topology& topology,
+                       const Topology::SubTopology& subtopology, TaskOptions options,
+                       RecordCollector* collector)
+    : id_(id),
+      topology_(topology),
+      subtopology_(subtopology),
+      options_(std::move(options)),
+      collector_(collector),
+      dlq_topic_(DeadLetterTopic(options_.application_id)) {
+  if (!options_.wall_clock) {
+    options_.wall_clock = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+}
+
+StreamTask::~StreamTask() { Close(); }
+
+Status StreamTask::Init() {
+  auto instance =
+      topology_.Instantiate(subtopology_, topology_.ResolverFor(options_.application_id));
+  if (!instance.ok()) return instance.status().WithContext("task " + id_.ToString());
+  instance_ = std::move(*instance);
+  for (auto& node : instance_.nodes) node->Init(this);
+  return Status::OK();
+}
+
+StreamTask::PartitionState& StreamTask::StateFor(const std::string& topic, int32_t partition) {
+  for (auto& p : partitions_) {
+    if (p->partition == partition && p->topic == topic) return *p;
+  }
+  auto state = std::make_unique<PartitionState>();
+  state->topic = topic;
+  state->partition = partition;
+  auto it = instance_.source_by_topic.find(topic);
+  state->source = it != instance_.source_by_topic.end() ? it->second : nullptr;
+  partitions_.push_back(std::move(state));
+  return *partitions_.back();
+}
+
+void StreamTask::AddRecord(BufferedRecord record) {
+  PartitionState& p = StateFor(std::string(record.raw.topic), record.raw.partition);
+  p.queue.push_back(std::move(record));
+  ++buffered_;
+}
+
+Result<bool> StreamTask::Process() {
+  if (buffered_ == 0) return false;
+  // The partition whose head record has the smallest timestamp goes first.
+  PartitionState* next = nullptr;
+  for (auto& p : partitions_) {
+    if (p->queue.empty()) continue;
+    if (next == nullptr || p->queue.front().raw.timestamp < next->queue.front().raw.timestamp) {
+      next = p.get();
+    }
+  }
+  BufferedRecord record = std::move(next->queue.front());
+  next->queue.pop_front();
+  --buffered_;
+  const RawRecord& raw = record.raw;
+  next->next_offset = raw.offset + 1;
+  if (next->source == nullptr) {
+    return Status::Internal("task " + id_.ToString() + " got a record of topic \"" +
+                            std::string(raw.topic) + "\", which none of its sources reads");
+  }
+
+  record_context_ = RecordContext{raw.topic, raw.partition, raw.offset};
+  in_record_ = true;
+  const int64_t max_timestamp = options_.wall_clock() + options_.max_future_skew.count();
+  Status status;
+  std::string_view stage;
+  try {
+    status = next->source->ProcessRaw(raw, max_timestamp);
+    if (!status.ok()) {
+      stage = next->source->failure() == SourceNodeBase::Failure::kTimestamp ? "timestamp"
+                                                                              : "deserialization";
+    }
+  } catch (const std::exception& e) {
+    status = Status::InvalidArgument(std::string("processing failed: ") + e.what());
+    stage = "processing";
+  } catch (...) {
+    status = Status::InvalidArgument("processing failed: unknown exception");
+    stage = "processing";
+  }
+  in_record_ = false;
+  if (!status.ok()) {
+    const ErrorPolicy policy =
+        stage == "processing" ? options_.processing_errors : options_.deserialization_errors;
+    EVENTFLOW_RETURN_IF_ERROR(HandleBadRecord(raw, stage, status.message(), policy));
+    return true;
+  }
+  ++counters_.processed;
+  const int64_t ts = next->source->last_timestamp();
+  next->stream_time = std::max(next->stream_time, ts);
+  if (ts > stream_time_) {
+    stream_time_ = ts;
+    PunctuateStreamTime();
+  }
+  return true;
+}
+
+Status StreamTask::HandleBadRecord(const RawRecord& raw, std::string_view stage,
+                                   const std::string& error, ErrorPolicy policy) {
+  const std::string where = "task " + id_.ToString() + ", topic " + std::string(raw.topic) +
+                            ", partition " + std::to_string(raw.partition) + ", offset " +
+                            std::to_string(raw.offset);
+  if (policy == ErrorPolicy::kFail) {
+    return Status::InvalidArgument("bad record (" + std::string(stage) + ") at " + where + ": " +
+                                   error);
+  }
+  Headers headers = raw.headers;
+  headers.Add(kDlqErrorHeader, error);
+  headers.Add(kDlqStageHeader, stage);
+  headers.Add(kDlqTopicHeader, raw.topic);
+  headers.Add(kDlqPartitionHeader, std::to_string(raw.partition));
+  headers.Add(kDlqOffsetHeader, std::to_string(raw.offset));
+  collector_->Send(dlq_topic_, -1, raw.key, raw.value, raw.timestamp, headers);
+  ++counters_.dead_lettered;
+  return Status::OK();
+}
+
+Cancellable StreamTask::Schedule(std::chrono::milliseconds interval, PunctuationType type,
+                                 Punctuator punctuator) {
+  if (interval.count() <= 0) {
+    throw std::invalid_argument("punctuation interval must be positive, got " +
+                                std::to_string(interval.count()) + " ms");
+  }
+  auto cancelled = std::make_shared<bool>(false);
+  if (type == PunctuationType::kStreamTime) {
+    // First at the first record (stream time >= 0), then at multiples of the interval.
+    stream_time_punctuators_.push_back(
+        Schedule_{0, interval.count(), std::move(punctuator), cancelled});
+  } else {
+    wall_clock_punctuators_.push_back(Schedule_{options_.wall_clock() + interval.count(),
+                                                interval.count(), std::move(punctuator),
+                                                cancelled});
+  }
+  return Cancellable(cancelled);
+}
+
+void StreamTask::FirePunctuators(std::vector<Schedule_>& schedules, int64_t now,
+                                 uint64_t* count) {
+  // Index loop: a punctuator may schedule another (push_back).
+  for (size_t i = 0; i < schedules.size(); ++i) {
+    if (*schedules[i].cancelled || schedules[i].next > now) continue;
+    // Next due time: the first multiple of the interval after `now`, counted
+    // from the previous due time (missed periods are skipped, not replayed).
+    const int64_t interval = schedules[i].interval;
+    schedules[i].next += interval * ((now - schedules[i].next) / interval + 1);
+    Punctuator fn = schedules[i].fn;  // the vector may grow while it runs
+    fn(now);
+    ++*count;
+  }
+  std::erase_if(schedules, [](const Schedule_& s) { return *s.cancelled; });
+}
+
+void StreamTask::PunctuateStreamTime() {
+  FirePunctuators(stream_time_punctuators_, stream_time_, &counters_.punctuations);
+}
+
+int StreamTask::PunctuateWallClock(int64_t now_ms) {
+  const uint64_t before = counters_.punctuations;
+  FirePunctuators(wall_clock_punctuators_, now_ms, &counters_.punctuations);
+  return static_cast<int>(counters_.punctuations - before);
+}
+
+void StreamTask::ResetPartition(const std::string& topic, int32_t partition, int64_t next_offset,
+                                int64_t stream_time) {
+  PartitionState& p = StateFor(topic, partition);
+  buffered_ -= p.queue.size();
+  p.queue.clear();
+  p.next_offset = next_offset;
+  p.stream_time = stream_time;
+  stream_time_ = -1;
+  for (const auto& q : partitions_) stream_time_ = std::max(stream_time_, q->stream_time);
+}
+
+void StreamTask::ClearBuffers() {
+  for (auto& p : partitions_) p->queue.clear();
+  buffered_ = 0;
+}
+
+std::vector<PartitionProgress> StreamTask::Progress() const {
+  std::vector<PartitionProgress> out;
+  for (const auto& p : partitions_) {
+    if (p->next_offset >= 0) out.push_back({p->topic, p->partition, p->next_offset, p->stream_time});
+  }
+  return out;
+}
+
+void StreamTask::Close() {
+  if (closed_) return;
+  closed_ = true;
+  for (auto& node : instance_.nodes) node->Close();
+  instance_.nodes.clear();
+}
+
+}  // namespace eventflow::streams

@@ -1,0 +1,195 @@
+#include "eventflow/streams/topology.h"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+namespace eventflow::streams {
+namespace {
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+void Topology::AddNode(NodeSpec spec) {
+  if (!error_.ok()) return;
+  if (spec.name.empty()) {
+    error_ = Status::InvalidArgument("a topology node has an empty name");
+    return;
+  }
+  if (index_.count(spec.name) != 0) {
+    error_ = Status::InvalidArgument("node name \"" + spec.name + "\" is used twice");
+    return;
+  }
+  if (spec.kind != NodeKind::kSource && spec.parents.empty()) {
+    error_ = Status::InvalidArgument("node \"" + spec.name + "\" has no parent");
+    return;
+  }
+  if (spec.kind == NodeKind::kSource) {
+    if (spec.topics.empty()) {
+      error_ = Status::InvalidArgument("source \"" + spec.name + "\" reads no topic");
+      return;
+    }
+    for (const NodeSpec& other : nodes_) {
+      if (other.kind != NodeKind::kSource) continue;
+      for (const std::string& t : spec.topics) {
+        if (std::find(other.topics.begin(), other.topics.end(), t) != other.topics.end()) {
+          error_ = Status::InvalidArgument("topic \"" + t + "\" is read by two sources, \"" +
+                                           other.name + "\" and \"" + spec.name + "\"");
+          return;
+        }
+      }
+    }
+  }
+  for (const std::string& parent : spec.parents) {
+    auto it = index_.find(parent);
+    if (it == index_.end()) {
+      error_ = Status::InvalidArgument("node \"" + spec.name + "\" names unknown parent \"" +
+                                       parent + "\"");
+      return;
+    }
+    if (nodes_[it->second].kind == NodeKind::kSink) {
+      error_ = Status::InvalidArgument("node \"" + spec.name + "\" cannot follow sink \"" +
+                                       parent + "\"");
+      return;
+    }
+    nodes_[it->second].children.push_back(spec.name);
+  }
+  index_.emplace(spec.name, nodes_.size());
+  nodes_.push_back(std::move(spec));
+}
+
+Topology& Topology::AddInternalTopic(InternalTopicSpec spec) {
+  for (const InternalTopicSpec& t : internal_topics_) {
+    if (t.name == spec.name) {
+      if (error_.ok()) {
+        error_ = Status::InvalidArgument("internal topic \"" + spec.name + "\" declared twice");
+      }
+      return *this;
+    }
+  }
+  internal_topics_.push_back(std::move(spec));
+  return *this;
+}
+
+bool Topology::IsInternalTopic(const std::string& topic) const {
+  return std::any_of(internal_topics_.begin(), internal_topics_.end(),
+                     [&](const InternalTopicSpec& t) { return t.name == topic; });
+}
+
+TopicResolver Topology::ResolverFor(const std::string& application_id) const {
+  std::set<std::string> internal;
+  for (const InternalTopicSpec& t : internal_topics_) internal.insert(t.name);
+  return [internal = std::move(internal), application_id](const std::string& topic) {
+    return internal.count(topic) != 0 ? application_id + "-" + topic : topic;
+  };
+}
+
+std::vector<Topology::SubTopology> Topology::SubTopologies() const {
+  // Union-find over parent edges; a component's id is the rank of its first node.
+  std::vector<size_t> root(nodes_.size());
+  std::iota(root.begin(), root.end(), 0);
+  auto find = [&](size_t x) {
+    while (root[x] != x) x = root[x] = root[root[x]];
+    return x;
+  };
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    for (const std::string& parent : nodes_[i].parents) {
+      const size_t a = find(i), b = find(index_.find(parent)->second);
+      root[std::max(a, b)] = std::min(a, b);
+    }
+  }
+  std::vector<SubTopology> out;
+  std::map<size_t, size_t> by_root;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const size_t r = find(i);
+    auto [it, inserted] = by_root.emplace(r, out.size());
+    if (inserted) {
+      out.emplace_back();
+      out.back().id = static_cast<int>(out.size() - 1);
+    }
+    SubTopology& sub = out[it->second];
+    sub.nodes.push_back(i);
+    const NodeSpec& node = nodes_[i];
+    auto& topics = node.kind == NodeKind::kSource ? sub.source_topics : sub.sink_topics;
+    if (node.kind != NodeKind::kProcessor) {
+      topics.insert(topics.end(), node.topics.begin(), node.topics.end());
+    }
+  }
+  return out;
+}
+
+Result<Topology::Instance> Topology::Instantiate(const SubTopology& subtopology,
+                                                 const TopicResolver& resolve) const {
+  Instance instance;
+  std::map<std::string, ProcessorNodeBase*, std::less<>> by_name;
+  for (size_t i : subtopology.nodes) {
+    const NodeSpec& spec = nodes_[i];
+    std::unique_ptr<ProcessorNodeBase> node = spec.factory(resolve);
+    by_name.emplace(spec.name, node.get());
+    if (spec.kind == NodeKind::kSource) {
+      auto* source = static_cast<SourceNodeBase*>(node.get());
+      for (const std::string& topic : spec.topics) instance.source_by_topic[resolve(topic)] = source;
+    }
+    instance.nodes.push_back(std::move(node));
+  }
+  // Nodes are added after their parents, so insertion order is topological.
+  for (size_t i : subtopology.nodes) {
+    const NodeSpec& spec = nodes_[i];
+    for (const std::string& parent : spec.parents) {
+      EVENTFLOW_RETURN_IF_ERROR(by_name.find(parent)->second->AddChild(by_name[spec.name]));
+    }
+  }
+  return instance;
+}
+
+Status Topology::Validate() const {
+  EVENTFLOW_RETURN_IF_ERROR(error_);
+  if (nodes_.empty()) return Status::InvalidArgument("the topology has no nodes");
+  const TopicResolver identity = [](const std::string& t) { return t; };
+  for (const SubTopology& sub : SubTopologies()) {
+    if (sub.source_topics.empty()) {
+      return Status::InvalidArgument("sub-topology " + std::to_string(sub.id) + " (node \"" +
+                                     nodes_[sub.nodes.front()].name + "\") has no source");
+    }
+    auto instance = Instantiate(sub, identity);
+    if (!instance.ok()) return instance.status();
+  }
+  return Status::OK();
+}
+
+std::string Topology::Describe() const {
+  std::string out = "Topologies:\n";
+  for (const SubTopology& sub : SubTopologies()) {
+    out += "   Sub-topology: " + std::to_string(sub.id) + "\n";
+    for (size_t i : sub.nodes) {
+      const NodeSpec& n = nodes_[i];
+      switch (n.kind) {
+        case NodeKind::kSource:
+          out += "    Source: " + n.name + " (topics: [" + JoinNames(n.topics) + "])\n";
+          break;
+        case NodeKind::kProcessor:
+          out += "    Processor: " + n.name + " (stores: [])\n";
+          break;
+        case NodeKind::kSink:
+          out += "    Sink: " + n.name + " (topic: " +
+                 (n.topics.empty() ? std::string("<chosen per record>") : n.topics.front()) +
+                 ")\n";
+          break;
+      }
+      if (!n.children.empty()) out += "      --> " + JoinNames(n.children) + "\n";
+      if (!n.parents.empty()) out += "      <-- " + JoinNames(n.parents) + "\n";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace eventflow::streams
