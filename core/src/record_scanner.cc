@@ -287,8 +287,8 @@ Status RecordScanner::Scan(std::string_view json) {
     if (!TokenType(token, &slot.type)) return checker.Check(value, 1);  // explains it
     if (slot.type == od::json_type::string) {
       if (!StringTokenBody(token, &slot.text)) return checker.Check(value, 1);
-      // Most strings have no escapes and are used in place in the input buffer_; the
-      // rest are decoded into the parser's string buffer_.
+      // Most strings have no escapes and are used in place in the input buffer; the
+      // rest are decoded into the parser's string buffer.
       if (!ConsumeString(value, &slot.text, &slot.escaped)) {
         return FieldError(key, slot.value_offset, "invalid JSON string (bad escape sequence)");
       }
