@@ -1,0 +1,102 @@
+// KafkaStreams: one instance of a streams application — the object users
+// start and close (Kafka Streams' KafkaStreams).
+//
+// Start() validates the configuration and the topology, creates the internal
+// topics (repartition topics and the dead-letter topic "<application.id>-dlq")
+// through the Admin API, checks that the source topics of every sub-topology
+// are co-partitioned (same partition count), and starts num_stream_threads
+// StreamThreads. Instances with the same application.id form one consumer
+// group and split the tasks between them; starting or stopping one moves
+// tasks (a rebalance).
+//
+// States (as Kafka Streams): CREATED → REBALANCING ⇄ RUNNING →
+// PENDING_SHUTDOWN → NOT_RUNNING, or ERROR when a thread dies and the error
+// handler shuts the client down. The state listener is called on changes,
+// from the thread that caused them.
+//
+// Thread-safety: Start/Close/state() from any one thread; listeners must be
+// thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "eventflow/core/status.h"
+#include "eventflow/streams/streams_config.h"
+#include "eventflow/streams/topology.h"
+
+namespace eventflow::streams {
+
+class StreamThread;
+struct ThreadShared;
+enum class ThreadState;
+
+class KafkaStreams {
+ public:
+  enum class State { kCreated, kRebalancing, kRunning, kPendingShutdown, kNotRunning, kError };
+
+  //! What to do when a stream thread dies with an error.
+  enum class ErrorResponse {
+    kReplaceThread,   //!< start a new thread in its place
+    kShutdownClient,  //!< close this instance (state ERROR)
+  };
+
+  //! Called on every state change with (new, old).
+  using StateListener = std::function<void(State, State)>;
+  //! Decides what a thread's fatal error leads to (default: shut down the client).
+  using ErrorHandler = std::function<ErrorResponse(const Status&)>;
+
+  KafkaStreams(Topology topology, StreamsConfig config);
+  ~KafkaStreams();
+  KafkaStreams(const KafkaStreams&) = delete;
+  KafkaStreams& operator=(const KafkaStreams&) = delete;
+
+  //! Sets the state listener; call before Start().
+  void SetStateListener(StateListener listener);
+  //! Sets the uncaught error handler; call before Start().
+  void SetUncaughtErrorHandler(ErrorHandler handler);
+
+  //! Starts processing. Returns InvalidArgument naming the setting, topology
+  //! node or topic for a bad configuration or topology, or the Kafka error
+  //! when topics cannot be created or checked.
+  Status Start();
+
+  //! Stops all threads gracefully (finish batch, commit, close, leave group
+  //! unless static membership); waits up to `timeout`. Returns false on time-out.
+  bool Close(std::chrono::milliseconds timeout = std::chrono::minutes(1));
+
+  //! The current state.
+  State state() const;
+  //! The error that put the instance in ERROR (OK otherwise).
+  Status error() const;
+  //! Records processed by all threads so far.
+  uint64_t processed() const;
+
+  //! Returns the state's name, e.g. "RUNNING".
+  static std::string_view StateName(State state);
+
+ private:
+  void OnThreadState(int index, ThreadState state);
+  void SetState(State state);
+  Status CreateInternalTopics();
+  void Supervise();
+
+  Topology topology_;
+  StreamsConfig config_;
+  std::unique_ptr<ThreadShared> shared_;
+  std::vector<std::unique_ptr<StreamThread>> threads_;
+  StateListener listener_;
+  ErrorHandler error_handler_;
+  mutable std::mutex mu_;
+  State state_ = State::kCreated;
+  Status error_;
+  std::vector<ThreadState> thread_states_;
+  std::thread supervisor_;
+  bool closing_ = false;
+};
+
+}  // namespace eventflow::streams

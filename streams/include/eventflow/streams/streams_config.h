@@ -1,0 +1,62 @@
+// StreamsConfig: the settings of one application instance (KafkaStreams),
+// named after Kafka Streams' (application.id, num.stream.threads, ...).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "eventflow/core/status.h"
+#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/streams/stream_task.h"
+
+namespace eventflow::streams {
+
+//! Delivery guarantee of the application.
+enum class ProcessingGuarantee {
+  kAtLeastOnce,   //!< offsets committed after outputs are acknowledged; duplicates after a crash
+  kExactlyOnceV2, //!< outputs and offsets committed in one Kafka transaction per thread
+};
+
+//! Settings of an application instance. Defaults follow Kafka Streams.
+struct StreamsConfig {
+  //! The application's name: consumer group, prefix of internal topics. Required.
+  std::string application_id;
+  //! Kafka bootstrap servers. Required.
+  std::string bootstrap_servers;
+  //! This instance's stable id: static membership (group.instance.id =
+  //! <instance_id>-<thread>) and transactional.id (<application_id>-<instance_id>-<thread>),
+  //! so that a restarted instance fences its own zombie. Instances of one
+  //! application need distinct ids. Default: the host name.
+  std::string instance_id;
+  //! Stream threads (each with its own consumer, producer and tasks).
+  int num_stream_threads = 1;
+  //! Exactly-once (default) or at-least-once.
+  ProcessingGuarantee processing_guarantee = ProcessingGuarantee::kExactlyOnceV2;
+  //! How often a thread commits; zero means the default: 100 ms under
+  //! exactly-once, 30 s under at-least-once.
+  std::chrono::milliseconds commit_interval{0};
+  //! Where state stores live (used from the state-store issue on).
+  std::string state_dir = "/tmp/eventflow-streams";
+  //! Replication factor of internal topics (-1: the broker's default).
+  int replication_factor = -1;
+  //! Records buffered per input partition before fetching from it pauses.
+  int max_buffered_records_per_partition = 1000;
+  //! How bad records are handled (dead-letter topic by default).
+  ErrorPolicy deserialization_errors = ErrorPolicy::kDeadLetter;
+  ErrorPolicy processing_errors = ErrorPolicy::kDeadLetter;
+  //! Event times further than this ahead of the wall clock are bad input.
+  std::chrono::milliseconds max_future_skew = std::chrono::hours(24);
+  //! Consumer group session timeout (static members keep their partitions this long).
+  std::chrono::milliseconds session_timeout{45'000};
+  //! librdkafka properties passed through unchanged ("kafka.<property>"); they win.
+  KafkaProperties kafka;
+
+  //! Returns InvalidArgument naming the first invalid setting.
+  Status Validate() const;
+  //! The commit interval in force (resolving the zero default).
+  std::chrono::milliseconds EffectiveCommitInterval() const;
+  //! The instance id in force (resolving the host-name default).
+  std::string EffectiveInstanceId() const;
+};
+
+}  // namespace eventflow::streams

@@ -1,0 +1,273 @@
+#include "eventflow/streams/kafka_streams.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "eventflow/core/log.h"
+#include "eventflow/streams/kafka_admin.h"
+#include "eventflow/streams/kafka_client.h"
+#include "stream_thread.h"
+
+namespace eventflow::streams {
+
+std::string_view KafkaStreams::StateName(State state) {
+  switch (state) {
+    case State::kCreated: return "CREATED";
+    case State::kRebalancing: return "REBALANCING";
+    case State::kRunning: return "RUNNING";
+    case State::kPendingShutdown: return "PENDING_SHUTDOWN";
+    case State::kNotRunning: return "NOT_RUNNING";
+    case State::kError: return "ERROR";
+  }
+  return "?";
+}
+
+KafkaStreams::KafkaStreams(Topology topology, StreamsConfig config)
+    : topology_(std::move(topology)), config_(std::move(config)) {}
+
+KafkaStreams::~KafkaStreams() { Close(); }
+
+void KafkaStreams::SetStateListener(StateListener listener) { listener_ = std::move(listener); }
+
+void KafkaStreams::SetUncaughtErrorHandler(ErrorHandler handler) {
+  error_handler_ = std::move(handler);
+}
+
+KafkaStreams::State KafkaStreams::state() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_;
+}
+
+Status KafkaStreams::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+uint64_t KafkaStreams::processed() const {
+  uint64_t n = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& t : threads_) n += t->processed();
+  return n;
+}
+
+void KafkaStreams::SetState(State state) {
+  State old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    old = state_;
+    if (old == state) return;
+    // Terminal states stay.
+    if (old == State::kNotRunning || (old == State::kError && state != State::kNotRunning)) return;
+    state_ = state;
+  }
+  Log(LogLevel::kInfo, "kafka-streams",
+      "state " + std::string(StateName(old)) + " -> " + std::string(StateName(state)));
+  if (listener_) listener_(state, old);
+}
+
+void KafkaStreams::OnThreadState(int index, ThreadState state) {
+  State next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    thread_states_[static_cast<size_t>(index)] = state;
+    if (closing_ || state_ == State::kError) return;
+    const bool all_running =
+        std::all_of(thread_states_.begin(), thread_states_.end(),
+                    [](ThreadState s) { return s == ThreadState::kRunning; });
+    next = all_running ? State::kRunning : State::kRebalancing;
+  }
+  if (state != ThreadState::kDead) SetState(next);
+}
+
+Status KafkaStreams::CreateInternalTopics() {
+  KafkaProperties props;
+  props.Set("bootstrap.servers", config_.bootstrap_servers);
+  props.Set("client.id", config_.application_id + "-admin");
+  props.Merge(config_.kafka);
+  auto admin = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  if (!admin.ok()) return admin.status();
+  const auto timeout = std::chrono::seconds(60);
+
+  // Source topics must exist; those of one sub-topology must be co-partitioned.
+  std::map<std::string, int> partitions;
+  int max_partitions = 1;
+  for (const Topology::SubTopology& sub : shared_->subtopologies) {
+    std::string first;
+    for (const std::string& topic : sub.source_topics) {
+      if (topology_.IsInternalTopic(topic)) continue;
+      auto count = PartitionCount(admin->get(), topic, timeout);
+      if (!count.ok()) {
+        return count.status().WithContext("source topic \"" + topic + "\" of sub-topology " +
+                                          std::to_string(sub.id));
+      }
+      partitions[topic] = *count;
+      max_partitions = std::max(max_partitions, *count);
+      if (first.empty()) {
+        first = topic;
+      } else if (partitions[first] != *count) {
+        return Status::InvalidArgument(
+            "sub-topology " + std::to_string(sub.id) + " reads topics \"" + first + "\" (" +
+            std::to_string(partitions[first]) + " partitions) and \"" + topic + "\" (" +
+            std::to_string(*count) +
+            " partitions): topics joined or merged in one sub-topology must be co-partitioned");
+      }
+    }
+  }
+  // Internal topics: as many partitions as the sub-topology that writes them
+  // reads, unless the topology says otherwise.
+  std::vector<NewTopic> topics;
+  for (const InternalTopicSpec& spec : topology_.internal_topics()) {
+    int n = spec.num_partitions;
+    if (n <= 0) {
+      n = 1;
+      for (const Topology::SubTopology& sub : shared_->subtopologies) {
+        if (std::find(sub.sink_topics.begin(), sub.sink_topics.end(), spec.name) ==
+            sub.sink_topics.end()) {
+          continue;
+        }
+        for (const std::string& t : sub.source_topics) {
+          if (partitions.count(t)) n = std::max(n, partitions[t]);
+        }
+      }
+    }
+    topics.push_back(NewTopic{shared_->resolve(spec.name), n, config_.replication_factor,
+                              spec.configs});
+  }
+  topics.push_back(NewTopic{DeadLetterTopic(config_.application_id), 1,
+                            config_.replication_factor, {{"cleanup.policy", "delete"}}});
+  (void)max_partitions;
+  return EnsureTopics(admin->get(), topics, timeout);
+}
+
+Status KafkaStreams::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ != State::kCreated) {
+      return Status::InvalidArgument("KafkaStreams::Start() called in state " +
+                                     std::string(StateName(state_)));
+    }
+  }
+  EVENTFLOW_RETURN_IF_ERROR(config_.Validate());
+  EVENTFLOW_RETURN_IF_ERROR(topology_.Validate());
+
+  shared_ = std::make_unique<ThreadShared>();
+  shared_->topology = &topology_;
+  shared_->subtopologies = topology_.SubTopologies();
+  shared_->config = &config_;
+  shared_->instance_id = config_.EffectiveInstanceId();
+  shared_->resolve = topology_.ResolverFor(config_.application_id);
+  for (const Topology::SubTopology& sub : shared_->subtopologies) {
+    for (const std::string& topic : sub.source_topics) {
+      const std::string resolved = shared_->resolve(topic);
+      shared_->subtopology_of_topic[resolved] = sub.id;
+      shared_->source_topics.push_back(resolved);
+    }
+  }
+  EVENTFLOW_RETURN_IF_ERROR(CreateInternalTopics());
+
+  SetState(State::kRebalancing);
+  thread_states_.assign(static_cast<size_t>(config_.num_stream_threads), ThreadState::kCreated);
+  for (int i = 0; i < config_.num_stream_threads; ++i) {
+    auto thread = std::make_unique<StreamThread>(
+        i, shared_.get(), [this](int index, ThreadState s) { OnThreadState(index, s); });
+    Status s = thread->Start();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      threads_.push_back(std::move(thread));
+    }
+    if (!s.ok()) {
+      Close();
+      return s.WithContext("starting stream thread " + std::to_string(i));
+    }
+  }
+  supervisor_ = std::thread([this] { Supervise(); });
+  return Status::OK();
+}
+
+void KafkaStreams::Supervise() {
+  while (true) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::unique_ptr<StreamThread> dead;
+    size_t index = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closing_) return;
+      for (size_t i = 0; i < threads_.size(); ++i) {
+        if (threads_[i]->state() == ThreadState::kDead) {
+          index = i;
+          dead = std::move(threads_[i]);
+          break;
+        }
+      }
+    }
+    if (!dead) continue;
+    dead->Join();
+    const Status cause = dead->error();
+    const ErrorResponse response =
+        error_handler_ ? error_handler_(cause) : ErrorResponse::kShutdownClient;
+    if (response == ErrorResponse::kReplaceThread && !cause.ok()) {
+      Log(LogLevel::kWarn, "kafka-streams",
+          "replacing stream thread " + std::to_string(index) + " after: " + cause.ToString());
+      auto thread = std::make_unique<StreamThread>(
+          static_cast<int>(index), shared_.get(),
+          [this](int i, ThreadState s) { OnThreadState(i, s); });
+      Status s = thread->Start();
+      std::lock_guard<std::mutex> lock(mu_);
+      threads_[index] = std::move(thread);
+      if (s.ok()) continue;
+      error_ = s;
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      threads_[index] = std::move(dead);
+      error_ = cause.ok() ? Status::Internal("stream thread stopped unexpectedly") : cause;
+    }
+    Log(LogLevel::kError, "kafka-streams", "shutting down after: " + error().ToString());
+    SetState(State::kError);
+    std::vector<StreamThread*> all;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& t : threads_) all.push_back(t.get());
+    }
+    for (StreamThread* t : all) t->RequestShutdown();
+    return;
+  }
+}
+
+bool KafkaStreams::Close(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kCreated || state_ == State::kNotRunning) {
+      state_ = State::kNotRunning;
+      return true;
+    }
+    closing_ = true;
+  }
+  if (state() != State::kError) SetState(State::kPendingShutdown);
+  if (supervisor_.joinable()) supervisor_.join();
+  std::vector<StreamThread*> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& t : threads_) threads.push_back(t.get());
+  }
+  for (StreamThread* t : threads) t->RequestShutdown();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool in_time = true;
+  for (StreamThread* t : threads) {
+    while (t->state() != ThreadState::kDead && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    in_time = in_time && t->state() == ThreadState::kDead;
+  }
+  if (in_time) {
+    for (StreamThread* t : threads) t->Join();
+  }
+  const bool failed = state() == State::kError;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_ = failed ? State::kError : State::kPendingShutdown;
+  }
+  if (!failed) SetState(State::kNotRunning);
+  return in_time;
+}
+
+}  // namespace eventflow::streams

@@ -1,0 +1,95 @@
+#include "record_collector.h"
+
+#include "eventflow/streams/kafka_client.h"
+
+namespace eventflow::streams {
+
+KafkaRecordCollector::~KafkaRecordCollector() { Reset(nullptr); }
+
+void KafkaRecordCollector::Reset(rd_kafka_t* producer) {
+  for (auto& [name, handle] : topics_) rd_kafka_topic_destroy(handle);
+  topics_.clear();
+  producer_ = producer;
+  std::lock_guard<std::mutex> lock(mu_);
+  error_ = Status::OK();
+}
+
+rd_kafka_topic_t* KafkaRecordCollector::TopicHandle(std::string_view topic) {
+  auto it = topics_.find(topic);
+  if (it != topics_.end()) return it->second;
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(producer_, std::string(topic).c_str(), nullptr);
+  topics_.emplace(std::string(topic), handle);
+  return handle;
+}
+
+void KafkaRecordCollector::RecordError(Status status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (error_.ok()) error_ = std::move(status);
+}
+
+void KafkaRecordCollector::Send(std::string_view topic, int32_t partition,
+                                std::optional<std::string_view> key,
+                                std::optional<std::string_view> value, int64_t timestamp,
+                                const Headers& headers) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!headers.empty()) {
+    hdrs = rd_kafka_headers_new(headers.size());
+    for (const Header& h : headers) {
+      rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    }
+  }
+  rd_kafka_topic_t* rkt = TopicHandle(topic);
+  // librdkafka's argument macros cast without parentheses: compute first.
+  const void* key_data = key ? key->data() : nullptr;
+  const size_t key_size = key ? key->size() : 0;
+  void* value_data = value ? const_cast<char*>(value->data()) : nullptr;
+  const size_t value_size = value ? value->size() : 0;
+  const int32_t target = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
+  while (true) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_, RD_KAFKA_V_RKT(rkt),
+        RD_KAFKA_V_PARTITION(target), RD_KAFKA_V_KEY(key_data, key_size),
+        RD_KAFKA_V_VALUE(value_data, value_size),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++sent_;
+      return;  // the producer owns hdrs now
+    }
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer_, 10);
+      continue;
+    }
+    if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+    RecordError(FromKafkaError(err, "sending to topic " + std::string(topic)));
+    return;
+  }
+}
+
+void KafkaRecordCollector::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  auto* self = static_cast<KafkaRecordCollector*>(opaque);
+  self->RecordError(FromKafkaError(msg->err, std::string("delivering to ") +
+                                                 rd_kafka_topic_name(msg->rkt) + " partition " +
+                                                 std::to_string(msg->partition)));
+}
+
+void KafkaRecordCollector::Poll() {
+  if (producer_ != nullptr) rd_kafka_poll(producer_, 0);
+}
+
+Status KafkaRecordCollector::Flush(std::chrono::milliseconds timeout) {
+  const rd_kafka_resp_err_t err = rd_kafka_flush(producer_, static_cast<int>(timeout.count()));
+  EVENTFLOW_RETURN_IF_ERROR(TakeError());
+  return FromKafkaError(err, "flushing the producer");
+}
+
+Status KafkaRecordCollector::TakeError() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status s = std::move(error_);
+  error_ = Status::OK();
+  return s;
+}
+
+}  // namespace eventflow::streams

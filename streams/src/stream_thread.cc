@@ -1,0 +1,490 @@
+#include "stream_thread.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "eventflow/core/log.h"
+
+namespace eventflow::streams {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kPollBatch = 500;          // records taken from the consumer per loop
+constexpr int kProcessPerTask = 200;     // records processed per task per loop
+constexpr auto kClientTimeout = std::chrono::seconds(60);
+constexpr int kCommitRetries = 10;
+
+// Offset commit metadata carries the partition's stream time: "st=<ms>".
+std::string StreamTimeMetadata(int64_t stream_time) { return "st=" + std::to_string(stream_time); }
+
+int64_t ParseStreamTimeMetadata(const void* data, size_t size) {
+  std::string_view s(static_cast<const char*>(data), data != nullptr ? size : 0);
+  if (!s.starts_with("st=")) return -1;
+  int64_t value = -1;
+  std::from_chars(s.data() + 3, s.data() + s.size(), value);
+  return value;
+}
+
+void SetMetadata(rd_kafka_topic_partition_t* tp, const std::string& metadata) {
+  // librdkafka frees it with the list.
+  tp->metadata = ::malloc(metadata.size());
+  std::memcpy(tp->metadata, metadata.data(), metadata.size());
+  tp->metadata_size = metadata.size();
+}
+
+}  // namespace
+
+StreamThread::StreamThread(int index, const ThreadShared* shared,
+                           std::function<void(int, ThreadState)> on_state)
+    : index_(index),
+      shared_(shared),
+      config_(*shared->config),
+      eos_(shared->config->processing_guarantee == ProcessingGuarantee::kExactlyOnceV2),
+      on_state_(std::move(on_state)),
+      name_(shared->instance_id + "-" + std::to_string(index)) {}
+
+StreamThread::~StreamThread() {
+  RequestShutdown();
+  Join();
+}
+
+void StreamThread::SetState(ThreadState s) {
+  const ThreadState old = state_.exchange(s);
+  if (old != s && on_state_) on_state_(index_, s);
+}
+
+Status StreamThread::error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return error_;
+}
+
+Status StreamThread::CreateProducer() {
+  collector_.Reset(nullptr);
+  producer_.reset();
+  KafkaProperties props;
+  props.Set("bootstrap.servers", config_.bootstrap_servers);
+  props.Set("client.id", config_.application_id + "-" + name_ + "-producer");
+  props.Set("partitioner", "murmur2_random");  // Java-compatible: co-partitioning with Java clients
+  props.Set("linger.ms", "5");
+  props.Set("acks", "all");
+  props.Set("enable.idempotence", "true");
+  props.Set("compression.type", "lz4");
+  if (eos_) {
+    props.Set("transactional.id", config_.application_id + "-" + name_);
+    props.Set("transaction.timeout.ms", "60000");
+  }
+  props.Merge(config_.kafka);
+  auto conf = BuildKafkaConf(props);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), &collector_);
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaRecordCollector::OnDelivery);
+  auto producer = CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!producer.ok()) return producer.status();
+  producer_ = std::move(*producer);
+  collector_.Reset(producer_.get());
+  transaction_open_ = false;
+  if (eos_) {
+    KafkaError err(rd_kafka_init_transactions(producer_.get(), 
+                                              static_cast<int>(std::chrono::milliseconds(kClientTimeout).count())));
+    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "initialising transactions for " +
+                                                            config_.application_id + "-" + name_));
+  }
+  return Status::OK();
+}
+
+Status StreamThread::Start() {
+  SetState(ThreadState::kStarting);
+  EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
+  KafkaProperties props;
+  props.Set("bootstrap.servers", config_.bootstrap_servers);
+  props.Set("client.id", config_.application_id + "-" + name_ + "-consumer");
+  props.Set("group.id", config_.application_id);
+  props.Set("partition.assignment.strategy", "range");
+  props.Set("enable.auto.commit", "false");
+  props.Set("enable.auto.offset.store", "false");
+  props.Set("auto.offset.reset", "earliest");
+  props.Set("isolation.level", eos_ ? "read_committed" : "read_uncommitted");
+  props.Set("session.timeout.ms", std::to_string(config_.session_timeout.count()));
+  props.Set("max.poll.interval.ms", "300000");
+  if (!config_.instance_id.empty()) props.Set("group.instance.id", name_);
+  props.Merge(config_.kafka);
+  auto conf = BuildKafkaConf(props);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &StreamThread::RebalanceCallback);
+  auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(*consumer);
+  rd_kafka_poll_set_consumer(consumer_.get());
+  KafkaPartitionList topics(rd_kafka_topic_partition_list_new(
+      static_cast<int>(shared_->source_topics.size())));
+  for (const std::string& t : shared_->source_topics) {
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  EVENTFLOW_RETURN_IF_ERROR(
+      FromKafkaError(rd_kafka_subscribe(consumer_.get(), topics.get()), "subscribing"));
+  last_commit_ = Clock::now();
+  SetState(ThreadState::kRebalancing);
+  thread_ = std::thread([this] { Run(); });
+  return Status::OK();
+}
+
+void StreamThread::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void StreamThread::Run() {
+  Status status = RunLoop();
+  SetState(ThreadState::kPendingShutdown);
+  if (status.ok()) {
+    status = MaybeCommit(/*force=*/true);
+  } else if (transaction_open_ && producer_) {
+    KafkaError ignored(rd_kafka_abort_transaction(producer_.get(), 10'000));
+    transaction_open_ = false;
+  }
+  CloseTasks();
+  if (consumer_) {
+    // Static members keep their partitions for session.timeout.ms (no rebalance on restart).
+    rd_kafka_consumer_close(consumer_.get());
+  }
+  if (!status.ok()) {
+    Log(LogLevel::kError, "stream-thread " + name_, status.ToString());
+  }
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    error_ = status;
+  }
+  SetState(ThreadState::kDead);
+}
+
+Status StreamThread::RunLoop() {
+  while (!shutdown_.load()) {
+    EVENTFLOW_RETURN_IF_ERROR(PollBatch());
+    EVENTFLOW_RETURN_IF_ERROR(ProcessTasks());
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    for (auto& [id, task] : tasks_) {
+      EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
+      if (task->PunctuateWallClock(now) > 0) dirty_ = true;
+    }
+    EVENTFLOW_RETURN_IF_ERROR(MaybeCommit(/*force=*/false));
+  }
+  return Status::OK();
+}
+
+StreamThread::Route* StreamThread::RouteFor(const rd_kafka_message_t* msg) {
+  if (last_route_ < routes_.size() && routes_[last_route_].rkt == msg->rkt &&
+      routes_[last_route_].partition == msg->partition) {
+    return &routes_[last_route_];
+  }
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    Route& r = routes_[i];
+    if (r.partition != msg->partition) continue;
+    if (r.rkt != msg->rkt) {
+      if (r.topic != rd_kafka_topic_name(msg->rkt)) continue;
+      r.rkt = msg->rkt;
+    }
+    last_route_ = i;
+    return &r;
+  }
+  return nullptr;
+}
+
+Status StreamThread::PollBatch() {
+  bool any_buffered = false;
+  for (auto& [id, task] : tasks_) any_buffered = any_buffered || task->buffered() > 0;
+  int timeout_ms = any_buffered ? 0 : 100;
+  for (int n = 0; n < kPollBatch; ++n) {
+    KafkaMessage msg(rd_kafka_consumer_poll(consumer_.get(), timeout_ms));
+    EVENTFLOW_RETURN_IF_ERROR(rebalance_error_);
+    if (!msg) break;
+    timeout_ms = 0;
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      const Status s = FromKafkaError(msg->err, "consumer");
+      if (msg->err == RD_KAFKA_RESP_ERR__FATAL || s.code() == StatusCode::kFenced) return s;
+      Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString());
+      continue;
+    }
+    Route* route = RouteFor(msg.get());
+    if (route == nullptr) continue;  // a partition revoked meanwhile
+    BufferedRecord record;
+    record.raw.topic = rd_kafka_topic_name(msg->rkt);
+    record.raw.partition = msg->partition;
+    record.raw.offset = msg->offset;
+    record.raw.timestamp = rd_kafka_message_timestamp(msg.get(), nullptr);
+    if (msg->key != nullptr) {
+      record.raw.key = std::string_view(static_cast<const char*>(msg->key), msg->key_len);
+    }
+    if (msg->payload != nullptr) {
+      record.raw.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
+    }
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                         RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        record.raw.headers.Add(name, std::string_view(static_cast<const char*>(value), size));
+      }
+    }
+    record.message = std::move(msg);
+    route->task->AddRecord(std::move(record));
+    UpdatePause(route->task);
+  }
+  return Status::OK();
+}
+
+void StreamThread::UpdatePause(StreamTask* task) {
+  const size_t limit = static_cast<size_t>(config_.max_buffered_records_per_partition);
+  const bool should_pause = task->buffered() >= limit;
+  const bool can_resume = task->buffered() < limit / 2;
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(4));
+  std::vector<Route*> changed;
+  for (Route& r : routes_) {
+    if (r.task != task) continue;
+    if ((should_pause && !r.paused) || (can_resume && r.paused)) {
+      rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition);
+      changed.push_back(&r);
+    }
+  }
+  if (changed.empty()) return;
+  if (should_pause) {
+    rd_kafka_pause_partitions(consumer_.get(), list.get());
+  } else {
+    rd_kafka_resume_partitions(consumer_.get(), list.get());
+  }
+  for (Route* r : changed) r->paused = should_pause;
+}
+
+Status StreamThread::BeginTransactionIfNeeded() {
+  if (!eos_ || transaction_open_) return Status::OK();
+  KafkaError err(rd_kafka_begin_transaction(producer_.get()));
+  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "beginning a transaction"));
+  transaction_open_ = true;
+  return Status::OK();
+}
+
+Status StreamThread::ProcessTasks() {
+  for (auto& [id, task] : tasks_) {
+    if (task->buffered() == 0) continue;
+    EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
+    uint64_t done = 0;
+    for (int i = 0; i < kProcessPerTask; ++i) {
+      auto r = task->Process();
+      if (!r.ok()) return r.status();
+      if (!*r) break;
+      ++done;
+    }
+    if (done > 0) {
+      dirty_ = true;
+      processed_.fetch_add(done, std::memory_order_relaxed);
+      UpdatePause(task.get());
+    }
+  }
+  collector_.Poll();
+  return Status::OK();
+}
+
+KafkaPartitionList StreamThread::ProgressList() {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(8));
+  for (auto& [id, task] : tasks_) {
+    for (const PartitionProgress& p : task->Progress()) {
+      rd_kafka_topic_partition_t* tp =
+          rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
+      tp->offset = p.next_offset;
+      SetMetadata(tp, StreamTimeMetadata(p.stream_time));
+    }
+  }
+  return list;
+}
+
+Status StreamThread::MaybeCommit(bool force) {
+  if (!force && Clock::now() - last_commit_ < config_.EffectiveCommitInterval()) {
+    return Status::OK();
+  }
+  last_commit_ = Clock::now();
+  if (!dirty_ && !transaction_open_) return Status::OK();
+  Status s = Commit();
+  if (s.ok()) {
+    dirty_ = false;
+    return s;
+  }
+  if (s.code() == StatusCode::kFenced || s.IsInvalidArgument()) return s;
+  return Rewind(s);
+}
+
+Status StreamThread::Commit() {
+  KafkaPartitionList offsets = ProgressList();
+  Status s = eos_ ? CommitTransaction(offsets.get()) : CommitAtLeastOnce(offsets.get());
+  if (!s.ok()) return s;
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = offsets->elems[i];
+    committed_[{tp.topic, tp.partition}] = {
+        tp.offset, ParseStreamTimeMetadata(tp.metadata, tp.metadata_size)};
+  }
+  return s;
+}
+
+Status StreamThread::CommitTransaction(rd_kafka_topic_partition_list_t* offsets) {
+  if (!transaction_open_) EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
+  const int timeout_ms = static_cast<int>(std::chrono::milliseconds(kClientTimeout).count());
+  if (offsets->cnt > 0) {
+    // Fresh group metadata: its generation fences a member that was kicked out.
+    KafkaGroupMetadata metadata(rd_kafka_consumer_group_metadata(consumer_.get()));
+    KafkaError err(rd_kafka_send_offsets_to_transaction(producer_.get(), offsets,
+                                                        metadata.get(), timeout_ms));
+    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "sending offsets to the transaction"));
+  }
+  // A commit that times out is retried with the same call (librdkafka resumes
+  // the commit in progress); it is never turned into an abort.
+  for (int attempt = 1;; ++attempt) {
+    KafkaError err(rd_kafka_commit_transaction(producer_.get(), timeout_ms));
+    const Status s = FromKafkaError(err.get(), "committing the transaction");
+    if (s.ok()) break;
+    if (s.IsTimedOut() && attempt < kCommitRetries) {
+      Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString() + "; retrying the commit");
+      continue;
+    }
+    return s;
+  }
+  transaction_open_ = false;
+  return collector_.TakeError();
+}
+
+Status StreamThread::CommitAtLeastOnce(rd_kafka_topic_partition_list_t* offsets) {
+  EVENTFLOW_RETURN_IF_ERROR(collector_.Flush(kClientTimeout));
+  if (offsets->cnt == 0) return Status::OK();
+  return FromKafkaError(rd_kafka_commit(consumer_.get(), offsets, /*async=*/0),
+                        "committing offsets");
+}
+
+Status StreamThread::Rewind(const Status& cause) {
+  Log(LogLevel::kWarn, "stream-thread " + name_,
+      "rewinding to the last committed offsets after: " + cause.ToString());
+  if (eos_ && transaction_open_) {
+    KafkaError err(rd_kafka_abort_transaction(producer_.get(), 60'000));
+    const Status s = FromKafkaError(err.get(), "aborting the transaction");
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kFenced) return s;
+      Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString() + "; recreating the producer");
+      EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
+    }
+    transaction_open_ = false;
+  } else if (cause.code() == StatusCode::kFatal) {
+    EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
+  }
+  (void)collector_.TakeError();
+  // Seek every partition back and rebuild the tasks: their in-memory state
+  // belonged to the output that was rolled back.
+  KafkaPartitionList seek(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
+  for (const Route& r : routes_) {
+    auto it = committed_.find({r.topic, r.partition});
+    rd_kafka_topic_partition_list_add(seek.get(), r.topic.c_str(), r.partition)->offset =
+        it != committed_.end() ? it->second.first : RD_KAFKA_OFFSET_BEGINNING;
+  }
+  KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 30'000));
+  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "seeking to committed offsets"));
+  KafkaPartitionList assignment(rd_kafka_topic_partition_list_copy(seek.get()));
+  CloseTasks();
+  dirty_ = false;
+  return CreateTasks(assignment.get());
+}
+
+Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignment) {
+  TaskOptions options;
+  options.application_id = config_.application_id;
+  options.deserialization_errors = config_.deserialization_errors;
+  options.processing_errors = config_.processing_errors;
+  options.max_future_skew = config_.max_future_skew;
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
+    auto sub = shared_->subtopology_of_topic.find(tp.topic);
+    if (sub == shared_->subtopology_of_topic.end()) continue;
+    const TaskId id{sub->second, tp.partition};
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) {
+      auto task = std::make_unique<StreamTask>(id, *shared_->topology,
+                                               shared_->subtopologies[sub->second], options,
+                                               &collector_);
+      EVENTFLOW_RETURN_IF_ERROR(task->Init());
+      it = tasks_.emplace(id, std::move(task)).first;
+    }
+    auto c = committed_.find({tp.topic, tp.partition});
+    if (c != committed_.end()) {
+      it->second->ResetPartition(tp.topic, tp.partition, c->second.first, c->second.second);
+    }
+    routes_.push_back(Route{nullptr, tp.topic, tp.partition, it->second.get(), false});
+  }
+  return Status::OK();
+}
+
+void StreamThread::CloseTasks() {
+  for (auto& [id, task] : tasks_) task->Close();
+  tasks_.clear();
+  routes_.clear();
+  last_route_ = 0;
+}
+
+Status StreamThread::OnRevoke() {
+  SetState(ThreadState::kRebalancing);
+  Status s = Status::OK();
+  if (dirty_ || transaction_open_) {
+    s = Commit();
+    if (!s.ok() && eos_ && transaction_open_) {
+      KafkaError err(rd_kafka_abort_transaction(producer_.get(), 30'000));
+      transaction_open_ = false;
+    }
+    dirty_ = false;
+  }
+  CloseTasks();
+  committed_.clear();
+  if (!s.ok()) {
+    Log(LogLevel::kWarn, "stream-thread " + name_,
+        "commit on revocation failed, the new owner resumes from the previous commit: " +
+            s.ToString());
+  }
+  return s.code() == StatusCode::kFenced ? s : Status::OK();
+}
+
+Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
+  // Committed offsets and stream times (read_committed consumers get stable offsets).
+  KafkaPartitionList committed(rd_kafka_topic_partition_list_copy(partitions));
+  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
+      rd_kafka_committed(consumer_.get(), committed.get(),
+                         static_cast<int>(std::chrono::milliseconds(kClientTimeout).count())),
+      "reading committed offsets"));
+  committed_.clear();
+  for (int i = 0; i < committed->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = committed->elems[i];
+    if (tp.offset >= 0) {
+      committed_[{tp.topic, tp.partition}] = {tp.offset,
+                                             ParseStreamTimeMetadata(tp.metadata, tp.metadata_size)};
+    }
+  }
+  EVENTFLOW_RETURN_IF_ERROR(CreateTasks(partitions));
+  Log(LogLevel::kInfo, "stream-thread " + name_,
+      "assigned " + std::to_string(partitions->cnt) + " partition(s), " +
+          std::to_string(tasks_.size()) + " task(s)");
+  SetState(ThreadState::kRunning);
+  return Status::OK();
+}
+
+void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                     rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<StreamThread*>(opaque);
+  Status s;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    s = self->OnAssign(partitions);
+    rd_kafka_assign(rk, partitions);
+  } else {
+    s = self->OnRevoke();
+    rd_kafka_assign(rk, nullptr);
+  }
+  if (!s.ok() && self->rebalance_error_.ok()) self->rebalance_error_ = s;
+}
+
+}  // namespace eventflow::streams

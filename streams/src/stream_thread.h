@@ -1,0 +1,143 @@
+// StreamThread: one consumer, one producer and the tasks assigned to them,
+// driven by one OS thread (Kafka Streams' StreamThread).
+//
+// Loop: poll a batch of records (the rebalance callback runs inside the poll,
+// on this thread) → route each to the task of its (sub-topology, partition) →
+// process the tasks' buffers → fire wall-clock punctuators → commit every
+// commit interval. Fetching from a task's partitions pauses while the task has
+// more than max_buffered_records_per_partition records buffered.
+//
+// Exactly-once (v2): one transaction per thread spans all its tasks. It is
+// begun before the first record of a commit interval is processed; at commit,
+// the tasks' next offsets (with each partition's stream time as offset
+// metadata "st=<ms>") are sent with the consumer's group metadata and the
+// transaction is committed. A commit that times out is retried, never
+// aborted. An abortable error aborts, rewinds every partition to the last
+// committed offset and rebuilds the tasks (their in-memory state belonged to
+// the aborted transaction). A fenced producer means another instance with the
+// same transactional.id took over: the thread stops with kFenced. A fatal
+// producer error recreates the producer, then rewinds as after an abort.
+//
+// At-least-once: at commit, the producer is flushed; only if every record was
+// acknowledged are the offsets committed, otherwise the thread rewinds.
+//
+// Rebalance (eager, range assignor): on revoke, commit and close all tasks; on
+// assign, read the committed offsets and stream times, create the tasks and
+// resume from there.
+//
+// Thread-safety: Start/RequestShutdown/Join/state()/error() may be called from
+// any thread; everything else runs on the stream thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eventflow/streams/kafka_client.h"
+#include "eventflow/streams/stream_task.h"
+#include "eventflow/streams/streams_config.h"
+#include "eventflow/streams/topology.h"
+#include "record_collector.h"
+
+namespace eventflow::streams {
+
+//! Life of a stream thread.
+enum class ThreadState { kCreated, kStarting, kRebalancing, kRunning, kPendingShutdown, kDead };
+
+//! What all threads of an instance share (immutable while they run).
+struct ThreadShared {
+  const Topology* topology = nullptr;
+  std::vector<Topology::SubTopology> subtopologies;
+  const StreamsConfig* config = nullptr;
+  std::string instance_id;
+  TopicResolver resolve;
+  std::map<std::string, int> subtopology_of_topic;  //!< resolved source topic → sub-topology
+  std::vector<std::string> source_topics;           //!< resolved, all sub-topologies
+};
+
+class StreamThread {
+ public:
+  //! `on_state` is called (from the stream thread) on every state change.
+  StreamThread(int index, const ThreadShared* shared,
+               std::function<void(int, ThreadState)> on_state);
+  ~StreamThread();
+
+  //! Creates the clients, subscribes and starts the OS thread.
+  Status Start();
+  //! Asks the loop to finish its batch, commit, close and leave.
+  void RequestShutdown() { shutdown_.store(true); }
+  //! Waits for the OS thread.
+  void Join();
+  //! The current state.
+  ThreadState state() const { return state_.load(); }
+  //! Why the thread died (OK after a clean shutdown).
+  Status error() const;
+  //! Records processed by this thread's tasks so far.
+  uint64_t processed() const { return processed_.load(std::memory_order_relaxed); }
+  int index() const { return index_; }
+
+ private:
+  struct Route {
+    const rd_kafka_topic_t* rkt = nullptr;
+    std::string topic;
+    int32_t partition = 0;
+    StreamTask* task = nullptr;
+    bool paused = false;
+  };
+
+  void Run();
+  Status RunLoop();
+  Status CreateProducer();
+  Status PollBatch();
+  Status ProcessTasks();
+  Status MaybeCommit(bool force);
+  Status Commit();
+  Status CommitTransaction(rd_kafka_topic_partition_list_t* offsets);
+  Status CommitAtLeastOnce(rd_kafka_topic_partition_list_t* offsets);
+  Status BeginTransactionIfNeeded();
+  Status Rewind(const Status& cause);
+  Status CreateTasks(const rd_kafka_topic_partition_list_t* assignment);
+  void CloseTasks();
+  Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
+  Status OnRevoke();
+  Route* RouteFor(const rd_kafka_message_t* msg);
+  KafkaPartitionList ProgressList();
+  void UpdatePause(StreamTask* task);
+  void SetState(ThreadState s);
+  static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque);
+
+  const int index_;
+  const ThreadShared* shared_;
+  const StreamsConfig& config_;
+  const bool eos_;
+  std::function<void(int, ThreadState)> on_state_;
+  std::string name_;  // "<instance>-<index>" for logs
+
+  KafkaHandle consumer_;
+  KafkaHandle producer_;
+  KafkaRecordCollector collector_;
+  std::map<TaskId, std::unique_ptr<StreamTask>> tasks_;
+  std::vector<Route> routes_;
+  size_t last_route_ = 0;
+  // Last committed position per (topic, partition): where a rewind goes.
+  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> committed_;
+  bool transaction_open_ = false;
+  bool dirty_ = false;  // processed something since the last commit
+  std::chrono::steady_clock::time_point last_commit_;
+  Status rebalance_error_;
+
+  std::thread thread_;
+  std::atomic<bool> shutdown_{false};
+  std::atomic<ThreadState> state_{ThreadState::kCreated};
+  std::atomic<uint64_t> processed_{0};
+  mutable std::mutex error_mu_;
+  Status error_;
+};
+
+}  // namespace eventflow::streams

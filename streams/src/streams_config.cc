@@ -1,0 +1,76 @@
+#include "eventflow/streams/streams_config.h"
+
+#include <unistd.h>
+
+#include <cctype>
+
+namespace eventflow::streams {
+namespace {
+
+bool ValidName(const std::string& s) {
+  if (s.empty() || s.size() > 200) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Status StreamsConfig::Validate() const {
+  if (!ValidName(application_id)) {
+    return Status::InvalidArgument(
+        "application.id \"" + application_id +
+        "\" is invalid: use 1-200 characters of [a-zA-Z0-9._-] (it prefixes topic names)");
+  }
+  if (bootstrap_servers.empty()) {
+    return Status::InvalidArgument("bootstrap.servers is not set");
+  }
+  if (!instance_id.empty() && !ValidName(instance_id)) {
+    return Status::InvalidArgument("instance.id \"" + instance_id +
+                                   "\" is invalid: use characters of [a-zA-Z0-9._-]");
+  }
+  if (num_stream_threads < 1 || num_stream_threads > 64) {
+    return Status::InvalidArgument("num.stream.threads must be within 1..64, got " +
+                                   std::to_string(num_stream_threads));
+  }
+  if (commit_interval.count() < 0) {
+    return Status::InvalidArgument("commit.interval.ms must not be negative");
+  }
+  if (max_buffered_records_per_partition < 1) {
+    return Status::InvalidArgument("buffered.records.per.partition must be positive");
+  }
+  if (session_timeout.count() < 1000) {
+    return Status::InvalidArgument("session.timeout.ms must be at least 1000");
+  }
+  for (const auto& [key, value] : kafka.entries()) {
+    if (key == "group.id" || key == "transactional.id" || key == "enable.auto.commit" ||
+        key == "isolation.level" || key == "group.instance.id") {
+      return Status::InvalidArgument("kafka." + key +
+                                     " is set by the runtime and cannot be overridden");
+    }
+  }
+  return Status::OK();
+}
+
+std::chrono::milliseconds StreamsConfig::EffectiveCommitInterval() const {
+  if (commit_interval.count() > 0) return commit_interval;
+  return processing_guarantee == ProcessingGuarantee::kExactlyOnceV2
+             ? std::chrono::milliseconds(100)
+             : std::chrono::milliseconds(30'000);
+}
+
+std::string StreamsConfig::EffectiveInstanceId() const {
+  if (!instance_id.empty()) return instance_id;
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "instance";
+  std::string id;
+  for (const char* p = host; *p != '\0'; ++p) {
+    id.push_back(std::isalnum(static_cast<unsigned char>(*p)) || *p == '-' ? *p : '-');
+  }
+  return id;
+}
+
+}  // namespace eventflow::streams
