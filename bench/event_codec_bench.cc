@@ -39,18 +39,37 @@ namespace {
 
 std::atomic<int64_t> g_allocations{0};
 
+void* CountedAlloc(size_t size) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size == 0 ? 1 : size);
+}
+
 }  // namespace
 
-// Counts allocations; the library's array and nothrow forms forward to these.
-// Not inlined: GCC would see free() of what it takes for a new-expression's
-// pointer (-Wmismatched-new-delete).
+// Every non-aligned form is replaced, not only the two the C++ library's others
+// forward to: sanitizer runtimes define the others themselves, and a pair from
+// two allocators would mismatch. Not inlined: GCC would take a call to these for
+// a new-expression and warn about free() (-Wmismatched-new-delete).
 [[gnu::noinline]] void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  if (void* p = CountedAlloc(size)) return p;
   throw std::bad_alloc();
 }
+[[gnu::noinline]] void* operator new[](size_t size) {
+  if (void* p = CountedAlloc(size)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void* operator new(size_t size, const std::nothrow_t&) noexcept {
+  return CountedAlloc(size);
+}
+[[gnu::noinline]] void* operator new[](size_t size, const std::nothrow_t&) noexcept {
+  return CountedAlloc(size);
+}
 [[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace eventflow {
 namespace {
