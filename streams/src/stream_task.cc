@@ -55,21 +55,23 @@ Status StreamTask::Init() {
   return Status::OK();
 }
 
-StreamTask::PartitionState& StreamTask::StateFor(const std::string& topic, int32_t partition) {
+// Called per record by AddRecord(): a string_view, so finding the partition
+// allocates nothing.
+StreamTask::PartitionState& StreamTask::StateFor(std::string_view topic, int32_t partition) {
   for (auto& p : partitions_) {
     if (p->partition == partition && p->topic == topic) return *p;
   }
   auto state = std::make_unique<PartitionState>();
-  state->topic = topic;
+  state->topic.assign(topic);
   state->partition = partition;
-  auto it = instance_.source_by_topic.find(topic);
+  auto it = instance_.source_by_topic.find(state->topic);
   state->source = it != instance_.source_by_topic.end() ? it->second : nullptr;
   partitions_.push_back(std::move(state));
   return *partitions_.back();
 }
 
 void StreamTask::AddRecord(BufferedRecord record) {
-  PartitionState& p = StateFor(std::string(record.raw.topic), record.raw.partition);
+  PartitionState& p = StateFor(record.raw.topic, record.raw.partition);
   p.queue.push_back(std::move(record));
   ++buffered_;
 }

@@ -313,7 +313,20 @@ Status StreamThread::MaybeCommit(bool force) {
     dirty_ = false;
     return s;
   }
-  if (s.code() == StatusCode::kFenced || s.IsInvalidArgument()) return s;
+  if (s.IsInvalidArgument()) return s;
+  if (s.code() == StatusCode::kFenced) {
+    // Our consumer fenced too (static membership: another process runs with
+    // our instance id): we are the zombie and stop. Otherwise the producer was
+    // fenced on its own (e.g. its transaction timed out): recreate it and
+    // resume from the last commit.
+    char reason[256];
+    if (rd_kafka_fatal_error(consumer_.get(), reason, sizeof(reason)) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return s.WithContext(std::string("consumer fenced too (") + reason + ")");
+    }
+    transaction_open_ = false;  // the fenced producer's transaction is gone
+    EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
+  }
   return Rewind(s);
 }
 

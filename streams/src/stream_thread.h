@@ -14,9 +14,11 @@
 // transaction is committed. A commit that times out is retried, never
 // aborted. An abortable error aborts, rewinds every partition to the last
 // committed offset and rebuilds the tasks (their in-memory state belonged to
-// the aborted transaction). A fenced producer means another instance with the
-// same transactional.id took over: the thread stops with kFenced. A fatal
-// producer error recreates the producer, then rewinds as after an abort.
+// the aborted transaction). A fenced producer is recreated and the thread
+// rewinds as after an abort — unless its consumer was fenced too (static
+// membership: another process runs with this instance id), in which case this
+// thread is the zombie and stops with kFenced. A fatal producer error
+// recreates the producer, then rewinds as after an abort.
 //
 // At-least-once: at commit, the producer is flushed; only if every record was
 // acknowledged are the offsets committed, otherwise the thread rewinds.

@@ -60,7 +60,10 @@ void Topology::AddNode(NodeSpec spec) {
                                        parent + "\"");
       return;
     }
-    nodes_[it->second].children.push_back(spec.name);
+  }
+  // Only once every parent is known, so a rejected node leaves no edge behind.
+  for (const std::string& parent : spec.parents) {
+    nodes_[index_.find(parent)->second].children.push_back(spec.name);
   }
   index_.emplace(spec.name, nodes_.size());
   nodes_.push_back(std::move(spec));
@@ -76,6 +79,11 @@ Topology& Topology::AddInternalTopic(InternalTopicSpec spec) {
     }
   }
   internal_topics_.push_back(std::move(spec));
+  return *this;
+}
+
+Topology& Topology::RecordError(Status error) {
+  if (error_.ok() && !error.ok()) error_ = std::move(error);
   return *this;
 }
 
@@ -133,6 +141,10 @@ Result<Topology::Instance> Topology::Instantiate(const SubTopology& subtopology,
   for (size_t i : subtopology.nodes) {
     const NodeSpec& spec = nodes_[i];
     std::unique_ptr<ProcessorNodeBase> node = spec.factory(resolve);
+    if (node == nullptr) {
+      return Status::InvalidArgument("the processor supplier of node \"" + spec.name +
+                                     "\" returned no processor");
+    }
     by_name.emplace(spec.name, node.get());
     if (spec.kind == NodeKind::kSource) {
       auto* source = static_cast<SourceNodeBase*>(node.get());
@@ -166,26 +178,51 @@ Status Topology::Validate() const {
 }
 
 std::string Topology::Describe() const {
-  std::string out = "Topologies:\n";
+  // Kafka Streams' TopologyDescription ordering: a node's "size" is 1 plus the
+  // sizes of its children (so it counts paths, as Kafka's updateSize() does);
+  // larger first, ties by name.
+  std::vector<int64_t> size(nodes_.size(), 0);
+  for (size_t i = nodes_.size(); i-- > 0;) {  // children come after their parents
+    size[i] = 1;
+    for (const std::string& child : nodes_[i].children) size[i] += size[index_.find(child)->second];
+  }
+  auto before = [&](size_t a, size_t b) {
+    if (size[a] != size[b]) return size[a] > size[b];
+    return nodes_[a].name < nodes_[b].name;
+  };
+  auto names = [&](const std::vector<std::string>& list) {
+    if (list.empty()) return std::string("none");
+    std::vector<size_t> ids;
+    for (const std::string& name : list) ids.push_back(index_.find(name)->second);
+    std::sort(ids.begin(), ids.end(), before);
+    std::string out;
+    for (size_t id : ids) out += (out.empty() ? "" : ", ") + nodes_[id].name;
+    return out;
+  };
+
+  std::string out = "Topologies:\n ";
   for (const SubTopology& sub : SubTopologies()) {
-    out += "   Sub-topology: " + std::to_string(sub.id) + "\n";
-    for (size_t i : sub.nodes) {
+    out += "  Sub-topology: " + std::to_string(sub.id) + "\n";
+    std::vector<size_t> ordered = sub.nodes;
+    std::sort(ordered.begin(), ordered.end(), before);
+    for (size_t i : ordered) {
       const NodeSpec& n = nodes_[i];
       switch (n.kind) {
         case NodeKind::kSource:
-          out += "    Source: " + n.name + " (topics: [" + JoinNames(n.topics) + "])\n";
+          out += "    Source: " + n.name + " (topics: [" + JoinNames(n.topics) + "])\n" +
+                 "      --> " + names(n.children) + "\n";
           break;
         case NodeKind::kProcessor:
-          out += "    Processor: " + n.name + " (stores: [])\n";
+          out += "    Processor: " + n.name + " (stores: [])\n" + "      --> " + names(n.children) +
+                 "\n" + "      <-- " + names(n.parents) + "\n";
           break;
         case NodeKind::kSink:
-          out += "    Sink: " + n.name + " (topic: " +
-                 (n.topics.empty() ? std::string("<chosen per record>") : n.topics.front()) +
-                 ")\n";
+          out += "    Sink: " + n.name +
+                 (n.topics.empty() ? std::string(" (extractor class: TopicNameExtractor)")
+                                   : " (topic: " + n.topics.front() + ")") +
+                 "\n" + "      <-- " + names(n.parents) + "\n";
           break;
       }
-      if (!n.children.empty()) out += "      --> " + JoinNames(n.children) + "\n";
-      if (!n.parents.empty()) out += "      <-- " + JoinNames(n.parents) + "\n";
     }
     out += "\n";
   }

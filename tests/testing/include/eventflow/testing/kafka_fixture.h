@@ -45,6 +45,14 @@ struct ConsumedRecord {
   std::string key;
   std::string value;
   int64_t timestamp_ms = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  //! The value of the first header named `name`, or "" when absent.
+  std::string Header(const std::string& name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
 };
 
 //! Reads every partition of `topic` from the beginning to its end as of the
@@ -59,6 +67,27 @@ struct ProcessResult {
   int exit_code = -1;   //!< exit status, or 128 + signal
   std::string out;      //!< everything written to stdout
   std::string err;      //!< everything written to stderr
+};
+
+//! A child process running in the background (e.g. an application instance
+//! that a test kills). The destructor kills it (SIGKILL) if still running.
+class ChildProcess {
+ public:
+  //! Starts `argv` with stdout and stderr appended to `log_path`.
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  //! Sends `signal` (e.g. SIGKILL, SIGTERM).
+  void Signal(int signal);
+  //! Waits for the exit and returns the exit code (128 + signal when killed).
+  int Wait();
+  //! True until Wait() reaped it.
+  bool running() const { return pid_ > 0; }
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
 };
 
 //! Runs `argv` (argv[0] is a path) with `env` added to the environment, waits

@@ -1,0 +1,102 @@
+// eventflow-test-echo-app: a streams application for the runtime's
+// integration tests, run as a child process so that tests can kill -9 it.
+// Topology: source(--input) → mapValues(identity, rejecting "poison" values)
+// → sink(--output). Values starting with "poison" fail the value serde and go
+// to the dead-letter topic; values starting with "throw" make the processor
+// throw (processing error). SIGTERM/SIGINT close the instance gracefully.
+//
+// Usage: eventflow-test-echo-app --bootstrap B --app-id A --input I --output O
+//          [--instance-id ID] [--guarantee eos|alos] [--threads N] [--commit-interval-ms M]
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "eventflow/core/log.h"
+#include "eventflow/streams/kafka_streams.h"
+#include "eventflow/streams/topology.h"
+
+namespace {
+
+std::atomic<int> g_signal{0};
+void OnSignal(int sig) { g_signal.store(sig); }
+
+using eventflow::Status;
+using eventflow::streams::Processor;
+using eventflow::streams::ProcessorContext;
+using eventflow::streams::Record;
+
+class EchoProcessor final : public Processor<std::string, std::string, std::string, std::string> {
+ public:
+  void Init(ProcessorContext<std::string, std::string>& context) override { context_ = &context; }
+  void Process(Record<std::string, std::string> record) override {
+    if (record.value.rfind("throw", 0) == 0) throw std::runtime_error("asked to throw");
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  ProcessorContext<std::string, std::string>* context_ = nullptr;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  eventflow::streams::StreamsConfig config;
+  std::string input, output;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--bootstrap") config.bootstrap_servers = value;
+    else if (flag == "--app-id") config.application_id = value;
+    else if (flag == "--instance-id") config.instance_id = value;
+    else if (flag == "--input") input = value;
+    else if (flag == "--output") output = value;
+    else if (flag == "--threads") config.num_stream_threads = std::stoi(value);
+    else if (flag == "--commit-interval-ms") config.commit_interval = std::chrono::milliseconds(std::stoi(value));
+    else if (flag == "--guarantee") {
+      config.processing_guarantee = value == "alos"
+                                        ? eventflow::streams::ProcessingGuarantee::kAtLeastOnce
+                                        : eventflow::streams::ProcessingGuarantee::kExactlyOnceV2;
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  config.session_timeout = std::chrono::milliseconds(6000);
+
+  auto text = eventflow::streams::Serdes::Of<std::string>(
+      "text", [](const std::string& v, std::string* out) { out->append(v); },
+      [](std::string_view data, std::string* out) {
+        if (data.rfind("poison", 0) == 0) return Status::InvalidArgument("poison value");
+        out->assign(data);
+        return Status::OK();
+      });
+  eventflow::streams::Topology topology;
+  topology.AddSource<std::string, std::string>("in", {input}, eventflow::streams::Serdes::Bytes(),
+                                               text);
+  topology.AddProcessor<std::string, std::string, std::string, std::string>(
+      "echo", [] { return std::make_unique<EchoProcessor>(); }, {"in"});
+  topology.AddSink<std::string, std::string>("out", output, eventflow::streams::Serdes::Bytes(),
+                                             text, {"echo"});
+
+  eventflow::streams::KafkaStreams streams(topology, config);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  Status s = streams.Start();
+  if (!s.ok()) {
+    std::fprintf(stderr, "echo-app: %s\n", s.ToString().c_str());
+    return 2;
+  }
+  while (g_signal.load() == 0 &&
+         streams.state() != eventflow::streams::KafkaStreams::State::kError) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const bool failed = streams.state() == eventflow::streams::KafkaStreams::State::kError;
+  streams.Close();
+  std::fprintf(stderr, "echo-app: closed (%s), processed %llu\n",
+               failed ? streams.error().ToString().c_str() : "ok",
+               static_cast<unsigned long long>(streams.processed()));
+  return failed ? 1 : 0;
+}
