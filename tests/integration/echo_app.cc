@@ -7,21 +7,16 @@
 //
 // Usage: eventflow-test-echo-app --bootstrap B --app-id A --input I --output O
 //          [--instance-id ID] [--guarantee eos|alos] [--threads N] [--commit-interval-ms M]
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <thread>
 
 #include "eventflow/core/log.h"
 #include "eventflow/streams/kafka_streams.h"
+#include "eventflow/streams/shutdown.h"
 #include "eventflow/streams/topology.h"
 
 namespace {
-
-std::atomic<int> g_signal{0};
-void OnSignal(int sig) { g_signal.store(sig); }
 
 using eventflow::Status;
 using eventflow::streams::Processor;
@@ -82,21 +77,13 @@ int main(int argc, char** argv) {
                                              text, {"echo"});
 
   eventflow::streams::KafkaStreams streams(topology, config);
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
   Status s = streams.Start();
   if (!s.ok()) {
     std::fprintf(stderr, "echo-app: %s\n", s.ToString().c_str());
     return 2;
   }
-  while (g_signal.load() == 0 &&
-         streams.state() != eventflow::streams::KafkaStreams::State::kError) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  const bool failed = streams.state() == eventflow::streams::KafkaStreams::State::kError;
-  streams.Close();
-  std::fprintf(stderr, "echo-app: closed (%s), processed %llu\n",
-               failed ? streams.error().ToString().c_str() : "ok",
+  const int rc = eventflow::streams::RunUntilSignalled(streams);
+  std::fprintf(stderr, "echo-app: exit %d, processed %llu\n", rc,
                static_cast<unsigned long long>(streams.processed()));
-  return failed ? 1 : 0;
+  return rc;
 }
