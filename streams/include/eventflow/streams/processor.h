@@ -15,8 +15,11 @@
 // task's nodes are used by one stream thread at a time.
 #pragma once
 
+#include <cxxabi.h>
+
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -62,6 +65,31 @@ class Cancellable {
  private:
   std::shared_ptr<bool> cancelled_;
 };
+
+namespace internal {
+
+//! Returns the readable C++ name of `type` (demangled; std::string spelled so).
+inline std::string TypeName(const std::type_info& type) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled != nullptr ? demangled : type.name();
+  std::free(demangled);
+  static constexpr std::string_view kLongString =
+      "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >";
+  for (size_t at = name.find(kLongString); at != std::string::npos;
+       at = name.find(kLongString, at)) {
+    name.replace(at, kLongString.size(), "std::string");
+  }
+  return name;
+}
+
+//! Returns "K, V" with readable type names, for type-mismatch messages.
+template <typename K, typename V>
+std::string RecordTypes() {
+  return TypeName(typeid(K)) + ", " + TypeName(typeid(V));
+}
+
+}  // namespace internal
 
 class ProcessorNodeBase;
 
@@ -138,9 +166,7 @@ class InputNode : public ProcessorNodeBase {
   using ProcessorNodeBase::ProcessorNodeBase;
   //! Processes one record (and forwards results downstream).
   virtual void Process(Record<K, V> record) = 0;
-  std::string InputTypes() const override {
-    return std::string(typeid(K).name()) + ", " + typeid(V).name();
-  }
+  std::string InputTypes() const override { return internal::RecordTypes<K, V>(); }
 };
 
 //! The typed downstream edges of a node.
@@ -154,8 +180,7 @@ class OutputPort {
       return Status::InvalidArgument("node \"" + child->name() + "\" cannot follow node \"" +
                                      parent + "\": it accepts records of (" +
                                      child->InputTypes() + ") but \"" + parent +
-                                     "\" forwards (" + typeid(K).name() + ", " +
-                                     typeid(V).name() + ")");
+                                     "\" forwards (" + internal::RecordTypes<K, V>() + ")");
     }
     children_.push_back(typed);
     return Status::OK();

@@ -52,7 +52,7 @@ inline Status NullError(std::string_view serde) {
 //! UTF-8 text or any bytes, as std::string (Kafka's StringSerde/BytesSerde).
 class StringSerde final : public Serde<std::string> {
  public:
-  explicit StringSerde(std::string_view name = "string") : name_(name) {}
+  explicit StringSerde(std::string name = "string") : name_(std::move(name)) {}
   bool Serialize(const std::string& v, std::string* out) const override {
     out->append(v);
     return true;
@@ -65,7 +65,7 @@ class StringSerde final : public Serde<std::string> {
   std::string_view Name() const override { return name_; }
 
  private:
-  std::string_view name_;
+  std::string name_;  // owned: a view would dangle when built from a temporary
 };
 
 //! 64-bit signed integers, 8 bytes big-endian (Kafka's LongSerde).

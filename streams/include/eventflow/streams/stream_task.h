@@ -164,7 +164,7 @@ class StreamTask final : public TaskContext {
     std::shared_ptr<bool> cancelled;
   };
 
-  PartitionState& StateFor(const std::string& topic, int32_t partition);
+  PartitionState& StateFor(std::string_view topic, int32_t partition);
   Status HandleBadRecord(const RawRecord& raw, std::string_view stage, const std::string& error,
                          ErrorPolicy policy);
   void PunctuateStreamTime();

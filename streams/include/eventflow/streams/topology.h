@@ -83,8 +83,14 @@ class Topology {
   template <typename KIn, typename VIn, typename KOut, typename VOut>
   Topology& AddProcessor(std::string name, ProcessorSupplier<KIn, VIn, KOut, VOut> supplier,
                          std::vector<std::string> parents) {
+    if (!supplier) {
+      RecordError(Status::InvalidArgument("processor \"" + name + "\" has no processor supplier"));
+      return *this;
+    }
     NodeFactory factory = [=](const TopicResolver&) -> std::unique_ptr<ProcessorNodeBase> {
-      return std::make_unique<ProcessorNode<KIn, VIn, KOut, VOut>>(name, supplier());
+      auto processor = supplier();
+      if (processor == nullptr) return nullptr;  // reported by Instantiate()
+      return std::make_unique<ProcessorNode<KIn, VIn, KOut, VOut>>(name, std::move(processor));
     };
     AddNode(NodeSpec{name, NodeKind::kProcessor, std::move(parents), {}, {}, std::move(factory)});
     return *this;
@@ -110,21 +116,36 @@ class Topology {
   //! Declares an internal topic (named "<application.id>-<name>" at run time).
   Topology& AddInternalTopic(InternalTopicSpec spec);
 
+  //! Records an error found while building (e.g. by StreamsBuilder's DSL) for
+  //! Validate() to report; the first error wins and later nodes are ignored.
+  Topology& RecordError(Status error);
+
   //! Returns OK, or the first builder error (duplicate node name, unknown
   //! parent, a topic read by two sources, a node without a path from a source)
   //! or type mismatch between connected nodes.
   Status Validate() const;
 
-  //! Returns the text description, in Kafka Streams' format:
+  //! Returns the text description, exactly in Kafka Streams' format
+  //! (TopologyDescription#toString), so tools that read it work unchanged:
   //!   Topologies:
   //!      Sub-topology: 0
-  //!       Source: name (topics: [a, b])
-  //!         --> child
-  //!       Processor: name (stores: [])
-  //!         --> child
-  //!         <-- parent
-  //!       Sink: name (topic: out)
-  //!         <-- parent
+  //!       Source: src (topics: [a, b])
+  //!         --> proc
+  //!       Processor: proc (stores: [])
+  //!         --> sink
+  //!         <-- src
+  //!       Sink: sink (topic: out)
+  //!         <-- proc
+  //!
+  //!     Sub-topology: 1
+  //!   ...
+  //! As in Kafka Streams, only the first sub-topology line has three leading
+  //! spaces (the others two), each sub-topology ends with an empty line, an
+  //! edge list without nodes reads "none", a sink with a topic name extractor
+  //! reads "(extractor class: TopicNameExtractor)", and the nodes of a
+  //! sub-topology (and the names in each edge list) are ordered by the size
+  //! of the graph below them (the number of paths to the node and its
+  //! descendants), largest first, then by name.
   std::string Describe() const;
 
   //! The nodes, in insertion order.

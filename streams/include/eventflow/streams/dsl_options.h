@@ -1,0 +1,169 @@
+// Options of the DSL operations (Kafka Streams' Consumed, Produced, Named,
+// Repartitioned, Branched) and the default serdes the DSL falls back on.
+//
+// Each option struct is a plain aggregate whose empty fields mean "not set":
+// a nullptr serde means the stream's own serde (or the default serde for the
+// type, see DefaultSerde), a nullopt name means a generated node name. They
+// are written either Kafka-style with the static factories and With...()
+// methods, or with designated initializers:
+//   stream.To("out", Produced<std::string, int64_t>::With(Serdes::String(), Serdes::Int64()));
+//   stream.Repartition({.name = "by-user", .num_partitions = 6});
+// A name given here is a node name (and for Repartitioned, the repartition
+// topic's name stem); it must be 1 to 249 ASCII letters, digits, '.', '_' or
+// '-', and unique within the topology.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "eventflow/streams/serde.h"
+#include "eventflow/streams/source_sink.h"
+
+namespace eventflow::streams {
+
+//! A key-value pair, as returned by Map() and FlatMap() mappers.
+template <typename K, typename V>
+using KeyValue = std::pair<K, V>;
+
+namespace internal {
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+}  // namespace internal
+
+//! Returns the serde the DSL uses for T when none is given: string, int64_t,
+//! double, std::monostate (always null) and std::optional of those; nullptr
+//! for other types (they need an explicit serde where they meet a topic).
+template <typename T>
+SerdePtr<T> DefaultSerde() {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return Serdes::String();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return Serdes::Int64();
+  } else if constexpr (std::is_same_v<T, double>) {
+    return Serdes::Double();
+  } else if constexpr (std::is_same_v<T, std::monostate>) {
+    return Serdes::Void();
+  } else if constexpr (internal::IsOptional<T>::value) {
+    auto inner = DefaultSerde<typename T::value_type>();
+    return inner ? Serdes::Nullable(std::move(inner)) : nullptr;
+  } else {
+    return nullptr;
+  }
+}
+
+//! The name of a processor node (Kafka's Named).
+struct Named {
+  std::optional<std::string> name{};  //!< nullopt: a generated name, e.g. KSTREAM-FILTER-0000000001
+
+  //! Returns options naming the node `name`.
+  static Named As(std::string name) { return Named{std::move(name)}; }
+};
+
+//! How a source reads its topics (Kafka's Consumed).
+template <typename K, typename V>
+struct Consumed {
+  SerdePtr<K> key_serde{};                         //!< nullptr: DefaultSerde<K>()
+  SerdePtr<V> value_serde{};                       //!< nullptr: DefaultSerde<V>()
+  TimestampExtractor<K, V> timestamp_extractor{};  //!< empty: the Kafka record timestamp
+  std::optional<std::string> name{};               //!< source node name; nullopt: generated
+
+  //! Returns options with these serdes.
+  static Consumed With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    return Consumed{std::move(key_serde), std::move(value_serde), {}, std::nullopt};
+  }
+  //! Returns options naming the source node `name`.
+  static Consumed As(std::string name) { return Consumed{{}, {}, {}, std::move(name)}; }
+  //! Returns a copy with the source node named `name`.
+  Consumed WithName(std::string node_name) const {
+    Consumed c = *this;
+    c.name = std::move(node_name);
+    return c;
+  }
+  //! Returns a copy with this timestamp extractor.
+  Consumed WithTimestampExtractor(TimestampExtractor<K, V> extractor) const {
+    Consumed c = *this;
+    c.timestamp_extractor = std::move(extractor);
+    return c;
+  }
+};
+
+//! How a sink writes its topic (Kafka's Produced).
+template <typename K, typename V>
+struct Produced {
+  SerdePtr<K> key_serde{};            //!< nullptr: the stream's key serde, else DefaultSerde<K>()
+  SerdePtr<V> value_serde{};          //!< nullptr: the stream's value serde, else DefaultSerde<V>()
+  std::optional<std::string> name{};  //!< sink node name; nullopt: generated
+
+  //! Returns options with these serdes.
+  static Produced With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    return Produced{std::move(key_serde), std::move(value_serde), std::nullopt};
+  }
+  //! Returns options naming the sink node `name`.
+  static Produced As(std::string name) { return Produced{{}, {}, std::move(name)}; }
+  //! Returns a copy with the sink node named `name`.
+  Produced WithName(std::string node_name) const {
+    Produced p = *this;
+    p.name = std::move(node_name);
+    return p;
+  }
+};
+
+//! How KStream::Repartition() writes and reads its repartition topic
+//! "<application.id>-<name>-repartition" (Kafka's Repartitioned).
+template <typename K, typename V>
+struct Repartitioned {
+  //! The topic's name stem, also naming its sink ("<name>-repartition-sink") and
+  //! source ("<name>-repartition-source") nodes. nullopt: a generated name and a
+  //! warning, since a generated name changes when the topology changes.
+  std::optional<std::string> name{};
+  //! Partitions of the topic; nullopt: as many as the input of the
+  //! sub-topology that writes it.
+  std::optional<int> num_partitions{};
+  SerdePtr<K> key_serde{};    //!< nullptr: the stream's key serde, else DefaultSerde<K>()
+  SerdePtr<V> value_serde{};  //!< nullptr: the stream's value serde, else DefaultSerde<V>()
+
+  //! Returns options naming the topic "<name>-repartition".
+  static Repartitioned As(std::string name) {
+    return Repartitioned{std::move(name), std::nullopt, {}, {}};
+  }
+  //! Returns options with these serdes.
+  static Repartitioned With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    return Repartitioned{std::nullopt, std::nullopt, std::move(key_serde), std::move(value_serde)};
+  }
+  //! Returns options with `partitions` partitions.
+  static Repartitioned NumberOfPartitions(int partitions) {
+    return Repartitioned{std::nullopt, partitions, {}, {}};
+  }
+  //! Returns a copy naming the topic "<name>-repartition".
+  Repartitioned WithName(std::string topic_stem) const {
+    Repartitioned r = *this;
+    r.name = std::move(topic_stem);
+    return r;
+  }
+  //! Returns a copy with `partitions` partitions.
+  Repartitioned WithNumberOfPartitions(int partitions) const {
+    Repartitioned r = *this;
+    r.num_partitions = partitions;
+    return r;
+  }
+};
+
+//! The name of one branch of KStream::Split() (Kafka's Branched).
+struct Branched {
+  //! Appended to the split's name to name the branch node and its map key;
+  //! nullopt: the branch's position ("1", "2", ...; "0" for the default branch).
+  std::optional<std::string> name{};
+
+  //! Returns options naming the branch `name`.
+  static Branched As(std::string name) { return Branched{std::move(name)}; }
+};
+
+}  // namespace eventflow::streams

@@ -1,0 +1,94 @@
+// StreamsBuilder: the entry point of the DSL. Stream() reads topics as a
+// KStream; the KStream operations (kstream.h) describe the processing; Build()
+// returns the Topology to run (KafkaStreams) or test (TopologyTestDriver).
+//
+//   StreamsBuilder builder;
+//   builder.Stream<std::string, std::string>("orders")
+//       .Filter([](const std::string&, const std::string& v) { return !v.empty(); })
+//       .MapValues([](const std::string& v) { return static_cast<int64_t>(v.size()); })
+//       .To("order-sizes");
+//   Topology topology = builder.Build();
+//
+// Naming: every node gets a name. A name given in the options (Named,
+// Consumed, Produced, Repartitioned, Branched) is used as is; otherwise the
+// node gets a generated name in Kafka Streams' style, "<KIND>-<10 digits>"
+// (KSTREAM-SOURCE-0000000000, KSTREAM-FILTER-0000000001, ...), from one
+// counter per builder drawn in the order the operations are called — the same
+// program always gets the same names, and the same names as the equivalent
+// Kafka Streams program. Generated names change when an operation is added
+// or removed upstream; that matters for internal topics, so a repartition
+// topic without a name is logged as a warning.
+//
+// Errors: DSL calls never throw or stop; invalid input is recorded, naming the
+// operation, and the built Topology's Validate() reports the first error.
+//
+// Lifecycle: the builder owns what its KStreams point to; keep it alive while
+// using them. Build() may be called more than once (each returns a copy).
+// Thread-safety: build on one thread.
+#pragma once
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "eventflow/streams/dsl_options.h"
+#include "eventflow/streams/internal/internal_streams_builder.h"
+#include "eventflow/streams/kstream.h"
+#include "eventflow/streams/topology.h"
+
+namespace eventflow::streams {
+
+class StreamsBuilder {
+ public:
+  StreamsBuilder();
+  ~StreamsBuilder();
+  StreamsBuilder(StreamsBuilder&&) noexcept;
+  StreamsBuilder& operator=(StreamsBuilder&&) noexcept;
+
+  //! Returns the records of `topic` as a stream (a source node).
+  template <typename K, typename V>
+  KStream<K, V> Stream(std::string topic, const Consumed<K, V>& consumed = {}) {
+    return Stream<K, V>(std::vector<std::string>{std::move(topic)}, consumed);
+  }
+  //! Returns the records of several topics as one stream (one source node;
+  //! the topics must be co-partitioned).
+  template <typename K, typename V>
+  KStream<K, V> Stream(std::initializer_list<std::string> topics,
+                       const Consumed<K, V>& consumed = {}) {
+    return Stream<K, V>(std::vector<std::string>(topics), consumed);
+  }
+  //! Same, with the topics in a vector.
+  template <typename K, typename V>
+  KStream<K, V> Stream(std::vector<std::string> topics, const Consumed<K, V>& consumed = {});
+
+  //! Returns the topology built so far (a copy); Validate() on it reports
+  //! the first DSL error.
+  Topology Build() const;
+
+ private:
+  std::unique_ptr<internal::InternalStreamsBuilder> internal_;
+};
+
+template <typename K, typename V>
+KStream<K, V> StreamsBuilder::Stream(std::vector<std::string> topics,
+                                     const Consumed<K, V>& consumed) {
+  constexpr std::string_view kOperation = "StreamsBuilder::Stream";
+  if (topics.empty()) internal_->RecordError(kOperation, "no topic given");
+  for (const std::string& topic : topics) internal_->CheckName(kOperation, "topic name", topic);
+  std::string name = internal_->NodeName(kOperation, consumed.name, internal::kSourceName);
+  SerdePtr<K> key_serde =
+      internal::ResolveSerde<K>(*internal_, kOperation, "key", consumed.key_serde, nullptr);
+  SerdePtr<V> value_serde =
+      internal::ResolveSerde<V>(*internal_, kOperation, "value", consumed.value_serde, nullptr);
+  if (key_serde && value_serde) {
+    internal_->topology().AddSource<K, V>(name, std::move(topics), key_serde, value_serde,
+                                          consumed.timestamp_extractor);
+  }
+  return KStream<K, V>(internal_.get(), std::move(name), std::move(key_serde),
+                       std::move(value_serde));
+}
+
+}  // namespace eventflow::streams
