@@ -292,6 +292,9 @@ TEST(DslTest, HeadersAndTimestampsSurviveEveryOperation) {
       .Filter([](const std::string&, const std::string& v) { return !v.empty(); })
       .Map([](const std::string& k, const std::string& v) { return KeyValue(v, k); })
       .MapValues([](const std::string& v) { return v + "!"; })
+      .FlatMap([](const std::string& k, const std::string& v) {
+        return std::vector<KeyValue<std::string, std::string>>{{k, v}, {k, v}};
+      })
       .FlatMapValues([](const std::string& v) {
         return std::vector<std::string>{v, v};
       })
@@ -312,7 +315,7 @@ TEST(DslTest, HeadersAndTimestampsSurviveEveryOperation) {
   auto out = driver.CreateOutputTopic("out", Serdes::String(), Serdes::String());
   auto records = out.ReadRecordsToList();
   ASSERT_TRUE(records.ok()) << records.status().ToString();
-  ASSERT_EQ(records->size(), 2u);
+  ASSERT_EQ(records->size(), 4u);  // FlatMap and FlatMapValues each double it
   for (const auto& r : *records) {
     EXPECT_EQ(r.key, "v?");
     EXPECT_EQ(r.value, "k!");

@@ -178,9 +178,9 @@ class OutputPort {
     auto* typed = dynamic_cast<InputNode<K, V>*>(child);
     if (typed == nullptr) {
       return Status::InvalidArgument("node \"" + child->name() + "\" cannot follow node \"" +
-                                     parent + "\": it accepts records of (" +
-                                     child->InputTypes() + ") but \"" + parent +
-                                     "\" forwards (" + internal::RecordTypes<K, V>() + ")");
+                                     parent + "\": it accepts records of (" + child->InputTypes() +
+                                     ") but \"" + parent + "\" forwards (" +
+                                     internal::RecordTypes<K, V>() + ")");
     }
     children_.push_back(typed);
     return Status::OK();

@@ -1,0 +1,244 @@
+// Bad input and failing processors: the dead-letter topic "<app>-dlq" with its
+// headers, stream time untouched by bad timestamps, and ErrorPolicy::kFail.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventflow/streams/topology.h"
+#include "eventflow/streams/topology_test_driver.h"
+
+namespace eventflow::streams {
+namespace {
+
+using S = std::string;
+using KL = std::pair<S, int64_t>;
+using std::chrono::milliseconds;
+
+constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kDay = 24 * 3600 * 1000;
+
+TestDriverOptions Options() {
+  TestDriverOptions options;
+  options.application_id = "err-app";
+  options.initial_wall_clock_ms = kNow;
+  return options;
+}
+
+std::string HeaderValue(const Headers& headers, std::string_view key) {
+  const std::string* value = headers.LastValue(key);
+  return value != nullptr ? *value : "<missing>";
+}
+
+// Passes (string, int64) records on.
+Topology NumbersTopology() {
+  Topology topology;
+  topology.AddSource<S, int64_t>("source", {"numbers"}, Serdes::String(), Serdes::Int64())
+      .AddSink<S, int64_t>("sink", "out", Serdes::String(), Serdes::Int64(), {"source"});
+  return topology;
+}
+
+TEST(ErrorHandlingTest, UndecodableRecordGoesToTheDeadLetterTopicAndTheNextOneFlows) {
+  TopologyTestDriver driver(NumbersTopology(), Options());
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("numbers", Serdes::String(), Serdes::Int64());
+
+  Headers original;
+  original.Add("origin", "sensor-7");
+  ASSERT_TRUE(in.PipeRaw("k", "abc", 500, original).ok());  // 3 bytes, not an int64
+  ASSERT_TRUE(in.PipeInput("good", 42, 600).ok());
+
+  auto& dlq = driver.OutputQueue("err-app-dlq");
+  ASSERT_EQ(dlq.size(), 1u);
+  const TestRecord& dead = dlq.front();
+  EXPECT_EQ(dead.key, std::optional<S>("k"));  // the bytes as consumed
+  EXPECT_EQ(dead.value, std::optional<S>("abc"));
+  EXPECT_EQ(dead.timestamp, 500);
+  EXPECT_EQ(HeaderValue(dead.headers, "origin"), "sensor-7");
+  EXPECT_EQ(HeaderValue(dead.headers, "eventflow.error"),
+            "value (int64 serde): int64 serde needs 8 bytes, got 3");
+  EXPECT_EQ(HeaderValue(dead.headers, "eventflow.error.stage"), "deserialization");
+  EXPECT_EQ(HeaderValue(dead.headers, "eventflow.source.topic"), "numbers");
+  EXPECT_EQ(HeaderValue(dead.headers, "eventflow.source.partition"), "0");
+  EXPECT_EQ(HeaderValue(dead.headers, "eventflow.source.offset"), "0");
+
+  auto out = driver.CreateOutputTopic("out", Serdes::String(), Serdes::Int64());
+  EXPECT_EQ(*out.ReadKeyValuesToList(), (std::vector<KL>{{"good", 42}}));
+  EXPECT_EQ(driver.Counters(0).dead_lettered, 1u);
+  EXPECT_EQ(driver.Counters(0).processed, 1u);
+}
+
+TEST(ErrorHandlingTest, UndecodableKeyAndNullValueAreDeadLettered) {
+  Topology topology;
+  topology.AddSource<int64_t, S>("source", {"in"}, Serdes::Int64(), Serdes::String())
+      .AddSink<int64_t, S>("sink", "out", Serdes::Int64(), Serdes::String(), {"source"});
+  TopologyTestDriver driver(topology, Options());
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::Int64(), Serdes::String());
+  ASSERT_TRUE(in.PipeRaw("12345", "v", 1).ok());
+  ASSERT_TRUE(in.PipeTombstone(7, 2).ok());  // a string serde does not take nulls
+
+  auto& dlq = driver.OutputQueue("err-app-dlq");
+  ASSERT_EQ(dlq.size(), 2u);
+  EXPECT_EQ(HeaderValue(dlq[0].headers, "eventflow.error"),
+            "key (int64 serde): int64 serde needs 8 bytes, got 5");
+  EXPECT_EQ(HeaderValue(dlq[1].headers, "eventflow.error"),
+            "value (string serde): null where the string serde expects a value (use "
+            "Serdes::Nullable)");
+  EXPECT_EQ(dlq[1].value, std::nullopt);
+  EXPECT_EQ(HeaderValue(dlq[1].headers, "eventflow.source.offset"), "1");
+}
+
+// Throws for the value "bad", passes the others on.
+class Picky final : public Processor<S, S, S, S> {
+ public:
+  void Init(ProcessorContext<S, S>& context) override { context_ = &context; }
+  void Process(Record<S, S> record) override {
+    if (record.value == "bad") throw std::runtime_error("cannot handle \"bad\"");
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  ProcessorContext<S, S>* context_ = nullptr;
+};
+
+Topology PickyTopology() {
+  Topology topology;
+  topology.AddSource<S, S>("source", {"in"}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, S>("picky", [] { return std::make_unique<Picky>(); }, {"source"})
+      .AddSink<S, S>("sink", "out", Serdes::String(), Serdes::String(), {"picky"});
+  return topology;
+}
+
+TEST(ErrorHandlingTest, ThrowingProcessorSendsTheRecordToTheDeadLetterTopic) {
+  TopologyTestDriver driver(PickyTopology(), Options());
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  ASSERT_TRUE(in.PipeInput("a", "fine", 1).ok());
+  ASSERT_TRUE(in.PipeInput("b", "bad", 2).ok());
+  ASSERT_TRUE(in.PipeInput("c", "also fine", 3).ok());
+
+  auto& dlq = driver.OutputQueue("err-app-dlq");
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].key, std::optional<S>("b"));
+  EXPECT_EQ(dlq[0].value, std::optional<S>("bad"));
+  EXPECT_EQ(HeaderValue(dlq[0].headers, "eventflow.error"),
+            "processing failed: cannot handle \"bad\"");
+  EXPECT_EQ(HeaderValue(dlq[0].headers, "eventflow.error.stage"), "processing");
+  EXPECT_EQ(HeaderValue(dlq[0].headers, "eventflow.source.topic"), "in");
+  EXPECT_EQ(HeaderValue(dlq[0].headers, "eventflow.source.offset"), "1");
+  auto out = driver.CreateOutputTopic("out", Serdes::String(), Serdes::String());
+  EXPECT_EQ(*out.ReadKeyValuesToList(),
+            (std::vector<std::pair<S, S>>{{"a", "fine"}, {"c", "also fine"}}));
+}
+
+// Records the stream-time punctuations and the task's stream time seen in Process().
+struct TimeLog {
+  std::vector<int64_t> punctuations;
+  std::vector<int64_t> stream_time_in_process;
+};
+
+class TimeWatcher final : public Processor<S, S, S, S> {
+ public:
+  explicit TimeWatcher(TimeLog* log) : log_(log) {}
+  void Init(ProcessorContext<S, S>& context) override {
+    context_ = &context;
+    context.Schedule(milliseconds(1000), PunctuationType::kStreamTime,
+                     [this](int64_t ts) { log_->punctuations.push_back(ts); });
+  }
+  void Process(Record<S, S> record) override {
+    log_->stream_time_in_process.push_back(context_->stream_time());
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  TimeLog* log_;
+  ProcessorContext<S, S>* context_ = nullptr;
+};
+
+TEST(ErrorHandlingTest, BadTimestampsAreDeadLetteredAndDoNotAdvanceStreamTime) {
+  TimeLog log;
+  Topology topology;
+  topology
+      .AddSource<S, S>("source", {"in"}, Serdes::String(), Serdes::String(),
+                       [](const Record<S, S>& r) -> Result<int64_t> {
+                         if (r.value == "?") return Status::InvalidArgument("no time field");
+                         return r.timestamp;
+                       })
+      .AddProcessor<S, S, S, S>("watch", [&log] { return std::make_unique<TimeWatcher>(&log); },
+                                {"source"})
+      .AddSink<S, S>("sink", "out", Serdes::String(), Serdes::String(), {"watch"});
+  TopologyTestDriver driver(topology, Options());
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+
+  ASSERT_TRUE(in.PipeInput("ok", "v", 100).ok());                  // fires at 100
+  ASSERT_TRUE(in.PipeInput("negative", "v", -1).ok());             // offset 1
+  ASSERT_TRUE(in.PipeInput("future", "v", kNow + kDay + 1).ok());  // offset 2
+  ASSERT_TRUE(in.PipeInput("no-time", "?", 200).ok());             // offset 3
+  ASSERT_TRUE(in.PipeInput("ok", "v", 150).ok());                  // not due yet
+  ASSERT_TRUE(in.PipeInput("ok", "v", 1000).ok());                 // fires at 1000
+
+  // Had the future record advanced stream time, it would have fired and the
+  // record at 1000 would not.
+  EXPECT_EQ(log.punctuations, (std::vector<int64_t>{100, 1000}));
+  ASSERT_EQ(log.stream_time_in_process.size(), 3u);
+  EXPECT_LT(log.stream_time_in_process[2], 1000);
+
+  auto& dlq = driver.OutputQueue("err-app-dlq");
+  ASSERT_EQ(dlq.size(), 3u);
+  for (const TestRecord& dead : dlq) {
+    EXPECT_EQ(HeaderValue(dead.headers, "eventflow.error.stage"), "timestamp");
+  }
+  EXPECT_EQ(dlq[0].key, std::optional<S>("negative"));
+  EXPECT_EQ(HeaderValue(dlq[0].headers, "eventflow.error"), "timestamp: negative event time -1");
+  EXPECT_EQ(HeaderValue(dlq[0].headers, "eventflow.source.offset"), "1");
+  EXPECT_EQ(dlq[1].key, std::optional<S>("future"));
+  EXPECT_EQ(HeaderValue(dlq[1].headers, "eventflow.error"),
+            "timestamp: event time " + std::to_string(kNow + kDay + 1) +
+                " is implausibly far in the future (limit " + std::to_string(kNow + kDay) + ")");
+  EXPECT_EQ(dlq[2].key, std::optional<S>("no-time"));
+  EXPECT_EQ(HeaderValue(dlq[2].headers, "eventflow.error"), "timestamp: no time field");
+  EXPECT_EQ(driver.CreateOutputTopic("out", Serdes::String(), Serdes::String()).QueueSize(), 3u);
+}
+
+TEST(ErrorHandlingTest, FailPolicyReturnsTheErrorAndWritesNoDeadLetter) {
+  TestDriverOptions options = Options();
+  options.deserialization_errors = ErrorPolicy::kFail;
+  TopologyTestDriver driver(NumbersTopology(), options);
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("numbers", Serdes::String(), Serdes::Int64());
+  ASSERT_TRUE(in.PipeInput("good", 1, 10).ok());
+  const Status status = in.PipeRaw("k", "abc", 11);
+  ASSERT_TRUE(status.IsInvalidArgument()) << status.ToString();
+  EXPECT_EQ(status.message(),
+            "bad record (deserialization) at task 0_0, topic numbers, partition 0, offset 1: "
+            "value (int64 serde): int64 serde needs 8 bytes, got 3");
+  EXPECT_TRUE(driver.OutputQueue("err-app-dlq").empty());
+  EXPECT_EQ(driver.Counters(0).dead_lettered, 0u);
+}
+
+TEST(ErrorHandlingTest, FailPolicyForProcessingErrors) {
+  TestDriverOptions options = Options();
+  options.processing_errors = ErrorPolicy::kFail;
+  TopologyTestDriver driver(PickyTopology(), options);
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  const Status status = in.PipeInput("b", "bad", 2);
+  ASSERT_TRUE(status.IsInvalidArgument()) << status.ToString();
+  EXPECT_EQ(status.message(),
+            "bad record (processing) at task 0_0, topic in, partition 0, offset 0: "
+            "processing failed: cannot handle \"bad\"");
+  EXPECT_TRUE(driver.OutputQueue("err-app-dlq").empty());
+  // Deserialization errors still use their own (default) policy.
+  ASSERT_TRUE(in.PipeRaw(std::nullopt, "v", 3).ok());
+  EXPECT_EQ(driver.OutputQueue("err-app-dlq").size(), 1u);
+}
+
+}  // namespace
+}  // namespace eventflow::streams

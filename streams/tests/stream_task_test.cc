@@ -1,0 +1,175 @@
+// StreamTask on its own: choosing the next record across the partitions of a
+// task, progress (next offsets, stream times) and dropping buffers.
+#include "eventflow/streams/stream_task.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "eventflow/streams/topology.h"
+
+namespace eventflow::streams {
+namespace {
+
+using S = std::string;
+// (topic, offset, timestamp) of each record a processor saw, in order.
+using Seen = std::tuple<std::string, int64_t, int64_t>;
+
+class CollectingCollector final : public RecordCollector {
+ public:
+  void Send(std::string_view topic, int32_t, std::optional<std::string_view>,
+            std::optional<std::string_view> value, int64_t, const Headers&) override {
+    sent.emplace_back(std::string(topic), value ? std::string(*value) : "<null>");
+  }
+  std::vector<std::pair<std::string, std::string>> sent;
+};
+
+class Recorder final : public Processor<S, S, S, S> {
+ public:
+  explicit Recorder(std::vector<Seen>* seen) : seen_(seen) {}
+  void Init(ProcessorContext<S, S>& context) override { context_ = &context; }
+  void Process(Record<S, S> record) override {
+    const RecordContext* rc = context_->record_context();
+    seen_->emplace_back(std::string(rc->topic), rc->offset, record.timestamp);
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  std::vector<Seen>* seen_;
+  ProcessorContext<S, S>* context_ = nullptr;
+};
+
+// Two co-partitioned source topics, "a" and "b", feeding one processor: one
+// sub-topology, so one task per partition reads both.
+class StreamTaskTest : public testing::Test {
+ protected:
+  StreamTaskTest() {
+    topology_.AddSource<S, S>("source-a", {"a"}, Serdes::String(), Serdes::String())
+        .AddSource<S, S>("source-b", {"b"}, Serdes::String(), Serdes::String())
+        .AddProcessor<S, S, S, S>("recorder", [this] { return std::make_unique<Recorder>(&seen_); },
+                                  {"source-a", "source-b"})
+        .AddSink<S, S>("sink", "out", Serdes::String(), Serdes::String(), {"recorder"});
+    subtopologies_ = topology_.SubTopologies();
+    TaskOptions options;
+    options.application_id = "task-app";
+    options.wall_clock = [] { return int64_t{1'700'000'000'000}; };
+    task_ = std::make_unique<StreamTask>(TaskId{0, 3}, topology_, subtopologies_.at(0), options,
+                                         &collector_);
+  }
+
+  void Add(const std::string& topic, int64_t offset, int64_t timestamp) {
+    task_->AddRecord(
+        MakeOwnedRecord(topic, 3, offset, timestamp, "k", topic + std::to_string(offset)));
+  }
+
+  // Processes until nothing is buffered; returns how many records were taken.
+  int ProcessAll() {
+    int n = 0;
+    for (;;) {
+      auto r = task_->Process();
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      if (!r.ok() || !*r) return n;
+      ++n;
+    }
+  }
+
+  Topology topology_;
+  std::vector<Topology::SubTopology> subtopologies_;
+  CollectingCollector collector_;
+  std::vector<Seen> seen_;
+  std::unique_ptr<StreamTask> task_;
+};
+
+TEST_F(StreamTaskTest, PicksTheHeadRecordWithTheSmallestTimestampAcrossPartitions) {
+  ASSERT_EQ(subtopologies_.size(), 1u);
+  ASSERT_TRUE(task_->Init().ok());
+  Add("a", 0, 10);
+  Add("a", 1, 30);
+  Add("b", 0, 20);
+  Add("b", 1, 5);  // smaller than a@30, but behind b@20 in its own partition
+  EXPECT_EQ(task_->buffered(), 4u);
+
+  EXPECT_EQ(ProcessAll(), 4);
+  // Heads (a@10, b@20) -> a@10; (a@30, b@20) -> b@20; (a@30, b@5) -> b@5; then a@30.
+  EXPECT_EQ(seen_, (std::vector<Seen>{{"a", 0, 10}, {"b", 0, 20}, {"b", 1, 5}, {"a", 1, 30}}));
+  EXPECT_EQ(collector_.sent, (std::vector<std::pair<std::string, std::string>>{
+                                 {"out", "a0"}, {"out", "b0"}, {"out", "b1"}, {"out", "a1"}}));
+  EXPECT_EQ(task_->buffered(), 0u);
+  EXPECT_EQ(task_->counters().processed, 4u);
+}
+
+TEST_F(StreamTaskTest, ProgressReportsNextOffsetsAndStreamTimePerPartition) {
+  ASSERT_TRUE(task_->Init().ok());
+  EXPECT_TRUE(task_->Progress().empty());
+  Add("a", 7, 100);
+  Add("a", 8, 90);  // out of order: the partition's stream time stays 100
+  Add("b", 40, 50);
+  EXPECT_EQ(ProcessAll(), 3);
+
+  const std::vector<PartitionProgress> progress = task_->Progress();
+  ASSERT_EQ(progress.size(), 2u);
+  EXPECT_EQ(progress[0].topic, "a");
+  EXPECT_EQ(progress[0].partition, 3);
+  EXPECT_EQ(progress[0].next_offset, 9);
+  EXPECT_EQ(progress[0].stream_time, 100);
+  EXPECT_EQ(progress[1].topic, "b");
+  EXPECT_EQ(progress[1].partition, 3);
+  EXPECT_EQ(progress[1].next_offset, 41);
+  EXPECT_EQ(progress[1].stream_time, 50);
+  EXPECT_EQ(task_->stream_time(), 100);
+}
+
+TEST_F(StreamTaskTest, ResetPartitionDropsItsBufferAndSetsItsProgress) {
+  ASSERT_TRUE(task_->Init().ok());
+  Add("a", 0, 10);
+  Add("b", 0, 20);
+  EXPECT_EQ(ProcessAll(), 2);
+  Add("a", 1, 30);
+  Add("a", 2, 40);
+  Add("b", 1, 25);
+  EXPECT_EQ(task_->buffered(), 3u);
+
+  // Rewind "a" (e.g. after an aborted transaction): its two buffered records go.
+  task_->ResetPartition("a", 3, /*next_offset=*/1, /*stream_time=*/10);
+  EXPECT_EQ(task_->buffered(), 1u);
+  const auto progress = task_->Progress();
+  ASSERT_EQ(progress.size(), 2u);
+  EXPECT_EQ(progress[0].next_offset, 1);
+  EXPECT_EQ(progress[0].stream_time, 10);
+  EXPECT_EQ(task_->stream_time(), 20);  // the largest over the partitions
+
+  seen_.clear();
+  EXPECT_EQ(ProcessAll(), 1);
+  EXPECT_EQ(seen_, (std::vector<Seen>{{"b", 1, 25}}));
+}
+
+TEST_F(StreamTaskTest, ClearBuffersDropsEverything) {
+  ASSERT_TRUE(task_->Init().ok());
+  Add("a", 0, 10);
+  Add("b", 0, 20);
+  Add("b", 1, 21);
+  task_->ClearBuffers();
+  EXPECT_EQ(task_->buffered(), 0u);
+  auto r = task_->Process();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r);
+  EXPECT_TRUE(seen_.empty());
+  EXPECT_TRUE(task_->Progress().empty());
+}
+
+TEST_F(StreamTaskTest, RecordOfATopicNoSourceReadsIsAnError) {
+  ASSERT_TRUE(task_->Init().ok());
+  task_->AddRecord(MakeOwnedRecord("stranger", 3, 0, 1, "k", "v"));
+  auto r = task_->Process();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "task 0_3 got a record of topic \"stranger\", which none of its sources reads");
+}
+
+}  // namespace
+}  // namespace eventflow::streams
