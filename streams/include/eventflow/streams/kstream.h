@@ -109,6 +109,9 @@ SerdePtr<T> ResolveSerde(InternalStreamsBuilder& builder, std::string_view opera
 
 }  // namespace internal
 
+//! A stream of Record<K, V> in the DSL: a handle to the node its records come
+//! out of, plus the serdes known for K and V (see the file comment). Copyable
+//! and cheap; valid while its StreamsBuilder lives.
 template <typename K, typename V>
 class KStream {
  public:

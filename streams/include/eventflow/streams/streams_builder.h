@@ -41,11 +41,16 @@
 
 namespace eventflow::streams {
 
+//! Builds a Topology with the DSL (see the file comment). Movable; the
+//! KStreams it handed out stay valid across a move.
 class StreamsBuilder {
  public:
+  //! An empty builder.
   StreamsBuilder();
   ~StreamsBuilder();
+  //! Moves the builder; KStreams keep pointing to the same state.
   StreamsBuilder(StreamsBuilder&&) noexcept;
+  //! Moves the builder; KStreams keep pointing to the same state.
   StreamsBuilder& operator=(StreamsBuilder&&) noexcept;
 
   //! Returns the records of `topic` as a stream (a source node).

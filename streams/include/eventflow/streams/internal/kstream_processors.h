@@ -23,6 +23,7 @@
 
 namespace eventflow::streams::internal {
 
+//! A record predicate, as filter and split take it.
 template <typename K, typename V>
 using Predicate = std::function<bool(const K& key, const V& value)>;
 
@@ -64,6 +65,7 @@ class KStreamFilter final : public DslProcessor<K, V, K, V> {
 template <typename K, typename V, typename K2, typename V2>
 class KStreamMap final : public DslProcessor<K, V, K2, V2> {
  public:
+  //! The user's function, called with (key, value).
   using Mapper = std::function<KeyValue<K2, V2>(const K& key, const V& value)>;
   explicit KStreamMap(std::shared_ptr<const Mapper> mapper) : mapper_(std::move(mapper)) {}
   void Process(Record<K, V> record) override {
@@ -80,6 +82,7 @@ class KStreamMap final : public DslProcessor<K, V, K2, V2> {
 template <typename K, typename V, typename V2>
 class KStreamMapValues final : public DslProcessor<K, V, K, V2> {
  public:
+  //! The user's function, called with (key, value).
   using Mapper = std::function<V2(const K& key, const V& value)>;
   explicit KStreamMapValues(std::shared_ptr<const Mapper> mapper) : mapper_(std::move(mapper)) {}
   void Process(Record<K, V> record) override {
@@ -96,6 +99,7 @@ class KStreamMapValues final : public DslProcessor<K, V, K, V2> {
 template <typename K, typename V, typename K2>
 class KStreamSelectKey final : public DslProcessor<K, V, K2, V> {
  public:
+  //! The user's function, called with (key, value).
   using Selector = std::function<K2(const K& key, const V& value)>;
   explicit KStreamSelectKey(std::shared_ptr<const Selector> selector)
       : selector_(std::move(selector)) {}
@@ -113,6 +117,7 @@ class KStreamSelectKey final : public DslProcessor<K, V, K2, V> {
 template <typename K, typename V, typename K2, typename V2>
 class KStreamFlatMap final : public DslProcessor<K, V, K2, V2> {
  public:
+  //! The user's function, called with (key, value).
   using Mapper = std::function<std::vector<KeyValue<K2, V2>>(const K& key, const V& value)>;
   explicit KStreamFlatMap(std::shared_ptr<const Mapper> mapper) : mapper_(std::move(mapper)) {}
   void Process(Record<K, V> record) override {
@@ -134,6 +139,7 @@ class KStreamFlatMap final : public DslProcessor<K, V, K2, V2> {
 template <typename K, typename V, typename V2>
 class KStreamFlatMapValues final : public DslProcessor<K, V, K, V2> {
  public:
+  //! The user's function, called with (key, value).
   using Mapper = std::function<std::vector<V2>(const K& key, const V& value)>;
   explicit KStreamFlatMapValues(std::shared_ptr<const Mapper> mapper)
       : mapper_(std::move(mapper)) {}
@@ -156,6 +162,7 @@ class KStreamFlatMapValues final : public DslProcessor<K, V, K, V2> {
 template <typename K, typename V>
 class KStreamPeek final : public DslProcessor<K, V, K, V> {
  public:
+  //! The user's function, called with (key, value).
   using Action = std::function<void(const K& key, const V& value)>;
   KStreamPeek(std::shared_ptr<const Action> action, bool forward)
       : action_(std::move(action)), forward_(forward) {}
