@@ -126,7 +126,7 @@ Result<bool> StreamTask::Process() {
   next->stream_time = std::max(next->stream_time, ts);
   if (ts > stream_time_) {
     stream_time_ = ts;
-    PunctuateStreamTime();
+    EVENTFLOW_RETURN_IF_ERROR(PunctuateStreamTime());
   }
   return true;
 }
@@ -170,29 +170,49 @@ Cancellable StreamTask::Schedule(std::chrono::milliseconds interval, Punctuation
   return Cancellable(cancelled);
 }
 
-void StreamTask::FirePunctuators(std::vector<Schedule_>& schedules, int64_t now,
-                                 uint64_t* count) {
+Status StreamTask::FirePunctuators(std::vector<Schedule_>& schedules, int64_t now,
+                                   std::string_view kind) {
+  Status result;
   // Index loop: a punctuator may schedule another (push_back).
-  for (size_t i = 0; i < schedules.size(); ++i) {
+  for (size_t i = 0; i < schedules.size() && result.ok(); ++i) {
     if (*schedules[i].cancelled || schedules[i].next > now) continue;
     // Next due time: the first multiple of the interval after `now`, counted
     // from the previous due time (missed periods are skipped, not replayed).
     const int64_t interval = schedules[i].interval;
     schedules[i].next += interval * ((now - schedules[i].next) / interval + 1);
     Punctuator fn = schedules[i].fn;  // the vector may grow while it runs
-    fn(now);
-    ++*count;
+    ++counters_.punctuations;
+    // A punctuator has no input record to dead-letter: under the default
+    // policy its failure is logged and counted; under kFail it stops the task.
+    std::string error;
+    try {
+      fn(now);
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
+    if (error.empty()) continue;
+    ++counters_.punctuation_errors;
+    const std::string message = "task " + id_.ToString() + ": " + std::string(kind) +
+                                " punctuator at " + std::to_string(now) + " failed: " + error;
+    if (options_.processing_errors == ErrorPolicy::kFail) {
+      result = Status::InvalidArgument(message);
+    } else {
+      Log(LogLevel::kWarn, "stream-task", message);
+    }
   }
   std::erase_if(schedules, [](const Schedule_& s) { return *s.cancelled; });
+  return result;
 }
 
-void StreamTask::PunctuateStreamTime() {
-  FirePunctuators(stream_time_punctuators_, stream_time_, &counters_.punctuations);
+Status StreamTask::PunctuateStreamTime() {
+  return FirePunctuators(stream_time_punctuators_, stream_time_, "stream-time");
 }
 
-int StreamTask::PunctuateWallClock(int64_t now_ms) {
+Result<int> StreamTask::PunctuateWallClock(int64_t now_ms) {
   const uint64_t before = counters_.punctuations;
-  FirePunctuators(wall_clock_punctuators_, now_ms, &counters_.punctuations);
+  EVENTFLOW_RETURN_IF_ERROR(FirePunctuators(wall_clock_punctuators_, now_ms, "wall-clock"));
   return static_cast<int>(counters_.punctuations - before);
 }
 

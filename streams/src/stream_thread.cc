@@ -166,7 +166,9 @@ Status StreamThread::RunLoop() {
                             .count();
     for (auto& [id, task] : tasks_) {
       EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
-      if (task->PunctuateWallClock(now) > 0) dirty_ = true;
+      auto fired = task->PunctuateWallClock(now);
+      if (!fired.ok()) return fired.status();
+      if (*fired > 0) dirty_ = true;
     }
     EVENTFLOW_RETURN_IF_ERROR(MaybeCommit(/*force=*/false));
   }

@@ -90,7 +90,10 @@ Status TopologyTestDriver::Drain() {
 Status TopologyTestDriver::AdvanceWallClockTime(std::chrono::milliseconds advance) {
   EVENTFLOW_RETURN_IF_ERROR(status_);
   wall_clock_ms_ += advance.count();
-  for (auto& task : tasks_) task->PunctuateWallClock(wall_clock_ms_);
+  for (auto& task : tasks_) {
+    auto fired = task->PunctuateWallClock(wall_clock_ms_);
+    if (!fired.ok()) return fired.status();
+  }
   return Drain();
 }
 

@@ -240,5 +240,59 @@ TEST(ErrorHandlingTest, FailPolicyForProcessingErrors) {
   EXPECT_EQ(driver.OutputQueue("err-app-dlq").size(), 1u);
 }
 
+
+// A processor whose punctuators throw: wall-clock every second, stream-time every 10 ms.
+class ThrowingPunctuatorProcessor final : public Processor<S, S, S, S> {
+ public:
+  void Init(ProcessorContext<S, S>& context) override {
+    context_ = &context;
+    context.Schedule(milliseconds(1000), PunctuationType::kWallClockTime,
+                     [](int64_t) { throw std::runtime_error("wall-clock boom"); });
+    context.Schedule(milliseconds(10), PunctuationType::kStreamTime,
+                     [](int64_t) { throw std::runtime_error("stream-time boom"); });
+  }
+  void Process(Record<S, S> record) override { context_->Forward(std::move(record)); }
+
+ private:
+  ProcessorContext<S, S>* context_ = nullptr;
+};
+
+Topology ThrowingPunctuatorTopology() {
+  Topology topology;
+  topology.AddSource<S, S>("source", {"in"}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, S>(
+          "punctuating", [] { return std::make_unique<ThrowingPunctuatorProcessor>(); },
+          {"source"})
+      .AddSink<S, S>("sink", "out", Serdes::String(), Serdes::String(), {"punctuating"});
+  return topology;
+}
+
+TEST(ErrorHandlingTest, ThrowingPunctuatorsAreCountedAndProcessingGoesOn) {
+  TopologyTestDriver driver(ThrowingPunctuatorTopology(), Options());
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  ASSERT_TRUE(in.PipeInput("a", "1", 100).ok());   // stream-time punctuator fires and throws
+  ASSERT_TRUE(driver.AdvanceWallClockTime(milliseconds(1500)).ok());  // wall-clock one throws
+  ASSERT_TRUE(in.PipeInput("b", "2", 200).ok());
+  EXPECT_EQ(driver.Counters(0).punctuation_errors, 3u);
+  EXPECT_EQ(driver.Counters(0).punctuations, 3u);
+  EXPECT_EQ(driver.CreateOutputTopic("out", Serdes::String(), Serdes::String()).QueueSize(), 2u);
+  EXPECT_TRUE(driver.OutputQueue("err-app-dlq").empty());  // no record to dead-letter
+}
+
+TEST(ErrorHandlingTest, ThrowingPunctuatorUnderFailPolicyStopsWithItsMessage) {
+  TestDriverOptions options = Options();
+  options.processing_errors = ErrorPolicy::kFail;
+  TopologyTestDriver driver(ThrowingPunctuatorTopology(), options);
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  const Status status = in.PipeInput("a", "1", 100);
+  ASSERT_TRUE(status.IsInvalidArgument()) << status.ToString();
+  EXPECT_EQ(status.message(), "task 0_0: stream-time punctuator at 100 failed: stream-time boom");
+  const Status wall = driver.AdvanceWallClockTime(milliseconds(1500));
+  EXPECT_EQ(wall.message(), "task 0_0: wall-clock punctuator at " +
+                                std::to_string(kNow + 1500) + " failed: wall-clock boom");
+}
+
 }  // namespace
 }  // namespace eventflow::streams

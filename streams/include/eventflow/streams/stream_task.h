@@ -93,6 +93,7 @@ struct TaskCounters {
   uint64_t processed = 0;         //!< records handed to the topology successfully
   uint64_t dead_lettered = 0;     //!< records sent to the DLQ
   uint64_t punctuations = 0;      //!< punctuator calls
+  uint64_t punctuation_errors = 0;  //!< punctuator calls that threw
 };
 
 class StreamTask final : public TaskContext {
@@ -117,7 +118,9 @@ class StreamTask final : public TaskContext {
   Result<bool> Process();
 
   //! Fires the wall-clock punctuators due at `now_ms`; returns how many fired.
-  int PunctuateWallClock(int64_t now_ms);
+  //! A punctuator that throws is logged and counted (punctuation_errors), or
+  //! under ErrorPolicy::kFail (processing errors) its error is returned.
+  Result<int> PunctuateWallClock(int64_t now_ms);
 
   //! Sets where processing resumes for a partition (after a restore of
   //! committed offsets, or a rewind after an aborted transaction) and drops
@@ -167,8 +170,8 @@ class StreamTask final : public TaskContext {
   PartitionState& StateFor(std::string_view topic, int32_t partition);
   Status HandleBadRecord(const RawRecord& raw, std::string_view stage, const std::string& error,
                          ErrorPolicy policy);
-  void PunctuateStreamTime();
-  static void FirePunctuators(std::vector<Schedule_>& schedules, int64_t now, uint64_t* count);
+  Status PunctuateStreamTime();
+  Status FirePunctuators(std::vector<Schedule_>& schedules, int64_t now, std::string_view kind);
 
   TaskId id_;
   const Topology& topology_;
