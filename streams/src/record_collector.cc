@@ -27,10 +27,10 @@ void KafkaRecordCollector::RecordError(Status status) {
   if (error_.ok()) error_ = std::move(status);
 }
 
-void KafkaRecordCollector::Send(std::string_view topic, int32_t partition,
-                                std::optional<std::string_view> key,
-                                std::optional<std::string_view> value, int64_t timestamp,
-                                const Headers& headers) {
+Status KafkaRecordCollector::Send(std::string_view topic, int32_t partition,
+                                  std::optional<std::string_view> key,
+                                  std::optional<std::string_view> value, int64_t timestamp,
+                                  const Headers& headers) {
   rd_kafka_headers_t* hdrs = nullptr;
   if (!headers.empty()) {
     hdrs = rd_kafka_headers_new(headers.size());
@@ -55,15 +55,14 @@ void KafkaRecordCollector::Send(std::string_view topic, int32_t partition,
         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++sent_;
-      return;  // the producer owns hdrs now
+      return Status::OK();  // the producer owns hdrs now
     }
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(producer_, 10);
       continue;
     }
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
-    RecordError(FromKafkaError(err, "sending to topic " + std::string(topic)));
-    return;
+    return FromKafkaError(err, "sending to topic " + std::string(topic));
   }
 }
 

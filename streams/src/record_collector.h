@@ -28,9 +28,9 @@ class KafkaRecordCollector final : public RecordCollector {
   //! Uses `producer` (not owned) from now on; drops cached topic handles.
   void Reset(rd_kafka_t* producer);
 
-  void Send(std::string_view topic, int32_t partition, std::optional<std::string_view> key,
-            std::optional<std::string_view> value, int64_t timestamp,
-            const Headers& headers) override;
+  Status Send(std::string_view topic, int32_t partition, std::optional<std::string_view> key,
+              std::optional<std::string_view> value, int64_t timestamp,
+              const Headers& headers) override;
 
   //! Serves delivery reports without blocking.
   void Poll();

@@ -107,6 +107,9 @@ Result<bool> StreamTask::Process() {
       stage = next->source->failure() == SourceNodeBase::Failure::kTimestamp ? "timestamp"
                                                                               : "deserialization";
     }
+  } catch (const ProductionError& e) {
+    status = Status::InvalidArgument(std::string("producing output failed: ") + e.what());
+    stage = "production";
   } catch (const std::exception& e) {
     status = Status::InvalidArgument(std::string("processing failed: ") + e.what());
     stage = "processing";
@@ -116,8 +119,9 @@ Result<bool> StreamTask::Process() {
   }
   in_record_ = false;
   if (!status.ok()) {
-    const ErrorPolicy policy =
-        stage == "processing" ? options_.processing_errors : options_.deserialization_errors;
+    const ErrorPolicy policy = stage == "processing"   ? options_.processing_errors
+                               : stage == "production" ? options_.production_errors
+                                                       : options_.deserialization_errors;
     EVENTFLOW_RETURN_IF_ERROR(HandleBadRecord(raw, stage, status.message(), policy));
     return true;
   }
@@ -146,7 +150,13 @@ Status StreamTask::HandleBadRecord(const RawRecord& raw, std::string_view stage,
   headers.Add(kDlqTopicHeader, raw.topic);
   headers.Add(kDlqPartitionHeader, std::to_string(raw.partition));
   headers.Add(kDlqOffsetHeader, std::to_string(raw.offset));
-  collector_->Send(dlq_topic_, -1, raw.key, raw.value, raw.timestamp, headers);
+  const Status sent = collector_->Send(dlq_topic_, -1, raw.key, raw.value, raw.timestamp, headers);
+  if (!sent.ok()) {
+    // Not even the dead-letter topic takes it (e.g. larger than the producer's
+    // limit): nothing can keep this record, so the task stops.
+    return sent.WithContext("cannot dead-letter the bad record (" + std::string(stage) +
+                            ") at " + where + " (" + error + ")");
+  }
   ++counters_.dead_lettered;
   return Status::OK();
 }

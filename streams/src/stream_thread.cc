@@ -13,6 +13,7 @@ constexpr int kPollBatch = 500;          // records taken from the consumer per 
 constexpr int kProcessPerTask = 200;     // records processed per task per loop
 constexpr auto kClientTimeout = std::chrono::seconds(60);
 constexpr int kCommitRetries = 10;
+constexpr int kMaxFailedCommits = 5;     // rewinds in a row before the thread gives up
 
 // Offset commit metadata carries the partition's stream time: "st=<ms>".
 std::string StreamTimeMetadata(int64_t stream_time) { return "st=" + std::to_string(stream_time); }
@@ -313,9 +314,15 @@ Status StreamThread::MaybeCommit(bool force) {
   Status s = Commit();
   if (s.ok()) {
     dirty_ = false;
+    failed_commits_ = 0;
     return s;
   }
   if (s.IsInvalidArgument()) return s;
+  // The same output failing again and again (e.g. a topic whose
+  // max.message.bytes is below the producer's limit) must not loop forever.
+  if (++failed_commits_ >= kMaxFailedCommits) {
+    return s.WithContext(std::to_string(failed_commits_) + " commits in a row failed; last");
+  }
   if (s.code() == StatusCode::kFenced) {
     // Our consumer fenced too (static membership: another process runs with
     // our instance id): we are the zombie and stop. Otherwise the producer was
@@ -414,6 +421,7 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
   options.application_id = config_.application_id;
   options.deserialization_errors = config_.deserialization_errors;
   options.processing_errors = config_.processing_errors;
+  options.production_errors = config_.production_errors;
   options.max_future_skew = config_.max_future_skew;
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];

@@ -131,6 +131,7 @@ class StreamThread {
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> committed_;
   bool transaction_open_ = false;
   bool dirty_ = false;  // processed something since the last commit
+  int failed_commits_ = 0;  // consecutive failed commits (each followed by a rewind)
   std::chrono::steady_clock::time_point last_commit_;
   Status rebalance_error_;
 

@@ -23,6 +23,7 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
     task_options.application_id = options_.application_id;
     task_options.deserialization_errors = options_.deserialization_errors;
     task_options.processing_errors = options_.processing_errors;
+    task_options.production_errors = options_.production_errors;
     task_options.max_future_skew = options_.max_future_skew;
     task_options.wall_clock = [this] { return wall_clock_ms_; };
     auto task =
@@ -38,9 +39,16 @@ TopologyTestDriver::~TopologyTestDriver() {
   for (auto& task : tasks_) task->Close();
 }
 
-void TopologyTestDriver::Send(std::string_view topic, int32_t, std::optional<std::string_view> key,
-                              std::optional<std::string_view> value, int64_t timestamp,
-                              const Headers& headers) {
+Status TopologyTestDriver::Send(std::string_view topic, int32_t,
+                                std::optional<std::string_view> key,
+                                std::optional<std::string_view> value, int64_t timestamp,
+                                const Headers& headers) {
+  const size_t bytes = (key ? key->size() : 0) + (value ? value->size() : 0);
+  if (bytes > options_.max_record_bytes) {
+    return Status::InvalidArgument("record of " + std::to_string(bytes) + " bytes for topic " +
+                                   std::string(topic) + " exceeds max_record_bytes " +
+                                   std::to_string(options_.max_record_bytes));
+  }
   TestRecord r;
   r.topic.assign(topic);
   if (key) r.key.emplace(*key);
@@ -54,9 +62,10 @@ void TopologyTestDriver::Send(std::string_view topic, int32_t, std::optional<std
     // A repartition topic: feed it to the sub-topology reading it (processed by Drain()).
     it->second->AddRecord(MakeOwnedRecord(r.topic, 0, next_offset_[r.topic]++, timestamp, key,
                                           value, headers));
-    return;
+    return Status::OK();
   }
   outputs_[r.topic].push_back(std::move(r));
+  return Status::OK();
 }
 
 Status TopologyTestDriver::PipeRaw(const std::string& topic, std::optional<std::string_view> key,

@@ -294,5 +294,59 @@ TEST(ErrorHandlingTest, ThrowingPunctuatorUnderFailPolicyStopsWithItsMessage) {
                                 std::to_string(kNow + 1500) + " failed: wall-clock boom");
 }
 
+
+// Output larger than the producer accepts: the input record is dead-lettered
+// with stage "production" (or, under kFail, the task stops).
+Topology InflatingTopology() {
+  Topology topology;
+  class Inflate final : public Processor<S, S, S, S> {
+   public:
+    void Init(ProcessorContext<S, S>& context) override { context_ = &context; }
+    void Process(Record<S, S> record) override {
+      if (record.value == "big") record.value.assign(500, 'x');
+      context_->Forward(std::move(record));
+    }
+
+   private:
+    ProcessorContext<S, S>* context_ = nullptr;
+  };
+  topology.AddSource<S, S>("source", {"in"}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, S>("inflate", [] { return std::make_unique<Inflate>(); }, {"source"})
+      .AddSink<S, S>("sink", "out", Serdes::String(), Serdes::String(), {"inflate"});
+  return topology;
+}
+
+TEST(ErrorHandlingTest, OutputTheProducerRefusesDeadLettersTheInputRecord) {
+  TestDriverOptions options = Options();
+  options.max_record_bytes = 100;
+  TopologyTestDriver driver(InflatingTopology(), options);
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  ASSERT_TRUE(in.PipeInput("a", "small", 1).ok());
+  ASSERT_TRUE(in.PipeInput("b", "big", 2).ok());
+  ASSERT_TRUE(in.PipeInput("c", "small2", 3).ok());
+  auto out = driver.CreateOutputTopic("out", Serdes::String(), Serdes::String());
+  auto values = out.ReadKeyValuesToList();
+  ASSERT_TRUE(values.ok());
+  EXPECT_EQ(*values, (std::vector<std::pair<S, S>>{{"a", "small"}, {"c", "small2"}}));
+  auto& dlq = driver.OutputQueue("err-app-dlq");
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq.front().value, std::optional<S>("big"));  // the input record, as consumed
+  EXPECT_EQ(HeaderValue(dlq.front().headers, "eventflow.error.stage"), "production");
+  EXPECT_EQ(HeaderValue(dlq.front().headers, "eventflow.error"),
+            "producing output failed: record of 501 bytes for topic out exceeds "
+            "max_record_bytes 100");
+  EXPECT_EQ(HeaderValue(dlq.front().headers, "eventflow.source.offset"), "1");
+
+  options.production_errors = ErrorPolicy::kFail;
+  TopologyTestDriver strict(InflatingTopology(), options);
+  auto strict_in = strict.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  const Status status = strict_in.PipeInput("b", "big", 2);
+  ASSERT_TRUE(status.IsInvalidArgument());
+  EXPECT_NE(status.message().find("bad record (production) at task 0_0, topic in"),
+            std::string::npos)
+      << status.message();
+}
+
 }  // namespace
 }  // namespace eventflow::streams

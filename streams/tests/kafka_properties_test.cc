@@ -48,9 +48,9 @@ TEST(KafkaPropertiesTest, SetReplacesAndSetDefaultDoesNot) {
 }
 
 TEST(KafkaPropertiesTest, SecretsAreRecognised) {
-  for (const char* key : {"sasl.password", "ssl.key.password", "ssl.key.pem", "ssl.keystore.password",
-                          "ssl_key", "sasl.oauthbearer.client.secret", "ssl.keystore.location",
-                          "SASL.PASSWORD"}) {
+  for (const char* key :
+       {"sasl.password", "ssl.key.password", "ssl.key.pem", "ssl.keystore.password", "ssl_key",
+        "sasl.oauthbearer.client.secret", "ssl.keystore.location", "SASL.PASSWORD"}) {
     EXPECT_TRUE(IsSecretProperty(key)) << key;
   }
   for (const char* key : {"bootstrap.servers", "security.protocol", "sasl.mechanism", "linger.ms",

@@ -22,9 +22,10 @@ using Seen = std::tuple<std::string, int64_t, int64_t>;
 
 class CollectingCollector final : public RecordCollector {
  public:
-  void Send(std::string_view topic, int32_t, std::optional<std::string_view>,
-            std::optional<std::string_view> value, int64_t, const Headers&) override {
+  Status Send(std::string_view topic, int32_t, std::optional<std::string_view>,
+              std::optional<std::string_view> value, int64_t, const Headers&) override {
     sent.emplace_back(std::string(topic), value ? std::string(*value) : "<null>");
+    return Status::OK();
   }
   std::vector<std::pair<std::string, std::string>> sent;
 };

@@ -94,16 +94,26 @@ std::string RecordTypes() {
 class ProcessorNodeBase;
 
 //! Where sink nodes send their serialized records (the task's producer, or the
-//! test driver's output). Send failures are remembered by the collector and
-//! reported at the next flush/commit, as Kafka Streams' RecordCollector does.
+//! test driver's output). A record the producer refuses at once (too large,
+//! bad topic) is reported by Send(); failures known only later (delivery
+//! reports) are remembered by the collector and reported at the next commit,
+//! as Kafka Streams' RecordCollector does.
 class RecordCollector {
  public:
   virtual ~RecordCollector() = default;
   //! Queues a record; nullopt key or value is a Kafka null. `partition` < 0
-  //! lets the producer's partitioner (murmur2 of the key) decide.
-  virtual void Send(std::string_view topic, int32_t partition,
-                    std::optional<std::string_view> key, std::optional<std::string_view> value,
-                    int64_t timestamp, const Headers& headers) = 0;
+  //! lets the producer's partitioner (murmur2 of the key) decide. Returns the
+  //! producer's reason when it refuses the record.
+  virtual Status Send(std::string_view topic, int32_t partition,
+                      std::optional<std::string_view> key, std::optional<std::string_view> value,
+                      int64_t timestamp, const Headers& headers) = 0;
+};
+
+//! Thrown by a sink node when the collector refuses a record; the task hands
+//! the input record to the production error policy (dead-letter by default).
+class ProductionError : public std::runtime_error {
+ public:
+  explicit ProductionError(const Status& status) : std::runtime_error(status.message()) {}
 };
 
 //! What a task offers its nodes (implemented by the runtime's task and by the

@@ -133,10 +133,15 @@ class SinkNode final : public InputNode<K, V> {
     if (has_value) value = value_buf_;
     if (topic_extractor_) {
       const std::string topic = topic_extractor_(record);
-      this->task_->collector().Send(topic, -1, key, value, record.timestamp, record.headers);
+      Check(this->task_->collector().Send(topic, -1, key, value, record.timestamp,
+                                          record.headers));
     } else {
-      this->task_->collector().Send(topic_, -1, key, value, record.timestamp, record.headers);
+      Check(this->task_->collector().Send(topic_, -1, key, value, record.timestamp,
+                                          record.headers));
     }
+  }
+  static void Check(const Status& sent) {
+    if (!sent.ok()) throw ProductionError(sent);
   }
   Status AddChild(ProcessorNodeBase* child) override {
     return Status::InvalidArgument("sink \"" + this->name() + "\" cannot have a child (\"" +

@@ -11,8 +11,9 @@
 // (StreamThread) and in TopologyTestDriver, so tests exercise the real path.
 //
 // Bad records never stop the task silently: a record that cannot be decoded,
-// has an invalid or implausibly future timestamp, or makes a processor throw
-// is handed to the error policy: by default it goes to the dead-letter topic
+// has an invalid or implausibly future timestamp, makes a processor throw, or
+// produces output the producer refuses at once (e.g. too large) is handed to
+// the error policy: by default it goes to the dead-letter topic
 // "<application.id>-dlq" (through the task's collector, so inside the
 // transaction under exactly-once) with headers naming the error, stage,
 // source topic, partition and offset, and is counted; with kFail the task
@@ -62,6 +63,7 @@ struct TaskOptions {
   std::string application_id;                     //!< required
   ErrorPolicy deserialization_errors = ErrorPolicy::kDeadLetter;
   ErrorPolicy processing_errors = ErrorPolicy::kDeadLetter;
+  ErrorPolicy production_errors = ErrorPolicy::kDeadLetter;  //!< output the producer refuses
   //! Records whose event time is further than this ahead of the wall clock
   //! are treated as bad input (they never advance stream time).
   std::chrono::milliseconds max_future_skew = std::chrono::hours(24);

@@ -44,6 +44,7 @@ struct StreamsConfig {
   //! How bad records are handled (dead-letter topic by default).
   ErrorPolicy deserialization_errors = ErrorPolicy::kDeadLetter;
   ErrorPolicy processing_errors = ErrorPolicy::kDeadLetter;
+  ErrorPolicy production_errors = ErrorPolicy::kDeadLetter;
   //! Event times further than this ahead of the wall clock are bad input.
   std::chrono::milliseconds max_future_skew = std::chrono::hours(24);
   //! Consumer group session timeout (static members keep their partitions this long).

@@ -46,7 +46,11 @@ struct TestDriverOptions {
   std::optional<int64_t> initial_wall_clock_ms;
   ErrorPolicy deserialization_errors = ErrorPolicy::kDeadLetter;
   ErrorPolicy processing_errors = ErrorPolicy::kDeadLetter;
+  ErrorPolicy production_errors = ErrorPolicy::kDeadLetter;
   std::chrono::milliseconds max_future_skew = std::chrono::hours(24);
+  //! Records larger than this (key + value bytes) are refused, like the
+  //! producer's message.max.bytes (librdkafka's default, 1000000).
+  size_t max_record_bytes = 1'000'000;
 };
 
 class TopologyTestDriver;
@@ -153,9 +157,9 @@ class TopologyTestDriver final : public RecordCollector {
   const TaskCounters& Counters(int subtopology) const { return tasks_.at(subtopology)->counters(); }
 
  private:
-  void Send(std::string_view topic, int32_t partition, std::optional<std::string_view> key,
-            std::optional<std::string_view> value, int64_t timestamp,
-            const Headers& headers) override;
+  Status Send(std::string_view topic, int32_t partition, std::optional<std::string_view> key,
+              std::optional<std::string_view> value, int64_t timestamp,
+              const Headers& headers) override;
   Status Drain();
 
   Topology topology_;  // a copy: the tasks reference it and its sub-topologies
