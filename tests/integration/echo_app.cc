@@ -7,6 +7,7 @@
 //
 // Usage: eventflow-test-echo-app --bootstrap B --app-id A --input I --output O
 //          [--instance-id ID] [--guarantee eos|alos] [--threads N] [--commit-interval-ms M]
+//          [--strict true]   (bad records stop the application instead of going to the DLQ)
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
     else if (flag == "--input") input = value;
     else if (flag == "--output") output = value;
     else if (flag == "--threads") config.num_stream_threads = std::stoi(value);
+    else if (flag == "--strict" && value == "true") {
+      config.deserialization_errors = eventflow::streams::ErrorPolicy::kFail;
+      config.processing_errors = eventflow::streams::ErrorPolicy::kFail;
+    }
     else if (flag == "--commit-interval-ms") config.commit_interval = std::chrono::milliseconds(std::stoi(value));
     else if (flag == "--guarantee") {
       config.processing_guarantee = value == "alos"

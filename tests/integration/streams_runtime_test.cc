@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -218,6 +219,33 @@ TEST(StreamsRuntimeTest, AtLeastOnceLosesNothingAcrossKills) {
   EXPECT_EQ(seen, std::set<std::string>(values.begin(), values.end()));
   std::printf("at-least-once: %zu input records, %zu output records (%zu duplicates)\n",
               values.size(), output->size(), output->size() - seen.size());
+}
+
+
+TEST(StreamsRuntimeTest, StrictModeStopsTheApplicationNamingTheBadRecord) {
+  ScopedTopics topics({{UniqueName("strict-in"), 1, -1, {}}, {UniqueName("strict-out"), 1, -1, {}}});
+  App app;
+  app.input = topics.name(0);
+  app.output = topics.name(1);
+  ProduceValues(app.input, {"ok-1", "poison-1", "ok-2"}, 0);
+  std::vector<std::string> args = app.Args("a", "eos");
+  args.insert(args.end(), {"--strict", "true"});
+  ChildProcess instance(args, app.log);
+  const int rc = instance.Wait();  // stops by itself
+  EXPECT_EQ(rc, 1);
+  std::ifstream log(app.log);
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("bad record (deserialization) at task 0_0, topic " + app.input +
+                      ", partition 0, offset 1: value (text serde): poison value"),
+            std::string::npos)
+      << text;
+  // Nothing after the bad record was committed, and nothing went to the DLQ.
+  auto out = ReadAll(app.output, true, 30s);
+  ASSERT_TRUE(out.ok());
+  for (const auto& r : *out) EXPECT_EQ(r.value, "ok-1");
+  auto dlq = ReadAll(app.app_id + "-dlq", true, 30s);
+  ASSERT_TRUE(dlq.ok());
+  EXPECT_TRUE(dlq->empty());
 }
 
 }  // namespace
