@@ -1,0 +1,85 @@
+// RocksDbEngine: StorageEngine on one RocksDB database (one store's directory).
+//
+// Column families: "default" (kDefaultPartition), "eventflow.meta" (metadata)
+// and "segment.<id * segment_interval>" per segment partition (store_options.h).
+// The pending layer is a WriteBatchWithIndex (overwrite_key = true): Get and
+// iterators merge it over the database; Commit adds the metadata to it and
+// writes it with one DB::Write (WAL on), which RocksDB applies atomically
+// across column families. Restore writes a plain WriteBatch (no index).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include "eventflow/state/store_options.h"
+#include "storage_engine.h"
+
+namespace eventflow::state::internal {
+
+struct RocksDbEngineOptions {
+  std::filesystem::path path;       // the store's directory
+  std::string store_name;           // for messages and the config setter
+  int64_t segment_interval = 0;     // ms; 0 = no segment partitions
+  const StateMemoryBudget* memory_budget = nullptr;
+  bool sync_commit = false;
+  RocksDbConfigSetter config_setter;
+};
+
+class RocksDbEngine final : public StorageEngine {
+ public:
+  //! Opens or creates the database with every column family it has.
+  static Result<std::unique_ptr<RocksDbEngine>> Open(const RocksDbEngineOptions& options);
+  ~RocksDbEngine() override;
+
+  Status Get(int64_t partition, std::string_view key, std::string* value) override;
+  std::unique_ptr<KeyValueIterator> NewIterator(int64_t partition, std::string_view lower,
+                                                std::optional<std::string_view> upper) override;
+  Status Put(int64_t partition, std::string_view key, std::string_view value) override;
+  Status Delete(int64_t partition, std::string_view key) override;
+  bool HasPending() const override;
+  void Abort() override;
+  Status Commit(std::span<const MetaWrite> meta) override;
+  Status WriteDirect(std::span<const EngineWrite> writes, std::span<const MetaWrite> meta) override;
+  Status GetMeta(std::string_view name, std::string* value) override;
+  void ListPartitions(int64_t from, int64_t to, std::vector<int64_t>* out) const override;
+  size_t NumPartitions() const override { return segments_.size(); }
+  Status DropPartitionsBefore(int64_t id) override;
+  Status Wipe() override;
+  uint64_t ApproximateNumEntries(int64_t partition) override;
+  std::optional<uint64_t> GetIntProperty(std::string_view property) override;
+  bool persistent() const override { return true; }
+
+ private:
+  explicit RocksDbEngine(const RocksDbEngineOptions& options);
+
+  Status OpenDb();
+  void CloseDb();
+  // Returns the partition's column family, or nullptr when it does not exist.
+  rocksdb::ColumnFamilyHandle* Handle(int64_t partition) const;
+  // Returns the partition's column family, creating a segment's if needed.
+  Result<rocksdb::ColumnFamilyHandle*> HandleForWrite(int64_t partition);
+  std::string SegmentName(int64_t id) const;
+  Status Error(const rocksdb::Status& status, std::string_view what) const;
+
+  RocksDbEngineOptions engine_options_;
+  std::string context_;  // "store '<name>' at <path>"
+  rocksdb::Options options_;
+  rocksdb::ReadOptions read_options_;
+  rocksdb::WriteOptions write_options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  std::map<int64_t, rocksdb::ColumnFamilyHandle*> segments_;
+  std::vector<rocksdb::ColumnFamilyHandle*> other_cfs_;  // unknown names, kept open only
+  std::unique_ptr<rocksdb::WriteBatchWithIndex> pending_;
+};
+
+}  // namespace eventflow::state::internal
