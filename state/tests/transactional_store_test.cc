@@ -1,0 +1,318 @@
+// The transactional contract of RocksDB stores (DESIGN.md "Transactional state
+// stores"): a commit writes data and changelog offset in ONE write-ahead-log
+// record; a store destroyed without Commit (a crash) reopens exactly as of its
+// last commit; a missing or corrupt offset is reported and Wipe recovers;
+// restores persist; layout and store-kind checks.
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/wal_filter.h>
+#include <rocksdb/write_batch.h>
+
+#include "eventflow/state/key_value_store.h"
+#include "eventflow/state/memory_budget.h"
+#include "eventflow/state/session_store.h"
+#include "eventflow/state/window_store.h"
+#include "test_util.h"
+
+namespace eventflow::state {
+namespace {
+
+using testing::MakeOptions;
+using testing::TempDir;
+using testing::Unwrap;
+using Map = std::map<std::string, std::string>;
+
+Map ReadAll(KeyValueStore& store) {
+  Map out;
+  auto it = store.All();
+  for (; it->Valid(); it->Next()) out.emplace(std::string(it->key()), std::string(it->value()));
+  EXPECT_TRUE(it->status().ok());
+  return out;
+}
+
+// Opens a store's database directly, with all its column families, to inspect
+// or damage what the store wrote.
+class RawDb {
+ public:
+  explicit RawDb(const std::filesystem::path& path) {
+    std::vector<std::string> names;
+    rocksdb::Options options;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(options, path.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names) descriptors.emplace_back(name, options);
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, path.string(), descriptors, &handles_, &db);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    db_.reset(db);
+    for (size_t i = 0; i < names.size(); ++i) by_name_[names[i]] = handles_[i];
+  }
+  ~RawDb() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  }
+  rocksdb::DB& db() { return *db_; }
+  rocksdb::ColumnFamilyHandle* cf(std::string_view name) { return by_name_.at(std::string(name)); }
+  std::set<std::string> column_families() const {
+    std::set<std::string> out;
+    for (const auto& [name, h] : by_name_) out.insert(name);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name_;
+};
+
+class TransactionalStoreTest : public ::testing::Test {
+ protected:
+  StoreOptions Options() { return MakeOptions(dir_, "counts"); }
+  std::filesystem::path Path() { return Unwrap(StoreDirectory(Options())); }
+  std::unique_ptr<KeyValueStore> Open() { return Unwrap(OpenKeyValueStore(Options())); }
+
+  TempDir dir_;
+};
+
+TEST_F(TransactionalStoreTest, LayoutIsStateDirApplicationTaskStore) {
+  auto store = Open();
+  EXPECT_EQ(Path(), dir_.path() / "app" / "0_1" / "counts");
+  EXPECT_TRUE(std::filesystem::exists(Path() / "CURRENT"));
+  store.reset();
+  RawDb raw(Path());
+  EXPECT_EQ(raw.column_families(), (std::set<std::string>{"default", "eventflow.meta"}));
+  std::string format;
+  ASSERT_TRUE(raw.db().Get({}, raw.cf(kMetaColumnFamily), kMetaStoreFormat, &format).ok());
+  EXPECT_EQ(format, "eventflow.kv.v1");
+}
+
+TEST_F(TransactionalStoreTest, ANewStoreHasNoOffset) {
+  auto store = Open();
+  EXPECT_EQ(store->CommittedOffset(), std::nullopt);
+  EXPECT_TRUE(store->OffsetStatus().IsNotFound());
+  EXPECT_NE(store->OffsetStatus().message().find("counts"), std::string::npos);
+}
+
+TEST_F(TransactionalStoreTest, ReopenAfterCommitSeesDataAndOffset) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Put("a", "1", 0).ok());
+    ASSERT_TRUE(store->Put("b", "2", 0).ok());
+    ASSERT_TRUE(store->Commit(42).ok());
+  }
+  auto store = Open();
+  EXPECT_EQ(store->CommittedOffset(), 42);
+  EXPECT_TRUE(store->OffsetStatus().ok());
+  EXPECT_EQ(ReadAll(*store), (Map{{"a", "1"}, {"b", "2"}}));
+}
+
+TEST_F(TransactionalStoreTest, ReopenAfterUncommittedWritesSeesExactlyTheLastCommit) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Put("a", "1", 0).ok());
+    ASSERT_TRUE(store->Put("b", "1", 0).ok());
+    ASSERT_TRUE(store->Commit(10).ok());
+    // The next transaction never commits: the process "dies" with it pending.
+    ASSERT_TRUE(store->Put("a", "2", 0).ok());
+    ASSERT_TRUE(store->Delete("b", 0).ok());
+    ASSERT_TRUE(store->Put("c", "2", 0).ok());
+  }
+  {
+    auto store = Open();
+    EXPECT_EQ(store->CommittedOffset(), 10);
+    EXPECT_EQ(ReadAll(*store), (Map{{"a", "1"}, {"b", "1"}}));
+    // A store that never committed at all reopens empty and without offset.
+  }
+  TempDir other;
+  StoreOptions options = MakeOptions(other, "never-committed");
+  {
+    auto store = Unwrap(OpenKeyValueStore(options));
+    ASSERT_TRUE(store->Put("x", "1", 0).ok());
+  }
+  auto store = Unwrap(OpenKeyValueStore(options));
+  EXPECT_EQ(store->CommittedOffset(), std::nullopt);
+  EXPECT_TRUE(ReadAll(*store).empty());
+}
+
+// Records every write-ahead-log record replayed when a database opens.
+class RecordingWalFilter : public rocksdb::WalFilter {
+ public:
+  struct LoggedPut {
+    uint32_t cf;
+    std::string key;
+  };
+  void ColumnFamilyLogNumberMap(const std::map<uint32_t, uint64_t>&,
+                                const std::map<std::string, uint32_t>& name_to_id) override {
+    cf_ids = name_to_id;
+  }
+  WalProcessingOption LogRecordFound(unsigned long long, const std::string&,
+                                     const rocksdb::WriteBatch& batch, rocksdb::WriteBatch*,
+                                     bool*) override {
+    struct Collector : rocksdb::WriteBatch::Handler {
+      std::vector<LoggedPut> puts;
+      rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                            const rocksdb::Slice&) override {
+        puts.push_back({cf, key.ToString()});
+        return rocksdb::Status::OK();
+      }
+    } collector;
+    EXPECT_TRUE(batch.Iterate(&collector).ok());
+    records.push_back(std::move(collector.puts));
+    return WalProcessingOption::kContinueProcessing;
+  }
+  const char* Name() const override { return "RecordingWalFilter"; }
+
+  std::map<std::string, uint32_t> cf_ids;
+  std::vector<std::vector<LoggedPut>> records;
+};
+
+TEST_F(TransactionalStoreTest, CommitWritesDataAndOffsetInOneWalRecord) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Put("k1", "v1", 0).ok());
+    ASSERT_TRUE(store->Put("k2", "v2", 0).ok());
+    ASSERT_TRUE(store->Commit(77).ok());
+  }
+  RecordingWalFilter filter;
+  StoreOptions options = Options();
+  options.rocksdb_config_setter = [&](std::string_view, rocksdb::Options& o) {
+    o.wal_filter = &filter;
+  };
+  auto store = Unwrap(OpenKeyValueStore(options));
+  ASSERT_TRUE(filter.cf_ids.count("eventflow.meta"));
+  const uint32_t meta = filter.cf_ids["eventflow.meta"];
+  const uint32_t data = filter.cf_ids["default"];
+  int records_with_data = 0;
+  for (const auto& record : filter.records) {
+    std::set<std::pair<uint32_t, std::string>> puts;
+    for (const auto& p : record) puts.insert({p.cf, p.key});
+    if (puts.count({data, "k1"}) == 0) continue;
+    ++records_with_data;
+    EXPECT_TRUE(puts.count({data, "k2"}));
+    EXPECT_TRUE(puts.count({meta, "changelog_offset"})) << "offset not in the data's WAL record";
+  }
+  EXPECT_EQ(records_with_data, 1);
+  EXPECT_EQ(store->CommittedOffset(), 77);
+}
+
+TEST_F(TransactionalStoreTest, CorruptOffsetIsReportedAndWipeRestartsClean) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Put("a", "1", 0).ok());
+    ASSERT_TRUE(store->Commit(5).ok());
+  }
+  {
+    RawDb raw(Path());
+    ASSERT_TRUE(raw.db().Put({}, raw.cf(kMetaColumnFamily), kMetaChangelogOffset, "xyz").ok());
+  }
+  auto store = Open();
+  EXPECT_EQ(store->CommittedOffset(), std::nullopt);
+  EXPECT_EQ(store->OffsetStatus().code(), StatusCode::kCorruption);
+  EXPECT_NE(store->OffsetStatus().message().find("counts"), std::string::npos);
+  // The runtime's answer: wipe, then restore the changelog in full.
+  ASSERT_TRUE(store->Wipe().ok());
+  EXPECT_TRUE(ReadAll(*store).empty());
+  EXPECT_TRUE(store->OffsetStatus().IsNotFound());
+  const std::string key = "a", value = "restored";
+  std::vector<ChangelogRecord> records = {{key, value}};
+  ASSERT_TRUE(store->RestoreBatch(records, 6).ok());
+  store.reset();
+  store = Open();
+  EXPECT_EQ(store->CommittedOffset(), 6);
+  EXPECT_EQ(ReadAll(*store), (Map{{"a", "restored"}}));
+}
+
+TEST_F(TransactionalStoreTest, NegativeStoredOffsetIsCorrupt) {
+  { Open(); }
+  {
+    RawDb raw(Path());
+    ASSERT_TRUE(raw.db()
+                    .Put({}, raw.cf(kMetaColumnFamily), kMetaChangelogOffset,
+                         std::string(8, '\xff'))
+                    .ok());
+  }
+  EXPECT_EQ(Open()->OffsetStatus().code(), StatusCode::kCorruption);
+}
+
+TEST_F(TransactionalStoreTest, MissingOffsetIsReported) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Put("a", "1", 0).ok());
+    ASSERT_TRUE(store->Commit(5).ok());
+  }
+  {
+    RawDb raw(Path());
+    ASSERT_TRUE(raw.db().Delete({}, raw.cf(kMetaColumnFamily), kMetaChangelogOffset).ok());
+  }
+  auto store = Open();
+  EXPECT_EQ(store->CommittedOffset(), std::nullopt);
+  EXPECT_TRUE(store->OffsetStatus().IsNotFound());
+}
+
+TEST_F(TransactionalStoreTest, CommitWithoutChangesStillMovesTheOffset) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Commit(3).ok());
+    ASSERT_TRUE(store->Commit(3).ok());
+    ASSERT_TRUE(store->Commit(9).ok());
+  }
+  EXPECT_EQ(Open()->CommittedOffset(), 9);
+}
+
+TEST_F(TransactionalStoreTest, SyncCommitAlsoPersists) {
+  StoreOptions options = Options();
+  options.sync_commit = true;
+  {
+    auto store = Unwrap(OpenKeyValueStore(options));
+    ASSERT_TRUE(store->Put("a", "1", 0).ok());
+    ASSERT_TRUE(store->Commit(1).ok());
+  }
+  EXPECT_EQ(ReadAll(*Open()), (Map{{"a", "1"}}));
+}
+
+TEST_F(TransactionalStoreTest, ADirectoryOpensOnlyAsTheKindOfStoreItHolds) {
+  { Open(); }
+  Status s = OpenWindowStore(Options(), WindowStoreOptions{}).status();
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("eventflow.kv.v1"), std::string::npos);
+  StoreOptions window = MakeOptions(dir_, "windows");
+  { Unwrap(OpenWindowStore(window, WindowStoreOptions{})); }
+  EXPECT_TRUE(OpenSessionStore(window, SessionStoreOptions{}).status().IsInvalidArgument());
+  WindowStoreOptions duplicates;
+  duplicates.retain_duplicates = true;
+  EXPECT_TRUE(OpenWindowStore(window, duplicates).status().IsInvalidArgument());
+  EXPECT_TRUE(OpenKeyValueStore(window).status().IsInvalidArgument());
+}
+
+TEST_F(TransactionalStoreTest, ConfigSetterRunsLastWithTheStoreName) {
+  auto budget = Unwrap(StateMemoryBudget::Create({}));
+  StoreOptions options = Options();
+  options.memory_budget = budget.get();
+  int calls = 0;
+  options.rocksdb_config_setter = [&](std::string_view name, rocksdb::Options& o) {
+    ++calls;
+    EXPECT_EQ(name, "counts");
+    EXPECT_EQ(o.write_buffer_manager, budget->write_buffer_manager());  // budget applied first
+    o.max_write_buffer_number = 5;
+  };
+  auto store = Unwrap(OpenKeyValueStore(options));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(TransactionalStoreTest, DestroyStoreRemovesTheDirectory) {
+  { Open(); }
+  ASSERT_TRUE(std::filesystem::exists(Path()));
+  ASSERT_TRUE(DestroyStore(Options()).ok());
+  EXPECT_FALSE(std::filesystem::exists(Path()));
+  EXPECT_TRUE(DestroyStore(Options()).ok());  // already gone: fine
+}
+
+}  // namespace
+}  // namespace eventflow::state
