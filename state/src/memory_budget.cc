@@ -1,12 +1,12 @@
 #include "eventflow/state/memory_budget.h"
 
-#include <string>
-
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_buffer_manager.h>
+
+#include <string>
 
 namespace eventflow::state {
 
@@ -27,14 +27,12 @@ Result<std::unique_ptr<StateMemoryBudget>> StateMemoryBudget::Create(
   }
   if (options.num_shard_bits < -1 || options.num_shard_bits > 19) {
     return Status::InvalidArgument("state memory budget: num_shard_bits " +
-                                   std::to_string(options.num_shard_bits) +
-                                   " is not in [-1, 19]");
+                                   std::to_string(options.num_shard_bits) + " is not in [-1, 19]");
   }
   return std::unique_ptr<StateMemoryBudget>(new StateMemoryBudget(options));
 }
 
-StateMemoryBudget::StateMemoryBudget(const StateMemoryBudgetOptions& options)
-    : options_(options) {
+StateMemoryBudget::StateMemoryBudget(const StateMemoryBudgetOptions& options) : options_(options) {
   record_cache_bytes_ =
       static_cast<size_t>(static_cast<double>(options.total_bytes) * options.record_cache_ratio);
   rocksdb_bytes_ = options.total_bytes - record_cache_bytes_;

@@ -6,8 +6,8 @@
 namespace eventflow::state {
 namespace {
 
-constexpr size_t kMaxFreeEntries = 1024;           // recycled entries kept
-constexpr size_t kMaxRecycledCapacity = 4 << 10;   // larger buffers are released
+constexpr size_t kMaxFreeEntries = 1024;          // recycled entries kept
+constexpr size_t kMaxRecycledCapacity = 4 << 10;  // larger buffers are released
 
 }  // namespace
 
@@ -85,8 +85,8 @@ void RecordCache::UnlinkDirty(StoreState& s, Entry* e) {
   e->dirty_prev = e->dirty_next = nullptr;
 }
 
-Status RecordCache::Put(StoreId store, std::string_view key,
-                        std::optional<std::string_view> value, int64_t timestamp) {
+Status RecordCache::Put(StoreId store, std::string_view key, std::optional<std::string_view> value,
+                        int64_t timestamp) {
   return Insert(store, key, value, timestamp, /*dirty=*/true);
 }
 
@@ -161,9 +161,9 @@ Status RecordCache::EmitThrough(StoreState& s, Entry* last) {
     UnlinkDirty(s, e);
     e->dirty = false;
     --num_dirty_;
-    result = s.listener(e->key,
-                        e->has_value ? std::optional<std::string_view>(e->value) : std::nullopt,
-                        e->timestamp);
+    result =
+        s.listener(e->key, e->has_value ? std::optional<std::string_view>(e->value) : std::nullopt,
+                   e->timestamp);
     if (!result.ok()) {
       result = result.WithContext("record cache: flushing store '" + s.name + "'");
       break;

@@ -1,12 +1,12 @@
 #include "rocksdb_engine.h"
 
-#include <charconv>
-#include <system_error>
-#include <utility>
-
 #include <rocksdb/comparator.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
+
+#include <charconv>
+#include <system_error>
+#include <utility>
 
 #include "eventflow/state/memory_budget.h"
 #include "rocksdb_status.h"
@@ -140,8 +140,8 @@ Status RocksDbEngine::OpenDb() {
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(options_), path, descriptors,
-                                        &handles, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::Open(rocksdb::DBOptions(options_), path, descriptors, &handles, &raw);
   if (!s.ok()) return Error(s, "open");
   db_.reset(raw);
   default_cf_ = handles[0];
@@ -195,7 +195,8 @@ Result<rocksdb::ColumnFamilyHandle*> RocksDbEngine::HandleForWrite(int64_t parti
 Status RocksDbEngine::Get(int64_t partition, std::string_view key, std::string* value) {
   rocksdb::ColumnFamilyHandle* cf = Handle(partition);
   if (cf == nullptr) return Status::NotFound("");
-  rocksdb::Status s = pending_->GetFromBatchAndDB(db_.get(), read_options_, cf, ToSlice(key), value);
+  rocksdb::Status s =
+      pending_->GetFromBatchAndDB(db_.get(), read_options_, cf, ToSlice(key), value);
   if (s.IsNotFound()) return Status::NotFound("");
   if (!s.ok()) return Error(s, "get");
   return Status::OK();

@@ -8,6 +8,10 @@
 // across column families. Restore writes a plain WriteBatch (no index).
 #pragma once
 
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -15,19 +19,15 @@
 #include <string>
 #include <vector>
 
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
-
 #include "eventflow/state/store_options.h"
 #include "storage_engine.h"
 
 namespace eventflow::state::internal {
 
 struct RocksDbEngineOptions {
-  std::filesystem::path path;       // the store's directory
-  std::string store_name;           // for messages and the config setter
-  int64_t segment_interval = 0;     // ms; 0 = no segment partitions
+  std::filesystem::path path;    // the store's directory
+  std::string store_name;        // for messages and the config setter
+  int64_t segment_interval = 0;  // ms; 0 = no segment partitions
   const StateMemoryBudget* memory_budget = nullptr;
   bool sync_commit = false;
   RocksDbConfigSetter config_setter;

@@ -1,9 +1,9 @@
 // The one translation of rocksdb::Status into eventflow::Status.
 #pragma once
 
-#include <string_view>
-
 #include <rocksdb/status.h>
+
+#include <string_view>
 
 #include "eventflow/core/status.h"
 

@@ -47,8 +47,8 @@ class SegmentedStoreBase : public StoreBase<Interface> {
                                {kMetaNextSequence, sequence_bytes_}};
     const bool changed =
         horizon_ != committed_horizon_ || next_sequence_ != committed_next_sequence_;
-    EVENTFLOW_RETURN_IF_ERROR(this->CommitBase(
-        changelog_offset, std::span(extra, retain_duplicates_ ? 2 : 1), changed));
+    EVENTFLOW_RETURN_IF_ERROR(
+        this->CommitBase(changelog_offset, std::span(extra, retain_duplicates_ ? 2 : 1), changed));
     committed_horizon_ = horizon_;
     committed_next_sequence_ = next_sequence_;
     return this->engine().DropPartitionsBefore(SegmentId(horizon_));
@@ -89,8 +89,8 @@ class SegmentedStoreBase : public StoreBase<Interface> {
     EncodeInt64(next_sequence, &sequence_bytes_);
     const MetaWrite extra[] = {{kMetaExpiryHorizon, horizon_bytes_},
                                {kMetaNextSequence, sequence_bytes_}};
-    EVENTFLOW_RETURN_IF_ERROR(this->RestoreBase(
-        restore_writes_, end_offset, std::span(extra, retain_duplicates_ ? 2 : 1)));
+    EVENTFLOW_RETURN_IF_ERROR(this->RestoreBase(restore_writes_, end_offset,
+                                                std::span(extra, retain_duplicates_ ? 2 : 1)));
     committed_horizon_ = horizon_;
     next_sequence_ = committed_next_sequence_ = next_sequence;
     return Status::OK();
@@ -121,10 +121,9 @@ class SegmentedStoreBase : public StoreBase<Interface> {
     } else if (!s.ok()) {
       return s;
     } else if (!DecodeInt64(bytes, &value) || value != interval_) {
-      return Status::InvalidArgument(this->Context() + ": segment_interval is " +
-                                     std::to_string(interval_) +
-                                     " ms but the store was created with " +
-                                     std::to_string(value) + " ms; wipe it to change");
+      return Status::InvalidArgument(
+          this->Context() + ": segment_interval is " + std::to_string(interval_) +
+          " ms but the store was created with " + std::to_string(value) + " ms; wipe it to change");
     }
     EVENTFLOW_RETURN_IF_ERROR(LoadInt64(kMetaExpiryHorizon, &committed_horizon_));
     EVENTFLOW_RETURN_IF_ERROR(LoadInt64(kMetaNextSequence, &committed_next_sequence_));

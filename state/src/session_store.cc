@@ -33,7 +33,9 @@ class SessionIteratorImpl final : public SessionIterator {
   int64_t start() const override { return current_.start; }
   int64_t end() const override { return current_.end; }
   std::string_view value() const override { return scanner_.value(); }
-  Status status() const override { return decode_status_.ok() ? scanner_.status() : decode_status_; }
+  Status status() const override {
+    return decode_status_.ok() ? scanner_.status() : decode_status_;
+  }
 
  private:
   void Settle() {
@@ -98,8 +100,8 @@ class SessionStoreImpl final : public internal::SegmentedStoreBase<SessionStore>
                                                 int64_t latest_start) override {
     const int64_t from = std::max<int64_t>({earliest_end, expiry_horizon(), 0});
     if (latest_start < 0) {
-      return std::make_unique<SessionIteratorImpl>(
-          SegmentScanner(engine(), 1, 0, "", std::nullopt), 0, -1);
+      return std::make_unique<SessionIteratorImpl>(SegmentScanner(engine(), 1, 0, "", std::nullopt),
+                                                   0, -1);
     }
     // One key's sessions are contiguous ([len][key] prefix) and ordered by end.
     std::string prefix;

@@ -52,8 +52,8 @@ class StorageEngine {
 
   //! Iterates keys in [lower, upper) (upper nullopt: unbounded), pending merged
   //! over committed. A missing partition yields an empty iterator.
-  virtual std::unique_ptr<KeyValueIterator> NewIterator(
-      int64_t partition, std::string_view lower, std::optional<std::string_view> upper) = 0;
+  virtual std::unique_ptr<KeyValueIterator> NewIterator(int64_t partition, std::string_view lower,
+                                                        std::optional<std::string_view> upper) = 0;
 
   //! Pending writes; Put creates the partition if needed.
   virtual Status Put(int64_t partition, std::string_view key, std::string_view value) = 0;

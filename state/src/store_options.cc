@@ -36,7 +36,8 @@ Status DestroyStore(const StoreOptions& options) {
   if (!dir.ok()) return dir.status();
   std::error_code ec;
   std::filesystem::remove_all(*dir, ec);
-  if (ec) return Status::IOError("cannot delete store directory " + dir->string() + ": " + ec.message());
+  if (ec)
+    return Status::IOError("cannot delete store directory " + dir->string() + ": " + ec.message());
   return Status::OK();
 }
 

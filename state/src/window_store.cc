@@ -32,7 +32,9 @@ class WindowIteratorImpl final : public WindowIterator {
   std::string_view key() const override { return current_.key; }
   int64_t window_start() const override { return current_.window_start; }
   std::string_view value() const override { return scanner_.value(); }
-  Status status() const override { return decode_status_.ok() ? scanner_.status() : decode_status_; }
+  Status status() const override {
+    return decode_status_.ok() ? scanner_.status() : decode_status_;
+  }
 
  private:
   void Settle() {
@@ -60,10 +62,9 @@ class WindowStoreImpl final : public internal::SegmentedStoreBase<WindowStore> {
  public:
   WindowStoreImpl(const StoreOptions& options, std::unique_ptr<StorageEngine> engine,
                   int64_t retention, int64_t interval, bool retain_duplicates)
-      : SegmentedStoreBase(options.name,
-                           std::string(retain_duplicates ? kWindowDuplicatesFormat : kWindowFormat),
-                           std::move(engine), options.changelog_writer, retention, interval,
-                           retain_duplicates) {}
+      : SegmentedStoreBase(
+            options.name, std::string(retain_duplicates ? kWindowDuplicatesFormat : kWindowFormat),
+            std::move(engine), options.changelog_writer, retention, interval, retain_duplicates) {}
 
   Status Open() { return OpenSegmented(); }
 
@@ -143,8 +144,8 @@ class WindowStoreImpl final : public internal::SegmentedStoreBase<WindowStore> {
 
  private:
   std::unique_ptr<WindowIterator> Empty() {
-    return std::make_unique<WindowIteratorImpl>(SegmentScanner(engine(), 1, 0, "", std::nullopt),
-                                                0, -1, retain_duplicates_flag());
+    return std::make_unique<WindowIteratorImpl>(SegmentScanner(engine(), 1, 0, "", std::nullopt), 0,
+                                                -1, retain_duplicates_flag());
   }
   Status NegativeTime(int64_t time) const {
     return Status::InvalidArgument(Context() + ": negative window start " + std::to_string(time));

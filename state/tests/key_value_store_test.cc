@@ -4,14 +4,14 @@
 // against a plain std::map model (committed map + pending overlay).
 #include "eventflow/state/key_value_store.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "test_util.h"
 
@@ -94,8 +94,8 @@ TEST_P(KeyValueStoreTest, PutGetDeleteAndNotFound) {
 
 TEST_P(KeyValueStoreTest, ScansAreInByteOrderAndRangeIsHalfOpen) {
   auto store = Open();
-  const std::vector<std::string> keys = {"b", "a", std::string("a\0", 2), "\xff", "ab",
-                                         std::string(1, '\0'), "aa", "a\xff"};
+  const std::vector<std::string> keys = {
+      "b", "a", std::string("a\0", 2), "\xff", "ab", std::string(1, '\0'), "aa", "a\xff"};
   for (const std::string& k : keys) ASSERT_TRUE(store->Put(k, "v" + k, 0).ok());
   Map expected;
   for (const std::string& k : keys) expected[k] = "v" + k;
@@ -283,7 +283,9 @@ TEST_P(KeyValueStoreTest, RandomOperationsMatchAMapModel) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyValueStoreTest,
                          ::testing::Values(StoreBackend::kRocksDb, StoreBackend::kInMemory),
-                         [](const auto& param_info) { return testing::BackendName(param_info.param); });
+                         [](const auto& param_info) {
+                           return testing::BackendName(param_info.param);
+                         });
 
 }  // namespace
 }  // namespace eventflow::state

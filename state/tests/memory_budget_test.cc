@@ -3,12 +3,12 @@
 // also charged for the stores' memtables.
 #include "eventflow/state/memory_budget.h"
 
-#include <memory>
-#include <string>
-
 #include <gtest/gtest.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/write_buffer_manager.h>
+
+#include <memory>
+#include <string>
 
 #include "eventflow/state/key_value_store.h"
 #include "eventflow/state/window_store.h"

@@ -4,13 +4,13 @@
 // randomised run checking the invariants against a model of the writes.
 #include "eventflow/state/record_cache.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace eventflow::state {
 namespace {
@@ -60,8 +60,8 @@ TEST(RecordCacheTest, MergesUpdatesPerKeyAndFlushesInWriteOrder) {
   EXPECT_TRUE(sink.emitted.empty());
 
   ASSERT_TRUE(cache.Flush(store).ok());
-  EXPECT_EQ(sink.Take(), (std::vector<Emitted>{
-                             {"b", "1", 11}, {"a", "2", 12}, {"c", std::nullopt, 14}}));
+  EXPECT_EQ(sink.Take(),
+            (std::vector<Emitted>{{"b", "1", 11}, {"a", "2", 12}, {"c", std::nullopt, 14}}));
   EXPECT_EQ(cache.num_dirty(), 0u);
   EXPECT_EQ(cache.num_entries(), 3u);  // kept, clean, for reads
   ASSERT_TRUE(cache.Flush(store).ok());
@@ -168,11 +168,11 @@ TEST(RecordCacheTest, ListenersMayWriteDownstreamStores) {
   Sink downstream_sink;
   RecordCache::StoreId downstream = 0;
   // Upstream's listener forwards every flushed update, doubled, downstream.
-  auto upstream = cache.AddStore("upstream", [&](std::string_view key,
-                                                 std::optional<std::string_view> value, int64_t ts) {
-    return cache.Put(downstream, key, value ? std::optional<std::string_view>("x2") : std::nullopt,
-                     ts);
-  });
+  auto upstream = cache.AddStore(
+      "upstream", [&](std::string_view key, std::optional<std::string_view> value, int64_t ts) {
+        return cache.Put(downstream, key,
+                         value ? std::optional<std::string_view>("x2") : std::nullopt, ts);
+      });
   downstream = cache.AddStore("downstream", downstream_sink.Listener());
   ASSERT_TRUE(cache.Put(upstream, "a", "1", 1).ok());
   ASSERT_TRUE(cache.Put(upstream, "b", "1", 2).ok());

@@ -3,6 +3,8 @@
 // and a randomised run against a std::map model.
 #include "eventflow/state/session_store.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -12,18 +14,16 @@
 #include <tuple>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "test_util.h"
 
 namespace eventflow::state {
 namespace {
 
+using std::chrono::milliseconds;
 using testing::MakeOptions;
 using testing::RecordingChangelogWriter;
 using testing::TempDir;
 using testing::Unwrap;
-using std::chrono::milliseconds;
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
@@ -243,8 +243,8 @@ TEST_P(SessionStoreTest, RandomOperationsMatchAMapModel) {
         std::advance(it, rng() % v.size());
         victim = it->first;
       }
-      ASSERT_TRUE(store->Remove(std::get<0>(victim), std::get<1>(victim), std::get<2>(victim), 0)
-                      .ok());
+      ASSERT_TRUE(
+          store->Remove(std::get<0>(victim), std::get<1>(victim), std::get<2>(victim), 0).ok());
       pending[victim] = std::nullopt;
     } else if (dice < 75) {
       const int64_t earliest_end = start - static_cast<int64_t>(rng() % 100);
@@ -272,7 +272,9 @@ TEST_P(SessionStoreTest, RandomOperationsMatchAMapModel) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, SessionStoreTest,
                          ::testing::Values(StoreBackend::kRocksDb, StoreBackend::kInMemory),
-                         [](const auto& param_info) { return testing::BackendName(param_info.param); });
+                         [](const auto& param_info) {
+                           return testing::BackendName(param_info.param);
+                         });
 
 }  // namespace
 }  // namespace eventflow::state

@@ -3,14 +3,14 @@
 // of each other or contain 0x00/0xff), and rejection of malformed keys.
 #include "eventflow/state/store_keys.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace eventflow::state {
 namespace {

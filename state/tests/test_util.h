@@ -2,6 +2,7 @@
 // either backend, and a ChangelogWriter that records (or refuses) changes.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -10,8 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "eventflow/core/status.h"
 #include "eventflow/state/changelog_writer.h"
@@ -80,8 +79,8 @@ class RecordingChangelogWriter : public ChangelogWriter {
   std::vector<ChangelogRecord> Records() const {
     std::vector<ChangelogRecord> records;
     for (const LoggedChange& c : changes) {
-      records.push_back({c.key, c.value ? std::optional<std::string_view>(*c.value)
-                                        : std::nullopt});
+      records.push_back(
+          {c.key, c.value ? std::optional<std::string_view>(*c.value) : std::nullopt});
     }
     return records;
   }

@@ -3,6 +3,12 @@
 // record; a store destroyed without Commit (a crash) reopens exactly as of its
 // last commit; a missing or corrupt offset is reported and Wipe recovers;
 // restores persist; layout and store-kind checks.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/wal_filter.h>
+#include <rocksdb/write_batch.h>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -10,12 +16,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
-#include <rocksdb/wal_filter.h>
-#include <rocksdb/write_batch.h>
 
 #include "eventflow/state/key_value_store.h"
 #include "eventflow/state/memory_budget.h"
@@ -233,10 +233,10 @@ TEST_F(TransactionalStoreTest, NegativeStoredOffsetIsCorrupt) {
   { Open(); }
   {
     RawDb raw(Path());
-    ASSERT_TRUE(raw.db()
-                    .Put({}, raw.cf(kMetaColumnFamily), kMetaChangelogOffset,
-                         std::string(8, '\xff'))
-                    .ok());
+    ASSERT_TRUE(
+        raw.db()
+            .Put({}, raw.cf(kMetaColumnFamily), kMetaChangelogOffset, std::string(8, '\xff'))
+            .ok());
   }
   EXPECT_EQ(Open()->OffsetStatus().code(), StatusCode::kCorruption);
 }

@@ -4,6 +4,9 @@
 // restore from the changelog, and a randomised run against a std::map model.
 #include "eventflow/state/window_store.h"
 
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -15,20 +18,17 @@
 #include <utility>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <rocksdb/db.h>
-
 #include "eventflow/state/store_keys.h"
 #include "test_util.h"
 
 namespace eventflow::state {
 namespace {
 
+using std::chrono::milliseconds;
 using testing::MakeOptions;
 using testing::RecordingChangelogWriter;
 using testing::TempDir;
 using testing::Unwrap;
-using std::chrono::milliseconds;
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
@@ -40,8 +40,8 @@ struct Window {
 };
 
 std::ostream& operator<<(std::ostream& os, const Window& w) {
-  return os << "{key size " << w.key.size() << " '" << w.key << "', " << w.start << ", "
-            << w.value << "}";
+  return os << "{key size " << w.key.size() << " '" << w.key << "', " << w.start << ", " << w.value
+            << "}";
 }
 
 std::vector<Window> Drain(WindowIterator& it) {
@@ -89,8 +89,8 @@ TEST_P(WindowStoreTest, PutFetchAndRangesAreInclusiveAndTimeOrdered) {
   EXPECT_EQ(FetchOne(*store, "user", 3001), std::nullopt);
   EXPECT_EQ(FetchOne(*store, "nobody", 3000), std::nullopt);
   EXPECT_EQ(Drain(*store->Fetch("user", 1000, 3000)),
-            (std::vector<Window>{{"user", 1000, "v1000"}, {"user", 2000, "v2000"},
-                                 {"user", 3000, "v3000"}}));
+            (std::vector<Window>{
+                {"user", 1000, "v1000"}, {"user", 2000, "v2000"}, {"user", 3000, "v3000"}}));
   EXPECT_EQ(Drain(*store->Fetch("user", 0, kMax)).size(), 5u);
   EXPECT_TRUE(Drain(*store->Fetch("user", 3001, 3999)).empty());
   EXPECT_TRUE(Drain(*store->Fetch("user", 3000, 2000)).empty());
@@ -142,9 +142,10 @@ TEST_P(WindowStoreTest, FetchAllIsOrderedBySegmentThenKeyThenStart) {
   ASSERT_TRUE(store->Put("zz", 10, "4", 0).ok());
   ASSERT_TRUE(store->Put("b", 199, "5", 0).ok());
   // Segment 0: zz@10. Segment 1: by (length, bytes): a@110, a@120, b@199, bb@150.
-  EXPECT_EQ(Drain(*store->FetchAll(0, 1000)),
-            (std::vector<Window>{{"zz", 10, "4"}, {"a", 110, "3"}, {"a", 120, "2"},
-                                 {"b", 199, "5"}, {"bb", 150, "1"}}));
+  EXPECT_EQ(
+      Drain(*store->FetchAll(0, 1000)),
+      (std::vector<Window>{
+          {"zz", 10, "4"}, {"a", 110, "3"}, {"a", 120, "2"}, {"b", 199, "5"}, {"bb", 150, "1"}}));
   EXPECT_EQ(Drain(*store->FetchAll(111, 150)),
             (std::vector<Window>{{"a", 120, "2"}, {"bb", 150, "1"}}));
 }
@@ -162,7 +163,8 @@ TEST_P(WindowStoreTest, ExpiryHidesAtOnceDropsSegmentsAtCommitAndAbortUndoesIt) 
   EXPECT_TRUE(store->HasPendingWrites());
   std::vector<int64_t> starts;
   for (const Window& w : Drain(*store->Fetch("k", 0, kMax))) starts.push_back(w.start);
-  EXPECT_EQ(starts, (std::vector<int64_t>{300, 350, 400, 450}));  // 250 is in a live segment but expired
+  EXPECT_EQ(starts,
+            (std::vector<int64_t>{300, 350, 400, 450}));  // 250 is in a live segment but expired
   EXPECT_EQ(FetchOne(*store, "k", 250), std::nullopt);
   EXPECT_EQ(store->num_segments(), 5u);  // dropped only at commit
 
@@ -271,12 +273,12 @@ TEST_P(WindowStoreTest, SegmentIntervalDefaultsLikeKafka) {
   auto store = Open(WindowStoreOptions{});
   EXPECT_EQ(store->retention(), 24 * 3600 * 1000);
   EXPECT_EQ(store->segment_interval(), 12 * 3600 * 1000);
-  EXPECT_TRUE(
-      OpenWindowStore(MakeOptions(dir_, "bad", GetParam()), Retention(0, 0)).status()
-          .IsInvalidArgument());
-  EXPECT_TRUE(
-      OpenWindowStore(MakeOptions(dir_, "bad", GetParam()), Retention(10, -1)).status()
-          .IsInvalidArgument());
+  EXPECT_TRUE(OpenWindowStore(MakeOptions(dir_, "bad", GetParam()), Retention(0, 0))
+                  .status()
+                  .IsInvalidArgument());
+  EXPECT_TRUE(OpenWindowStore(MakeOptions(dir_, "bad", GetParam()), Retention(10, -1))
+                  .status()
+                  .IsInvalidArgument());
 }
 
 // The model: committed and pending maps of (key, start) -> value plus the
@@ -312,7 +314,8 @@ TEST_P(WindowStoreTest, RandomOperationsMatchAMapModel) {
     auto model_fetch = [&](const std::string& key, int64_t from, int64_t to) {
       std::vector<Window> out;
       for (const auto& [k, val] : view()) {
-        if (k.first == key && k.second >= from && k.second <= to) out.push_back({key, k.second, val});
+        if (k.first == key && k.second >= from && k.second <= to)
+          out.push_back({key, k.second, val});
       }
       return out;
     };
@@ -396,7 +399,9 @@ TEST_P(WindowStoreTest, RandomOperationsMatchAMapModel) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, WindowStoreTest,
                          ::testing::Values(StoreBackend::kRocksDb, StoreBackend::kInMemory),
-                         [](const auto& param_info) { return testing::BackendName(param_info.param); });
+                         [](const auto& param_info) {
+                           return testing::BackendName(param_info.param);
+                         });
 
 // RocksDB only: the segments are column families, and expiry drops them.
 class RocksDbWindowSegmentsTest : public ::testing::Test {
@@ -404,9 +409,8 @@ class RocksDbWindowSegmentsTest : public ::testing::Test {
   std::set<std::string> ColumnFamilies(const StoreOptions& options) {
     std::vector<std::string> names;
     rocksdb::Options o;
-    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(o, Unwrap(StoreDirectory(options)).string(),
-                                                &names)
-                    .ok());
+    EXPECT_TRUE(
+        rocksdb::DB::ListColumnFamilies(o, Unwrap(StoreDirectory(options)).string(), &names).ok());
     return {names.begin(), names.end()};
   }
   TempDir dir_;
@@ -437,8 +441,8 @@ TEST_F(RocksDbWindowSegmentsTest, ExpiryDropsColumnFamiliesWithoutDeletingKeys) 
     EXPECT_EQ(deletes_before, 0u);
     EXPECT_EQ(Drain(*store->FetchAll(0, kMax)).size(), 14u * 20u);  // 360..490
   }
-  EXPECT_EQ(ColumnFamilies(options), (std::set<std::string>{"default", "eventflow.meta",
-                                                            "segment.300", "segment.400"}));
+  EXPECT_EQ(ColumnFamilies(options),
+            (std::set<std::string>{"default", "eventflow.meta", "segment.300", "segment.400"}));
   {
     // The horizon was committed with the data.
     auto store = Unwrap(OpenWindowStore(options, window_options));

@@ -62,6 +62,7 @@ class StateMemoryBudget {
   //! total_bytes is 0 or a ratio is out of range.
   static Result<std::unique_ptr<StateMemoryBudget>> Create(const StateMemoryBudgetOptions& options);
 
+  //! Releases the budget's references; open stores keep theirs.
   ~StateMemoryBudget();
   StateMemoryBudget(const StateMemoryBudget&) = delete;
   StateMemoryBudget& operator=(const StateMemoryBudget&) = delete;

@@ -10,7 +10,7 @@
 //   - on Flush(store) / FlushAll() (the runtime calls FlushAll before commit),
 //     in the order of the keys' last writes; the entries stay cached, clean;
 //   - on eviction: when the cache holds more than max_bytes, the least recently
-//     used entry (Put, PutClean and Get all count as use) is evicted; if it is
+//     used entry (Put, Get and a PutClean that inserts count as use) is evicted; if it is
 //     dirty, it and every dirty entry of the same store written before it are
 //     emitted first, so a store's updates always leave in write order.
 //
@@ -53,9 +53,8 @@ class RecordCache {
   //! Receives one dirty key: value nullopt = deleted. A non-OK status stops the
   //! flush and is returned by the Put/Flush that triggered it; the entry is then
   //! already clean (the caller aborts the transaction and calls Clear()).
-  using FlushListener = std::function<Status(std::string_view key,
-                                             std::optional<std::string_view> value,
-                                             int64_t timestamp)>;
+  using FlushListener = std::function<Status(
+      std::string_view key, std::optional<std::string_view> value, int64_t timestamp)>;
 
   //! A cached value as Get returns it; views valid until the next call that
   //! changes the cache.
@@ -70,6 +69,7 @@ class RecordCache {
 
   //! An empty cache that holds at most `max_bytes` (0: every Put is emitted at once).
   explicit RecordCache(size_t max_bytes);
+  //! Drops every entry without emitting (flush first to keep dirty ones).
   ~RecordCache();
   RecordCache(const RecordCache&) = delete;
   RecordCache& operator=(const RecordCache&) = delete;
@@ -115,8 +115,9 @@ class RecordCache {
   size_t num_dirty() const { return num_dirty_; }
   //! Returns the number of entries evicted so far.
   uint64_t evictions() const { return evictions_; }
-  //! Returns Get calls that found / did not find the key.
+  //! Returns the number of Get calls that found the key.
   uint64_t hits() const { return hits_; }
+  //! Returns the number of Get calls that did not find the key.
   uint64_t misses() const { return misses_; }
 
  private:
@@ -141,7 +142,7 @@ class RecordCache {
   uint64_t evictions_ = 0;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
-  int listener_depth_ = 0;  // > 0 while a listener runs: evictions wait
+  int listener_depth_ = 0;     // > 0 while a listener runs: evictions wait
   Entry* lru_head_ = nullptr;  // least recently used
   Entry* lru_tail_ = nullptr;  // most recently used
   std::vector<std::unique_ptr<StoreState>> stores_;

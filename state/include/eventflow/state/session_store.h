@@ -79,8 +79,7 @@ class SessionStore : public SegmentedStore {
   //! Returns key's sessions with end >= earliest_end and start <= latest_start,
   //! i.e. those overlapping [earliest_end, latest_start] when earliest_end <=
   //! latest_start; for merging a record at time t with gap g, pass (t - g, t + g).
-  virtual std::unique_ptr<SessionIterator> FindSessions(std::string_view key,
-                                                        int64_t earliest_end,
+  virtual std::unique_ptr<SessionIterator> FindSessions(std::string_view key, int64_t earliest_end,
                                                         int64_t latest_start) = 0;
 
   //! Returns all of key's live sessions.

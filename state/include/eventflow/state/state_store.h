@@ -46,7 +46,7 @@ class ChangelogWriter;
 //! store's changelog format (changelog_writer.h) and the value, nullopt for a
 //! tombstone. Views; the caller keeps the bytes alive during RestoreBatch.
 struct ChangelogRecord {
-  std::string_view key;                  //!< changelog key bytes
+  std::string_view key;                   //!< changelog key bytes
   std::optional<std::string_view> value;  //!< value bytes; nullopt = tombstone
 };
 

@@ -55,9 +55,9 @@ void EncodeKeyPrefix(std::string_view key, std::string* out);
 
 //! A decoded window key; `key` views the encoded bytes.
 struct WindowKeyView {
-  std::string_view key;   //!< the user key
-  int64_t window_start;   //!< ms
-  uint32_t sequence;      //!< 0 unless decoded with_sequence
+  std::string_view key;  //!< the user key
+  int64_t window_start;  //!< ms
+  uint32_t sequence;     //!< 0 unless decoded with_sequence
 };
 
 //! A decoded session key; `key` views the encoded bytes.
