@@ -6,8 +6,9 @@
 //   <state_dir>/<application_id>/<task_id>/<store_name>/
 //
 // e.g. /var/lib/eventflow/analytics/1_0/revenue-per-currency/. Only the store
-// writes there; the runtime removes a whole <task_id>/ directory when a task
-// leaves the instance for good. Inside the database (column families):
+// writes there, and a <task_id>/ directory holds nothing but its stores'
+// directories, so removing it removes exactly that task's state. Inside the
+// database (column families):
 //
 //   "default"          KeyValueStore data: store key -> store value, byte order.
 //                      Empty in window and session stores.
