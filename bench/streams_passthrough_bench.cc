@@ -1,0 +1,498 @@
+// eventflow-bench-passthrough: a stateless pass-through (consume → map →
+// produce) on a real broker, by the streams runtime and by a raw librdkafka
+// loop doing the same work (the ceiling). Driven by bench/streams_passthrough,
+// which runs the modes alternately and prints medians and ratios.
+//
+// Modes (one per process, so each measures only itself):
+//   preload   creates the input topic (--partitions) and produces --records
+//             JSON-like values (~150 bytes) keyed by 1000 user ids
+//             (idempotent producer, acks=all, lz4, murmur2_random).
+//   raw-alos  one consumer assigned every input partition from the beginning,
+//             one idempotent producer with the runtime's producer settings
+//             (acks=all, lz4, linger.ms=5, murmur2_random); copies each record
+//             to the output topic through MapValue(), stops after --records,
+//             flushes, commits the offsets once.
+//   raw-eos   the same with a read_committed consumer and a transactional
+//             producer committing (send_offsets_to_transaction +
+//             commit_transaction) every --commit-interval-ms.
+//   alos/eos  a KafkaStreams application: source → processor (MapValue) →
+//             sink, num_stream_threads 1, commit interval --commit-interval-ms
+//             under both guarantees; runs until processed() >= --records,
+//             then Close().
+//
+// Every measured mode writes a fresh output topic and uses a fresh group /
+// application id (both suffixed with --run-id), so it reads all records.
+// Measured: wall time and process CPU (getrusage(RUSAGE_SELF): all threads,
+// librdkafka's included) from before the clients are created until they are
+// destroyed. Output, one line:
+//   mode=M records=N seconds=S records_per_s=R cpu_s=C cpu_s_per_million=X user_s=U sys_s=Y
+//   [first_record_s=F]   (measured modes: when the first record was copied)
+//
+// Usage: eventflow-bench-passthrough --mode MODE [--bootstrap 127.0.0.1:39092]
+//          [--input bench-passthrough-in] [--partitions 6] [--records 1000000]
+//          [--run-id ID] [--commit-interval-ms 100] [--timeout-s 600]
+// Profiling aids for the app modes (the script uses neither):
+//          [--max-buffered N]   StreamsConfig::max_buffered_records_per_partition
+//          [--kafka KEY=VALUE]  a librdkafka setting passed through (repeatable)
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "eventflow/core/log.h"
+#include "eventflow/core/status.h"
+#include "eventflow/streams/kafka_admin.h"
+#include "eventflow/streams/kafka_client.h"
+#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/streams/kafka_streams.h"
+#include "eventflow/streams/processor.h"
+#include "eventflow/streams/serde.h"
+#include "eventflow/streams/topology.h"
+
+namespace {
+
+using eventflow::Status;
+using eventflow::streams::CreateKafkaClient;
+using eventflow::streams::FromKafkaError;
+using eventflow::streams::KafkaError;
+using eventflow::streams::KafkaGroupMetadata;
+using eventflow::streams::KafkaHandle;
+using eventflow::streams::KafkaMessage;
+using eventflow::streams::KafkaPartitionList;
+using eventflow::streams::KafkaProperties;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string mode;
+  std::string bootstrap = "127.0.0.1:39092";
+  std::string input = "bench-passthrough-in";
+  int partitions = 6;
+  int64_t records = 1'000'000;
+  std::string run_id = "0";
+  int commit_interval_ms = 100;
+  int timeout_s = 600;
+  int max_buffered = 0;            // app only: max_buffered_records_per_partition (0: the default)
+  std::vector<std::string> kafka;  // app only: librdkafka "key=value" pass-through settings
+};
+
+constexpr auto kAdminTimeout = std::chrono::seconds(60);
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "eventflow-bench-passthrough: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Check(const Status& s, const std::string& what) {
+  if (!s.ok()) Die(what + ": " + s.ToString());
+}
+
+// The trivial map both sides apply: upper-case the value of the "type" field.
+void MapValue(std::string& value) {
+  constexpr std::string_view kField = "\"type\":\"";
+  const size_t at = value.find(kField);
+  if (at == std::string::npos) return;
+  for (size_t i = at + kField.size(); i < value.size() && value[i] != '"'; ++i) {
+    value[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(value[i])));
+  }
+}
+
+// The runtime's producer settings (streams/src/stream_thread.cc, CreateProducer).
+void SetRuntimeProducerSettings(KafkaProperties& props) {
+  props.Set("partitioner", "murmur2_random");
+  props.Set("linger.ms", "5");
+  props.Set("acks", "all");
+  props.Set("enable.idempotence", "true");
+  props.Set("compression.type", "lz4");
+}
+
+std::string OutputTopic(const Options& o) {
+  return "bench-passthrough-out-" + o.mode + "-" + o.run_id;
+}
+std::string GroupId(const Options& o) { return "bench-passthrough-" + o.mode + "-" + o.run_id; }
+
+// Creates `topics` (idempotent) through a short-lived client.
+void EnsureTopics(const Options& o, const std::vector<std::string>& names) {
+  KafkaProperties props;
+  props.Set("bootstrap.servers", o.bootstrap);
+  auto admin = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  Check(admin.status(), "creating the admin client");
+  std::vector<eventflow::streams::NewTopic> topics;
+  for (const std::string& name : names) {
+    topics.push_back({name, o.partitions, -1, {{"cleanup.policy", "delete"}}});
+  }
+  Check(eventflow::streams::EnsureTopics(admin->get(), topics, kAdminTimeout), "creating topics");
+}
+
+struct Usage {
+  Clock::time_point wall;
+  double user_s = 0;
+  double sys_s = 0;
+};
+
+Usage Now() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return Usage{Clock::now(), secs(ru.ru_utime), secs(ru.ru_stime)};
+}
+
+// `first` is when the first record was copied (startup: client creation,
+// group join, first fetch); a default value omits it.
+void Report(const Options& o, int64_t records, const Usage& begin, const Usage& end,
+            Clock::time_point first = {}) {
+  const double seconds = std::chrono::duration<double>(end.wall - begin.wall).count();
+  const double user = end.user_s - begin.user_s;
+  const double sys = end.sys_s - begin.sys_s;
+  const double cpu = user + sys;
+  std::printf(
+      "mode=%s records=%lld seconds=%.3f records_per_s=%.0f cpu_s=%.3f cpu_s_per_million=%.3f "
+      "user_s=%.3f sys_s=%.3f",
+      o.mode.c_str(), static_cast<long long>(records), seconds, records / seconds, cpu,
+      cpu / (records / 1e6), user, sys);
+  if (first != Clock::time_point{}) {
+    std::printf(" first_record_s=%.3f", std::chrono::duration<double>(first - begin.wall).count());
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+// ---------------------------------------------------------------- preload
+
+void Preload(const Options& o) {
+  EnsureTopics(o, {o.input});
+  KafkaProperties props;
+  props.Set("bootstrap.servers", o.bootstrap);
+  props.Set("partitioner", "murmur2_random");
+  props.Set("acks", "all");
+  props.Set("enable.idempotence", "true");
+  props.Set("compression.type", "lz4");
+  props.Set("linger.ms", "20");
+  props.Set("batch.size", "1000000");
+  props.Set("queue.buffering.max.messages", "500000");
+  auto producer = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  Check(producer.status(), "creating the preload producer");
+  rd_kafka_t* rk = producer->get();
+
+  static constexpr const char* kTypes[] = {"page_view", "add_to_cart", "purchase", "search"};
+  static constexpr const char* kCurrencies[] = {"EUR", "USD", "GBP"};
+  uint64_t state = 42;
+  auto next = [&state] {  // xorshift64: the same records every time
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  const Usage begin = Now();
+  const auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
+  char key[32];
+  char value[256];
+  for (int64_t i = 0; i < o.records; ++i) {
+    const uint64_t r = next();
+    const int key_len =
+        std::snprintf(key, sizeof(key), "user-%04u", static_cast<unsigned>(r % 1000));
+    const int value_len = std::snprintf(
+        value, sizeof(value),
+        "{\"eventId\":\"e-%010lld\",\"userId\":\"%s\",\"type\":\"%s\",\"productId\":\"p-%05u\","
+        "\"price\":%u.%02u,\"currency\":\"%s\",\"session\":\"s-%08x\",\"ts\":%lld}",
+        static_cast<long long>(i), key, kTypes[(r >> 10) % 4],
+        static_cast<unsigned>((r >> 12) % 100000), static_cast<unsigned>((r >> 30) % 500),
+        static_cast<unsigned>((r >> 40) % 100), kCurrencies[(r >> 50) % 3],
+        static_cast<unsigned>(r >> 32), static_cast<long long>(1'700'000'000'000LL + i));
+    while (true) {
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(o.input.c_str()), RD_KAFKA_V_KEY(key, static_cast<size_t>(key_len)),
+          RD_KAFKA_V_VALUE(value, static_cast<size_t>(value_len)),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Check(FromKafkaError(err, "producing"), "preload");
+      if (Clock::now() > deadline) Die("preload: time-out");
+      rd_kafka_poll(rk, 10);
+    }
+    if (i % 1000 == 0) rd_kafka_poll(rk, 0);
+  }
+  Check(FromKafkaError(rd_kafka_flush(rk, 120'000), "flushing"), "preload");
+  producer->reset();
+  Report(o, o.records, begin, Now());
+}
+
+// ---------------------------------------------------------------- raw loops
+
+std::atomic<int64_t> g_delivery_errors{0};
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) g_delivery_errors.fetch_add(1);
+}
+
+// Offsets to commit: the next offset of every partition that delivered a record.
+KafkaPartitionList OffsetList(const std::string& topic, const std::vector<int64_t>& next) {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
+  for (size_t p = 0; p < next.size(); ++p) {
+    if (next[p] < 0) continue;
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), static_cast<int32_t>(p))->offset =
+        next[p];
+  }
+  return list;
+}
+
+void RawLoop(const Options& o, bool eos) {
+  const std::string output = OutputTopic(o);
+  EnsureTopics(o, {output});
+  const Usage begin = Now();
+  const auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
+
+  KafkaProperties pprops;
+  pprops.Set("bootstrap.servers", o.bootstrap);
+  SetRuntimeProducerSettings(pprops);
+  if (eos) {
+    pprops.Set("transactional.id", GroupId(o));
+    pprops.Set("transaction.timeout.ms", "60000");
+  }
+  auto pconf = eventflow::streams::BuildKafkaConf(pprops);
+  Check(pconf.status(), "producer settings");
+  rd_kafka_conf_set_dr_msg_cb(pconf->get(), &OnDelivery);
+  auto producer_r = CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*pconf));
+  Check(producer_r.status(), "creating the producer");
+  KafkaHandle producer = std::move(*producer_r);
+
+  KafkaProperties cprops;
+  cprops.Set("bootstrap.servers", o.bootstrap);
+  cprops.Set("group.id", GroupId(o));
+  cprops.Set("enable.auto.commit", "false");
+  cprops.Set("enable.auto.offset.store", "false");
+  cprops.Set("auto.offset.reset", "earliest");
+  cprops.Set("isolation.level", eos ? "read_committed" : "read_uncommitted");
+  auto consumer_r = CreateKafkaClient(RD_KAFKA_CONSUMER, cprops);
+  Check(consumer_r.status(), "creating the consumer");
+  KafkaHandle consumer = std::move(*consumer_r);
+  rd_kafka_poll_set_consumer(consumer.get());
+
+  auto partitions = eventflow::streams::PartitionCount(consumer.get(), o.input, kAdminTimeout);
+  Check(partitions.status(), "reading the input partition count");
+  KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(*partitions));
+  for (int p = 0; p < *partitions; ++p) {
+    rd_kafka_topic_partition_list_add(assignment.get(), o.input.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  }
+  Check(FromKafkaError(rd_kafka_assign(consumer.get(), assignment.get()), "assigning"), "raw");
+
+  const int txn_timeout_ms = 60'000;
+  if (eos) {
+    KafkaError err(rd_kafka_init_transactions(producer.get(), txn_timeout_ms));
+    Check(FromKafkaError(err.get(), "init_transactions"), "raw-eos");
+    err.reset(rd_kafka_begin_transaction(producer.get()));
+    Check(FromKafkaError(err.get(), "begin_transaction"), "raw-eos");
+  }
+  KafkaGroupMetadata group(rd_kafka_consumer_group_metadata(consumer.get()));
+  auto commit_transaction = [&](const std::vector<int64_t>& next) {
+    KafkaPartitionList offsets = OffsetList(o.input, next);
+    KafkaError err(rd_kafka_send_offsets_to_transaction(producer.get(), offsets.get(), group.get(),
+                                                        txn_timeout_ms));
+    Check(FromKafkaError(err.get(), "send_offsets_to_transaction"), "raw-eos");
+    err.reset(rd_kafka_commit_transaction(producer.get(), txn_timeout_ms));
+    Check(FromKafkaError(err.get(), "commit_transaction"), "raw-eos");
+  };
+
+  rd_kafka_topic_t* out = rd_kafka_topic_new(producer.get(), output.c_str(), nullptr);
+  std::vector<int64_t> next_offset(static_cast<size_t>(*partitions), -1);
+  std::string value;
+  int64_t copied = 0;
+  Clock::time_point first;
+  auto last_commit = Clock::now();
+  const auto commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
+  // A lean ceiling: the clock is read every 64 records (and after an empty
+  // poll), and the consumer is polled without waiting while records come (as
+  // the runtime's PollBatch does).
+  int poll_timeout_ms = 100;
+  while (copied < o.records) {
+    KafkaMessage msg(rd_kafka_consumer_poll(consumer.get(), poll_timeout_ms));
+    poll_timeout_ms = msg ? 0 : 100;
+    const bool check_clock = !msg || copied % 64 == 0;
+    if (check_clock && Clock::now() > deadline) {
+      Die("raw loop: time-out after " + std::to_string(copied));
+    }
+    if (msg) {
+      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          std::fprintf(stderr, "consumer: %s\n", rd_kafka_message_errstr(msg.get()));
+        }
+        continue;
+      }
+      value.assign(static_cast<const char*>(msg->payload), msg->len);
+      MapValue(value);
+      const int64_t ts = rd_kafka_message_timestamp(msg.get(), nullptr);
+      while (true) {
+        const rd_kafka_resp_err_t err = rd_kafka_producev(
+            producer.get(), RD_KAFKA_V_RKT(out), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_KEY(msg->key, msg->key_len), RD_KAFKA_V_VALUE(value.data(), value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Check(FromKafkaError(err, "producing"), "raw");
+        if (Clock::now() > deadline) Die("raw loop: time-out while the producer queue is full");
+        rd_kafka_poll(producer.get(), 10);
+      }
+      next_offset[static_cast<size_t>(msg->partition)] = msg->offset + 1;
+      if (copied++ == 0) first = Clock::now();
+    }
+    // Delivery reports, served as often as the runtime serves them (per loop of ≤500 records).
+    if (copied % 500 == 0 || !msg) rd_kafka_poll(producer.get(), 0);
+    if (eos && check_clock && Clock::now() - last_commit >= commit_interval) {
+      commit_transaction(next_offset);
+      KafkaError err(rd_kafka_begin_transaction(producer.get()));
+      Check(FromKafkaError(err.get(), "begin_transaction"), "raw-eos");
+      last_commit = Clock::now();
+    }
+  }
+  if (eos) {
+    commit_transaction(next_offset);
+  } else {
+    Check(FromKafkaError(rd_kafka_flush(producer.get(), 60'000), "flushing"), "raw-alos");
+    KafkaPartitionList offsets = OffsetList(o.input, next_offset);
+    Check(FromKafkaError(rd_kafka_commit(consumer.get(), offsets.get(), /*async=*/0),
+                         "committing offsets"),
+          "raw-alos");
+  }
+  if (g_delivery_errors.load() > 0) {
+    Die(std::to_string(g_delivery_errors.load()) + " records failed delivery");
+  }
+  rd_kafka_topic_destroy(out);
+  rd_kafka_consumer_close(consumer.get());
+  group.reset();
+  consumer.reset();
+  producer.reset();
+  Report(o, copied, begin, Now(), first);
+}
+
+// ---------------------------------------------------------------- the app
+
+using eventflow::streams::Processor;
+using eventflow::streams::ProcessorContext;
+using eventflow::streams::Record;
+
+class MapValueProcessor final
+    : public Processor<std::string, std::string, std::string, std::string> {
+ public:
+  void Init(ProcessorContext<std::string, std::string>& context) override { context_ = &context; }
+  void Process(Record<std::string, std::string> record) override {
+    MapValue(record.value);
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  ProcessorContext<std::string, std::string>* context_ = nullptr;
+};
+
+void App(const Options& o, bool eos) {
+  namespace es = eventflow::streams;
+  const std::string output = OutputTopic(o);
+  EnsureTopics(o, {output});
+
+  es::StreamsConfig config;
+  config.application_id = GroupId(o);
+  config.bootstrap_servers = o.bootstrap;
+  config.instance_id = "bench";
+  config.num_stream_threads = 1;
+  config.processing_guarantee =
+      eos ? es::ProcessingGuarantee::kExactlyOnceV2 : es::ProcessingGuarantee::kAtLeastOnce;
+  config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
+  if (o.max_buffered > 0) config.max_buffered_records_per_partition = o.max_buffered;
+  for (const std::string& setting : o.kafka) {
+    Check(config.kafka.SetPassThrough(std::string(es::kPassThroughPrefix) + setting), "--kafka");
+  }
+
+  es::Topology topology;
+  topology.AddSource<std::string, std::string>("in", {o.input}, es::Serdes::Bytes(),
+                                               es::Serdes::String());
+  topology.AddProcessor<std::string, std::string, std::string, std::string>(
+      "map", [] { return std::make_unique<MapValueProcessor>(); }, {"in"});
+  topology.AddSink<std::string, std::string>("out", output, es::Serdes::Bytes(),
+                                             es::Serdes::String(), {"map"});
+
+  const Usage begin = Now();
+  const auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
+  uint64_t processed = 0;
+  Clock::time_point first;  // sampled every 5 ms
+  {
+    es::KafkaStreams streams(std::move(topology), config);
+    Check(streams.Start(), "starting the application");
+    while ((processed = streams.processed()) < static_cast<uint64_t>(o.records)) {
+      if (streams.state() == es::KafkaStreams::State::kError) {
+        Die("application failed: " + streams.error().ToString());
+      }
+      if (processed > 0 && first == Clock::time_point{}) first = Clock::now();
+      if (Clock::now() > deadline) Die("app: time-out after " + std::to_string(processed));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (!streams.Close()) Die("app: Close() timed out");
+    if (streams.state() == es::KafkaStreams::State::kError) {
+      Die("application failed: " + streams.error().ToString());
+    }
+    processed = streams.processed();
+  }
+  if (first == Clock::time_point{}) first = Clock::now();
+  Report(o, static_cast<int64_t>(processed), begin, Now(), first);
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) Die("flag " + flag + " needs a value");
+    const std::string value = argv[i + 1];
+    if (flag == "--mode")
+      o.mode = value;
+    else if (flag == "--bootstrap")
+      o.bootstrap = value;
+    else if (flag == "--input")
+      o.input = value;
+    else if (flag == "--partitions")
+      o.partitions = std::stoi(value);
+    else if (flag == "--records")
+      o.records = std::stoll(value);
+    else if (flag == "--run-id")
+      o.run_id = value;
+    else if (flag == "--commit-interval-ms")
+      o.commit_interval_ms = std::stoi(value);
+    else if (flag == "--timeout-s")
+      o.timeout_s = std::stoi(value);
+    else if (flag == "--max-buffered")
+      o.max_buffered = std::stoi(value);
+    else if (flag == "--kafka")
+      o.kafka.push_back(value);
+    else
+      Die("unknown flag " + flag);
+  }
+  if (o.records <= 0 || o.partitions <= 0 || o.commit_interval_ms <= 0 || o.timeout_s <= 0) {
+    Die("--records, --partitions, --commit-interval-ms and --timeout-s must be positive");
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseArgs(argc, argv);
+  eventflow::SetLogLevel(eventflow::LogLevel::kWarn);
+  if (o.mode == "preload")
+    Preload(o);
+  else if (o.mode == "raw-alos")
+    RawLoop(o, /*eos=*/false);
+  else if (o.mode == "raw-eos")
+    RawLoop(o, /*eos=*/true);
+  else if (o.mode == "alos")
+    App(o, /*eos=*/false);
+  else if (o.mode == "eos")
+    App(o, /*eos=*/true);
+  else
+    Die("--mode must be preload, raw-alos, raw-eos, alos or eos (got \"" + o.mode + "\")");
+  return 0;
+}
