@@ -9,7 +9,7 @@ namespace eventflow::streams {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int kPollBatch = 500;          // records taken from the consumer per loop
+constexpr int kPollBatch = 500;          // records taken from one partition queue per loop
 constexpr int kProcessPerTask = 200;     // records processed per task per loop
 constexpr auto kClientTimeout = std::chrono::seconds(60);
 constexpr int kCommitRetries = 10;
@@ -194,73 +194,105 @@ StreamThread::Route* StreamThread::RouteFor(const rd_kafka_message_t* msg) {
   return nullptr;
 }
 
+namespace {
+
+// Builds a buffered record around a consumed message (taking it over).
+BufferedRecord ToBufferedRecord(KafkaMessage msg) {
+  BufferedRecord record;
+  record.raw.topic = rd_kafka_topic_name(msg->rkt);
+  record.raw.partition = msg->partition;
+  record.raw.offset = msg->offset;
+  record.raw.timestamp = rd_kafka_message_timestamp(msg.get(), nullptr);
+  if (msg->key != nullptr) {
+    record.raw.key = std::string_view(static_cast<const char*>(msg->key), msg->key_len);
+  }
+  if (msg->payload != nullptr) {
+    record.raw.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
+  }
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      record.raw.headers.Add(name, std::string_view(static_cast<const char*>(value), size));
+    }
+  }
+  record.message = std::move(msg);
+  return record;
+}
+
+}  // namespace
+
+Status StreamThread::HandleConsumerError(const rd_kafka_message_t* msg) {
+  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return Status::OK();
+  const Status s = FromKafkaError(msg->err, "consumer");
+  if (msg->err == RD_KAFKA_RESP_ERR__FATAL || s.code() == StatusCode::kFenced) return s;
+  Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString());
+  return Status::OK();
+}
+
+void StreamThread::AttachPartitionQueues() {
+  for (Route& r : routes_) {
+    if (r.queue) continue;
+    r.queue.reset(rd_kafka_queue_get_partition(consumer_.get(), r.topic.c_str(), r.partition));
+    // Stop forwarding the partition's records to the consumer queue: the loop
+    // takes them per partition, as many as the task has room for.
+    if (r.queue) rd_kafka_queue_forward(r.queue.get(), nullptr);
+  }
+}
+
 Status StreamThread::PollBatch() {
-  bool any_buffered = false;
-  for (auto& [id, task] : tasks_) any_buffered = any_buffered || task->buffered() > 0;
-  int timeout_ms = any_buffered ? 0 : 100;
-  for (int n = 0; n < kPollBatch; ++n) {
-    KafkaMessage msg(rd_kafka_consumer_poll(consumer_.get(), timeout_ms));
+  // 1. The consumer queue: rebalance callbacks, errors, and records fetched
+  //    before their partition queue was detached. Drained completely, so that
+  //    such records come before the partition queue's later ones. It waits
+  //    (briefly) only when there is nothing to do.
+  const int timeout_ms = (idle_ ? 10 : 0);
+  KafkaMessage msg(rd_kafka_consumer_poll(consumer_.get(), timeout_ms));
+  size_t taken = 0;
+  for (; msg; msg.reset(rd_kafka_consumer_poll(consumer_.get(), 0))) {
     EVENTFLOW_RETURN_IF_ERROR(rebalance_error_);
-    if (!msg) break;
-    timeout_ms = 0;
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-      const Status s = FromKafkaError(msg->err, "consumer");
-      if (msg->err == RD_KAFKA_RESP_ERR__FATAL || s.code() == StatusCode::kFenced) return s;
-      Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString());
+      EVENTFLOW_RETURN_IF_ERROR(HandleConsumerError(msg.get()));
       continue;
     }
     Route* route = RouteFor(msg.get());
     if (route == nullptr) continue;  // a partition revoked meanwhile
-    BufferedRecord record;
-    record.raw.topic = rd_kafka_topic_name(msg->rkt);
-    record.raw.partition = msg->partition;
-    record.raw.offset = msg->offset;
-    record.raw.timestamp = rd_kafka_message_timestamp(msg.get(), nullptr);
-    if (msg->key != nullptr) {
-      record.raw.key = std::string_view(static_cast<const char*>(msg->key), msg->key_len);
-    }
-    if (msg->payload != nullptr) {
-      record.raw.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
-    }
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name;
-      const void* value;
-      size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                         RD_KAFKA_RESP_ERR_NO_ERROR;
-           ++i) {
-        record.raw.headers.Add(name, std::string_view(static_cast<const char*>(value), size));
-      }
-    }
-    record.message = std::move(msg);
-    route->task->AddRecord(std::move(record));
-    UpdatePause(route->task);
+    route->task->AddRecord(ToBufferedRecord(std::move(msg)));
+    ++taken;
   }
-  return Status::OK();
-}
+  EVENTFLOW_RETURN_IF_ERROR(rebalance_error_);
 
-void StreamThread::UpdatePause(StreamTask* task) {
+  // 2. The partition queues, each up to what its task has room for. Records
+  //    left in a partition queue stay there: librdkafka stops fetching when
+  //    its queue is full (queued.max.messages.kbytes), which is the
+  //    backpressure — no pause/resume, which would discard prefetched data.
   const size_t limit = static_cast<size_t>(config_.max_buffered_records_per_partition);
-  const bool should_pause = task->buffered() >= limit;
-  const bool can_resume = task->buffered() < limit / 2;
-  KafkaPartitionList list(rd_kafka_topic_partition_list_new(4));
-  std::vector<Route*> changed;
+  rd_kafka_message_t* batch[kPollBatch];
   for (Route& r : routes_) {
-    if (r.task != task) continue;
-    if ((should_pause && !r.paused) || (can_resume && r.paused)) {
-      rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition);
-      changed.push_back(&r);
+    if (!r.queue || r.task->buffered() >= limit) continue;
+    const size_t room = std::min(limit - r.task->buffered(), static_cast<size_t>(kPollBatch));
+    const ssize_t n = rd_kafka_consume_batch_queue(r.queue.get(), 0, batch, room);
+    for (ssize_t i = 0; i < n; ++i) {
+      KafkaMessage m(batch[i]);
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const Status s = HandleConsumerError(m.get());
+        if (!s.ok()) {
+          for (ssize_t j = i + 1; j < n; ++j) rd_kafka_message_destroy(batch[j]);
+          return s;
+        }
+        continue;
+      }
+      r.task->AddRecord(ToBufferedRecord(std::move(m)));
+      ++taken;
     }
   }
-  if (changed.empty()) return;
-  if (should_pause) {
-    rd_kafka_pause_partitions(consumer_.get(), list.get());
-  } else {
-    rd_kafka_resume_partitions(consumer_.get(), list.get());
-  }
-  for (Route* r : changed) r->paused = should_pause;
+  bool any_buffered = false;
+  for (auto& [id, task] : tasks_) any_buffered = any_buffered || task->buffered() > 0;
+  idle_ = taken == 0 && !any_buffered;
+  return Status::OK();
 }
 
 Status StreamThread::BeginTransactionIfNeeded() {
@@ -285,7 +317,6 @@ Status StreamThread::ProcessTasks() {
     if (done > 0) {
       dirty_ = true;
       processed_.fetch_add(done, std::memory_order_relaxed);
-      UpdatePause(task.get());
     }
   }
   collector_.Poll();
@@ -440,8 +471,9 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
     if (c != committed_.end()) {
       it->second->ResetPartition(tp.topic, tp.partition, c->second.first, c->second.second);
     }
-    routes_.push_back(Route{nullptr, tp.topic, tp.partition, it->second.get(), false});
+    routes_.push_back(Route{nullptr, tp.topic, tp.partition, it->second.get(), nullptr});
   }
+  AttachPartitionQueues();
   return Status::OK();
 }
 
@@ -503,6 +535,7 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     s = self->OnAssign(partitions);
     rd_kafka_assign(rk, partitions);
+    self->AttachPartitionQueues();  // for partitions that had no queue before the assignment
   } else {
     s = self->OnRevoke();
     rd_kafka_assign(rk, nullptr);

@@ -185,6 +185,8 @@ class StreamTask final : public TaskContext {
   size_t buffered_ = 0;
   int64_t stream_time_ = -1;
   bool in_record_ = false;
+  uint32_t clock_reads_ = 0;
+  int64_t cached_wall_clock_ = 0;
   RecordContext record_context_;
   std::vector<Schedule_> stream_time_punctuators_;
   std::vector<Schedule_> wall_clock_punctuators_;

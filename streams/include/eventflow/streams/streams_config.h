@@ -39,7 +39,8 @@ struct StreamsConfig {
   std::string state_dir = "/tmp/eventflow-streams";
   //! Replication factor of internal topics (-1: the broker's default).
   int replication_factor = -1;
-  //! Records buffered per input partition before fetching from it pauses.
+  //! Records a task buffers before the thread stops taking more from its
+  //! partitions' queues (librdkafka keeps fetching up to queued.max.messages.kbytes).
   int max_buffered_records_per_partition = 1000;
   //! How bad records are handled (dead-letter topic by default).
   ErrorPolicy deserialization_errors = ErrorPolicy::kDeadLetter;
