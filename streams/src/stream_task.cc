@@ -5,6 +5,9 @@
 #include <exception>
 
 #include "eventflow/core/log.h"
+#include "eventflow/state/key_value_store.h"
+#include "eventflow/state/session_store.h"
+#include "eventflow/state/window_store.h"
 
 namespace eventflow::streams {
 
@@ -51,8 +54,72 @@ Status StreamTask::Init() {
       topology_.Instantiate(subtopology_, topology_.ResolverFor(options_.application_id));
   if (!instance.ok()) return instance.status().WithContext("task " + id_.ToString());
   instance_ = std::move(*instance);
+  EVENTFLOW_RETURN_IF_ERROR(OpenStores());
   for (auto& node : instance_.nodes) node->Init(this);
   return Status::OK();
+}
+
+Status StreamTask::OpenStores() {
+  for (const std::string& name : subtopology_.stores) {
+    const StoreSpec* spec = topology_.FindStore(name);
+    if (spec == nullptr) return Status::Internal("unknown store " + name);
+    state::StoreOptions options;
+    options.name = spec->name;
+    options.backend = spec->in_memory ? state::StoreBackend::kInMemory : state::StoreBackend::kRocksDb;
+    options.state_dir = options_.state_dir;
+    options.application_id = options_.application_id;
+    options.task_id = id_.ToString();
+    options.memory_budget = options_.memory_budget;
+    std::unique_ptr<state::StateStore> store;
+    switch (spec->kind) {
+      case StoreSpec::Kind::kKeyValue: {
+        auto kv = state::OpenKeyValueStore(options);
+        if (!kv.ok()) return kv.status().WithContext("task " + id_.ToString());
+        store = std::move(*kv);
+        break;
+      }
+      case StoreSpec::Kind::kWindow: {
+        state::WindowStoreOptions window;
+        window.retention = spec->retention;
+        window.segment_interval = spec->segment_interval;
+        window.retain_duplicates = spec->retain_duplicates;
+        auto ws = state::OpenWindowStore(options, window);
+        if (!ws.ok()) return ws.status().WithContext("task " + id_.ToString());
+        store = std::move(*ws);
+        break;
+      }
+      case StoreSpec::Kind::kSession: {
+        state::SessionStoreOptions session;
+        session.retention = spec->retention;
+        session.segment_interval = spec->segment_interval;
+        auto ss = state::OpenSessionStore(options, session);
+        if (!ss.ok()) return ss.status().WithContext("task " + id_.ToString());
+        store = std::move(*ss);
+        break;
+      }
+    }
+    stores_.emplace(name, std::move(store));
+  }
+  return Status::OK();
+}
+
+state::StateStore* StreamTask::GetStateStore(std::string_view name) {
+  auto it = stores_.find(name);
+  return it != stores_.end() ? it->second.get() : nullptr;
+}
+
+Status StreamTask::CommitStores(const std::map<std::string, int64_t>& changelog_offsets) {
+  for (auto& [name, store] : stores_) {
+    auto it = changelog_offsets.find(name);
+    const int64_t offset =
+        it != changelog_offsets.end() ? it->second : store->CommittedOffset().value_or(0);
+    EVENTFLOW_RETURN_IF_ERROR(store->Commit(offset).WithContext("task " + id_.ToString()));
+  }
+  return Status::OK();
+}
+
+void StreamTask::AbortStores() {
+  for (auto& [name, store] : stores_) store->Abort();
 }
 
 // Called per record by AddRecord(): a string_view, so finding the partition
@@ -258,6 +325,7 @@ void StreamTask::Close() {
   closed_ = true;
   for (auto& node : instance_.nodes) node->Close();
   instance_.nodes.clear();
+  stores_.clear();  // uncommitted writes are dropped
 }
 
 }  // namespace eventflow::streams

@@ -374,6 +374,12 @@ Status StreamThread::Commit() {
   KafkaPartitionList offsets = ProgressList();
   Status s = eos_ ? CommitTransaction(offsets.get()) : CommitAtLeastOnce(offsets.get());
   if (!s.ok()) return s;
+  // The Kafka commit made the tasks' output final: now their stores' pending
+  // writes become durable too (a crash in between loses only local writes,
+  // which recovery replays).
+  for (auto& [id, task] : tasks_) {
+    EVENTFLOW_RETURN_IF_ERROR(task->CommitStores({}));
+  }
   for (int i = 0; i < offsets->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = offsets->elems[i];
     committed_[{tp.topic, tp.partition}] = {
@@ -454,6 +460,7 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
   options.processing_errors = config_.processing_errors;
   options.production_errors = config_.production_errors;
   options.max_future_skew = config_.max_future_skew;
+  options.state_dir = config_.state_dir;
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     auto sub = shared_->subtopology_of_topic.find(tp.topic);

@@ -100,6 +100,37 @@ TopicResolver Topology::ResolverFor(const std::string& application_id) const {
   };
 }
 
+Topology& Topology::AddStateStore(StoreSpec spec, std::vector<std::string> processors) {
+  if (!error_.ok()) return *this;
+  if (spec.name.empty() || spec.name.find('/') != std::string::npos || spec.name == "." ||
+      spec.name == "..") {
+    return RecordError(Status::InvalidArgument("state store name \"" + spec.name +
+                                               "\" is not a valid directory name"));
+  }
+  if (FindStore(spec.name) != nullptr) {
+    return RecordError(Status::InvalidArgument("state store \"" + spec.name +
+                                               "\" is declared twice"));
+  }
+  for (const std::string& processor : processors) {
+    auto it = index_.find(processor);
+    if (it == index_.end() || nodes_[it->second].kind != NodeKind::kProcessor) {
+      return RecordError(Status::InvalidArgument("state store \"" + spec.name +
+                                                 "\" names unknown processor \"" + processor +
+                                                 "\""));
+    }
+    nodes_[it->second].stores.push_back(spec.name);
+  }
+  stores_.push_back(std::move(spec));
+  return *this;
+}
+
+const StoreSpec* Topology::FindStore(std::string_view name) const {
+  for (const StoreSpec& s : stores_) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
 std::vector<Topology::SubTopology> Topology::SubTopologies() const {
   // Union-find over parent edges; a component's id is the rank of its first node.
   std::vector<size_t> root(nodes_.size());
@@ -108,10 +139,17 @@ std::vector<Topology::SubTopology> Topology::SubTopologies() const {
     while (root[x] != x) x = root[x] = root[root[x]];
     return x;
   };
+  auto unite = [&](size_t x, size_t y) {
+    const size_t a = find(x), b = find(y);
+    root[std::max(a, b)] = std::min(a, b);
+  };
+  std::map<std::string, size_t, std::less<>> first_user_of_store;
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    for (const std::string& parent : nodes_[i].parents) {
-      const size_t a = find(i), b = find(index_.find(parent)->second);
-      root[std::max(a, b)] = std::min(a, b);
+    for (const std::string& parent : nodes_[i].parents) unite(i, index_.find(parent)->second);
+    // Processors sharing a store must run in the same task.
+    for (const std::string& store : nodes_[i].stores) {
+      auto [it, inserted] = first_user_of_store.emplace(store, i);
+      if (!inserted) unite(i, it->second);
     }
   }
   std::vector<SubTopology> out;
@@ -129,6 +167,11 @@ std::vector<Topology::SubTopology> Topology::SubTopologies() const {
     auto& topics = node.kind == NodeKind::kSource ? sub.source_topics : sub.sink_topics;
     if (node.kind != NodeKind::kProcessor) {
       topics.insert(topics.end(), node.topics.begin(), node.topics.end());
+    }
+    for (const std::string& store : node.stores) {
+      if (std::find(sub.stores.begin(), sub.stores.end(), store) == sub.stores.end()) {
+        sub.stores.push_back(store);
+      }
     }
   }
   return out;
@@ -213,7 +256,8 @@ std::string Topology::Describe() const {
                  "      --> " + names(n.children) + "\n";
           break;
         case NodeKind::kProcessor:
-          out += "    Processor: " + n.name + " (stores: [])\n" + "      --> " + names(n.children) +
+          out += "    Processor: " + n.name + " (stores: [" + JoinNames(n.stores) + "])\n" +
+                 "      --> " + names(n.children) +
                  "\n" + "      <-- " + names(n.parents) + "\n";
           break;
         case NodeKind::kSink:

@@ -1,6 +1,8 @@
 #include "eventflow/streams/topology_test_driver.h"
 
 #include <algorithm>
+#include <stdlib.h>
+
 #include <chrono>
 
 namespace eventflow::streams {
@@ -13,6 +15,17 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
           .count());
   status_ = topology_.Validate();
   if (!status_.ok()) return;
+  if (options_.state_dir) {
+    state_dir_ = *options_.state_dir;
+  } else {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "eventflow-ttd-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      status_ = Status::IOError("cannot create a state directory under /tmp");
+      return;
+    }
+    state_dir_ = tmpl;
+    owns_state_dir_ = true;
+  }
   subtopologies_ = topology_.SubTopologies();
   const TopicResolver resolve = topology_.ResolverFor(options_.application_id);
   for (const InternalTopicSpec& t : topology_.internal_topics()) {
@@ -26,6 +39,7 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
     task_options.production_errors = options_.production_errors;
     task_options.max_future_skew = options_.max_future_skew;
     task_options.wall_clock = [this] { return wall_clock_ms_; };
+    task_options.state_dir = state_dir_;
     auto task =
         std::make_unique<StreamTask>(TaskId{sub.id, 0}, topology_, sub, task_options, this);
     status_ = task->Init();
@@ -37,6 +51,18 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
 
 TopologyTestDriver::~TopologyTestDriver() {
   for (auto& task : tasks_) task->Close();
+  tasks_.clear();
+  if (owns_state_dir_) {
+    std::error_code ignored;
+    std::filesystem::remove_all(state_dir_, ignored);
+  }
+}
+
+state::StateStore* TopologyTestDriver::GetStateStore(std::string_view name) {
+  for (auto& task : tasks_) {
+    if (state::StateStore* store = task->GetStateStore(name)) return store;
+  }
+  return nullptr;
 }
 
 Status TopologyTestDriver::Send(std::string_view topic, int32_t,
@@ -88,11 +114,16 @@ Status TopologyTestDriver::Drain() {
     for (auto& task : tasks_) {
       while (task->buffered() > 0) {
         auto r = task->Process();
-        if (!r.ok()) return r.status();
+        if (!r.ok()) {
+          task->AbortStores();
+          return r.status();
+        }
         progress = true;
       }
     }
   }
+  // Like a commit after every input record.
+  for (auto& task : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->CommitStores({}));
   return Status::OK();
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/state/state_store.h"
 #include "eventflow/streams/record.h"
 
 namespace eventflow::streams {
@@ -136,6 +137,9 @@ class TaskContext {
                                Punctuator punctuator) = 0;
   //! Where sink nodes send records.
   virtual RecordCollector& collector() = 0;
+  //! The task's instance of the state store `name`, or nullptr when the
+  //! store is not connected to this task's processors.
+  virtual state::StateStore* GetStateStore(std::string_view name) = 0;
 };
 
 template <typename K, typename V>
@@ -248,6 +252,13 @@ class ProcessorContext {
   int64_t wall_clock_ms() const { return task_->wall_clock_ms(); }
   //! This processor's node name.
   const std::string& node_name() const { return *node_; }
+  //! The task's instance of the state store `name` as type S (e.g.
+  //! state::KeyValueStore), or nullptr when it is not connected to this
+  //! processor's sub-topology or is of another kind. Valid until Close().
+  template <typename S>
+  S* GetStateStore(std::string_view name) const {
+    return dynamic_cast<S*>(task_->GetStateStore(name));
+  }
   //! Calls `punctuator` every `interval` of stream time (first at the first
   //! record, then at multiples of the interval) or of wall-clock time (first
   //! one interval from now). Returns a handle that cancels it.

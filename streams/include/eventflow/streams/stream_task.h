@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,6 +35,8 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/state/memory_budget.h"
+#include "eventflow/state/state_store.h"
 #include "eventflow/streams/kafka_client.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/topology.h"
@@ -68,6 +71,10 @@ struct TaskOptions {
   //! are treated as bad input (they never advance stream time).
   std::chrono::milliseconds max_future_skew = std::chrono::hours(24);
   std::function<int64_t()> wall_clock;            //!< epoch ms; default: system clock
+  //! Root of the tasks' RocksDB stores (<state_dir>/<application_id>/<task_id>/<store>/).
+  std::filesystem::path state_dir = "/tmp/eventflow-streams";
+  //! The instance's memory budget for RocksDB (not owned; may be nullptr).
+  const state::StateMemoryBudget* memory_budget = nullptr;
 };
 
 //! A consumed record with the storage its views point into.
@@ -136,7 +143,21 @@ class StreamTask final : public TaskContext {
   //! Progress of every input partition that has processed records.
   std::vector<PartitionProgress> Progress() const;
 
-  //! Closes the nodes; the task cannot be used afterwards.
+  //! Commits every store's pending writes (after the Kafka commit that made
+  //! them final), each with the changelog offset it has reached: the value in
+  //! `changelog_offsets` for its name, else its previous offset (0 at first).
+  Status CommitStores(const std::map<std::string, int64_t>& changelog_offsets);
+
+  //! Drops every store's pending writes (after an aborted transaction).
+  void AbortStores();
+
+  //! The task's stores, by name.
+  const std::map<std::string, std::unique_ptr<state::StateStore>, std::less<>>& stores() const {
+    return stores_;
+  }
+
+  //! Closes the nodes and the stores (dropping uncommitted writes); the task
+  //! cannot be used afterwards.
   void Close();
 
   const TaskCounters& counters() const { return counters_; }
@@ -152,6 +173,7 @@ class StreamTask final : public TaskContext {
   Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
                        Punctuator punctuator) override;
   RecordCollector& collector() override { return *collector_; }
+  state::StateStore* GetStateStore(std::string_view name) override;
 
  private:
   struct PartitionState {
@@ -169,6 +191,7 @@ class StreamTask final : public TaskContext {
     std::shared_ptr<bool> cancelled;
   };
 
+  Status OpenStores();
   PartitionState& StateFor(std::string_view topic, int32_t partition);
   Status HandleBadRecord(const RawRecord& raw, std::string_view stage, const std::string& error,
                          ErrorPolicy policy);
@@ -191,6 +214,7 @@ class StreamTask final : public TaskContext {
   std::vector<Schedule_> stream_time_punctuators_;
   std::vector<Schedule_> wall_clock_punctuators_;
   TaskCounters counters_;
+  std::map<std::string, std::unique_ptr<state::StateStore>, std::less<>> stores_;
   std::string dlq_topic_;
   bool closed_ = false;
 };

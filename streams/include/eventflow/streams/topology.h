@@ -16,6 +16,7 @@
 // Thread-safety: build on one thread; afterwards it is immutable and shared.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,6 +43,18 @@ struct InternalTopicSpec {
   std::vector<std::pair<std::string, std::string>> configs;  //!< e.g. cleanup.policy=delete
 };
 
+//! A state store of the topology.
+struct StoreSpec {
+  enum class Kind { kKeyValue, kWindow, kSession };
+  std::string name;                    //!< unique; names the directory and the changelog topic
+  Kind kind = Kind::kKeyValue;
+  bool in_memory = false;              //!< std::map instead of RocksDB
+  bool logging = true;                 //!< changelog topic "<application.id>-<name>-changelog"
+  std::chrono::milliseconds retention{std::chrono::hours(24)};  //!< window/session stores
+  std::chrono::milliseconds segment_interval{0};  //!< 0: max(retention / 2, 60 s)
+  bool retain_duplicates = false;      //!< window stores of stream-stream joins
+};
+
 class Topology {
  public:
   enum class NodeKind { kSource, kProcessor, kSink };
@@ -57,6 +70,7 @@ class Topology {
     std::vector<std::string> children;
     std::vector<std::string> topics;  //!< source topics, or the sink's topic (empty: dynamic)
     NodeFactory factory;
+    std::vector<std::string> stores;  //!< state stores the processor uses
   };
 
   //! A connected part of the graph; one task per partition of its sources.
@@ -65,6 +79,7 @@ class Topology {
     std::vector<size_t> nodes;                //!< indexes into nodes(), in insertion order
     std::vector<std::string> source_topics;   //!< as written (internal ones unprefixed)
     std::vector<std::string> sink_topics;
+    std::vector<std::string> stores;          //!< state stores its processors use
   };
 
   //! Adds a source reading `topics` with the given serdes (and timestamp
@@ -75,7 +90,7 @@ class Topology {
     NodeFactory factory = [=](const TopicResolver&) -> std::unique_ptr<ProcessorNodeBase> {
       return std::make_unique<SourceNode<K, V>>(name, key_serde, value_serde, extractor);
     };
-    AddNode(NodeSpec{name, NodeKind::kSource, {}, {}, std::move(topics), std::move(factory)});
+    AddNode(NodeSpec{name, NodeKind::kSource, {}, {}, std::move(topics), std::move(factory), {}});
     return *this;
   }
 
@@ -92,7 +107,7 @@ class Topology {
       if (processor == nullptr) return nullptr;  // reported by Instantiate()
       return std::make_unique<ProcessorNode<KIn, VIn, KOut, VOut>>(name, std::move(processor));
     };
-    AddNode(NodeSpec{name, NodeKind::kProcessor, std::move(parents), {}, {}, std::move(factory)});
+    AddNode(NodeSpec{name, NodeKind::kProcessor, std::move(parents), {}, {}, std::move(factory), {}});
     return *this;
   }
 
@@ -109,12 +124,22 @@ class Topology {
     std::vector<std::string> topics;
     if (!extractor) topics.push_back(std::move(topic));
     AddNode(NodeSpec{name, NodeKind::kSink, std::move(parents), {}, std::move(topics),
-                     std::move(factory)});
+                     std::move(factory), {}});
     return *this;
   }
 
   //! Declares an internal topic (named "<application.id>-<name>" at run time).
   Topology& AddInternalTopic(InternalTopicSpec spec);
+
+  //! Adds a state store used by `processors` (each must exist already).
+  //! Processors sharing a store run in one sub-topology. Each task gets its own
+  //! instance of the store, in <state_dir>/<application_id>/<task_id>/<name>/.
+  Topology& AddStateStore(StoreSpec spec, std::vector<std::string> processors);
+
+  //! The state stores declared.
+  const std::vector<StoreSpec>& stores() const { return stores_; }
+  //! The store named `name`, or nullptr.
+  const StoreSpec* FindStore(std::string_view name) const;
 
   //! Records an error found while building (e.g. by StreamsBuilder's DSL) for
   //! Validate() to report; the first error wins and later nodes are ignored.
@@ -174,6 +199,7 @@ class Topology {
   std::vector<NodeSpec> nodes_;
   std::map<std::string, size_t, std::less<>> index_;
   std::vector<InternalTopicSpec> internal_topics_;
+  std::vector<StoreSpec> stores_;
   Status error_;  // the first builder error
 };
 

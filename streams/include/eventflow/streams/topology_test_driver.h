@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,6 +52,9 @@ struct TestDriverOptions {
   //! Records larger than this (key + value bytes) are refused, like the
   //! producer's message.max.bytes (librdkafka's default, 1000000).
   size_t max_record_bytes = 1'000'000;
+  //! Where RocksDB stores live; default: a fresh directory under /tmp,
+  //! removed by the driver's destructor.
+  std::optional<std::filesystem::path> state_dir;
 };
 
 class TopologyTestDriver;
@@ -153,6 +157,10 @@ class TopologyTestDriver final : public RecordCollector {
   //! Topics something was written to, sorted.
   std::vector<std::string> ProducedTopicNames() const;
 
+  //! The state store `name` (of the task that owns it), or nullptr. Reads see
+  //! everything processed so far: the driver commits after every input record.
+  state::StateStore* GetStateStore(std::string_view name);
+
   //! Counters of the task of sub-topology `subtopology`.
   const TaskCounters& Counters(int subtopology) const { return tasks_.at(subtopology)->counters(); }
 
@@ -171,6 +179,8 @@ class TopologyTestDriver final : public RecordCollector {
   std::map<std::string, int64_t> next_offset_;
   std::vector<std::string> internal_topics_;  // resolved names fed back as input
   int64_t wall_clock_ms_ = 0;
+  std::filesystem::path state_dir_;
+  bool owns_state_dir_ = false;
   Status status_;
 };
 
