@@ -133,6 +133,32 @@ Status KafkaStreams::CreateInternalTopics() {
     topics.push_back(NewTopic{shared_->resolve(spec.name), n, config_.replication_factor,
                               spec.configs});
   }
+  // Changelog topics: one partition per task of the sub-topology using the store.
+  std::map<std::string, int> internal_partitions;
+  for (const NewTopic& t : topics) internal_partitions[t.name] = t.num_partitions;
+  for (const StoreSpec& store : topology_.stores()) {
+    if (!store.logging) continue;
+    int n = 1;
+    for (const Topology::SubTopology& sub : shared_->subtopologies) {
+      if (std::find(sub.stores.begin(), sub.stores.end(), store.name) == sub.stores.end()) continue;
+      for (const std::string& t : sub.source_topics) {
+        if (partitions.count(t)) n = std::max(n, partitions[t]);
+        auto it = internal_partitions.find(shared_->resolve(t));
+        if (it != internal_partitions.end()) n = std::max(n, it->second);
+      }
+    }
+    std::vector<std::pair<std::string, std::string>> configs;
+    if (store.kind == StoreSpec::Kind::kKeyValue) {
+      configs = {{"cleanup.policy", "compact"}};
+    } else {
+      // Windows and sessions expire: compact, and delete after retention + 1 day.
+      const auto retention = store.retention + std::chrono::hours(24);
+      configs = {{"cleanup.policy", "compact,delete"},
+                 {"retention.ms", std::to_string(retention.count())}};
+    }
+    topics.push_back(NewTopic{ChangelogTopic(config_.application_id, store.name), n,
+                              config_.replication_factor, std::move(configs)});
+  }
   topics.push_back(NewTopic{DeadLetterTopic(config_.application_id), 1,
                             config_.replication_factor, {{"cleanup.policy", "delete"}}});
   (void)max_partitions;

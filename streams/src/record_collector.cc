@@ -1,5 +1,7 @@
 #include "record_collector.h"
 
+#include <algorithm>
+
 #include "eventflow/streams/kafka_client.h"
 
 namespace eventflow::streams {
@@ -12,6 +14,7 @@ void KafkaRecordCollector::Reset(rd_kafka_t* producer) {
   producer_ = producer;
   std::lock_guard<std::mutex> lock(mu_);
   error_ = Status::OK();
+  delivered_.clear();
 }
 
 rd_kafka_topic_t* KafkaRecordCollector::TopicHandle(std::string_view topic) {
@@ -46,13 +49,16 @@ Status KafkaRecordCollector::Send(std::string_view topic, int32_t partition,
   void* value_data = value ? const_cast<char*>(value->data()) : nullptr;
   const size_t value_size = value ? value->size() : 0;
   const int32_t target = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
+  void* report_offset = partition >= 0 ? this : nullptr;
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         producer_, RD_KAFKA_V_RKT(rkt),
         RD_KAFKA_V_PARTITION(target), RD_KAFKA_V_KEY(key_data, key_size),
         RD_KAFKA_V_VALUE(value_data, value_size),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        RD_KAFKA_V_HEADERS(hdrs),
+        // Records for an explicit partition (changelogs) report their offset.
+        RD_KAFKA_V_OPAQUE(report_offset), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++sent_;
       return Status::OK();  // the producer owns hdrs now
@@ -67,8 +73,15 @@ Status KafkaRecordCollector::Send(std::string_view topic, int32_t partition,
 }
 
 void KafkaRecordCollector::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
-  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   auto* self = static_cast<KafkaRecordCollector*>(opaque);
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (msg->_private != nullptr) {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      int64_t& last = self->delivered_[{rd_kafka_topic_name(msg->rkt), msg->partition}];
+      last = std::max(last, static_cast<int64_t>(msg->offset));
+    }
+    return;
+  }
   self->RecordError(FromKafkaError(msg->err, std::string("delivering to ") +
                                                  rd_kafka_topic_name(msg->rkt) + " partition " +
                                                  std::to_string(msg->partition)));
@@ -82,6 +95,13 @@ Status KafkaRecordCollector::Flush(std::chrono::milliseconds timeout) {
   const rd_kafka_resp_err_t err = rd_kafka_flush(producer_, static_cast<int>(timeout.count()));
   EVENTFLOW_RETURN_IF_ERROR(TakeError());
   return FromKafkaError(err, "flushing the producer");
+}
+
+int64_t KafkaRecordCollector::LastDeliveredOffset(const std::string& topic,
+                                                  int32_t partition) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = delivered_.find({topic, partition});
+  return it != delivered_.end() ? it->second : -1;
 }
 
 Status KafkaRecordCollector::TakeError() {

@@ -41,6 +41,9 @@ class KafkaRecordCollector final : public RecordCollector {
   Status TakeError();
   //! Records sent since creation.
   uint64_t sent() const { return sent_; }
+  //! The offset of the last acknowledged record sent to an explicit
+  //! `partition` of `topic` (how changelog records are sent), or -1.
+  int64_t LastDeliveredOffset(const std::string& topic, int32_t partition) const;
 
   //! The delivery-report callback to install on the producer's configuration
   //! (the collector must be the configuration's opaque).
@@ -52,8 +55,11 @@ class KafkaRecordCollector final : public RecordCollector {
 
   rd_kafka_t* producer_ = nullptr;
   std::map<std::string, rd_kafka_topic_t*, std::less<>> topics_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   Status error_;  // guarded by mu_
+  // Last acknowledged offset per (topic, partition) of records sent to an
+  // explicit partition; guarded by mu_.
+  std::map<std::pair<std::string, int32_t>, int64_t> delivered_;
   uint64_t sent_ = 0;
 };
 

@@ -59,6 +59,29 @@ Status StreamTask::Init() {
   return Status::OK();
 }
 
+namespace {
+
+// Sends a store's changes to its changelog partition (the task's partition)
+// through the task's collector, so under exactly-once they are part of the
+// task's transaction.
+class TaskChangelogWriter final : public state::ChangelogWriter {
+ public:
+  TaskChangelogWriter(std::string topic, int32_t partition, RecordCollector* collector)
+      : topic_(std::move(topic)), partition_(partition), collector_(collector) {}
+  Status Log(std::string_view key, std::optional<std::string_view> value,
+             int64_t timestamp) override {
+    return collector_->Send(topic_, partition_, key, value, timestamp, no_headers_);
+  }
+
+ private:
+  std::string topic_;
+  int32_t partition_;
+  RecordCollector* collector_;
+  Headers no_headers_;
+};
+
+}  // namespace
+
 Status StreamTask::OpenStores() {
   for (const std::string& name : subtopology_.stores) {
     const StoreSpec* spec = topology_.FindStore(name);
@@ -70,6 +93,11 @@ Status StreamTask::OpenStores() {
     options.application_id = options_.application_id;
     options.task_id = id_.ToString();
     options.memory_budget = options_.memory_budget;
+    if (spec->logging) {
+      changelog_writers_.push_back(std::make_unique<TaskChangelogWriter>(
+          ChangelogTopic(options_.application_id, spec->name), id_.partition, collector_));
+      options.changelog_writer = changelog_writers_.back().get();
+    }
     std::unique_ptr<state::StateStore> store;
     switch (spec->kind) {
       case StoreSpec::Kind::kKeyValue: {
@@ -326,6 +354,7 @@ void StreamTask::Close() {
   for (auto& node : instance_.nodes) node->Close();
   instance_.nodes.clear();
   stores_.clear();  // uncommitted writes are dropped
+  changelog_writers_.clear();
 }
 
 }  // namespace eventflow::streams

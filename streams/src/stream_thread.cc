@@ -378,7 +378,13 @@ Status StreamThread::Commit() {
   // writes become durable too (a crash in between loses only local writes,
   // which recovery replays).
   for (auto& [id, task] : tasks_) {
-    EVENTFLOW_RETURN_IF_ERROR(task->CommitStores({}));
+    std::map<std::string, int64_t> changelog_offsets;
+    for (const auto& [name, store] : task->stores()) {
+      const int64_t last = collector_.LastDeliveredOffset(
+          ChangelogTopic(config_.application_id, name), id.partition);
+      if (last >= 0) changelog_offsets[name] = last + 1;  // where a replay would resume
+    }
+    EVENTFLOW_RETURN_IF_ERROR(task->CommitStores(changelog_offsets));
   }
   for (int i = 0; i < offsets->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = offsets->elems[i];
@@ -472,6 +478,7 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
                                                shared_->subtopologies[sub->second], options,
                                                &collector_);
       EVENTFLOW_RETURN_IF_ERROR(task->Init());
+      EVENTFLOW_RETURN_IF_ERROR(RestoreStores(*task));
       it = tasks_.emplace(id, std::move(task)).first;
     }
     auto c = committed_.find({tp.topic, tp.partition});
@@ -481,6 +488,97 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
     routes_.push_back(Route{nullptr, tp.topic, tp.partition, it->second.get(), nullptr});
   }
   AttachPartitionQueues();
+  return Status::OK();
+}
+
+Status StreamThread::RestoreStores(StreamTask& task) {
+  for (const auto& [name, store] : task.stores()) {
+    const StoreSpec* spec = shared_->topology->FindStore(name);
+    if (spec == nullptr || !spec->logging) continue;
+    const std::string topic = ChangelogTopic(config_.application_id, name);
+    const int32_t partition = task.task_id().partition;
+    const std::string what = "task " + task.task_id().ToString() + " store " + name;
+    int64_t start = RD_KAFKA_OFFSET_BEGINNING;
+    bool full = true;
+    if (store->OffsetStatus().ok()) {
+      start = *store->CommittedOffset();
+      full = false;
+    } else {
+      Log(LogLevel::kWarn, "restore",
+          what + ": " + store->OffsetStatus().ToString() + "; wiping it for a full restore");
+      EVENTFLOW_RETURN_IF_ERROR(store->Wipe());
+    }
+    if (!restore_consumer_) {
+      KafkaProperties props;
+      props.Set("bootstrap.servers", config_.bootstrap_servers);
+      props.Set("client.id", config_.application_id + "-" + name_ + "-restore");
+      props.Set("group.id", config_.application_id + "-restore");  // never joins or commits
+      props.Set("enable.auto.commit", "false");
+      props.Set("enable.partition.eof", "true");
+      props.Set("isolation.level", "read_committed");
+      props.Merge(config_.kafka);
+      auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+      if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
+      restore_consumer_ = std::move(*consumer);
+    }
+    rd_kafka_t* rk = restore_consumer_.get();
+    int64_t low = 0, high = 0;
+    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, 30'000),
+        what + ": reading the end of " + topic));
+    const auto began = Clock::now();
+    uint64_t restored = 0;
+    const int64_t from = full ? low : start;
+    if (from < high) {
+      KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = from;
+      EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(rk, list.get()), what));
+      std::vector<KafkaMessage> batch;
+      std::vector<state::ChangelogRecord> records;
+      int64_t next = from;
+      auto flush = [&]() -> Status {
+        records.clear();
+        for (const KafkaMessage& m : batch) {
+          state::ChangelogRecord r;
+          r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+          if (m->payload != nullptr) {
+            r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
+          }
+          records.push_back(r);
+        }
+        restored += batch.size();
+        batch.clear();
+        return store->RestoreBatch(records, next);
+      };
+      const auto deadline = Clock::now() + std::chrono::minutes(5);
+      bool done = false;
+      while (!done) {
+        if (Clock::now() > deadline) return Status::TimedOut(what + ": restore did not finish");
+        KafkaMessage m(rd_kafka_consumer_poll(rk, 200));
+        if (!m) continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          // Under read_committed the end is the last stable offset.
+          next = std::max(next, static_cast<int64_t>(m->offset));
+          done = true;
+          continue;
+        }
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return FromKafkaError(m->err, what + ": restoring from " + topic);
+        }
+        next = m->offset + 1;
+        batch.push_back(std::move(m));
+        if (batch.size() >= 10'000) EVENTFLOW_RETURN_IF_ERROR(flush());
+      }
+      EVENTFLOW_RETURN_IF_ERROR(flush());
+      rd_kafka_assign(rk, nullptr);
+    }
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();
+    Log(LogLevel::kInfo, "restore",
+        what + ": " + (full ? "full restore" : "tail replay") + " of " +
+            std::to_string(restored) + " record(s) from offset " + std::to_string(from) +
+            " (changelog end " + std::to_string(high) + ") in " + std::to_string(ms) + " ms");
+  }
   return Status::OK();
 }
 

@@ -109,6 +109,7 @@ class StreamThread {
   Status Rewind(const Status& cause);
   Status CreateTasks(const rd_kafka_topic_partition_list_t* assignment);
   void CloseTasks();
+  Status RestoreStores(StreamTask& task);
   Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
   Status OnRevoke();
   Route* RouteFor(const rd_kafka_message_t* msg);
@@ -128,6 +129,7 @@ class StreamThread {
 
   KafkaHandle consumer_;
   KafkaHandle producer_;
+  KafkaHandle restore_consumer_;  // manual assignment, read_committed; created on first use
   KafkaRecordCollector collector_;
   std::map<TaskId, std::unique_ptr<StreamTask>> tasks_;
   std::vector<Route> routes_;

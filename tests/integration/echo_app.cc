@@ -8,11 +8,13 @@
 // Usage: eventflow-test-echo-app --bootstrap B --app-id A --input I --output O
 //          [--instance-id ID] [--guarantee eos|alos] [--threads N] [--commit-interval-ms M]
 //          [--strict true]   (bad records stop the application instead of going to the DLQ)
+//          [--mode count --state-dir D]   (count per key in a changelogged RocksDB store)
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "eventflow/core/log.h"
+#include "eventflow/state/key_value_store.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/shutdown.h"
 #include "eventflow/streams/topology.h"
@@ -36,11 +38,35 @@ class EchoProcessor final : public Processor<std::string, std::string, std::stri
   ProcessorContext<std::string, std::string>* context_ = nullptr;
 };
 
+// Counts records per key in the "counts" store (RocksDB, changelogged) and
+// forwards the new count as the value.
+class CountProcessor final : public Processor<std::string, std::string, std::string, std::string> {
+ public:
+  void Init(ProcessorContext<std::string, std::string>& context) override {
+    context_ = &context;
+    store_ = context.GetStateStore<eventflow::state::KeyValueStore>("counts");
+  }
+  void Process(Record<std::string, std::string> record) override {
+    std::string current;
+    const Status got = store_->Get(record.key, &current);
+    if (!got.ok() && !got.IsNotFound()) throw std::runtime_error(got.ToString());
+    const int64_t count = (got.ok() ? std::stoll(current) : 0) + 1;
+    const Status put = store_->Put(record.key, std::to_string(count), record.timestamp);
+    if (!put.ok()) throw std::runtime_error(put.ToString());
+    record.value = std::to_string(count);
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  ProcessorContext<std::string, std::string>* context_ = nullptr;
+  eventflow::state::KeyValueStore* store_ = nullptr;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   eventflow::streams::StreamsConfig config;
-  std::string input, output;
+  std::string input, output, mode = "echo";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
@@ -50,6 +76,8 @@ int main(int argc, char** argv) {
     else if (flag == "--input") input = value;
     else if (flag == "--output") output = value;
     else if (flag == "--threads") config.num_stream_threads = std::stoi(value);
+    else if (flag == "--mode") mode = value;
+    else if (flag == "--state-dir") config.state_dir = value;
     else if (flag == "--strict" && value == "true") {
       config.deserialization_errors = eventflow::streams::ErrorPolicy::kFail;
       config.processing_errors = eventflow::streams::ErrorPolicy::kFail;
@@ -76,8 +104,16 @@ int main(int argc, char** argv) {
   eventflow::streams::Topology topology;
   topology.AddSource<std::string, std::string>("in", {input}, eventflow::streams::Serdes::Bytes(),
                                                text);
-  topology.AddProcessor<std::string, std::string, std::string, std::string>(
-      "echo", [] { return std::make_unique<EchoProcessor>(); }, {"in"});
+  if (mode == "count") {
+    topology.AddProcessor<std::string, std::string, std::string, std::string>(
+        "echo", [] { return std::make_unique<CountProcessor>(); }, {"in"});
+    eventflow::streams::StoreSpec counts;
+    counts.name = "counts";
+    topology.AddStateStore(counts, {"echo"});
+  } else {
+    topology.AddProcessor<std::string, std::string, std::string, std::string>(
+        "echo", [] { return std::make_unique<EchoProcessor>(); }, {"in"});
+  }
   topology.AddSink<std::string, std::string>("out", output, eventflow::streams::Serdes::Bytes(),
                                              text, {"echo"});
 

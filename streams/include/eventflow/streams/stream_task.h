@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/state/changelog_writer.h"
 #include "eventflow/state/memory_budget.h"
 #include "eventflow/state/state_store.h"
 #include "eventflow/streams/kafka_client.h"
@@ -55,6 +56,11 @@ inline constexpr std::string_view kDlqStageHeader = "eventflow.error.stage";
 inline constexpr std::string_view kDlqTopicHeader = "eventflow.source.topic";
 inline constexpr std::string_view kDlqPartitionHeader = "eventflow.source.partition";
 inline constexpr std::string_view kDlqOffsetHeader = "eventflow.source.offset";
+
+//! The changelog topic of a store: "<application.id>-<store>-changelog".
+inline std::string ChangelogTopic(const std::string& application_id, const std::string& store) {
+  return application_id + "-" + store + "-changelog";
+}
 
 //! The dead-letter topic of an application.
 inline std::string DeadLetterTopic(const std::string& application_id) {
@@ -215,6 +221,7 @@ class StreamTask final : public TaskContext {
   std::vector<Schedule_> wall_clock_punctuators_;
   TaskCounters counters_;
   std::map<std::string, std::unique_ptr<state::StateStore>, std::less<>> stores_;
+  std::vector<std::unique_ptr<state::ChangelogWriter>> changelog_writers_;
   std::string dlq_topic_;
   bool closed_ = false;
 };
