@@ -504,8 +504,10 @@ Status StreamThread::RestoreStores(StreamTask& task) {
       start = *store->CommittedOffset();
       full = false;
     } else {
-      Log(LogLevel::kWarn, "restore",
-          what + ": " + store->OffsetStatus().ToString() + "; wiping it for a full restore");
+      // A new store has no offset (normal); a corrupt one is worth a warning.
+      const Status why = store->OffsetStatus();
+      Log(why.IsNotFound() ? LogLevel::kInfo : LogLevel::kWarn, "restore",
+          what + ": " + why.ToString() + "; wiping it for a full restore");
       EVENTFLOW_RETURN_IF_ERROR(store->Wipe());
     }
     if (!restore_consumer_) {
