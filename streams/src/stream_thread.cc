@@ -1,7 +1,10 @@
 #include "stream_thread.h"
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <charconv>
+#include <cstdlib>
 
 #include "eventflow/core/log.h"
 
@@ -95,6 +98,15 @@ Status StreamThread::CreateProducer() {
 
 Status StreamThread::Start() {
   SetState(ThreadState::kStarting);
+  // Test-only fault injection (read once): EVENTFLOW_TEST_CRASH_POINT =
+  // after-kafka-commit | mid-restore, EVENTFLOW_TEST_CRASH_AFTER = N (the Nth time).
+  if (const char* point = std::getenv("EVENTFLOW_TEST_CRASH_POINT")) {
+    const std::string p = point;
+    crash_point_ = p == "after-kafka-commit" ? CrashPoint::kAfterKafkaCommit
+                   : p == "mid-restore"      ? CrashPoint::kMidRestore
+                                             : CrashPoint::kNone;
+    if (const char* n = std::getenv("EVENTFLOW_TEST_CRASH_AFTER")) crash_after_ = std::atoi(n);
+  }
   EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
   KafkaProperties props;
   props.Set("bootstrap.servers", config_.bootstrap_servers);
@@ -377,6 +389,7 @@ Status StreamThread::Commit() {
   // The Kafka commit made the tasks' output final: now their stores' pending
   // writes become durable too (a crash in between loses only local writes,
   // which recovery replays).
+  MaybeCrash(CrashPoint::kAfterKafkaCommit);
   for (auto& [id, task] : tasks_) {
     std::map<std::string, int64_t> changelog_offsets;
     for (const auto& [name, store] : task->stores()) {
@@ -491,6 +504,14 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
   return Status::OK();
 }
 
+void StreamThread::MaybeCrash(CrashPoint point) {
+  if (crash_point_ != point || ++crash_hits_ < crash_after_) return;
+  Log(LogLevel::kWarn, "stream-thread " + name_,
+      std::string("test fault injection: crashing at ") +
+          (point == CrashPoint::kAfterKafkaCommit ? "after-kafka-commit" : "mid-restore"));
+  ::_exit(137);
+}
+
 Status StreamThread::RestoreStores(StreamTask& task) {
   for (const auto& [name, store] : task.stores()) {
     const StoreSpec* spec = shared_->topology->FindStore(name);
@@ -550,7 +571,9 @@ Status StreamThread::RestoreStores(StreamTask& task) {
         }
         restored += batch.size();
         batch.clear();
-        return store->RestoreBatch(records, next);
+        EVENTFLOW_RETURN_IF_ERROR(store->RestoreBatch(records, next));
+        MaybeCrash(CrashPoint::kMidRestore);
+        return Status::OK();
       };
       const auto deadline = Clock::now() + std::chrono::minutes(5);
       bool done = false;

@@ -110,6 +110,10 @@ class StreamThread {
   Status CreateTasks(const rd_kafka_topic_partition_list_t* assignment);
   void CloseTasks();
   Status RestoreStores(StreamTask& task);
+  enum class CrashPoint { kNone, kAfterKafkaCommit, kMidRestore };
+  //! Test-only fault injection: exits the process (status 137) at `point`
+  //! when EVENTFLOW_TEST_CRASH_POINT names it, the EVENTFLOW_TEST_CRASH_AFTER-th time.
+  void MaybeCrash(CrashPoint point);
   Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
   Status OnRevoke();
   Route* RouteFor(const rd_kafka_message_t* msg);
@@ -139,7 +143,10 @@ class StreamThread {
   bool transaction_open_ = false;
   bool dirty_ = false;  // processed something since the last commit
   int failed_commits_ = 0;
-  bool idle_ = false;  // the last poll found nothing to do  // consecutive failed commits (each followed by a rewind)
+  bool idle_ = false;  // the last poll found nothing to do
+  CrashPoint crash_point_ = CrashPoint::kNone;
+  int crash_after_ = 1;
+  int crash_hits_ = 0;  // consecutive failed commits (each followed by a rewind)
   std::chrono::steady_clock::time_point last_commit_;
   Status rebalance_error_;
 

@@ -342,5 +342,73 @@ TEST(StreamsRuntimeTest, TaskMovingToANewInstanceRestoresItsStoreFromTheChangelo
   std::filesystem::remove_all("/tmp/" + app.app_id + "-b");
 }
 
+
+// The crash that transactional stores exist for: the Kafka transaction has
+// committed but the store's RocksDB commit has not happened. The restarted
+// instance must re-apply exactly that transaction from the changelog tail.
+// Then the store is lost (state directory deleted) and the full restore is
+// itself crashed midway; the next instance restores in full and counting
+// continues exactly.
+TEST(StreamsRuntimeTest, CrashBetweenKafkaCommitAndStoreCommitAndMidRestoreKeepsCountsExact) {
+  ScopedTopics topics({{UniqueName("cp-in"), 2, -1, {}}, {UniqueName("cp-out"), 2, -1, {}}});
+  App app;
+  app.input = topics.name(0);
+  app.output = topics.name(1);
+  const std::string state_dir = "/tmp/" + app.app_id + "-state";
+  std::vector<std::string> args = app.Args("a", "eos");
+  args.insert(args.end(), {"--mode", "count", "--state-dir", state_dir});
+  auto read_log = [&] {
+    std::ifstream log(app.log);
+    return std::string((std::istreambuf_iterator<char>(log)), {});
+  };
+
+  // 1. Crash right after the 3rd Kafka commit, before the stores commit.
+  std::thread producer([&] { ProduceValues(app.input, NumberedValues(6'000), 3'000); });
+  {
+    ChildProcess crash(args, app.log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
+                                       "EVENTFLOW_TEST_CRASH_AFTER=3"});
+    EXPECT_EQ(crash.Wait(), 137) << "see " << app.log;
+  }
+  producer.join();
+  // 2. Restart: the committed-but-unwritten transaction comes back as a tail replay.
+  {
+    ChildProcess instance(args, app.log);
+    AwaitRecords(app.output, 6'000, 180s);
+    instance.Signal(SIGTERM);
+    EXPECT_EQ(instance.Wait(), 0) << "see " << app.log;
+  }
+  std::string text = read_log();
+  bool replayed_records = false;
+  for (size_t at = text.find("tail replay of "); at != std::string::npos;
+       at = text.find("tail replay of ", at + 1)) {
+    replayed_records = replayed_records || text.compare(at + 15, 2, "0 ") != 0;
+  }
+  EXPECT_TRUE(replayed_records) << "see " << app.log;
+
+  // 3. Lose the store, then crash in the middle of its full restore.
+  std::filesystem::remove_all(state_dir);
+  {
+    ChildProcess crash(args, app.log,
+                       {"EVENTFLOW_TEST_CRASH_POINT=mid-restore", "EVENTFLOW_TEST_CRASH_AFTER=1"});
+    EXPECT_EQ(crash.Wait(), 137) << "see " << app.log;
+  }
+  // 4. Restart, restore, and keep counting on more input.
+  ChildProcess instance(args, app.log);
+  ProduceValues(app.input, NumberedValues(2'000), 0);
+  AwaitRecords(app.output, 8'000, 180s);
+  instance.Signal(SIGTERM);
+  EXPECT_EQ(instance.Wait(), 0) << "see " << app.log;
+
+  auto input = ReadAll(app.input, true);
+  auto output = ReadAll(app.output, true, 60s);
+  ASSERT_TRUE(input.ok() && output.ok());
+  EXPECT_EQ(output->size(), 8'000u);
+  EXPECT_EQ(LastValuePerKey(*output), ExpectedCounts(*input)) << "see " << app.log;
+  text = read_log();
+  EXPECT_NE(text.find("crashing at after-kafka-commit"), std::string::npos);
+  EXPECT_NE(text.find("crashing at mid-restore"), std::string::npos);
+  std::filesystem::remove_all(state_dir);
+}
+
 }  // namespace
 }  // namespace eventflow

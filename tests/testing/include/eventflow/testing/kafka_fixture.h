@@ -73,8 +73,10 @@ struct ProcessResult {
 //! that a test kills). The destructor kills it (SIGKILL) if still running.
 class ChildProcess {
  public:
-  //! Starts `argv` with stdout and stderr appended to `log_path`.
-  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  //! Starts `argv` with stdout and stderr appended to `log_path` and `env`
+  //! ("NAME=value") added to the environment.
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+               const std::vector<std::string>& env = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
