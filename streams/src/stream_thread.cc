@@ -480,6 +480,7 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
   options.production_errors = config_.production_errors;
   options.max_future_skew = config_.max_future_skew;
   options.state_dir = config_.state_dir;
+  std::vector<StreamTask*> created;
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     auto sub = shared_->subtopology_of_topic.find(tp.topic);
@@ -491,7 +492,7 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
                                                shared_->subtopologies[sub->second], options,
                                                &collector_);
       EVENTFLOW_RETURN_IF_ERROR(task->Init());
-      EVENTFLOW_RETURN_IF_ERROR(RestoreStores(*task));
+      created.push_back(task.get());
       it = tasks_.emplace(id, std::move(task)).first;
     }
     auto c = committed_.find({tp.topic, tp.partition});
@@ -501,7 +502,8 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
     routes_.push_back(Route{nullptr, tp.topic, tp.partition, it->second.get(), nullptr});
   }
   AttachPartitionQueues();
-  return Status::OK();
+  // Stores catch up with their changelogs before the tasks process anything.
+  return RestoreStores(created);
 }
 
 void StreamThread::MaybeCrash(CrashPoint point) {
@@ -512,97 +514,129 @@ void StreamThread::MaybeCrash(CrashPoint point) {
   ::_exit(137);
 }
 
-Status StreamThread::RestoreStores(StreamTask& task) {
-  for (const auto& [name, store] : task.stores()) {
-    const StoreSpec* spec = shared_->topology->FindStore(name);
-    if (spec == nullptr || !spec->logging) continue;
-    const std::string topic = ChangelogTopic(config_.application_id, name);
-    const int32_t partition = task.task_id().partition;
-    const std::string what = "task " + task.task_id().ToString() + " store " + name;
-    int64_t start = RD_KAFKA_OFFSET_BEGINNING;
-    bool full = true;
-    if (store->OffsetStatus().ok()) {
-      start = *store->CommittedOffset();
-      full = false;
-    } else {
-      // A new store has no offset (normal); a corrupt one is worth a warning.
-      const Status why = store->OffsetStatus();
-      Log(why.IsNotFound() ? LogLevel::kInfo : LogLevel::kWarn, "restore",
-          what + ": " + why.ToString() + "; wiping it for a full restore");
-      EVENTFLOW_RETURN_IF_ERROR(store->Wipe());
-    }
-    if (!restore_consumer_) {
-      KafkaProperties props;
-      props.Set("bootstrap.servers", config_.bootstrap_servers);
-      props.Set("client.id", config_.application_id + "-" + name_ + "-restore");
-      props.Set("group.id", config_.application_id + "-restore");  // never joins or commits
-      props.Set("enable.auto.commit", "false");
-      props.Set("enable.partition.eof", "true");
-      props.Set("isolation.level", "read_committed");
-      props.Merge(config_.kafka);
-      auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
-      if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
-      restore_consumer_ = std::move(*consumer);
-    }
-    rd_kafka_t* rk = restore_consumer_.get();
-    int64_t low = 0, high = 0;
-    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
-        rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, 30'000),
-        what + ": reading the end of " + topic));
-    const auto began = Clock::now();
+Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
+  // One pass over every changelog partition to restore: they are read
+  // together, so the restart time is one fetch round trip, not one per store.
+  struct Restoring {
+    state::StateStore* store;
+    std::string topic;
+    int32_t partition;
+    std::string what;
+    bool full;
+    int64_t from;
+    int64_t high;
+    int64_t next;
     uint64_t restored = 0;
-    const int64_t from = full ? low : start;
-    if (from < high) {
-      KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = from;
-      EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(rk, list.get()), what));
-      std::vector<KafkaMessage> batch;
-      std::vector<state::ChangelogRecord> records;
-      int64_t next = from;
-      auto flush = [&]() -> Status {
-        records.clear();
-        for (const KafkaMessage& m : batch) {
-          state::ChangelogRecord r;
-          r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
-          if (m->payload != nullptr) {
-            r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
-          }
-          records.push_back(r);
-        }
-        restored += batch.size();
-        batch.clear();
-        EVENTFLOW_RETURN_IF_ERROR(store->RestoreBatch(records, next));
-        MaybeCrash(CrashPoint::kMidRestore);
-        return Status::OK();
-      };
-      const auto deadline = Clock::now() + std::chrono::minutes(5);
-      bool done = false;
-      while (!done) {
-        if (Clock::now() > deadline) return Status::TimedOut(what + ": restore did not finish");
-        KafkaMessage m(rd_kafka_consumer_poll(rk, 200));
-        if (!m) continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          // Under read_committed the end is the last stable offset.
-          next = std::max(next, static_cast<int64_t>(m->offset));
-          done = true;
-          continue;
-        }
-        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          return FromKafkaError(m->err, what + ": restoring from " + topic);
-        }
-        next = m->offset + 1;
-        batch.push_back(std::move(m));
-        if (batch.size() >= 10'000) EVENTFLOW_RETURN_IF_ERROR(flush());
+    bool done = false;
+    std::vector<KafkaMessage> batch;
+  };
+  std::vector<Restoring> restoring;
+  for (StreamTask* task : tasks) {
+    for (const auto& [name, store] : task->stores()) {
+      const StoreSpec* spec = shared_->topology->FindStore(name);
+      if (spec == nullptr || !spec->logging) continue;
+      Restoring r{store.get(), ChangelogTopic(config_.application_id, name),
+                  task->task_id().partition, "task " + task->task_id().ToString() + " store " + name,
+                  true, 0, 0, 0, 0, false, {}};
+      if (store->OffsetStatus().ok()) {
+        r.from = *store->CommittedOffset();
+        r.full = false;
+      } else {
+        // A new store has no offset (normal); a corrupt one is worth a warning.
+        const Status why = store->OffsetStatus();
+        Log(why.IsNotFound() ? LogLevel::kInfo : LogLevel::kWarn, "restore",
+            r.what + ": " + why.ToString() + "; wiping it for a full restore");
+        EVENTFLOW_RETURN_IF_ERROR(store->Wipe());
       }
-      EVENTFLOW_RETURN_IF_ERROR(flush());
-      rd_kafka_assign(rk, nullptr);
+      restoring.push_back(std::move(r));
     }
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();
+  }
+  if (restoring.empty()) return Status::OK();
+  if (!restore_consumer_) {
+    KafkaProperties props;
+    props.Set("bootstrap.servers", config_.bootstrap_servers);
+    props.Set("client.id", config_.application_id + "-" + name_ + "-restore");
+    props.Set("group.id", config_.application_id + "-restore");  // never joins or commits
+    props.Set("enable.auto.commit", "false");
+    props.Set("enable.partition.eof", "true");
+    props.Set("isolation.level", "read_committed");
+    props.Merge(config_.kafka);
+    auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+    if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
+    restore_consumer_ = std::move(*consumer);
+  }
+  rd_kafka_t* rk = restore_consumer_.get();
+  const auto began = Clock::now();
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(restoring.size())));
+  for (Restoring& r : restoring) {
+    int64_t low = 0;
+    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
+        rd_kafka_query_watermark_offsets(rk, r.topic.c_str(), r.partition, &low, &r.high, 30'000),
+        r.what + ": reading the end of " + r.topic));
+    if (r.full) r.from = low;
+    r.next = r.from;
+    r.done = r.from >= r.high;
+    if (!r.done) {
+      rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition)->offset = r.from;
+    }
+  }
+  auto flush = [&](Restoring& r) -> Status {
+    std::vector<state::ChangelogRecord> records;
+    records.reserve(r.batch.size());
+    for (const KafkaMessage& m : r.batch) {
+      state::ChangelogRecord rec;
+      rec.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload != nullptr) {
+        rec.value = std::string_view(static_cast<const char*>(m->payload), m->len);
+      }
+      records.push_back(rec);
+    }
+    r.restored += r.batch.size();
+    r.batch.clear();
+    EVENTFLOW_RETURN_IF_ERROR(r.store->RestoreBatch(records, r.next).WithContext(r.what));
+    MaybeCrash(CrashPoint::kMidRestore);
+    return Status::OK();
+  };
+  if (list->cnt > 0) {
+    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(rk, list.get()), "restore"));
+    const auto deadline = Clock::now() + std::chrono::minutes(5);
+    auto pending = [&] {
+      return std::any_of(restoring.begin(), restoring.end(),
+                         [](const Restoring& r) { return !r.done; });
+    };
+    while (pending()) {
+      if (Clock::now() > deadline) return Status::TimedOut("restore did not finish in 5 minutes");
+      KafkaMessage m(rd_kafka_consumer_poll(rk, 200));
+      if (!m) continue;
+      auto it = std::find_if(restoring.begin(), restoring.end(), [&](const Restoring& r) {
+        return r.partition == m->partition && r.topic == rd_kafka_topic_name(m->rkt);
+      });
+      if (it == restoring.end()) continue;
+      Restoring& r = *it;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // Under read_committed the end is the last stable offset.
+        r.next = std::max(r.next, static_cast<int64_t>(m->offset));
+        EVENTFLOW_RETURN_IF_ERROR(flush(r));
+        r.done = true;
+        continue;
+      }
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return FromKafkaError(m->err, r.what + ": restoring from " + r.topic);
+      }
+      r.next = m->offset + 1;
+      r.batch.push_back(std::move(m));
+      if (r.batch.size() >= 10'000) EVENTFLOW_RETURN_IF_ERROR(flush(r));
+    }
+    rd_kafka_assign(rk, nullptr);
+  }
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();
+  for (const Restoring& r : restoring) {
     Log(LogLevel::kInfo, "restore",
-        what + ": " + (full ? "full restore" : "tail replay") + " of " +
-            std::to_string(restored) + " record(s) from offset " + std::to_string(from) +
-            " (changelog end " + std::to_string(high) + ") in " + std::to_string(ms) + " ms");
+        r.what + ": " + (r.full ? "full restore" : "tail replay") + " of " +
+            std::to_string(r.restored) + " record(s) from offset " + std::to_string(r.from) +
+            " (changelog end " + std::to_string(r.high) + "); all stores restored in " +
+            std::to_string(ms) + " ms");
   }
   return Status::OK();
 }

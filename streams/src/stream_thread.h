@@ -109,7 +109,7 @@ class StreamThread {
   Status Rewind(const Status& cause);
   Status CreateTasks(const rd_kafka_topic_partition_list_t* assignment);
   void CloseTasks();
-  Status RestoreStores(StreamTask& task);
+  Status RestoreStores(const std::vector<StreamTask*>& tasks);
   enum class CrashPoint { kNone, kAfterKafkaCommit, kMidRestore };
   //! Test-only fault injection: exits the process (status 137) at `point`
   //! when EVENTFLOW_TEST_CRASH_POINT names it, the EVENTFLOW_TEST_CRASH_AFTER-th time.
