@@ -560,6 +560,9 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     props.Set("enable.auto.commit", "false");
     props.Set("enable.partition.eof", "true");
     props.Set("isolation.level", "read_committed");
+    // The end of a caught-up changelog is found by an empty fetch, which the
+    // broker holds for fetch.wait.max.ms (default 500 ms): keep it short.
+    props.Set("fetch.wait.max.ms", "20");
     props.Merge(config_.kafka);
     auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
     if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
