@@ -594,9 +594,10 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
       }
       records.push_back(rec);
     }
+    // The records are views into the messages: restore before releasing them.
+    EVENTFLOW_RETURN_IF_ERROR(r.store->RestoreBatch(records, r.next).WithContext(r.what));
     r.restored += r.batch.size();
     r.batch.clear();
-    EVENTFLOW_RETURN_IF_ERROR(r.store->RestoreBatch(records, r.next).WithContext(r.what));
     MaybeCrash(CrashPoint::kMidRestore);
     return Status::OK();
   };
