@@ -71,13 +71,15 @@ void InternalStreamsBuilder::RecordError(std::string_view operation, std::string
 }
 
 void InternalStreamsBuilder::WarnGeneratedRepartitionTopic(std::string_view operation,
-                                                           const std::string& topic) {
+                                                           const std::string& topic,
+                                                           std::string_view how_to_name) {
   Log(LogLevel::kWarn, "streams",
       std::string(operation) + " without a name: the repartition topic gets the generated name \"" +
           topic +
           "\", which changes whenever an operation is added or removed before it; the "
           "upgraded application would then read a new, empty topic and leave the records "
-          "of the old one unprocessed. Name it: Repartition(Repartitioned<K, V>::As(\"<name>\"))"
+          "of the old one unprocessed. Name it: " +
+          std::string(how_to_name) +
           ", which makes the topic \"<application.id>-<name>-repartition\"");
 }
 

@@ -1,5 +1,6 @@
 // Options of the DSL operations (Kafka Streams' Consumed, Produced, Named,
-// Repartitioned, Branched) and the default serdes the DSL falls back on.
+// Repartitioned, Branched, Grouped, Materialized) and the default serdes the
+// DSL falls back on.
 //
 // Each option struct is a plain aggregate whose empty fields mean "not set":
 // a nullptr serde means the stream's own serde (or the default serde for the
@@ -164,6 +165,79 @@ struct Branched {
 
   //! Returns options naming the branch `name`.
   static Branched As(std::string name) { return Branched{std::move(name)}; }
+};
+
+//! How KStream::GroupByKey() / GroupBy() group records (Kafka's Grouped).
+template <typename K, typename V>
+struct Grouped {
+  //! Names the repartition topic "<application.id>-<name>-repartition" (when
+  //! one is needed) and its "<name>-repartition-sink/-filter/-source" nodes;
+  //! for GroupBy() also the key-selecting node. nullopt: the topic is named
+  //! after the aggregation's store ("<store>-repartition"), and when that
+  //! name is generated too, a warning is logged.
+  std::optional<std::string> name{};
+  SerdePtr<K> key_serde{};    //!< nullptr: the stream's key serde, else DefaultSerde<K>()
+  SerdePtr<V> value_serde{};  //!< nullptr: the stream's value serde, else DefaultSerde<V>()
+
+  //! Returns options with the name `name`.
+  static Grouped As(std::string name) { return Grouped{std::move(name), {}, {}}; }
+  //! Returns options with these serdes.
+  static Grouped With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    return Grouped{std::nullopt, std::move(key_serde), std::move(value_serde)};
+  }
+  //! Returns a copy with the name `name`.
+  Grouped WithName(std::string grouping_name) const {
+    Grouped g = *this;
+    g.name = std::move(grouping_name);
+    return g;
+  }
+};
+
+//! How an aggregation keeps its key-value store (Kafka's Materialized): the
+//! store's name, the serdes its keys and values are stored with, and where.
+template <typename K, typename V>
+struct Materialized {
+  //! The store's name, which also names its changelog topic
+  //! "<application.id>-<name>-changelog"; nullopt: a generated name such as
+  //! "KSTREAM-AGGREGATE-STATE-STORE-0000000002", as Kafka Streams names it.
+  std::optional<std::string> store_name{};
+  SerdePtr<K> key_serde{};    //!< nullptr: the grouped stream's key serde, else DefaultSerde<K>()
+  SerdePtr<V> value_serde{};  //!< nullptr: the operation's default (see KGroupedStream)
+  bool in_memory = false;     //!< std::map instead of RocksDB (still changelogged)
+  bool logging = true;        //!< false: no changelog (the state is lost with the task)
+
+  //! Returns options naming the store `store_name`.
+  static Materialized As(std::string store_name) {
+    return Materialized{std::move(store_name), {}, {}, false, true};
+  }
+  //! Returns options with these serdes.
+  static Materialized With(SerdePtr<K> key_serde, SerdePtr<V> value_serde) {
+    return Materialized{std::nullopt, std::move(key_serde), std::move(value_serde), false, true};
+  }
+  //! Returns a copy with this key serde.
+  Materialized WithKeySerde(SerdePtr<K> serde) const {
+    Materialized m = *this;
+    m.key_serde = std::move(serde);
+    return m;
+  }
+  //! Returns a copy with this value serde.
+  Materialized WithValueSerde(SerdePtr<V> serde) const {
+    Materialized m = *this;
+    m.value_serde = std::move(serde);
+    return m;
+  }
+  //! Returns a copy that keeps the store in memory.
+  Materialized WithInMemoryStore() const {
+    Materialized m = *this;
+    m.in_memory = true;
+    return m;
+  }
+  //! Returns a copy without a changelog topic.
+  Materialized WithLoggingDisabled() const {
+    Materialized m = *this;
+    m.logging = false;
+    return m;
+  }
 };
 
 }  // namespace eventflow::streams

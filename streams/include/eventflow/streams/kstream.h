@@ -19,6 +19,14 @@
 // A function may throw; the record then goes to the processing error policy
 // (dead-letter topic by default, see stream_task.h).
 //
+// Grouping: GroupByKey() and GroupBy() return a KGroupedStream (see
+// kgrouped_stream.h) whose aggregations return a KTable (ktable.h). As in
+// Kafka Streams, a KStream remembers whether its key may have changed since
+// it was read from a topic (after Map, FlatMap, SelectKey or Process, and
+// through the operations and merges after them, until a Repartition): an
+// aggregation of such a stream first sends its records through a repartition
+// topic, so that all records of a key meet in one task.
+//
 // Errors: invalid input (empty or illegal topic or name, a name used twice,
 // a missing serde, an empty function) is recorded with the operation's name
 // and reported by Topology::Validate() of the built topology.
@@ -50,6 +58,10 @@ namespace eventflow::streams {
 class StreamsBuilder;
 template <typename K, typename V>
 class BranchedKStream;
+template <typename K, typename V>
+class KGroupedStream;
+template <typename K, typename V>
+class KTable;
 
 namespace internal {
 
@@ -107,6 +119,48 @@ SerdePtr<T> ResolveSerde(InternalStreamsBuilder& builder, std::string_view opera
   return nullptr;
 }
 
+//! Adds what a repartition needs after `parent`: the internal topic
+//! "<stem>-repartition" (the stem as given when it already ends so), a sink
+//! writing it and a source reading it; with `null_key_filter`, a filter
+//! before the sink drops records whose key serializes to a Kafka null.
+//! Node names are drawn as Kafka Streams draws them (sink, filter, source),
+//! and are "<topic>-sink/-filter/-source" unless `generated_names`. Returns
+//! the source's name.
+template <typename K, typename V>
+std::string AddRepartitionTopic(InternalStreamsBuilder& builder, std::string_view operation,
+                                const std::string& stem, bool generated_names, int num_partitions,
+                                SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                                const std::string& parent, bool null_key_filter) {
+  const std::string topic =
+      stem.ends_with(kRepartitionTopicSuffix) ? stem : stem + std::string(kRepartitionTopicSuffix);
+  // Kafka Streams always draws these three generated names; drawing them too
+  // keeps every generated name equal to the same program's in Kafka Streams.
+  std::string sink = builder.NewProcessorName(kSinkName);
+  std::string filter = builder.NewProcessorName(kFilterName);
+  std::string source = builder.NewProcessorName(kSourceName);
+  if (!generated_names) {
+    sink = topic + "-sink";
+    filter = topic + "-filter";
+    source = topic + "-source";
+  }
+  builder.ClaimName(operation, sink);
+  if (null_key_filter) builder.ClaimName(operation, filter);
+  builder.ClaimName(operation, source);
+  Topology& topology = builder.topology();
+  topology.AddInternalTopic(
+      InternalTopicSpec{topic, num_partitions, {{"cleanup.policy", "delete"}}});
+  std::string sink_parent = parent;
+  if (null_key_filter) {
+    topology.AddProcessor<K, V, K, V>(
+        filter, [key_serde] { return std::make_unique<KStreamNullKeyFilter<K, V>>(key_serde); },
+        {parent});
+    sink_parent = filter;
+  }
+  topology.AddSink<K, V>(sink, topic, key_serde, value_serde, {sink_parent});
+  topology.AddSource<K, V>(source, {topic}, std::move(key_serde), std::move(value_serde));
+  return source;
+}
+
 }  // namespace internal
 
 //! A stream of Record<K, V> in the DSL: a handle to the node its records come
@@ -157,6 +211,19 @@ class KStream {
   //! topology splits there into a sub-topology writing the topic and one
   //! reading it. Unnamed, the topic gets a generated name and a warning.
   KStream Repartition(const Repartitioned<K, V>& repartitioned = {}) const;
+  //! Returns the records grouped by their key, for aggregation. When the key
+  //! may have changed upstream (see the file comment), the aggregation reads
+  //! them through a repartition topic named after `grouped` (or its store).
+  KGroupedStream<K, V> GroupByKey(const Grouped<K, V>& grouped = {}) const;
+  //! Returns the records grouped by selector(key, value) (a KeyValueMapper
+  //! returning K2): a key-selecting node (named by `grouped`, else
+  //! "KSTREAM-KEY-SELECT-<n>") and, at the aggregation, a repartition topic.
+  template <typename K2 = internal::Deduced, typename F>
+  auto GroupBy(
+      F selector,
+      const Grouped<
+          internal::OrDeduced<K2, std::decay_t<std::invoke_result_t<F&, const K&, const V&>>>, V>&
+          grouped = {}) const;
   //! Writes the records to `topic` (terminal).
   void To(const std::string& topic, const Produced<K, V>& produced = {}) const;
   //! Writes each record to the topic extractor(record) names (terminal).
@@ -171,22 +238,28 @@ class KStream {
   friend class BranchedKStream<K, V>;
   template <typename K2, typename V2>
   friend class KStream;
+  template <typename K2, typename V2>
+  friend class KTable;
 
   KStream(internal::InternalStreamsBuilder* builder, std::string node, SerdePtr<K> key_serde,
-          SerdePtr<V> value_serde)
+          SerdePtr<V> value_serde, bool repartition_required = false)
       : builder_(builder),
         node_(std::move(node)),
         key_serde_(std::move(key_serde)),
-        value_serde_(std::move(value_serde)) {}
+        value_serde_(std::move(value_serde)),
+        repartition_required_(repartition_required) {}
 
-  // Adds a processor node after this one; returns the stream coming out of it.
+  // Adds a processor node after this one; returns the stream coming out of
+  // it, which needs a repartition before an aggregation when this one does
+  // or when the node may change the key (`changes_key`).
   template <typename K2, typename V2>
   KStream<K2, V2> Then(std::string_view operation, std::string_view prefix, const Named& named,
                        ProcessorSupplier<K, V, K2, V2> supplier, SerdePtr<K2> key_serde,
-                       SerdePtr<V2> value_serde) const {
+                       SerdePtr<V2> value_serde, bool changes_key = false) const {
     std::string name = builder_->NodeName(operation, named.name, prefix);
     builder_->topology().AddProcessor<K, V, K2, V2>(name, std::move(supplier), {node_});
-    return KStream<K2, V2>(builder_, std::move(name), std::move(key_serde), std::move(value_serde));
+    return KStream<K2, V2>(builder_, std::move(name), std::move(key_serde), std::move(value_serde),
+                           repartition_required_ || changes_key);
   }
 
   // Type-erases a user function once, for sharing by all tasks' processors.
@@ -204,6 +277,7 @@ class KStream {
   std::string node_;
   SerdePtr<K> key_serde_;
   SerdePtr<V> value_serde_;
+  bool repartition_required_ = false;  // the key may have changed since the last topic
 };
 
 //! What KStream::Split() returns: routes each record to the first branch whose
@@ -285,7 +359,7 @@ auto KStream<K, V>::Map(F mapper, const Named& named) const {
   auto fn = Share<typename Processor::Mapper>("KStream::Map", std::move(mapper));
   return Then<KOut, VOut>(
       "KStream::Map", internal::kMapName, named, [fn] { return std::make_unique<Processor>(fn); },
-      nullptr, nullptr);
+      nullptr, nullptr, /*changes_key=*/true);
 }
 
 template <typename K, typename V>
@@ -322,7 +396,7 @@ auto KStream<K, V>::FlatMap(F mapper, const Named& named) const {
   auto fn = Share<typename Processor::Mapper>("KStream::FlatMap", std::move(mapper));
   return Then<KOut, VOut>(
       "KStream::FlatMap", internal::kFlatMapName, named,
-      [fn] { return std::make_unique<Processor>(fn); }, nullptr, nullptr);
+      [fn] { return std::make_unique<Processor>(fn); }, nullptr, nullptr, /*changes_key=*/true);
 }
 
 template <typename K, typename V>
@@ -390,7 +464,8 @@ KStream<K, V> KStream<K, V>::Merge(const KStream& other, const Named& named) con
       name, [] { return std::make_unique<internal::KStreamPassThrough<K, V>>(); },
       {node_, other.node_});
   return KStream(builder_, std::move(name), key_serde_ ? key_serde_ : other.key_serde_,
-                 value_serde_ ? value_serde_ : other.value_serde_);
+                 value_serde_ ? value_serde_ : other.value_serde_,
+                 repartition_required_ || other.repartition_required_);
 }
 
 template <typename K, typename V>
@@ -404,7 +479,8 @@ auto KStream<K, V>::SelectKey(F selector, const Named& named) const {
   auto fn = Share<typename Processor::Selector>("KStream::SelectKey", std::move(selector));
   return Then<KOut, V>(
       "KStream::SelectKey", internal::kKeySelectName, named,
-      [fn] { return std::make_unique<Processor>(fn); }, nullptr, value_serde_);
+      [fn] { return std::make_unique<Processor>(fn); }, nullptr, value_serde_,
+      /*changes_key=*/true);
 }
 
 template <typename K, typename V>
@@ -418,33 +494,19 @@ KStream<K, V> KStream<K, V>::Repartition(const Repartitioned<K, V>& repartitione
   if (named) builder_->CheckName(kOperation, "repartition name", *repartitioned.name);
   const std::string stem =
       named ? *repartitioned.name : builder_->NewProcessorName(internal::kRepartitionName);
-  const std::string topic = stem.ends_with(internal::kRepartitionTopicSuffix)
-                                ? stem
-                                : stem + std::string(internal::kRepartitionTopicSuffix);
-  // Kafka Streams always draws these three generated names (it has a
-  // null-key filter in other repartitions); drawing them too keeps every
-  // generated name equal to the same program's in Kafka Streams.
-  std::string sink = builder_->NewProcessorName(internal::kSinkName);
-  builder_->NewProcessorName(internal::kFilterName);
-  std::string source = builder_->NewProcessorName(internal::kSourceName);
-  if (named) {
-    sink = topic + "-sink";
-    source = topic + "-source";
-  } else {
-    internal::InternalStreamsBuilder::WarnGeneratedRepartitionTopic(kOperation, topic);
+  if (!named) {
+    internal::InternalStreamsBuilder::WarnGeneratedRepartitionTopic(
+        kOperation, stem + std::string(internal::kRepartitionTopicSuffix));
   }
-  builder_->ClaimName(kOperation, sink);
-  builder_->ClaimName(kOperation, source);
   SerdePtr<K> key_serde =
       internal::ResolveSerde<K>(*builder_, kOperation, "key", repartitioned.key_serde, key_serde_);
   SerdePtr<V> value_serde = internal::ResolveSerde<V>(*builder_, kOperation, "value",
                                                       repartitioned.value_serde, value_serde_);
   if (!key_serde || !value_serde) return *this;  // the error is recorded
-  Topology& topology = builder_->topology();
-  topology.AddInternalTopic(InternalTopicSpec{
-      topic, repartitioned.num_partitions.value_or(-1), {{"cleanup.policy", "delete"}}});
-  topology.AddSink<K, V>(sink, topic, key_serde, value_serde, {node_});
-  topology.AddSource<K, V>(source, {topic}, key_serde, value_serde);
+  std::string source = internal::AddRepartitionTopic<K, V>(
+      *builder_, kOperation, stem, /*generated_names=*/!named,
+      repartitioned.num_partitions.value_or(-1), key_serde, value_serde, node_,
+      /*null_key_filter=*/false);
   return KStream(builder_, std::move(source), std::move(key_serde), std::move(value_serde));
 }
 
@@ -493,7 +555,7 @@ auto KStream<K, V>::Process(F supplier, const Named& named) const {
   ProcessorSupplier<K, V, KOut, VOut> fn(std::move(supplier));
   if (!fn) builder_->RecordError("KStream::Process", "the processor supplier is empty");
   return Then<KOut, VOut>("KStream::Process", internal::kProcessorName, named, std::move(fn),
-                          nullptr, nullptr);
+                          nullptr, nullptr, /*changes_key=*/true);
 }
 
 template <typename K, typename V>
@@ -511,8 +573,9 @@ std::string BranchedKStream<K, V>::AddBranchNode(std::string_view operation,
   builder.ClaimName(operation, name);
   builder.topology().AddProcessor<K, V, K, V>(
       name, [] { return std::make_unique<internal::KStreamPassThrough<K, V>>(); }, {splitter_});
-  branches_.insert_or_assign(
-      name, KStream<K, V>(&builder, name, source_.key_serde_, source_.value_serde_));
+  branches_.insert_or_assign(name,
+                             KStream<K, V>(&builder, name, source_.key_serde_, source_.value_serde_,
+                                           source_.repartition_required_));
   return name;
 }
 
@@ -546,3 +609,6 @@ std::map<std::string, KStream<K, V>> BranchedKStream<K, V>::NoDefaultBranch() {
 }
 
 }  // namespace eventflow::streams
+
+// The grouping and table halves of the DSL, which need KStream complete.
+#include "eventflow/streams/kgrouped_stream.h"  // IWYU pragma: export

@@ -67,8 +67,11 @@ class InternalStreamsBuilder {
   //! Records "<operation>: <message>" as an InvalidArgument error.
   void RecordError(std::string_view operation, std::string_view message);
 
-  //! Logs the warning for a repartition topic whose name was generated.
-  static void WarnGeneratedRepartitionTopic(std::string_view operation, const std::string& topic);
+  //! Logs the warning for a repartition topic whose name was generated;
+  //! `how_to_name` tells the user which option names it.
+  static void WarnGeneratedRepartitionTopic(
+      std::string_view operation, const std::string& topic,
+      std::string_view how_to_name = "Repartition(Repartitioned<K, V>::As(\"<name>\"))");
 
  private:
   Topology topology_;

@@ -176,6 +176,24 @@ class KStreamPeek final : public DslProcessor<K, V, K, V> {
   bool forward_;
 };
 
+//! Drops the records whose key the serde writes as a Kafka null (before a
+//! repartition topic of an aggregation, as Kafka Streams does: a null key has
+//! no partition to go to). The key is serialized into a buffer kept by the
+//! task's instance, so a record costs no allocation once it has grown.
+template <typename K, typename V>
+class KStreamNullKeyFilter final : public DslProcessor<K, V, K, V> {
+ public:
+  explicit KStreamNullKeyFilter(SerdePtr<K> key_serde) : key_serde_(std::move(key_serde)) {}
+  void Process(Record<K, V> record) override {
+    key_bytes_.clear();
+    if (key_serde_->Serialize(record.key, &key_bytes_)) this->context_->Forward(std::move(record));
+  }
+
+ private:
+  SerdePtr<K> key_serde_;
+  std::string key_bytes_;
+};
+
 //! The branches of a split, filled in by BranchedKStream after the splitter
 //! node was added (as Kafka Streams fills KStreamBranch's lists).
 template <typename K, typename V>
