@@ -30,6 +30,9 @@
 //          [--output bench-restore-out] [--state-dir DIR] [--partitions 3]
 //          [--records 1000000] [--commit-interval-ms 100] [--t0-ns NS]
 //          [--timeout-s 600]
+//          [--kafka KEY=VALUE]  a librdkafka setting (repeatable): raw-consume's
+//                               consumer; app: StreamsConfig::kafka, which reaches
+//                               the restore consumer too (the script's "tuned" rows)
 #include <signal.h>
 #include <time.h>
 
@@ -77,6 +80,7 @@ struct Options {
   int commit_interval_ms = 100;
   int64_t t0_ns = 0;
   int timeout_s = 600;
+  std::vector<std::string> kafka;  // librdkafka "key=value" settings (app: all its clients)
 };
 
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
@@ -203,6 +207,9 @@ void App(const Options& o) {
   config.processing_guarantee = es::ProcessingGuarantee::kExactlyOnceV2;
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
   config.session_timeout = std::chrono::milliseconds(6000);
+  for (const std::string& setting : o.kafka) {
+    Check(config.kafka.SetPassThrough(std::string(es::kPassThroughPrefix) + setting), "--kafka");
+  }
 
   es::Topology topology;
   topology.AddSource<std::string, std::string>("in", {o.input}, es::Serdes::Bytes(),
@@ -254,6 +261,11 @@ void RawConsume(const Options& o) {
   props.Set("enable.partition.eof", "true");
   props.Set("isolation.level", "read_committed");
   props.Set("fetch.wait.max.ms", "20");
+  for (const std::string& setting : o.kafka) {
+    const size_t eq = setting.find('=');
+    if (eq == std::string::npos) Die("--kafka needs KEY=VALUE, got " + setting);
+    props.Set(setting.substr(0, eq), setting.substr(eq + 1));
+  }
   auto consumer_r = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
   Check(consumer_r.status(), "creating the consumer");
   rd_kafka_t* rk = consumer_r->get();
@@ -317,6 +329,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (flag == "--commit-interval-ms") o.commit_interval_ms = std::stoi(value);
     else if (flag == "--t0-ns") o.t0_ns = std::stoll(value);
     else if (flag == "--timeout-s") o.timeout_s = std::stoi(value);
+    else if (flag == "--kafka") o.kafka.push_back(value);
     else Die("unknown flag " + flag);
   }
   if (o.records <= 0 || o.partitions <= 0 || o.commit_interval_ms <= 0 || o.timeout_s <= 0) {
