@@ -51,6 +51,7 @@
 #include "eventflow/streams/kstream.h"
 #include "eventflow/streams/ktable.h"
 #include "eventflow/streams/topology.h"
+#include "eventflow/streams/windowed.h"
 
 namespace eventflow::streams {
 
@@ -59,7 +60,37 @@ inline constexpr std::string_view kAggregateName = "KSTREAM-AGGREGATE-";
 inline constexpr std::string_view kReduceName = "KSTREAM-REDUCE-";
 //! Appended to kAggregateName / kReduceName for generated store names.
 inline constexpr std::string_view kStateStoreName = "STATE-STORE-";
+
+// The adders of Count, Reduce and Aggregate, shared by the windowed ones.
+
+//! Returns the adder counting records.
+template <typename K, typename V>
+AggregateAdder<K, V, int64_t> CountAdder() {
+  return [](const K&, const V&, std::optional<int64_t>&& old) -> int64_t {
+    return old ? *old + 1 : 1;
+  };
+}
+//! Returns the adder starting from the first value, then reducer(aggregate, value).
+template <typename K, typename V, typename F>
+AggregateAdder<K, V, V> ReduceAdder(F reducer) {
+  return [reducer = std::move(reducer)](const K&, const V& value,
+                                        std::optional<V>&& old) mutable -> V {
+    return old ? reducer(*old, value) : value;
+  };
+}
+//! Returns the adder starting from initializer(), then aggregator(key, value, aggregate).
+template <typename K, typename V, typename VA, typename I, typename A>
+AggregateAdder<K, V, VA> InitAggregateAdder(I initializer, A aggregator) {
+  return [initializer = std::move(initializer), aggregator = std::move(aggregator)](
+             const K& key, const V& value, std::optional<VA>&& old) mutable -> VA {
+    if (!old) old.emplace(initializer());
+    return aggregator(key, value, *old);
+  };
+}
 }  // namespace internal
+
+template <typename K, typename V>
+class TimeWindowedKStream;
 
 //! A stream grouped by key (see the file comment). Copyable and cheap; valid
 //! while its StreamsBuilder lives.
@@ -82,10 +113,16 @@ class KGroupedStream {
   template <typename I, typename A, typename VA = std::decay_t<std::invoke_result_t<I&>>>
   KTable<K, VA> Aggregate(I initializer, A aggregator, const Materialized<K, VA>& materialized = {},
                           const Named& named = {}) const;
+  //! Returns the stream grouped by key and by time window, to aggregate per
+  //! (key, window) (see time_windowed_kstream.h). Invalid windows are a
+  //! topology error (TimeWindows::Validate).
+  TimeWindowedKStream<K, V> WindowedBy(const TimeWindows& windows) const;
 
  private:
   template <typename K2, typename V2>
   friend class KStream;
+  template <typename K2, typename V2>
+  friend class TimeWindowedKStream;
 
   KGroupedStream(internal::InternalStreamsBuilder* builder, std::string node, SerdePtr<K> key_serde,
                  SerdePtr<V> value_serde, bool repartition_required,
@@ -97,13 +134,32 @@ class KGroupedStream {
         repartition_required_(repartition_required),
         name_(std::move(name)) {}
 
+  // What an aggregation (windowed or not) adds before its processor: names,
+  // serdes and the node it reads from.
+  template <typename VA>
+  struct AggregateNodes {
+    std::string store;           // the store's name
+    std::string name;            // the aggregating processor's name
+    std::string parent;          // the grouping's node, or the repartition source
+    SerdePtr<K> key_serde;       // the store's; null after a recorded error
+    SerdePtr<VA> value_serde;    // the store's; null after a recorded error
+  };
+
+  // Draws the store and processor names (Kafka Streams' order: store,
+  // processor, repartition), resolves the store's serdes and adds the
+  // repartition topic if required.
+  template <typename VA>
+  AggregateNodes<VA> PrepareAggregate(std::string_view operation, std::string_view prefix,
+                                      const Materialized<K, VA>& materialized,
+                                      const Named& named, SerdePtr<VA> default_value_serde) const;
+
   // Adds the store, the repartition topic if required and the aggregating
   // processor; returns the table coming out of it.
   template <typename VA>
   KTable<K, VA> DoAggregate(std::string_view operation, std::string_view prefix,
                             const Materialized<K, VA>& materialized, const Named& named,
                             SerdePtr<VA> default_value_serde,
-                            typename internal::KStreamAggregate<K, V, VA>::Adder adder) const;
+                            internal::AggregateAdder<K, V, VA> adder) const;
 
   internal::InternalStreamsBuilder* builder_;
   std::string node_;
@@ -118,75 +174,85 @@ class KGroupedStream {
 
 template <typename K, typename V>
 template <typename VA>
-KTable<K, VA> KGroupedStream<K, V>::DoAggregate(
+typename KGroupedStream<K, V>::template AggregateNodes<VA> KGroupedStream<K, V>::PrepareAggregate(
     std::string_view operation, std::string_view prefix, const Materialized<K, VA>& materialized,
-    const Named& named, SerdePtr<VA> default_value_serde,
-    typename internal::KStreamAggregate<K, V, VA>::Adder adder) const {
-  using Processor = internal::KStreamAggregate<K, V, VA>;
-  auto fn = std::make_shared<const typename Processor::Adder>(std::move(adder));
-  if (!*fn) builder_->RecordError(operation, "the function is empty");
+    const Named& named, SerdePtr<VA> default_value_serde) const {
+  AggregateNodes<VA> out;
   // Kafka Streams' order of generated names: store, processor, repartition.
   const bool store_named = materialized.store_name.has_value();
   if (store_named) builder_->CheckName(operation, "store name", *materialized.store_name);
-  const std::string store = store_named
-                                ? *materialized.store_name
-                                : builder_->NewProcessorName(
-                                      std::string(prefix) + std::string(internal::kStateStoreName));
-  std::string name = builder_->NodeName(operation, named.name, prefix);
+  out.store = store_named ? *materialized.store_name
+                          : builder_->NewProcessorName(std::string(prefix) +
+                                                       std::string(internal::kStateStoreName));
+  out.name = builder_->NodeName(operation, named.name, prefix);
 
   SerdePtr<K> store_key_serde =
       internal::ResolveSerde<K>(*builder_, operation, "key", materialized.key_serde, key_serde_);
   SerdePtr<VA> store_value_serde = internal::ResolveSerde<VA>(
       *builder_, operation, "aggregate value", materialized.value_serde, default_value_serde);
-  std::string parent = node_;
+  out.parent = node_;
   if (repartition_required_) {
     SerdePtr<V> value_serde =
         internal::ResolveSerde<V>(*builder_, operation, "value", nullptr, value_serde_);
     const bool generated = !name_ && !store_named;
-    const std::string stem = name_ ? *name_ : store;
+    const std::string stem = name_ ? *name_ : out.store;
     if (generated) {
       internal::InternalStreamsBuilder::WarnGeneratedRepartitionTopic(
           operation, stem + std::string(internal::kRepartitionTopicSuffix),
           "GroupBy/GroupByKey(Grouped<K, V>::As(\"<name>\")) or Materialized<K, "
           "VA>::As(\"<store>\")");
     }
-    if (!store_key_serde || !value_serde)
-      return KTable<K, VA>(builder_, name, nullptr, nullptr,
-                           store);  // the error is recorded
+    if (!store_key_serde || !value_serde) return out;  // the error is recorded
     // The repartition topic carries the grouping's records: the store's key
     // serde only when the grouping has none of its own.
-    parent = internal::AddRepartitionTopic<K, V>(*builder_, operation, stem, generated, -1,
-                                                 key_serde_ ? key_serde_ : store_key_serde,
-                                                 value_serde, node_, /*null_key_filter=*/true);
+    out.parent = internal::AddRepartitionTopic<K, V>(*builder_, operation, stem, generated, -1,
+                                                     key_serde_ ? key_serde_ : store_key_serde,
+                                                     value_serde, node_, /*null_key_filter=*/true);
   }
-  if (!store_key_serde || !store_value_serde) {
-    return KTable<K, VA>(builder_, name, nullptr, nullptr, store);  // the error is recorded
+  if (!store_key_serde || !store_value_serde) return out;  // the error is recorded
+  out.key_serde = std::move(store_key_serde);
+  out.value_serde = std::move(store_value_serde);
+  return out;
+}
+
+template <typename K, typename V>
+template <typename VA>
+KTable<K, VA> KGroupedStream<K, V>::DoAggregate(std::string_view operation,
+                                                std::string_view prefix,
+                                                const Materialized<K, VA>& materialized,
+                                                const Named& named,
+                                                SerdePtr<VA> default_value_serde,
+                                                internal::AggregateAdder<K, V, VA> adder) const {
+  using Processor = internal::KStreamAggregate<K, V, VA>;
+  auto fn = std::make_shared<const typename Processor::Adder>(std::move(adder));
+  if (!*fn) builder_->RecordError(operation, "the function is empty");
+  AggregateNodes<VA> nodes =
+      PrepareAggregate<VA>(operation, prefix, materialized, named, std::move(default_value_serde));
+  if (!nodes.key_serde || !nodes.value_serde) {
+    return KTable<K, VA>(builder_, nodes.name, nullptr, nullptr, nodes.store);  // error recorded
   }
   Topology& topology = builder_->topology();
   topology.AddProcessor<K, V, K, std::optional<VA>>(
-      name,
-      [store, fn, store_key_serde, store_value_serde] {
-        return std::make_unique<Processor>(store, fn, store_key_serde, store_value_serde);
+      nodes.name,
+      [store = nodes.store, fn, key_serde = nodes.key_serde, value_serde = nodes.value_serde] {
+        return std::make_unique<Processor>(store, fn, key_serde, value_serde);
       },
-      {parent});
+      {nodes.parent});
   StoreSpec spec;
-  spec.name = store;
+  spec.name = nodes.store;
   spec.kind = StoreSpec::Kind::kKeyValue;
   spec.in_memory = materialized.in_memory;
   spec.logging = materialized.logging;
-  topology.AddStateStore(std::move(spec), {name});
-  return KTable<K, VA>(builder_, std::move(name), std::move(store_key_serde),
-                       std::move(store_value_serde), store);
+  topology.AddStateStore(std::move(spec), {nodes.name});
+  return KTable<K, VA>(builder_, std::move(nodes.name), std::move(nodes.key_serde),
+                       std::move(nodes.value_serde), nodes.store);
 }
 
 template <typename K, typename V>
 KTable<K, int64_t> KGroupedStream<K, V>::Count(const Materialized<K, int64_t>& materialized,
                                                const Named& named) const {
   return DoAggregate<int64_t>("KGroupedStream::Count", internal::kAggregateName, materialized,
-                              named, Serdes::Int64(),
-                              [](const K&, const V&, std::optional<int64_t>&& old) -> int64_t {
-                                return old ? *old + 1 : 1;
-                              });
+                              named, Serdes::Int64(), internal::CountAdder<K, V>());
 }
 
 template <typename K, typename V>
@@ -197,11 +263,7 @@ KTable<K, V> KGroupedStream<K, V>::Reduce(F reducer, const Materialized<K, V>& m
                 "KGroupedStream::Reduce: the reducer must be callable as "
                 "(const V& aggregate, const V& value) and return V");
   return DoAggregate<V>("KGroupedStream::Reduce", internal::kReduceName, materialized, named,
-                        value_serde_,
-                        [reducer = std::move(reducer)](const K&, const V& value,
-                                                       std::optional<V>&& old) mutable -> V {
-                          return old ? reducer(*old, value) : value;
-                        });
+                        value_serde_, internal::ReduceAdder<K, V>(std::move(reducer)));
 }
 
 template <typename K, typename V>
@@ -213,13 +275,9 @@ KTable<K, VA> KGroupedStream<K, V>::Aggregate(I initializer, A aggregator,
                 "KGroupedStream::Aggregate: the aggregator must be callable as "
                 "(const K& key, const V& value, const VA& aggregate) and return VA, the "
                 "initializer's type");
-  return DoAggregate<VA>("KGroupedStream::Aggregate", internal::kAggregateName, materialized, named,
-                         nullptr,
-                         [initializer = std::move(initializer), aggregator = std::move(aggregator)](
-                             const K& key, const V& value, std::optional<VA>&& old) mutable -> VA {
-                           if (!old) old.emplace(initializer());
-                           return aggregator(key, value, *old);
-                         });
+  return DoAggregate<VA>(
+      "KGroupedStream::Aggregate", internal::kAggregateName, materialized, named, nullptr,
+      internal::InitAggregateAdder<K, V, VA>(std::move(initializer), std::move(aggregator)));
 }
 
 // KStream's grouping operations, defined here where KGroupedStream is complete.
@@ -252,3 +310,5 @@ auto KStream<K, V>::GroupBy(
 }
 
 }  // namespace eventflow::streams
+
+#include "eventflow/streams/time_windowed_kstream.h"  // IWYU pragma: export

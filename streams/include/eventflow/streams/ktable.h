@@ -40,6 +40,9 @@ inline constexpr std::string_view kTableMapValuesName = "KTABLE-MAPVALUES-";
 inline constexpr std::string_view kTableToStreamName = "KTABLE-TOSTREAM-";
 }  // namespace internal
 
+template <typename K, typename V>
+class TimeWindowedKStream;
+
 //! A table in the DSL (see the file comment). Copyable and cheap; valid
 //! while its StreamsBuilder lives.
 template <typename K, typename V>
@@ -71,6 +74,8 @@ class KTable {
  private:
   template <typename K2, typename V2>
   friend class KGroupedStream;
+  template <typename K2, typename V2>
+  friend class TimeWindowedKStream;
   template <typename K2, typename V2>
   friend class KTable;
 

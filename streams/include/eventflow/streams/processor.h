@@ -140,6 +140,9 @@ class TaskContext {
   //! The task's instance of the state store `name`, or nullptr when the
   //! store is not connected to this task's processors.
   virtual state::StateStore* GetStateStore(std::string_view name) = 0;
+  //! Counts a window update dropped because its window had closed
+  //! (TaskCounters::dropped_late); a no-op where nothing counts.
+  virtual void CountDroppedLate() {}
 };
 
 template <typename K, typename V>
@@ -259,6 +262,9 @@ class ProcessorContext {
   S* GetStateStore(std::string_view name) const {
     return dynamic_cast<S*>(task_->GetStateStore(name));
   }
+  //! Counts a window update this processor dropped because its window had
+  //! closed (the task's dropped_late counter; windowed aggregations).
+  void CountDroppedLate() { task_->CountDroppedLate(); }
   //! Calls `punctuator` every `interval` of stream time (first at the first
   //! record, then at multiples of the interval) or of wall-clock time (first
   //! one interval from now). Returns a handle that cancels it.

@@ -109,6 +109,10 @@ struct TaskCounters {
   uint64_t dead_lettered = 0;     //!< records sent to the DLQ
   uint64_t punctuations = 0;      //!< punctuator calls
   uint64_t punctuation_errors = 0;  //!< punctuator calls that threw
+  //! Window updates dropped because the window had closed (end + grace <=
+  //! stream time); one per window, as Kafka Streams' dropped-records sensor,
+  //! so a record late for all its hopping windows counts once per window.
+  uint64_t dropped_late = 0;
 };
 
 class StreamTask final : public TaskContext {
@@ -180,6 +184,7 @@ class StreamTask final : public TaskContext {
                        Punctuator punctuator) override;
   RecordCollector& collector() override { return *collector_; }
   state::StateStore* GetStateStore(std::string_view name) override;
+  void CountDroppedLate() override { ++counters_.dropped_late; }
 
  private:
   struct PartitionState {

@@ -25,6 +25,36 @@
 
 namespace eventflow::streams::internal {
 
+//! Returns the new aggregate from the key, the value and the old aggregate
+//! (nullopt for the key's — or the window's — first record).
+template <typename K, typename V, typename VA>
+using AggregateAdder = std::function<VA(const K& key, const V& value, std::optional<VA>&& old)>;
+
+//! Throws, for the processing error policy, when a call on store `store`
+//! failed; the message names the store and what was being done.
+inline void ThrowIfStoreError(const std::string& store, const Status& status, const char* doing) {
+  if (!status.ok()) {
+    throw std::runtime_error("store \"" + store + "\": " + doing + ": " + status.ToString());
+  }
+}
+
+//! Logs, once per processor instance (*warned), that records with a null
+//! `what` (key or value) are skipped, naming the first one's position.
+template <typename KOut, typename VOut>
+void WarnSkippedNullOnce(const ProcessorContext<KOut, VOut>& context, bool* warned,
+                         const char* what) {
+  if (*warned) return;
+  *warned = true;
+  const RecordContext* at = context.record_context();
+  Log(LogLevel::kWarn, "streams",
+      "node \"" + context.node_name() + "\" skips records with a null " + what +
+          (at != nullptr
+               ? " (first at " + std::string(at->topic) + "-" + std::to_string(at->partition) +
+                     "@" + std::to_string(at->offset) + ")"
+               : std::string()) +
+          "; further ones in this task are skipped without a message");
+}
+
 //! Folds each record into the aggregate of its key, kept in a key-value store
 //! (count, reduce, aggregate), and forwards the new aggregate at once (emit on
 //! every update; the record cache that would keep only the last update per
@@ -46,9 +76,8 @@ namespace eventflow::streams::internal {
 template <typename K, typename V, typename VA>
 class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
  public:
-  //! Returns the new aggregate from the key, the value and the old aggregate
-  //! (nullopt for the key's first record).
-  using Adder = std::function<VA(const K& key, const V& value, std::optional<VA>&& old)>;
+  //! Returns the new aggregate (see AggregateAdder).
+  using Adder = AggregateAdder<K, V, VA>;
 
   KStreamAggregate(std::string store_name, std::shared_ptr<const Adder> adder,
                    SerdePtr<K> key_serde, SerdePtr<VA> value_serde)
@@ -97,23 +126,9 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
 
  private:
   void Check(const Status& status, const char* doing) const {
-    if (!status.ok()) {
-      throw std::runtime_error("store \"" + store_name_ + "\": " + doing + ": " +
-                               status.ToString());
-    }
+    ThrowIfStoreError(store_name_, status, doing);
   }
-  void SkipNull(const char* what) {
-    if (warned_) return;
-    warned_ = true;
-    const RecordContext* at = this->context_->record_context();
-    Log(LogLevel::kWarn, "streams",
-        "node \"" + this->context_->node_name() + "\" skips records with a null " + what +
-            (at != nullptr
-                 ? " (first at " + std::string(at->topic) + "-" + std::to_string(at->partition) +
-                       "@" + std::to_string(at->offset) + ")"
-                 : std::string()) +
-            "; further ones in this task are skipped without a message");
-  }
+  void SkipNull(const char* what) { WarnSkippedNullOnce(*this->context_, &warned_, what); }
 
   std::string store_name_;
   std::shared_ptr<const Adder> adder_;

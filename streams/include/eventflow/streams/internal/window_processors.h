@@ -1,0 +1,199 @@
+// The processor behind TimeWindowedKStream's aggregations, and the two
+// functions that decide when a window is closed. Not for user code.
+//
+// Thread-safety: processor instances belong to one task; the shared user
+// functions are called from every task and stream thread.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "eventflow/core/log.h"
+#include "eventflow/state/window_store.h"
+#include "eventflow/streams/internal/ktable_processors.h"
+#include "eventflow/streams/processor.h"
+#include "eventflow/streams/serde.h"
+#include "eventflow/streams/windowed.h"
+
+namespace eventflow::streams::internal {
+
+//! Returns the time windows close by: today the task's stream time (the
+//! largest event time processed), counting `record_time`, the record being
+//! processed (-1 in a punctuator). DESIGN.md's watermark replaces stream time
+//! here, and only here: this body is the one line to change.
+template <typename KOut, typename VOut>
+int64_t WindowCloseClock(const ProcessorContext<KOut, VOut>& context, int64_t record_time) {
+  return std::max(context.stream_time(), record_time);
+}
+
+//! Returns whether the window ending at `window_end` (exclusive) with `grace`
+//! is closed at `now` (a WindowCloseClock value): end + grace <= now.
+inline bool WindowClosed(int64_t window_end, int64_t grace, int64_t now) {
+  return window_end + grace <= now;
+}
+
+//! Folds each record into the aggregate of every window of its key that
+//! contains it, kept in a window store, and forwards per EmitStrategy:
+//! - kOnWindowUpdate: each window's new aggregate at once, with the input
+//!   record's timestamp.
+//! - kOnWindowClose: nothing from Process(); a stream-time punctuator (every
+//!   ms of stream time, so at each advance) forwards each window that has
+//!   just closed, once, with its final aggregate and timestamp end - 1 (the
+//!   store keeps no record timestamps). Windows closing at the same time are
+//!   forwarded in the store's FetchAll order (segment, key, start).
+//!
+//! Late records: an update for a window that is closed (WindowClosed) is not
+//! applied, and counted in the task's dropped_late; the first per task is
+//! logged. Other windows of the same (hopping) record are still updated.
+//!
+//! Expiry: the same punctuator then advances the store's stream time, so its
+//! horizon is now - retention + 1; with retention = size + grace (what the
+//! DSL declares) exactly the closed windows fall behind it and their
+//! segments are dropped at the next commit.
+//!
+//! "Emitted up to": the windows with start <= emitted_to_ have been
+//! forwarded. It lives in the processor, not the store, and starts at -1;
+//! each scan starts at max(emitted_to_ + 1, the store's expiry horizon).
+//! Because the horizon advances in the same punctuation as the emission and
+//! is committed with the store (in the same transaction under exactly-once),
+//! after a restart from local state the horizon is exactly the old
+//! emitted_to_ + 1: no final result is lost or repeated. A store rebuilt from
+//! its changelog alone has no horizon yet, so windows still in the changelog
+//! that had closed before the crash are forwarded once more (duplicate final
+//! results, never missing ones).
+//!
+//! Store layout: key = the key serde's bytes, window start = the window's;
+//! value = the aggregate serde's bytes; each applied update is one Put, hence
+//! one changelog record. Null keys and values are skipped as in
+//! KStreamAggregate.
+template <typename K, typename V, typename VA>
+class KStreamWindowAggregate final
+    : public DslProcessor<K, V, Windowed<K>, std::optional<VA>> {
+ public:
+  using Adder = AggregateAdder<K, V, VA>;
+  using Out = Record<Windowed<K>, std::optional<VA>>;
+
+  KStreamWindowAggregate(std::string store_name, TimeWindows windows, EmitStrategy emit,
+                         std::shared_ptr<const Adder> adder, SerdePtr<K> key_serde,
+                         SerdePtr<VA> value_serde)
+      : store_name_(std::move(store_name)),
+        windows_(windows),
+        emit_(emit),
+        adder_(std::move(adder)),
+        key_serde_(std::move(key_serde)),
+        value_serde_(std::move(value_serde)) {}
+
+  void Init(ProcessorContext<Windowed<K>, std::optional<VA>>& context) override {
+    DslProcessor<K, V, Windowed<K>, std::optional<VA>>::Init(context);
+    store_ = context.template GetStateStore<state::WindowStore>(store_name_);
+    if (store_ == nullptr) {
+      throw std::logic_error("node \"" + context.node_name() + "\" has no window store \"" +
+                             store_name_ + "\"");
+    }
+    context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime,
+                     [this](int64_t) { OnStreamTime(WindowCloseClock(*this->context_, -1)); });
+  }
+
+  void Process(Record<K, V> record) override {
+    key_bytes_.clear();
+    bool null_value = false;
+    if constexpr (IsOptional<V>::value) null_value = !record.value.has_value();
+    if (!key_serde_->Serialize(record.key, &key_bytes_) || null_value) {
+      WarnSkippedNullOnce(*this->context_, &warned_null_, null_value ? "value" : "key");
+      return;
+    }
+    const int64_t now = WindowCloseClock(*this->context_, record.timestamp);
+    const int64_t size = windows_.size_ms();
+    const int64_t grace = windows_.grace_ms();
+    windows_.ForEachWindow(record.timestamp, [&](int64_t start) {
+      if (WindowClosed(start + size, grace, now)) {
+        DropLate(record.timestamp, start, now);
+        return;
+      }
+      std::optional<VA> old;
+      const Status got = store_->Fetch(key_bytes_, start, &value_bytes_);
+      if (got.ok()) {
+        VA previous{};
+        Check(value_serde_->Deserialize(value_bytes_, &previous), "decoding the stored aggregate");
+        old = std::move(previous);
+      } else if (!got.IsNotFound()) {
+        Check(got, "reading");
+      }
+      VA aggregate = (*adder_)(record.key, record.value, std::move(old));
+      value_bytes_.clear();
+      if (!value_serde_->Serialize(aggregate, &value_bytes_)) {
+        throw std::runtime_error(
+            "store \"" + store_name_ +
+            "\": the aggregate serializes to null; aggregates must have a value");
+      }
+      Check(store_->Put(key_bytes_, start, value_bytes_, record.timestamp), "writing");
+      if (emit_ == EmitStrategy::kOnWindowUpdate) {
+        this->context_->Forward(Out{Windowed<K>{record.key, start, start + size},
+                                    std::move(aggregate), record.timestamp, record.headers});
+      }
+    });
+  }
+
+ private:
+  void Check(const Status& status, const char* doing) const {
+    ThrowIfStoreError(store_name_, status, doing);
+  }
+
+  void DropLate(int64_t timestamp, int64_t start, int64_t now) {
+    this->context_->CountDroppedLate();
+    if (warned_late_) return;
+    warned_late_ = true;
+    Log(LogLevel::kWarn, "streams",
+        "node \"" + this->context_->node_name() + "\" drops a record at " +
+            std::to_string(timestamp) + " for window [" + std::to_string(start) + ", " +
+            std::to_string(start + windows_.size_ms()) + "), closed since end + grace " +
+            std::to_string(windows_.grace_ms()) + " <= " + std::to_string(now) +
+            "; further late records in this task are only counted (dropped_late)");
+  }
+
+  // Forwards the windows that closed up to `now` (kOnWindowClose), then moves
+  // the store's expiry horizon (both modes).
+  void OnStreamTime(int64_t now) {
+    if (now < 0) return;
+    if (emit_ == EmitStrategy::kOnWindowClose) {
+      // Windows with start <= limit are closed: start + size + grace <= now.
+      const int64_t limit = now - windows_.size_ms() - windows_.grace_ms();
+      const int64_t from = std::max(emitted_to_ + 1, store_->expiry_horizon());
+      if (limit >= from) {
+        auto it = store_->FetchAll(from, limit);
+        for (; it->Valid(); it->Next()) {
+          Windowed<K> key{K{}, it->window_start(), it->window_start() + windows_.size_ms()};
+          Check(key_serde_->Deserialize(it->key(), &key.key), "decoding a stored key");
+          VA value{};
+          Check(value_serde_->Deserialize(it->value(), &value), "decoding the stored aggregate");
+          const int64_t timestamp = key.end - 1;
+          this->context_->Forward(Out{std::move(key), std::move(value), timestamp, {}});
+        }
+        Check(it->status(), "scanning closed windows");
+        emitted_to_ = limit;
+      }
+    }
+    Check(store_->AdvanceStreamTime(now), "advancing stream time");
+  }
+
+  std::string store_name_;
+  TimeWindows windows_;
+  EmitStrategy emit_;
+  std::shared_ptr<const Adder> adder_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<VA> value_serde_;
+  state::WindowStore* store_ = nullptr;
+  int64_t emitted_to_ = -1;  // kOnWindowClose: windows with start <= this were forwarded
+  std::string key_bytes_;
+  std::string value_bytes_;
+  bool warned_null_ = false;
+  bool warned_late_ = false;
+};
+
+}  // namespace eventflow::streams::internal
