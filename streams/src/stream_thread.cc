@@ -563,6 +563,11 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     // The end of a caught-up changelog is found by an empty fetch, which the
     // broker holds for fetch.wait.max.ms (default 500 ms): keep it short.
     props.Set("fetch.wait.max.ms", "20");
+    // librdkafka 2.0.2 stops prefetching a partition at 100k queued records and
+    // resumes only after a backoff (~1 s): a large threshold lets a full restore
+    // run at fetch speed (bench/restore_recovery: 1M records 3.0 s → 1.4 s).
+    // Memory stays bounded by queued.max.messages.kbytes.
+    props.Set("queued.min.messages", "1000000");
     props.Merge(config_.kafka);
     auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
     if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
@@ -608,8 +613,10 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
       return std::any_of(restoring.begin(), restoring.end(),
                          [](const Restoring& r) { return !r.done; });
     };
-    while (pending()) {
-      if (Clock::now() > deadline) return Status::TimedOut("restore did not finish in 5 minutes");
+    for (uint64_t polls = 0; pending(); ++polls) {
+      if ((polls & 1023) == 0 && Clock::now() > deadline) {
+        return Status::TimedOut("restore did not finish in 5 minutes");
+      }
       KafkaMessage m(rd_kafka_consumer_poll(rk, 200));
       if (!m) continue;
       auto it = std::find_if(restoring.begin(), restoring.end(), [&](const Restoring& r) {
