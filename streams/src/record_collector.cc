@@ -77,8 +77,14 @@ void KafkaRecordCollector::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (msg->_private != nullptr) {
       std::lock_guard<std::mutex> lock(self->mu_);
-      int64_t& last = self->delivered_[{rd_kafka_topic_name(msg->rkt), msg->partition}];
-      last = std::max(last, static_cast<int64_t>(msg->offset));
+      for (Delivered& d : self->delivered_) {
+        if (d.rkt == msg->rkt && d.partition == msg->partition) {
+          d.offset = std::max(d.offset, static_cast<int64_t>(msg->offset));
+          return;
+        }
+      }
+      self->delivered_.push_back(
+          Delivered{msg->rkt, msg->partition, rd_kafka_topic_name(msg->rkt), msg->offset});
     }
     return;
   }
@@ -100,8 +106,10 @@ Status KafkaRecordCollector::Flush(std::chrono::milliseconds timeout) {
 int64_t KafkaRecordCollector::LastDeliveredOffset(const std::string& topic,
                                                   int32_t partition) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = delivered_.find({topic, partition});
-  return it != delivered_.end() ? it->second : -1;
+  for (const Delivered& d : delivered_) {
+    if (d.partition == partition && d.topic == topic) return d.offset;
+  }
+  return -1;
 }
 
 Status KafkaRecordCollector::TakeError() {

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "eventflow/core/status.h"
 #include "eventflow/streams/processor.h"
@@ -58,8 +59,15 @@ class KafkaRecordCollector final : public RecordCollector {
   mutable std::mutex mu_;
   Status error_;  // guarded by mu_
   // Last acknowledged offset per (topic, partition) of records sent to an
-  // explicit partition; guarded by mu_.
-  std::map<std::pair<std::string, int32_t>, int64_t> delivered_;
+  // explicit partition (a thread's changelog partitions: a few), found by
+  // topic handle so a delivery report allocates nothing; guarded by mu_.
+  struct Delivered {
+    const rd_kafka_topic_t* rkt;
+    int32_t partition;
+    std::string topic;
+    int64_t offset;
+  };
+  std::vector<Delivered> delivered_;
   uint64_t sent_ = 0;
 };
 
