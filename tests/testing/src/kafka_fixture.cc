@@ -80,7 +80,30 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
     }
     return true;
   };
-  while (!all_done()) {
+  // Done only when every partition reached the end and a fresh look at the
+  // ends finds nothing new (guards against an end read before the last
+  // acknowledged writes became visible).
+  auto ends_moved = [&]() -> Result<bool> {
+    bool moved = false;
+    for (int p = 0; p < *partitions; ++p) {
+      int64_t low = 0, now_high = 0;
+      EVENTFLOW_RETURN_IF_ERROR(streams::FromKafkaError(
+          rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &now_high, 10'000),
+          "watermarks of " + topic));
+      if (now_high > high[p]) {
+        high[p] = now_high;
+        done[p] = false;
+        moved = true;
+      }
+    }
+    return moved;
+  };
+  while (true) {
+    if (all_done()) {
+      auto moved = ends_moved();
+      if (!moved.ok()) return moved.status();
+      if (!*moved) break;
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       return Status::TimedOut("reading " + topic + " to its end");
     }
