@@ -318,6 +318,13 @@ Status StreamTask::PunctuateStreamTime() {
   return FirePunctuators(stream_time_punctuators_, stream_time_, "stream-time");
 }
 
+bool StreamTask::WallClockPunctuationDue(int64_t now_ms) const {
+  for (const Schedule_& s : wall_clock_punctuators_) {
+    if (!*s.cancelled && s.next <= now_ms) return true;
+  }
+  return false;
+}
+
 Result<int> StreamTask::PunctuateWallClock(int64_t now_ms) {
   const uint64_t before = counters_.punctuations;
   EVENTFLOW_RETURN_IF_ERROR(FirePunctuators(wall_clock_punctuators_, now_ms, "wall-clock"));

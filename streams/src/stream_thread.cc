@@ -178,6 +178,9 @@ Status StreamThread::RunLoop() {
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
     for (auto& [id, task] : tasks_) {
+      // Open a transaction only when a punctuator will run (it may produce):
+      // an idle thread commits nothing.
+      if (!task->WallClockPunctuationDue(now)) continue;
       EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
       auto fired = task->PunctuateWallClock(now);
       if (!fired.ok()) return fired.status();

@@ -141,6 +141,9 @@ class StreamTask final : public TaskContext {
   //! under ErrorPolicy::kFail (processing errors) its error is returned.
   Result<int> PunctuateWallClock(int64_t now_ms);
 
+  //! True when a wall-clock punctuator is due at `now_ms`.
+  bool WallClockPunctuationDue(int64_t now_ms) const;
+
   //! Sets where processing resumes for a partition (after a restore of
   //! committed offsets, or a rewind after an aborted transaction) and drops
   //! the buffered records of that partition.
