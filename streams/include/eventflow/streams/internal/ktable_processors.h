@@ -38,6 +38,32 @@ inline void ThrowIfStoreError(const std::string& store, const Status& status, co
   }
 }
 
+//! The aggregation step shared by the plain and the windowed aggregation:
+//! decodes the stored aggregate when `got` (the store read) found one, applies
+//! `adder`, and serializes the result into `*bytes` for the caller to write.
+//! `*bytes` holds the stored aggregate on entry. Returns the new aggregate;
+//! throws, naming `store`, on a store or serde failure or a null aggregate.
+template <typename K, typename V, typename VA>
+VA ApplyAggregate(const std::string& store, const Status& got, const Serde<VA>& serde,
+                  const AggregateAdder<K, V, VA>& adder, const K& key, const V& value,
+                  std::string* bytes) {
+  std::optional<VA> old;
+  if (got.ok()) {
+    VA previous{};
+    ThrowIfStoreError(store, serde.Deserialize(*bytes, &previous), "decoding the stored aggregate");
+    old = std::move(previous);
+  } else if (!got.IsNotFound()) {
+    ThrowIfStoreError(store, got, "reading");
+  }
+  VA aggregate = adder(key, value, std::move(old));
+  bytes->clear();
+  if (!serde.Serialize(aggregate, bytes)) {
+    throw std::runtime_error("store \"" + store +
+                             "\": the aggregate serializes to null; aggregates must have a value");
+  }
+  return aggregate;
+}
+
 //! Logs, once per processor instance (*warned), that records with a null
 //! `what` (key or value) are skipped, naming the first one's position.
 template <typename KOut, typename VOut>
@@ -103,22 +129,9 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
       SkipNull(null_value ? "value" : "key");
       return;
     }
-    std::optional<VA> old;
     const Status got = store_->Get(key_bytes_, &value_bytes_);
-    if (got.ok()) {
-      VA previous{};
-      Check(value_serde_->Deserialize(value_bytes_, &previous), "decoding the stored aggregate");
-      old = std::move(previous);
-    } else if (!got.IsNotFound()) {
-      Check(got, "reading");
-    }
-    VA aggregate = (*adder_)(record.key, record.value, std::move(old));
-    value_bytes_.clear();
-    if (!value_serde_->Serialize(aggregate, &value_bytes_)) {
-      throw std::runtime_error(
-          "store \"" + store_name_ +
-          "\": the aggregate serializes to null; aggregates must have a value");
-    }
+    VA aggregate = ApplyAggregate(store_name_, got, *value_serde_, *adder_, record.key,
+                                  record.value, &value_bytes_);
     Check(store_->Put(key_bytes_, value_bytes_, record.timestamp), "writing");
     this->context_->Forward(Record<K, std::optional<VA>>{
         std::move(record.key), std::move(aggregate), record.timestamp, std::move(record.headers)});

@@ -116,22 +116,9 @@ class KStreamWindowAggregate final
         DropLate(record.timestamp, start, now);
         return;
       }
-      std::optional<VA> old;
       const Status got = store_->Fetch(key_bytes_, start, &value_bytes_);
-      if (got.ok()) {
-        VA previous{};
-        Check(value_serde_->Deserialize(value_bytes_, &previous), "decoding the stored aggregate");
-        old = std::move(previous);
-      } else if (!got.IsNotFound()) {
-        Check(got, "reading");
-      }
-      VA aggregate = (*adder_)(record.key, record.value, std::move(old));
-      value_bytes_.clear();
-      if (!value_serde_->Serialize(aggregate, &value_bytes_)) {
-        throw std::runtime_error(
-            "store \"" + store_name_ +
-            "\": the aggregate serializes to null; aggregates must have a value");
-      }
+      VA aggregate = ApplyAggregate(store_name_, got, *value_serde_, *adder_, record.key,
+                                    record.value, &value_bytes_);
       Check(store_->Put(key_bytes_, start, value_bytes_, record.timestamp), "writing");
       if (emit_ == EmitStrategy::kOnWindowUpdate) {
         this->context_->Forward(Out{Windowed<K>{record.key, start, start + size},
