@@ -189,6 +189,14 @@ Status KafkaStreams::Start() {
       shared_->source_topics.push_back(resolved);
     }
   }
+  state::StateMemoryBudgetOptions budget;
+  budget.total_bytes = config_.state_memory_bytes;
+  budget.record_cache_ratio = config_.record_cache_ratio;
+  auto created_budget = state::StateMemoryBudget::Create(budget);
+  if (!created_budget.ok()) {
+    return created_budget.status().WithContext("statestore.memory.bytes");
+  }
+  shared_->memory_budget = std::move(*created_budget);
   EVENTFLOW_RETURN_IF_ERROR(CreateInternalTopics());
 
   SetState(State::kRebalancing);

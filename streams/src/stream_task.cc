@@ -55,6 +55,11 @@ Status StreamTask::Init() {
   if (!instance.ok()) return instance.status().WithContext("task " + id_.ToString());
   instance_ = std::move(*instance);
   EVENTFLOW_RETURN_IF_ERROR(OpenStores());
+  // Before the nodes: their Init registers their stores with the cache, in
+  // node order, which is FlushAll's order.
+  if (options_.record_cache_bytes > 0 && !stores_.empty()) {
+    cache_ = std::make_unique<state::RecordCache>(options_.record_cache_bytes);
+  }
   for (auto& node : instance_.nodes) node->Init(this);
   return Status::OK();
 }
@@ -93,6 +98,7 @@ Status StreamTask::OpenStores() {
     options.application_id = options_.application_id;
     options.task_id = id_.ToString();
     options.memory_budget = options_.memory_budget;
+    options.rocksdb_config_setter = options_.rocksdb_config_setter;
     if (spec->logging) {
       changelog_writers_.push_back(std::make_unique<TaskChangelogWriter>(
           ChangelogTopic(options_.application_id, spec->name), id_.partition, collector_));
@@ -146,7 +152,19 @@ Status StreamTask::CommitStores(const std::map<std::string, int64_t>& changelog_
   return Status::OK();
 }
 
+Status StreamTask::FlushCache() {
+  if (cache_ == nullptr) return Status::OK();
+  return cache_->FlushAll().WithContext("task " + id_.ToString() + ": flushing the record cache");
+}
+
+Status StreamTask::ResizeCache(size_t bytes) {
+  if (cache_ == nullptr) return Status::OK();
+  return cache_->Resize(bytes).WithContext("task " + id_.ToString() +
+                                           ": resizing the record cache");
+}
+
 void StreamTask::AbortStores() {
+  if (cache_ != nullptr) cache_->Clear();  // it may hold rolled-back updates
   for (auto& [name, store] : stores_) store->Abort();
 }
 
@@ -359,6 +377,7 @@ void StreamTask::Close() {
   if (closed_) return;
   closed_ = true;
   for (auto& node : instance_.nodes) node->Close();
+  cache_.reset();  // its listeners point into the nodes; unflushed updates are dropped
   instance_.nodes.clear();
   stores_.clear();  // uncommitted writes are dropped
   changelog_writers_.clear();

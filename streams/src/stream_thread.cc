@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <set>
 
 #include "eventflow/core/log.h"
 
@@ -386,6 +387,9 @@ Status StreamThread::MaybeCommit(bool force) {
 }
 
 Status StreamThread::Commit() {
+  // The record caches' merged updates (store writes, changelog and output
+  // records) belong to this transaction: emit them first.
+  for (auto& [id, task] : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->FlushCache());
   KafkaPartitionList offsets = ProgressList();
   Status s = eos_ ? CommitTransaction(offsets.get()) : CommitAtLeastOnce(offsets.get());
   if (!s.ok()) return s;
@@ -483,6 +487,25 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
   options.production_errors = config_.production_errors;
   options.max_future_skew = config_.max_future_skew;
   options.state_dir = config_.state_dir;
+  options.memory_budget = shared_->memory_budget.get();
+  options.rocksdb_config_setter = config_.rocksdb_config_setter;
+  // The record caches: the instance's share split evenly among the threads,
+  // then among this thread's tasks (existing ones are resized).
+  std::set<TaskId> assigned;
+  for (int i = 0; i < assignment->cnt; ++i) {
+    auto sub = shared_->subtopology_of_topic.find(assignment->elems[i].topic);
+    if (sub != shared_->subtopology_of_topic.end()) {
+      assigned.insert(TaskId{sub->second, assignment->elems[i].partition});
+    }
+  }
+  if (options.memory_budget != nullptr && !assigned.empty()) {
+    options.record_cache_bytes = options.memory_budget->record_cache_bytes() /
+                                 static_cast<size_t>(config_.num_stream_threads) /
+                                 assigned.size();
+  }
+  for (auto& [id, task] : tasks_) {
+    EVENTFLOW_RETURN_IF_ERROR(task->ResizeCache(options.record_cache_bytes));
+  }
   std::vector<StreamTask*> created;
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];

@@ -64,6 +64,8 @@ struct ThreadShared {
   TopicResolver resolve;
   std::map<std::string, int> subtopology_of_topic;  //!< resolved source topic → sub-topology
   std::vector<std::string> source_topics;           //!< resolved, all sub-topologies
+  //! The instance's state memory (RocksDB block cache, write buffers, record caches).
+  std::unique_ptr<state::StateMemoryBudget> memory_budget;
 };
 
 class StreamThread {

@@ -42,6 +42,14 @@ Status StreamsConfig::Validate() const {
   if (max_buffered_records_per_partition < 1) {
     return Status::InvalidArgument("buffered.records.per.partition must be positive");
   }
+  if (state_memory_bytes < (size_t{1} << 20)) {
+    return Status::InvalidArgument("statestore.memory.bytes must be at least 1 MiB, got " +
+                                   std::to_string(state_memory_bytes));
+  }
+  if (!(record_cache_ratio >= 0 && record_cache_ratio < 1)) {
+    return Status::InvalidArgument("statestore.cache.ratio must be within [0, 1), got " +
+                                   std::to_string(record_cache_ratio));
+  }
   if (session_timeout.count() < 1000) {
     return Status::InvalidArgument("session.timeout.ms must be at least 1000");
   }

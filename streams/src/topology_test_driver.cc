@@ -40,6 +40,7 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
     task_options.max_future_skew = options_.max_future_skew;
     task_options.wall_clock = [this] { return wall_clock_ms_; };
     task_options.state_dir = state_dir_;
+    task_options.record_cache_bytes = options_.record_cache_bytes;
     auto task =
         std::make_unique<StreamTask>(TaskId{sub.id, 0}, topology_, sub, task_options, this);
     status_ = task->Init();
@@ -107,7 +108,7 @@ Status TopologyTestDriver::PipeRaw(const std::string& topic, std::optional<std::
   return Drain();
 }
 
-Status TopologyTestDriver::Drain() {
+Status TopologyTestDriver::ProcessAll() {
   bool progress = true;
   while (progress) {
     progress = false;
@@ -122,7 +123,25 @@ Status TopologyTestDriver::Drain() {
       }
     }
   }
-  // Like a commit after every input record.
+  return Status::OK();
+}
+
+Status TopologyTestDriver::Drain() {
+  EVENTFLOW_RETURN_IF_ERROR(ProcessAll());
+  return options_.commit_every_input ? Commit() : Status::OK();
+}
+
+Status TopologyTestDriver::Commit() {
+  EVENTFLOW_RETURN_IF_ERROR(status_);
+  // A flush may write repartition topics, whose records the downstream task
+  // processes, whose cache then needs flushing in turn.
+  for (;;) {
+    for (auto& task : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->FlushCache());
+    bool more = false;
+    for (auto& task : tasks_) more = more || task->buffered() > 0;
+    if (!more) break;
+    EVENTFLOW_RETURN_IF_ERROR(ProcessAll());
+  }
   for (auto& task : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->CommitStores({}));
   return Status::OK();
 }

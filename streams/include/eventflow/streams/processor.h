@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/state/record_cache.h"
 #include "eventflow/state/state_store.h"
 #include "eventflow/streams/record.h"
 
@@ -143,6 +144,9 @@ class TaskContext {
   //! Counts a window update dropped because its window had closed
   //! (TaskCounters::dropped_late); a no-op where nothing counts.
   virtual void CountDroppedLate() {}
+  //! The task's record cache (merges updates per key between commits; the
+  //! runtime flushes it before every commit), or nullptr when caching is off.
+  virtual state::RecordCache* record_cache() { return nullptr; }
 };
 
 template <typename K, typename V>
@@ -265,6 +269,8 @@ class ProcessorContext {
   //! Counts a window update this processor dropped because its window had
   //! closed (the task's dropped_late counter; windowed aggregations).
   void CountDroppedLate() { task_->CountDroppedLate(); }
+  //! The task's record cache, or nullptr when caching is off (see TaskContext).
+  state::RecordCache* record_cache() const { return task_->record_cache(); }
   //! Calls `punctuator` every `interval` of stream time (first at the first
   //! record, then at multiples of the interval) or of wall-clock time (first
   //! one interval from now). Returns a handle that cancels it.

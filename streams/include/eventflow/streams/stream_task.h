@@ -38,6 +38,7 @@
 #include "eventflow/state/changelog_writer.h"
 #include "eventflow/state/memory_budget.h"
 #include "eventflow/state/state_store.h"
+#include "eventflow/state/store_options.h"
 #include "eventflow/streams/kafka_client.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/topology.h"
@@ -81,6 +82,12 @@ struct TaskOptions {
   std::filesystem::path state_dir = "/tmp/eventflow-streams";
   //! The instance's memory budget for RocksDB (not owned; may be nullptr).
   const state::StateMemoryBudget* memory_budget = nullptr;
+  //! Bytes of the task's record cache (its share of the budget's
+  //! record_cache_bytes()); 0 turns caching off: every update is written and
+  //! forwarded at once.
+  size_t record_cache_bytes = 0;
+  //! Tunes each RocksDB store after the runtime's options (may be empty).
+  state::RocksDbConfigSetter rocksdb_config_setter;
 };
 
 //! A consumed record with the storage its views point into.
@@ -161,7 +168,16 @@ class StreamTask final : public TaskContext {
   //! `changelog_offsets` for its name, else its previous offset (0 at first).
   Status CommitStores(const std::map<std::string, int64_t>& changelog_offsets);
 
-  //! Drops every store's pending writes (after an aborted transaction).
+  //! Emits the record cache's merged updates (store writes, changelog and
+  //! downstream records) — before every commit, inside the transaction.
+  Status FlushCache();
+
+  //! Changes the record cache's bound (when the thread's task count changes);
+  //! shrinking emits evicted updates. No-op when caching is off.
+  Status ResizeCache(size_t bytes);
+
+  //! Drops every store's pending writes and the record cache's entries
+  //! (after an aborted transaction).
   void AbortStores();
 
   //! The task's stores, by name.
@@ -188,6 +204,7 @@ class StreamTask final : public TaskContext {
   RecordCollector& collector() override { return *collector_; }
   state::StateStore* GetStateStore(std::string_view name) override;
   void CountDroppedLate() override { ++counters_.dropped_late; }
+  state::RecordCache* record_cache() override { return cache_.get(); }
 
  private:
   struct PartitionState {
@@ -230,6 +247,7 @@ class StreamTask final : public TaskContext {
   TaskCounters counters_;
   std::map<std::string, std::unique_ptr<state::StateStore>, std::less<>> stores_;
   std::vector<std::unique_ptr<state::ChangelogWriter>> changelog_writers_;
+  std::unique_ptr<state::RecordCache> cache_;  // nullptr: caching off
   std::string dlq_topic_;
   bool closed_ = false;
 };

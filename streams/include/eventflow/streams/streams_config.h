@@ -6,6 +6,7 @@
 #include <string>
 
 #include "eventflow/core/status.h"
+#include "eventflow/state/store_options.h"
 #include "eventflow/streams/kafka_properties.h"
 #include "eventflow/streams/stream_task.h"
 
@@ -48,6 +49,15 @@ struct StreamsConfig {
   ErrorPolicy production_errors = ErrorPolicy::kDeadLetter;
   //! Event times further than this ahead of the wall clock are bad input.
   std::chrono::milliseconds max_future_skew = std::chrono::hours(24);
+  //! All state memory of the instance (statestore.memory.bytes): one RocksDB
+  //! block cache and write buffer manager shared by every store, plus the
+  //! record caches (record_cache_ratio of it, split among the tasks; 0 turns
+  //! caching off, so every update is forwarded at once).
+  size_t state_memory_bytes = size_t{512} << 20;
+  double record_cache_ratio = 0.1;
+  //! Called for every RocksDB store after the runtime's options (budget
+  //! included), to tune RocksDB (Kafka Streams' rocksdb.config.setter).
+  state::RocksDbConfigSetter rocksdb_config_setter;
   //! Consumer group session timeout (static members keep their partitions this long).
   std::chrono::milliseconds session_timeout{45'000};
   //! librdkafka properties passed through unchanged ("kafka.<property>"); they win.

@@ -55,6 +55,12 @@ struct TestDriverOptions {
   //! Where RocksDB stores live; default: a fresh directory under /tmp,
   //! removed by the driver's destructor.
   std::optional<std::filesystem::path> state_dir;
+  //! Each task's record cache (0: off, every update forwarded at once).
+  size_t record_cache_bytes = size_t{10} << 20;
+  //! Commit (flush the record caches, make store writes durable) after every
+  //! piped input record and wall-clock advance, as Kafka's driver does. With
+  //! false, only Commit() does, so tests can see per-commit deduplication.
+  bool commit_every_input = true;
 };
 
 class TopologyTestDriver;
@@ -148,6 +154,10 @@ class TopologyTestDriver final : public RecordCollector {
   //! Moves the mock wall clock forward and fires due wall-clock punctuators.
   Status AdvanceWallClockTime(std::chrono::milliseconds advance);
 
+  //! Flushes the record caches (their merged updates flow downstream) and
+  //! commits the stores, like a runtime commit.
+  Status Commit();
+
   //! The mock wall-clock time (epoch ms).
   int64_t wall_clock_ms() const { return wall_clock_ms_; }
 
@@ -158,7 +168,8 @@ class TopologyTestDriver final : public RecordCollector {
   std::vector<std::string> ProducedTopicNames() const;
 
   //! The state store `name` (of the task that owns it), or nullptr. Reads see
-  //! everything processed so far: the driver commits after every input record.
+  //! everything processed and committed so far (with commit_every_input, the
+  //! default, everything processed).
   state::StateStore* GetStateStore(std::string_view name);
 
   //! Counters of the task of sub-topology `subtopology`.
@@ -169,6 +180,7 @@ class TopologyTestDriver final : public RecordCollector {
               std::optional<std::string_view> value, int64_t timestamp,
               const Headers& headers) override;
   Status Drain();
+  Status ProcessAll();
 
   Topology topology_;  // a copy: the tasks reference it and its sub-topologies
   TestDriverOptions options_;

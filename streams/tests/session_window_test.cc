@@ -1,0 +1,2 @@
+// Placeholder: tests arrive with the feature.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Placeholder: the application arrives with its test.
+int main() { return 0; }
