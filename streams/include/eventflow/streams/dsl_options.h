@@ -205,6 +205,9 @@ struct Materialized {
   SerdePtr<V> value_serde{};  //!< nullptr: the operation's default (see KGroupedStream)
   bool in_memory = false;     //!< std::map instead of RocksDB (still changelogged)
   bool logging = true;        //!< false: no changelog (the state is lost with the task)
+  //! Through the task's record cache (emit on update: one update per key per
+  //! commit downstream and to the changelog); false: every update at once.
+  bool caching = true;
 
   //! Returns options naming the store `store_name`.
   static Materialized As(std::string store_name) {
@@ -230,6 +233,12 @@ struct Materialized {
   Materialized WithInMemoryStore() const {
     Materialized m = *this;
     m.in_memory = true;
+    return m;
+  }
+  //! Returns a copy that forwards (and logs) every update at once.
+  Materialized WithCachingDisabled() const {
+    Materialized m = *this;
+    m.caching = false;
     return m;
   }
   //! Returns a copy without a changelog topic.

@@ -17,26 +17,12 @@
 #include "eventflow/core/log.h"
 #include "eventflow/state/window_store.h"
 #include "eventflow/streams/internal/ktable_processors.h"
+#include "eventflow/streams/internal/window_close.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/serde.h"
 #include "eventflow/streams/windowed.h"
 
 namespace eventflow::streams::internal {
-
-//! Returns the time windows close by: today the task's stream time (the
-//! largest event time processed), counting `record_time`, the record being
-//! processed (-1 in a punctuator). DESIGN.md's watermark replaces stream time
-//! here, and only here: this body is the one line to change.
-template <typename KOut, typename VOut>
-int64_t WindowCloseClock(const ProcessorContext<KOut, VOut>& context, int64_t record_time) {
-  return std::max(context.stream_time(), record_time);
-}
-
-//! Returns whether the window ending at `window_end` (exclusive) with `grace`
-//! is closed at `now` (a WindowCloseClock value): end + grace <= now.
-inline bool WindowClosed(int64_t window_end, int64_t grace, int64_t now) {
-  return window_end + grace <= now;
-}
 
 //! Folds each record into the aggregate of every window of its key that
 //! contains it, kept in a window store, and forwards per EmitStrategy:
