@@ -19,6 +19,7 @@
 #include "eventflow/core/log.h"
 #include "eventflow/state/key_value_store.h"
 #include "eventflow/streams/dsl_options.h"
+#include "eventflow/streams/internal/cached_store.h"
 #include "eventflow/streams/internal/kstream_processors.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/serde.h"
@@ -82,14 +83,18 @@ void WarnSkippedNullOnce(const ProcessorContext<KOut, VOut>& context, bool* warn
 }
 
 //! Folds each record into the aggregate of its key, kept in a key-value store
-//! (count, reduce, aggregate), and forwards the new aggregate at once (emit on
-//! every update; the record cache that would keep only the last update per
-//! key and commit is not wired in yet).
+//! (count, reduce, aggregate), and forwards the new aggregate (emit on update).
+//!
+//! Caching (`caching` and a task record cache, see StoreCache): updates go
+//! into the cache and are written to the store and forwarded when it flushes
+//! (before each commit) or evicts — one update per key per commit, with the
+//! last update's timestamp. Without: each update is written and forwarded at
+//! once, with the input record's timestamp and headers.
 //!
 //! Store layout: key = the key serde's bytes, value = the aggregate serde's
-//! bytes; each update is one Put, hence one changelog record. The update's
-//! timestamp is the input record's (Kafka Streams takes the larger of it and
-//! the previous aggregate's; our stores keep no timestamp yet).
+//! bytes; each store write is one Put, hence one changelog record. The
+//! update's timestamp is the input record's (Kafka Streams takes the larger
+//! of it and the previous aggregate's; our stores keep no timestamp yet).
 //!
 //! Records with a null key (the key serde writes a Kafka null) or a null
 //! value (std::nullopt when V is an optional) are skipped, as in Kafka
@@ -106,11 +111,12 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
   using Adder = AggregateAdder<K, V, VA>;
 
   KStreamAggregate(std::string store_name, std::shared_ptr<const Adder> adder,
-                   SerdePtr<K> key_serde, SerdePtr<VA> value_serde)
+                   SerdePtr<K> key_serde, SerdePtr<VA> value_serde, bool caching = true)
       : store_name_(std::move(store_name)),
         adder_(std::move(adder)),
         key_serde_(std::move(key_serde)),
-        value_serde_(std::move(value_serde)) {}
+        value_serde_(std::move(value_serde)),
+        caching_(caching) {}
 
   void Init(ProcessorContext<K, std::optional<VA>>& context) override {
     DslProcessor<K, V, K, std::optional<VA>>::Init(context);
@@ -119,6 +125,9 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
       throw std::logic_error("node \"" + context.node_name() + "\" has no key-value store \"" +
                              store_name_ + "\"");
     }
+    cache_.Init(context.record_cache(), caching_, store_name_,
+                [this](std::string_view key, std::optional<std::string_view> value,
+                       int64_t timestamp) { EmitCached(key, value, timestamp); });
   }
 
   void Process(Record<K, V> record) override {
@@ -127,6 +136,21 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
     if constexpr (IsOptional<V>::value) null_value = !record.value.has_value();
     if (!key_serde_->Serialize(record.key, &key_bytes_) || null_value) {
       SkipNull(null_value ? "value" : "key");
+      return;
+    }
+    if (cache_.active()) {
+      Status got = Status::NotFound("not cached");
+      if (auto cached = cache_.Get(key_bytes_)) {
+        if (cached->value) {
+          value_bytes_.assign(*cached->value);
+          got = Status::OK();
+        }
+      } else {
+        got = store_->Get(key_bytes_, &value_bytes_);
+      }
+      ApplyAggregate(store_name_, got, *value_serde_, *adder_, record.key, record.value,
+                     &value_bytes_);
+      cache_.Put(key_bytes_, value_bytes_, record.timestamp);
       return;
     }
     const Status got = store_->Get(key_bytes_, &value_bytes_);
@@ -143,10 +167,25 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
   }
   void SkipNull(const char* what) { WarnSkippedNullOnce(*this->context_, &warned_, what); }
 
+  // A merged update leaving the cache: write the store, forward.
+  void EmitCached(std::string_view key, std::optional<std::string_view> value,
+                  int64_t timestamp) {
+    if (!value) return;  // this processor never caches deletions
+    Check(store_->Put(key, *value, timestamp), "writing");
+    K k{};
+    Check(key_serde_->Deserialize(key, &k), "decoding a cached key");
+    VA aggregate{};
+    Check(value_serde_->Deserialize(*value, &aggregate), "decoding a cached aggregate");
+    this->context_->Forward(
+        Record<K, std::optional<VA>>{std::move(k), std::move(aggregate), timestamp, {}});
+  }
+
   std::string store_name_;
   std::shared_ptr<const Adder> adder_;
   SerdePtr<K> key_serde_;
   SerdePtr<VA> value_serde_;
+  bool caching_;
+  StoreCache cache_;
   state::KeyValueStore* store_ = nullptr;
   std::string key_bytes_;
   std::string value_bytes_;

@@ -15,7 +15,9 @@
 #include <utility>
 
 #include "eventflow/core/log.h"
+#include "eventflow/state/store_keys.h"
 #include "eventflow/state/window_store.h"
+#include "eventflow/streams/internal/cached_store.h"
 #include "eventflow/streams/internal/ktable_processors.h"
 #include "eventflow/streams/internal/window_close.h"
 #include "eventflow/streams/processor.h"
@@ -26,8 +28,11 @@ namespace eventflow::streams::internal {
 
 //! Folds each record into the aggregate of every window of its key that
 //! contains it, kept in a window store, and forwards per EmitStrategy:
-//! - kOnWindowUpdate: each window's new aggregate at once, with the input
-//!   record's timestamp.
+//! - kOnWindowUpdate: each window's new aggregate, with the input record's
+//!   timestamp — at once without caching; with caching (`caching` and a task
+//!   record cache, see StoreCache) the updates of a (key, window) are merged
+//!   in the cache and written to the store and forwarded once per commit
+//!   (cache key = EncodeWindowKey(key bytes, start)).
 //! - kOnWindowClose: nothing from Process(); a stream-time punctuator (every
 //!   ms of stream time, so at each advance) forwards each window that has
 //!   just closed, once, with its final aggregate and timestamp end - 1 (the
@@ -67,13 +72,14 @@ class KStreamWindowAggregate final
 
   KStreamWindowAggregate(std::string store_name, TimeWindows windows, EmitStrategy emit,
                          std::shared_ptr<const Adder> adder, SerdePtr<K> key_serde,
-                         SerdePtr<VA> value_serde)
+                         SerdePtr<VA> value_serde, bool caching = true)
       : store_name_(std::move(store_name)),
         windows_(windows),
         emit_(emit),
         adder_(std::move(adder)),
         key_serde_(std::move(key_serde)),
-        value_serde_(std::move(value_serde)) {}
+        value_serde_(std::move(value_serde)),
+        caching_(caching) {}
 
   void Init(ProcessorContext<Windowed<K>, std::optional<VA>>& context) override {
     DslProcessor<K, V, Windowed<K>, std::optional<VA>>::Init(context);
@@ -84,6 +90,11 @@ class KStreamWindowAggregate final
     }
     context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime,
                      [this](int64_t) { OnStreamTime(WindowCloseClock(*this->context_, -1)); });
+    // Final results are read from the store at close: only updates are cached.
+    cache_.Init(context.record_cache(), caching_ && emit_ == EmitStrategy::kOnWindowUpdate,
+                store_name_,
+                [this](std::string_view key, std::optional<std::string_view> value,
+                       int64_t timestamp) { EmitCached(key, value, timestamp); });
   }
 
   void Process(Record<K, V> record) override {
@@ -100,6 +111,22 @@ class KStreamWindowAggregate final
     windows_.ForEachWindow(record.timestamp, [&](int64_t start) {
       if (WindowClosed(start + size, grace, now)) {
         DropLate(record.timestamp, start, now);
+        return;
+      }
+      if (cache_.active()) {
+        state::EncodeWindowKey(key_bytes_, start, &cache_key_);
+        Status got = Status::NotFound("not cached");
+        if (auto cached = cache_.Get(cache_key_)) {
+          if (cached->value) {
+            value_bytes_.assign(*cached->value);
+            got = Status::OK();
+          }
+        } else {
+          got = store_->Fetch(key_bytes_, start, &value_bytes_);
+        }
+        ApplyAggregate(store_name_, got, *value_serde_, *adder_, record.key, record.value,
+                       &value_bytes_);
+        cache_.Put(cache_key_, value_bytes_, record.timestamp);
         return;
       }
       const Status got = store_->Fetch(key_bytes_, start, &value_bytes_);
@@ -128,6 +155,20 @@ class KStreamWindowAggregate final
             std::to_string(start + windows_.size_ms()) + "), closed since end + grace " +
             std::to_string(windows_.grace_ms()) + " <= " + std::to_string(now) +
             "; further late records in this task are only counted (dropped_late)");
+  }
+
+  // A merged window update leaving the cache: write the store, forward.
+  void EmitCached(std::string_view cache_key, std::optional<std::string_view> value,
+                  int64_t timestamp) {
+    if (!value) return;  // this processor never caches deletions
+    state::WindowKeyView at;
+    Check(state::DecodeWindowKey(cache_key, /*with_sequence=*/false, &at), "decoding a cached key");
+    Check(store_->Put(at.key, at.window_start, *value, timestamp), "writing");
+    Windowed<K> key{K{}, at.window_start, at.window_start + windows_.size_ms()};
+    Check(key_serde_->Deserialize(at.key, &key.key), "decoding a cached key");
+    VA aggregate{};
+    Check(value_serde_->Deserialize(*value, &aggregate), "decoding a cached aggregate");
+    this->context_->Forward(Out{std::move(key), std::move(aggregate), timestamp, {}});
   }
 
   // Forwards the windows that closed up to `now` (kOnWindowClose), then moves
@@ -161,10 +202,13 @@ class KStreamWindowAggregate final
   std::shared_ptr<const Adder> adder_;
   SerdePtr<K> key_serde_;
   SerdePtr<VA> value_serde_;
+  bool caching_;
+  StoreCache cache_;
   state::WindowStore* store_ = nullptr;
   int64_t emitted_to_ = -1;  // kOnWindowClose: windows with start <= this were forwarded
   std::string key_bytes_;
   std::string value_bytes_;
+  std::string cache_key_;
   bool warned_null_ = false;
   bool warned_late_ = false;
 };
