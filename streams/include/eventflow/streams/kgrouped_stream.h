@@ -91,6 +91,10 @@ AggregateAdder<K, V, VA> InitAggregateAdder(I initializer, A aggregator) {
 
 template <typename K, typename V>
 class TimeWindowedKStream;
+template <typename K, typename V>
+class SessionWindowedKStream;
+template <typename K, typename V>
+class SlidingWindowedKStream;
 
 //! A stream grouped by key (see the file comment). Copyable and cheap; valid
 //! while its StreamsBuilder lives.
@@ -117,12 +121,24 @@ class KGroupedStream {
   //! (key, window) (see time_windowed_kstream.h). Invalid windows are a
   //! topology error (TimeWindows::Validate).
   TimeWindowedKStream<K, V> WindowedBy(const TimeWindows& windows) const;
+  //! Returns the stream grouped by key and by session, to aggregate per
+  //! (key, session) (see session_windowed_kstream.h). Invalid windows are a
+  //! topology error (SessionWindows::Validate).
+  SessionWindowedKStream<K, V> WindowedBy(const SessionWindows& windows) const;
+  //! Returns the stream grouped by key and by sliding window, to aggregate
+  //! per (key, window) (see sliding_windowed_kstream.h). Invalid windows are
+  //! a topology error (SlidingWindows::Validate).
+  SlidingWindowedKStream<K, V> WindowedBy(const SlidingWindows& windows) const;
 
  private:
   template <typename K2, typename V2>
   friend class KStream;
   template <typename K2, typename V2>
   friend class TimeWindowedKStream;
+  template <typename K2, typename V2>
+  friend class SessionWindowedKStream;
+  template <typename K2, typename V2>
+  friend class SlidingWindowedKStream;
 
   KGroupedStream(internal::InternalStreamsBuilder* builder, std::string node, SerdePtr<K> key_serde,
                  SerdePtr<V> value_serde, bool repartition_required,
@@ -133,6 +149,17 @@ class KGroupedStream {
         value_serde_(std::move(value_serde)),
         repartition_required_(repartition_required),
         name_(std::move(name)) {}
+
+  // Returns the table an aggregation's node `node` produces. KTable's
+  // constructor is private; the session and sliding windowed streams, not
+  // KTable's friends, build their tables through this.
+  template <typename KT, typename VT>
+  static KTable<KT, VT> MakeTable(internal::InternalStreamsBuilder* builder, std::string node,
+                                  SerdePtr<KT> key_serde, SerdePtr<VT> value_serde,
+                                  std::string store) {
+    return KTable<KT, VT>(builder, std::move(node), std::move(key_serde), std::move(value_serde),
+                          std::move(store));
+  }
 
   // What an aggregation (windowed or not) adds before its processor: names,
   // serdes and the node it reads from.
@@ -311,4 +338,5 @@ auto KStream<K, V>::GroupBy(
 
 }  // namespace eventflow::streams
 
-#include "eventflow/streams/time_windowed_kstream.h"  // IWYU pragma: export
+#include "eventflow/streams/session_windowed_kstream.h"  // IWYU pragma: export
+#include "eventflow/streams/time_windowed_kstream.h"     // IWYU pragma: export

@@ -1,0 +1,285 @@
+// The processor behind SessionWindowedKStream's aggregations. Not for user
+// code.
+//
+// Thread-safety: processor instances belong to one task; the shared user
+// functions are called from every task and stream thread.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "eventflow/core/log.h"
+#include "eventflow/state/session_store.h"
+#include "eventflow/streams/internal/ktable_processors.h"
+#include "eventflow/streams/internal/window_close.h"
+#include "eventflow/streams/processor.h"
+#include "eventflow/streams/serde.h"
+#include "eventflow/streams/windowed.h"
+
+namespace eventflow::streams::internal {
+
+//! The user functions of a session aggregation (Kafka's initializer,
+//! aggregator and merger), shared by every task.
+template <typename K, typename V, typename VA>
+struct SessionAggregateFns {
+  //! Starts the merge of the sessions a record joins (Aggregate's
+  //! initializer); empty for Count and Reduce, whose merge starts from the
+  //! first session.
+  std::function<VA()> initializer;
+  //! Folds the record into the merged aggregate (nullopt: no session before).
+  AggregateAdder<K, V, VA> adder;
+  //! Merges two sessions' aggregates: merger(key, aggregate, other).
+  std::function<VA(const K& key, const VA& aggregate, const VA& other)> merger;
+};
+
+//! Kafka's KStreamSessionWindowAggregate: keeps per key its sessions in a
+//! session store and folds each record into the session it starts or joins.
+//!
+//! A record at t finds its key's sessions overlapping [t - gap, t + gap]
+//! that are not closed, merges their aggregates (merger, in the store's
+//! order: by end, then start), folds the record in (adder) and stores the
+//! merged session [min start, max end]; every merged session whose window
+//! differs from the merged one is Removed (a tombstone in the changelog).
+//!
+//! Closing (SessionWindows::CloseEnd): session [s, e] is closed when
+//! WindowClosed(e + gap + 1, grace, WindowCloseClock()). A closed session is
+//! final: a record never changes it (Kafka would still merge one found in
+//! the store; we keep "final" exact for kOnWindowClose, and a record within
+//! grace of stream time never reaches a closed session anyway). A record
+//! whose merged session would be closed is dropped and counted in the task's
+//! dropped_late (the first per task is logged).
+//!
+//! Forwarding per EmitStrategy, timestamps = the session's end (as Kafka):
+//! - kOnWindowUpdate: for each removed session a tombstone, then the merged
+//!   session's new aggregate (with the input record's headers).
+//! - kOnWindowClose: nothing from Process(); a stream-time punctuator
+//!   forwards each session that has just closed, once, ordered by (end, key
+//!   bytes, start).
+//!
+//! Sessions awaiting close (kOnWindowClose) are indexed in memory by end:
+//! the session store offers no scan across keys by end time yet. So after a
+//! restart only sessions touched again are emitted on close; sessions open
+//! at the restart and never updated again are NOT emitted (see the report
+//! requesting SessionStore::FindSessionsByEnd, which would make this scan
+//! exact through the expiry horizon as KStreamWindowAggregate does).
+//!
+//! Expiry: the same punctuator advances the store's stream time; with
+//! retention = gap + grace + 1 (what the DSL declares) exactly the closed
+//! sessions fall behind the horizon.
+//!
+//! Store layout: key = the key serde's bytes, (start, end) = the session's,
+//! value = the aggregate serde's bytes. Null keys and values are skipped as
+//! in KStreamAggregate. Buffers are reused: once grown, a record that joins
+//! an existing session costs no allocation beyond the store iterator, the
+//! serdes' and the user functions'.
+template <typename K, typename V, typename VA>
+class KStreamSessionWindowAggregate final
+    : public DslProcessor<K, V, Windowed<K>, std::optional<VA>> {
+ public:
+  using Fns = SessionAggregateFns<K, V, VA>;
+  using Out = Record<Windowed<K>, std::optional<VA>>;
+
+  KStreamSessionWindowAggregate(std::string store_name, SessionWindows windows, EmitStrategy emit,
+                                std::shared_ptr<const Fns> fns, SerdePtr<K> key_serde,
+                                SerdePtr<VA> value_serde)
+      : store_name_(std::move(store_name)),
+        windows_(windows),
+        emit_(emit),
+        fns_(std::move(fns)),
+        key_serde_(std::move(key_serde)),
+        value_serde_(std::move(value_serde)) {}
+
+  void Init(ProcessorContext<Windowed<K>, std::optional<VA>>& context) override {
+    DslProcessor<K, V, Windowed<K>, std::optional<VA>>::Init(context);
+    store_ = context.template GetStateStore<state::SessionStore>(store_name_);
+    if (store_ == nullptr) {
+      throw std::logic_error("node \"" + context.node_name() + "\" has no session store \"" +
+                             store_name_ + "\"");
+    }
+    context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime,
+                     [this](int64_t) { OnStreamTime(WindowCloseClock(*this->context_, -1)); });
+  }
+
+  void Process(Record<K, V> record) override {
+    key_bytes_.clear();
+    bool null_value = false;
+    if constexpr (IsOptional<V>::value) null_value = !record.value.has_value();
+    if (!key_serde_->Serialize(record.key, &key_bytes_) || null_value) {
+      WarnSkippedNullOnce(*this->context_, &warned_null_, null_value ? "value" : "key");
+      return;
+    }
+    const int64_t ts = record.timestamp;
+    const int64_t gap = windows_.inactivity_gap_ms();
+    const int64_t now = WindowCloseClock(*this->context_, ts);
+
+    // Collect first, then write (iterators must not see writes).
+    num_found_ = 0;
+    int64_t start = ts;
+    int64_t end = ts;
+    {
+      auto it = store_->FindSessions(key_bytes_, ts - gap, ts + gap);
+      for (; it->Valid(); it->Next()) {
+        if (Closed(it->end(), now)) continue;  // final; never merged
+        if (num_found_ == found_.size()) found_.emplace_back();
+        Found& f = found_[num_found_++];
+        f.start = it->start();
+        f.end = it->end();
+        f.value.assign(it->value());
+        start = std::min(start, f.start);
+        end = std::max(end, f.end);
+      }
+      Check(it->status(), "finding sessions");
+    }
+    if (Closed(end, now)) {
+      DropLate(ts, start, end, now);
+      return;
+    }
+
+    std::optional<VA> merged;
+    if (fns_->initializer && num_found_ > 0) merged.emplace(fns_->initializer());
+    for (size_t i = 0; i < num_found_; ++i) {
+      VA session{};
+      Check(value_serde_->Deserialize(found_[i].value, &session), "decoding a stored aggregate");
+      if (merged) {
+        merged = fns_->merger(record.key, *merged, session);
+      } else {
+        merged = std::move(session);
+      }
+    }
+    VA aggregate = fns_->adder(record.key, record.value, std::move(merged));
+    value_bytes_.clear();
+    if (!value_serde_->Serialize(aggregate, &value_bytes_)) {
+      throw std::runtime_error("store \"" + store_name_ +
+                               "\": the aggregate serializes to null; aggregates must have a value");
+    }
+
+    const bool on_update = emit_ == EmitStrategy::kOnWindowUpdate;
+    IndexNode node;
+    for (size_t i = 0; i < num_found_; ++i) {
+      const Found& f = found_[i];
+      if (!on_update) {
+        auto at = index_.find(IndexKey{f.end, key_bytes_, f.start});
+        if (at != index_.end()) {
+          if (node.empty()) {
+            node = index_.extract(at);  // reused for the merged session
+          } else {
+            index_.erase(at);
+          }
+        }
+      }
+      if (f.start == start && f.end == end) continue;  // overwritten by the Put below
+      Check(store_->Remove(key_bytes_, f.start, f.end, ts), "removing a merged session");
+      if (on_update) {
+        this->context_->Forward(
+            Out{Windowed<K>{record.key, f.start, f.end}, std::nullopt, f.end, record.headers});
+      }
+    }
+    Check(store_->Put(key_bytes_, start, end, value_bytes_, ts), "writing");
+    if (on_update) {
+      this->context_->Forward(Out{Windowed<K>{std::move(record.key), start, end},
+                                  std::move(aggregate), end, std::move(record.headers)});
+      return;
+    }
+    if (node.empty()) {
+      index_.insert(Pending{end, key_bytes_, start});
+    } else {
+      Pending& p = node.value();
+      p.end = end;
+      p.key.assign(key_bytes_);
+      p.start = start;
+      index_.insert(std::move(node));
+    }
+  }
+
+ private:
+  // A session found for the current record: its window and value bytes.
+  struct Found {
+    int64_t start = 0;
+    int64_t end = 0;
+    std::string value;
+  };
+  // A session awaiting its close (kOnWindowClose), ordered by end first.
+  struct Pending {
+    int64_t end;
+    std::string key;
+    int64_t start;
+  };
+  using IndexKey = std::tuple<int64_t, std::string_view, int64_t>;
+  struct ByEnd {
+    using is_transparent = void;
+    static IndexKey Key(const Pending& p) { return {p.end, p.key, p.start}; }
+    static const IndexKey& Key(const IndexKey& k) { return k; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Key(a) < Key(b);
+    }
+  };
+  using Index = std::set<Pending, ByEnd>;
+  using IndexNode = typename Index::node_type;
+
+  bool Closed(int64_t end, int64_t now) const {
+    return WindowClosed(windows_.CloseEnd(end), windows_.grace_ms(), now);
+  }
+
+  void Check(const Status& status, const char* doing) const {
+    ThrowIfStoreError(store_name_, status, doing);
+  }
+
+  void DropLate(int64_t timestamp, int64_t start, int64_t end, int64_t now) {
+    this->context_->CountDroppedLate();
+    if (warned_late_) return;
+    warned_late_ = true;
+    Log(LogLevel::kWarn, "streams",
+        "node \"" + this->context_->node_name() + "\" drops a record at " +
+            std::to_string(timestamp) + " for session [" + std::to_string(start) + ", " +
+            std::to_string(end) + "], closed since end + gap " +
+            std::to_string(windows_.inactivity_gap_ms()) + " + 1 + grace " +
+            std::to_string(windows_.grace_ms()) + " <= " + std::to_string(now) +
+            "; further late records in this task are only counted (dropped_late)");
+  }
+
+  // Forwards the sessions that closed up to `now` (kOnWindowClose), then
+  // moves the store's expiry horizon (both modes).
+  void OnStreamTime(int64_t now) {
+    if (now < 0) return;
+    while (!index_.empty() && Closed(index_.begin()->end, now)) {
+      IndexNode node = index_.extract(index_.begin());
+      const Pending& p = node.value();
+      Check(store_->FetchSession(p.key, p.start, p.end, &value_bytes_), "reading a closed session");
+      Windowed<K> key{K{}, p.start, p.end};
+      Check(key_serde_->Deserialize(p.key, &key.key), "decoding a stored key");
+      VA value{};
+      Check(value_serde_->Deserialize(value_bytes_, &value), "decoding the stored aggregate");
+      this->context_->Forward(Out{std::move(key), std::move(value), p.end, {}});
+    }
+    Check(store_->AdvanceStreamTime(now), "advancing stream time");
+  }
+
+  std::string store_name_;
+  SessionWindows windows_;
+  EmitStrategy emit_;
+  std::shared_ptr<const Fns> fns_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<VA> value_serde_;
+  state::SessionStore* store_ = nullptr;
+  Index index_;                // kOnWindowClose: sessions not yet forwarded
+  std::vector<Found> found_;   // grows to the most sessions one record merged
+  size_t num_found_ = 0;
+  std::string key_bytes_;
+  std::string value_bytes_;
+  bool warned_null_ = false;
+  bool warned_late_ = false;
+};
+
+}  // namespace eventflow::streams::internal
