@@ -339,4 +339,5 @@ auto KStream<K, V>::GroupBy(
 }  // namespace eventflow::streams
 
 #include "eventflow/streams/session_windowed_kstream.h"  // IWYU pragma: export
+#include "eventflow/streams/sliding_windowed_kstream.h"  // IWYU pragma: export
 #include "eventflow/streams/time_windowed_kstream.h"     // IWYU pragma: export
