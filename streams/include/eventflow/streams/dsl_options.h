@@ -1,6 +1,6 @@
 // Options of the DSL operations (Kafka Streams' Consumed, Produced, Named,
-// Repartitioned, Branched, Grouped, Materialized) and the default serdes the
-// DSL falls back on.
+// Repartitioned, Branched, Grouped, Materialized, StreamJoined, Joined) and
+// the default serdes the DSL falls back on.
 //
 // Each option struct is a plain aggregate whose empty fields mean "not set":
 // a nullptr serde means the stream's own serde (or the default serde for the
@@ -246,6 +246,106 @@ struct Materialized {
     Materialized m = *this;
     m.logging = false;
     return m;
+  }
+};
+
+//! How KStream::Join/LeftJoin/OuterJoin(KStream, ..., JoinWindows) name and
+//! keep their stores (Kafka's StreamJoined). Each side is kept in a window
+//! store with duplicates ("<base>-this-join-store" / "<base>-other-join-store",
+//! or "-outer-this-join-store" / "-outer-other-join-store" for the sides
+//! whose unmatched records are kept); left and outer joins add the shared
+//! store of unmatched records "<base>-left-shared-join-store" /
+//! "<base>-outer-shared-join-store". Unnamed, the stores are named after the
+//! join processors as in Kafka Streams ("KSTREAM-JOINTHIS-0000000004-store",
+//! "KSTREAM-OUTERSHARED-0000000004-store").
+template <typename K, typename V1, typename V2>
+struct StreamJoined {
+  //! Names the processors "<name>-this-windowed", "<name>-other-windowed",
+  //! "<name>-[outer-]this-join", "<name>-[outer-]other-join", "<name>-merge"
+  //! and, when a side needs one, its repartition topic
+  //! "<name>-left-repartition" / "<name>-right-repartition". nullopt:
+  //! generated names.
+  std::optional<std::string> name{};
+  //! The stores' base name (see the struct comment); nullopt: generated.
+  std::optional<std::string> store_name{};
+  SerdePtr<K> key_serde{};          //!< nullptr: the left stream's, else the right's, else DefaultSerde<K>()
+  SerdePtr<V1> value_serde{};       //!< nullptr: the left stream's value serde, else DefaultSerde<V1>()
+  SerdePtr<V2> other_value_serde{}; //!< nullptr: the right stream's value serde, else DefaultSerde<V2>()
+  bool in_memory = false;           //!< std::map instead of RocksDB (still changelogged)
+  bool logging = true;              //!< false: no changelog topics
+
+  //! Returns options with these serdes.
+  static StreamJoined With(SerdePtr<K> key_serde, SerdePtr<V1> value_serde,
+                           SerdePtr<V2> other_value_serde) {
+    StreamJoined j;
+    j.key_serde = std::move(key_serde);
+    j.value_serde = std::move(value_serde);
+    j.other_value_serde = std::move(other_value_serde);
+    return j;
+  }
+  //! Returns options naming the stores after `store_name`.
+  static StreamJoined As(std::string store_name) {
+    StreamJoined j;
+    j.store_name = std::move(store_name);
+    return j;
+  }
+  //! Returns a copy naming the processors after `name`.
+  StreamJoined WithName(std::string processor_name) const {
+    StreamJoined j = *this;
+    j.name = std::move(processor_name);
+    return j;
+  }
+  //! Returns a copy naming the stores after `store_name`.
+  StreamJoined WithStoreName(std::string base) const {
+    StreamJoined j = *this;
+    j.store_name = std::move(base);
+    return j;
+  }
+  //! Returns a copy that keeps the stores in memory.
+  StreamJoined WithInMemoryStores() const {
+    StreamJoined j = *this;
+    j.in_memory = true;
+    return j;
+  }
+  //! Returns a copy without changelog topics.
+  StreamJoined WithLoggingDisabled() const {
+    StreamJoined j = *this;
+    j.logging = false;
+    return j;
+  }
+};
+
+//! How KStream::Join/LeftJoin(KTable, ...) name the join and serialize the
+//! stream's records when it must repartition them (Kafka's Joined).
+template <typename K, typename V, typename VT>
+struct Joined {
+  //! Names the join processor and, when the stream needs one, its
+  //! repartition topic "<name>-repartition"; nullopt: generated names.
+  std::optional<std::string> name{};
+  SerdePtr<K> key_serde{};          //!< nullptr: the stream's, else the table's, else DefaultSerde<K>()
+  SerdePtr<V> value_serde{};        //!< nullptr: the stream's value serde, else DefaultSerde<V>()
+  SerdePtr<VT> other_value_serde{}; //!< unused (the table keeps its own serde); for Kafka parity
+
+  //! Returns options with these serdes.
+  static Joined With(SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                     SerdePtr<VT> other_value_serde = nullptr) {
+    Joined j;
+    j.key_serde = std::move(key_serde);
+    j.value_serde = std::move(value_serde);
+    j.other_value_serde = std::move(other_value_serde);
+    return j;
+  }
+  //! Returns options naming the join `name`.
+  static Joined As(std::string name) {
+    Joined j;
+    j.name = std::move(name);
+    return j;
+  }
+  //! Returns a copy naming the join `name`.
+  Joined WithName(std::string join_name) const {
+    Joined j = *this;
+    j.name = std::move(join_name);
+    return j;
   }
 };
 

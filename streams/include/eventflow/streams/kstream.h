@@ -27,6 +27,11 @@
 // aggregation of such a stream first sends its records through a repartition
 // topic, so that all records of a key meet in one task.
 //
+// Joins (see stream_join_dsl.h): Join/LeftJoin/OuterJoin with another
+// KStream within JoinWindows (join_windows.h), and Join/LeftJoin with a
+// KTable. A stream whose key may have changed goes through a repartition
+// topic first, as for an aggregation, so that both sides are co-partitioned.
+//
 // Errors: invalid input (empty or illegal topic or name, a name used twice,
 // a missing serde, an empty function) is recorded with the operation's name
 // and reported by Topology::Validate() of the built topology.
@@ -48,7 +53,9 @@
 
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/internal_streams_builder.h"
+#include "eventflow/streams/internal/join_processors.h"
 #include "eventflow/streams/internal/kstream_processors.h"
+#include "eventflow/streams/join_windows.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/serde.h"
 #include "eventflow/streams/source_sink.h"
@@ -233,6 +240,34 @@ class KStream {
   template <typename K2 = internal::Deduced, typename V2 = internal::Deduced, typename F>
   auto Process(F supplier, const Named& named = {}) const;
 
+  //! Returns KStream<K, VR>: for each pair of records of this stream and
+  //! `other` with equal keys whose times are within `windows`,
+  //! joiner(value, other_value) or joiner(key, value, other_value) (VR is
+  //! what it returns), with the larger of the two times (see stream_join_dsl.h).
+  template <typename V2, typename F>
+  auto Join(const KStream<K, V2>& other, F joiner, const JoinWindows& windows,
+            const StreamJoined<K, V, V2>& joined = {}) const;
+  //! Like Join(other, ...), and for each record of this stream that matched
+  //! nothing, once its window has closed, joiner(value, std::nullopt); the
+  //! joiner takes (const V&, const std::optional<V2>&).
+  template <typename V2, typename F>
+  auto LeftJoin(const KStream<K, V2>& other, F joiner, const JoinWindows& windows,
+                const StreamJoined<K, V, V2>& joined = {}) const;
+  //! Like LeftJoin(other, ...) for the records of both streams; the joiner
+  //! takes (const std::optional<V>&, const std::optional<V2>&).
+  template <typename V2, typename F>
+  auto OuterJoin(const KStream<K, V2>& other, F joiner, const JoinWindows& windows,
+                 const StreamJoined<K, V, V2>& joined = {}) const;
+  //! Returns KStream<K, VR> of joiner(value, table_value) (or with the key
+  //! first) for each record whose key the table holds at that moment; other
+  //! records are dropped. Table updates produce nothing.
+  template <typename VT, typename F>
+  auto Join(const KTable<K, VT>& table, F joiner, const Joined<K, V, VT>& joined = {}) const;
+  //! Like Join(table, ...), but a record whose key the table lacks gives
+  //! joiner(value, std::nullopt); the joiner takes (const V&, const std::optional<VT>&).
+  template <typename VT, typename F>
+  auto LeftJoin(const KTable<K, VT>& table, F joiner, const Joined<K, V, VT>& joined = {}) const;
+
  private:
   friend class StreamsBuilder;
   friend class BranchedKStream<K, V>;
@@ -272,6 +307,18 @@ class KStream {
 
   template <typename F>
   KStream AddFilter(std::string_view operation, F predicate, const Named& named, bool keep) const;
+
+  // Returns this stream, through the repartition topic "<stem>-repartition"
+  // when its key may have changed (stem: `name`, else this node's name, with
+  // a warning); the join's own serdes write the topic.
+  KStream RepartitionForJoin(std::string_view operation, const std::optional<std::string>& name,
+                             SerdePtr<K> key_serde, SerdePtr<V> value_serde) const;
+  template <internal::JoinKind kKind, typename V2, typename F>
+  auto DoStreamJoin(std::string_view operation, const KStream<K, V2>& other, F joiner,
+                    const JoinWindows& windows, const StreamJoined<K, V, V2>& joined) const;
+  template <internal::JoinKind kKind, typename VT, typename F>
+  auto DoTableJoin(std::string_view operation, const KTable<K, VT>& table, F joiner,
+                   const Joined<K, V, VT>& joined) const;
 
   internal::InternalStreamsBuilder* builder_;
   std::string node_;
@@ -612,3 +659,5 @@ std::map<std::string, KStream<K, V>> BranchedKStream<K, V>::NoDefaultBranch() {
 
 // The grouping and table halves of the DSL, which need KStream complete.
 #include "eventflow/streams/kgrouped_stream.h"  // IWYU pragma: export
+// The joins, which need KStream and KTable complete.
+#include "eventflow/streams/stream_join_dsl.h"  // IWYU pragma: export

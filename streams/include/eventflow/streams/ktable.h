@@ -17,6 +17,22 @@
 // Kafka Streams ("KTABLE-FILTER-<n>", "KTABLE-MAPVALUES-<n>",
 // "KTABLE-TOSTREAM-<n>") unless Named gives one.
 //
+// Joins (Join, LeftJoin, OuterJoin with another KTable of the same key type,
+// windowed tables included): an update of either side looks the other side's
+// current value up and forwards the join, or a tombstone when the result
+// disappears; see KTableKTableJoin in internal/join_processors.h. The joiner
+// takes (value, other) — or (key, value, other) — as const V& / const VO& for
+// Join, const V& / const std::optional<VO>& for LeftJoin and
+// std::optional of both for OuterJoin (the missing side is std::nullopt).
+// Every table can be joined: a materialized one is read from its store, a
+// Filter/FilterNot/MapValues result through its parent's (Kafka's value
+// getters), a join result through both sides'. Both tables must be readable
+// in the join's task: their stores end up in one sub-topology, whose source
+// topics must be co-partitioned (checked at start-up). The result is not
+// materialized. Names as in Kafka Streams: "KTABLE-MERGE-<n>" (the result),
+// "KTABLE-JOINTHIS-<n>", "KTABLE-JOINOTHER-<n>", or with Named "<name>",
+// "<name>-join-this", "<name>-join-other".
+//
 // Errors, user functions, lifecycle and thread-safety: as for KStream.
 #pragma once
 
@@ -29,6 +45,7 @@
 
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/internal_streams_builder.h"
+#include "eventflow/streams/internal/join_processors.h"
 #include "eventflow/streams/internal/ktable_processors.h"
 #include "eventflow/streams/kstream.h"
 
@@ -71,6 +88,28 @@ class KTable {
   //! value is nullopt (written as a Kafka null by a sink).
   KStream<K, std::optional<V>> ToStream(const Named& named = {}) const;
 
+  //! Returns the inner join with `other`: joiner(value, other_value) or
+  //! joiner(key, value, other_value) for the keys present in both tables
+  //! (see the file comment).
+  template <typename VO, typename F>
+  auto Join(const KTable<K, VO>& other, F joiner, const Named& named = {}) const {
+    return DoJoin<internal::JoinKind::kInner, VO>("KTable::Join", other, std::move(joiner), named);
+  }
+  //! Returns the left join with `other`: joiner(value, optional other_value)
+  //! for the keys of this table.
+  template <typename VO, typename F>
+  auto LeftJoin(const KTable<K, VO>& other, F joiner, const Named& named = {}) const {
+    return DoJoin<internal::JoinKind::kLeft, VO>("KTable::LeftJoin", other, std::move(joiner),
+                                                 named);
+  }
+  //! Returns the full outer join with `other`: joiner(optional value,
+  //! optional other_value) for the keys of either table.
+  template <typename VO, typename F>
+  auto OuterJoin(const KTable<K, VO>& other, F joiner, const Named& named = {}) const {
+    return DoJoin<internal::JoinKind::kOuter, VO>("KTable::OuterJoin", other, std::move(joiner),
+                                                  named);
+  }
+
  private:
   template <typename K2, typename V2>
   friend class KGroupedStream;
@@ -78,14 +117,28 @@ class KTable {
   friend class TimeWindowedKStream;
   template <typename K2, typename V2>
   friend class KTable;
+  template <typename K2, typename V2>
+  friend class KStream;
+  friend class StreamsBuilder;
 
   KTable(internal::InternalStreamsBuilder* builder, std::string node, SerdePtr<K> key_serde,
-         SerdePtr<V> value_serde, std::optional<std::string> store_name)
+         SerdePtr<V> value_serde, std::optional<std::string> store_name,
+         internal::TableValueGetterSupplier<K, V> getter = {})
       : builder_(builder),
         node_(std::move(node)),
         key_serde_(std::move(key_serde)),
         value_serde_(std::move(value_serde)),
-        store_name_(std::move(store_name)) {}
+        store_name_(std::move(store_name)),
+        getter_(std::move(getter)) {}
+
+  // Returns how a join reads this table's current values in a task: from its
+  // store when materialized, else through the getter its operation set; empty
+  // when there is neither (the serdes are missing after a recorded error).
+  internal::TableValueGetterSupplier<K, V> ValueGetterSupplier() const;
+
+  template <internal::JoinKind kKind, typename VO, typename F>
+  auto DoJoin(std::string_view operation, const KTable<K, VO>& other, F joiner,
+              const Named& named) const;
 
   template <typename F>
   KTable AddFilter(std::string_view operation, F predicate, const Named& named, bool keep) const;
@@ -95,6 +148,7 @@ class KTable {
   SerdePtr<K> key_serde_;
   SerdePtr<V> value_serde_;
   std::optional<std::string> store_name_;
+  internal::TableValueGetterSupplier<K, V> getter_;  // set when not materialized
 };
 
 // ---------------------------------------------------------------------------
@@ -113,7 +167,14 @@ KTable<K, V> KTable<K, V>::AddFilter(std::string_view operation, F predicate, co
   builder_->topology().AddProcessor<K, std::optional<V>, K, std::optional<V>>(
       name, [fn, keep] { return std::make_unique<internal::KTableFilter<K, V>>(fn, keep); },
       {node_});
-  return KTable(builder_, std::move(name), key_serde_, value_serde_, std::nullopt);
+  internal::TableValueGetterSupplier<K, V> getter;
+  if (auto parent = ValueGetterSupplier()) {
+    getter = [parent, fn, keep] {
+      return std::make_unique<internal::FilterGetter<K, V>>(parent(), fn, keep);
+    };
+  }
+  return KTable(builder_, std::move(name), key_serde_, value_serde_, std::nullopt,
+                std::move(getter));
 }
 
 template <typename K, typename V>
@@ -145,7 +206,14 @@ auto KTable<K, V>::MapValues(F mapper, const Named& named) const {
   std::string name = builder_->NodeName(kOperation, named.name, internal::kTableMapValuesName);
   builder_->topology().AddProcessor<K, std::optional<V>, K, std::optional<VOut>>(
       name, [fn] { return std::make_unique<Processor>(fn); }, {node_});
-  return KTable<K, VOut>(builder_, std::move(name), key_serde_, nullptr, std::nullopt);
+  internal::TableValueGetterSupplier<K, VOut> getter;
+  if (auto parent = ValueGetterSupplier()) {
+    getter = [parent, fn] {
+      return std::make_unique<internal::MapValuesGetter<K, V, VOut>>(parent(), fn);
+    };
+  }
+  return KTable<K, VOut>(builder_, std::move(name), key_serde_, nullptr, std::nullopt,
+                         std::move(getter));
 }
 
 template <typename K, typename V>
@@ -159,6 +227,96 @@ KStream<K, std::optional<V>> KTable<K, V>::ToStream(const Named& named) const {
   if (value_serde_) value_serde = Serdes::Nullable<V>(value_serde_);
   return KStream<K, std::optional<V>>(builder_, std::move(name), key_serde_,
                                       std::move(value_serde));
+}
+
+template <typename K, typename V>
+internal::TableValueGetterSupplier<K, V> KTable<K, V>::ValueGetterSupplier() const {
+  if (getter_) return getter_;
+  if (!store_name_ || !key_serde_ || !value_serde_) return {};
+  const StoreSpec* spec = builder_->topology().FindStore(*store_name_);
+  if (spec == nullptr) return {};
+  const std::string store = *store_name_;
+  SerdePtr<K> key_serde = key_serde_;
+  SerdePtr<V> value_serde = value_serde_;
+  if (spec->kind == StoreSpec::Kind::kKeyValue) {
+    return [store, key_serde, value_serde] {
+      return std::make_unique<internal::KeyValueStoreGetter<K, V>>(store, key_serde, value_serde);
+    };
+  }
+  if constexpr (internal::WindowedKey<K>::value) {
+    if (spec->kind == StoreSpec::Kind::kWindow) {
+      using KI = typename internal::WindowedKey<K>::Inner;
+      return [store, key_serde, value_serde] {
+        return std::make_unique<internal::WindowStoreGetter<KI, V>>(store, key_serde, value_serde);
+      };
+    }
+  }
+  return {};
+}
+
+template <typename K, typename V>
+template <internal::JoinKind kKind, typename VO, typename F>
+auto KTable<K, V>::DoJoin(std::string_view operation, const KTable<K, VO>& other, F joiner,
+                          const Named& named) const {
+  using VR = internal::JoinerResult<kKind, K, V, VO, F>;
+  static_assert(!std::is_void_v<VR>,
+                "KTable::Join/LeftJoin/OuterJoin: the joiner must be callable as (a, b) or "
+                "(const K& key, a, b), with a = const V& (OuterJoin: const std::optional<V>&) "
+                "and b = const VO& (LeftJoin, OuterJoin: const std::optional<VO>&)");
+  using Fn = internal::JoinFn<K, V, VO, VR>;
+  auto fn =
+      std::make_shared<const Fn>(internal::MakeJoiner<kKind, K, V, VO, VR>(std::move(joiner)));
+  if (other.builder_ != builder_) {
+    builder_->RecordError(operation,
+                          "table \"" + other.node_ + "\" belongs to another StreamsBuilder");
+    return KTable<K, VR>(builder_, node_, key_serde_, nullptr, std::nullopt);
+  }
+  internal::TableValueGetterSupplier<K, V> this_getter = ValueGetterSupplier();
+  internal::TableValueGetterSupplier<K, VO> other_getter = other.ValueGetterSupplier();
+  for (const auto& [ok, table] : {std::pair<bool, std::string>{bool(this_getter), node_},
+                                  std::pair<bool, std::string>{bool(other_getter), other.node_}}) {
+    if (!ok) {
+      builder_->RecordError(operation, "table \"" + table +
+                                           "\" cannot be read by a join: it is neither "
+                                           "materialized nor derived from a table that is");
+    }
+  }
+  const std::string merge = builder_->NodeName(operation, named.name, internal::kTableMergeName);
+  auto side_name = [&](std::string_view suffix, std::string_view prefix) {
+    if (!named.name) return builder_->NodeName(operation, std::nullopt, prefix);
+    std::string name = *named.name + std::string(suffix);
+    builder_->ClaimName(operation, name);
+    return name;
+  };
+  const std::string join_this = side_name("-join-this", internal::kTableJoinThisName);
+  const std::string join_other = side_name("-join-other", internal::kTableJoinOtherName);
+  if (!this_getter || !other_getter) {
+    return KTable<K, VR>(builder_, merge, key_serde_, nullptr, std::nullopt);  // error recorded
+  }
+  Topology& topology = builder_->topology();
+  topology.AddProcessor<K, std::optional<V>, K, std::optional<VR>>(
+      join_this,
+      [other_getter, fn] {
+        return std::make_unique<internal::KTableKTableJoin<K, V, VO, VR, true>>(
+            kKind, other_getter(), fn);
+      },
+      {node_});
+  topology.AddProcessor<K, std::optional<VO>, K, std::optional<VR>>(
+      join_other,
+      [this_getter, fn] {
+        return std::make_unique<internal::KTableKTableJoin<K, VO, V, VR, false>>(
+            kKind, this_getter(), fn);
+      },
+      {other.node_});
+  topology.AddProcessor<K, std::optional<VR>, K, std::optional<VR>>(
+      merge, [] { return std::make_unique<internal::KStreamPassThrough<K, std::optional<VR>>>(); },
+      {join_this, join_other});
+  internal::TableValueGetterSupplier<K, VR> getter = [this_getter, other_getter, fn] {
+    return std::make_unique<internal::TableJoinGetter<K, V, VO, VR>>(kKind, this_getter(),
+                                                                     other_getter(), fn);
+  };
+  return KTable<K, VR>(builder_, merge, key_serde_ ? key_serde_ : other.key_serde_, nullptr,
+                       std::nullopt, std::move(getter));
 }
 
 }  // namespace eventflow::streams

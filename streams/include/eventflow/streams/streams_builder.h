@@ -19,6 +19,13 @@
 // or removed upstream; that matters for internal topics, so a repartition
 // topic without a name is logged as a warning.
 //
+// Table() reads a topic as a changelog: a materialized source KTable (a
+// key-value store; a record with a Kafka null value is a tombstone, deleting
+// its key), as Kafka Streams' builder.table(). Names as in Kafka Streams: the
+// store "<topic>-STATE-STORE-<n>" unless Materialized names it, the source
+// "KSTREAM-SOURCE-<n>" and the materializing processor "KTABLE-SOURCE-<n>"
+// (with Consumed's name: "<name>" and "<name>-table-source").
+//
 // Errors: DSL calls never throw or stop; invalid input is recorded, naming the
 // operation, and the built Topology's Validate() reports the first error.
 //
@@ -36,7 +43,9 @@
 
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/internal_streams_builder.h"
+#include "eventflow/streams/internal/join_processors.h"
 #include "eventflow/streams/kstream.h"
+#include "eventflow/streams/ktable.h"
 #include "eventflow/streams/topology.h"
 
 namespace eventflow::streams {
@@ -69,6 +78,17 @@ class StreamsBuilder {
   template <typename K, typename V>
   KStream<K, V> Stream(std::vector<std::string> topics, const Consumed<K, V>& consumed = {});
 
+  //! Returns the records of `topic` as a table, materialized in a key-value
+  //! store (see the file comment): each record's value is its key's new
+  //! value, a Kafka null value deletes the key. Serdes: Materialized's, else
+  //! Consumed's, else DefaultSerde. Materialized's caching is ignored (every
+  //! update is written and forwarded at once). A timestamp extractor of
+  //! Consumed sees each record with a value; a tombstone keeps the Kafka
+  //! record timestamp.
+  template <typename K, typename V>
+  KTable<K, V> Table(std::string topic, const Consumed<K, V>& consumed = {},
+                     const Materialized<K, V>& materialized = {});
+
   //! Returns the topology built so far (a copy); Validate() on it reports
   //! the first DSL error.
   Topology Build() const;
@@ -94,6 +114,61 @@ KStream<K, V> StreamsBuilder::Stream(std::vector<std::string> topics,
   }
   return KStream<K, V>(internal_.get(), std::move(name), std::move(key_serde),
                        std::move(value_serde));
+}
+
+template <typename K, typename V>
+KTable<K, V> StreamsBuilder::Table(std::string topic, const Consumed<K, V>& consumed,
+                                   const Materialized<K, V>& materialized) {
+  constexpr std::string_view kOperation = "StreamsBuilder::Table";
+  internal_->CheckName(kOperation, "topic name", topic);
+  // Kafka Streams' order of generated names: store, source, table source.
+  std::string store;
+  if (materialized.store_name) {
+    internal_->CheckName(kOperation, "store name", *materialized.store_name);
+    store = *materialized.store_name;
+  } else {
+    store = internal_->NewProcessorName(topic + std::string(internal::kSourceStoreSuffix));
+  }
+  const std::string source = internal_->NodeName(kOperation, consumed.name, internal::kSourceName);
+  std::string table_source;
+  if (consumed.name) {
+    table_source = *consumed.name + "-table-source";
+    internal_->ClaimName(kOperation, table_source);
+  } else {
+    table_source = internal_->NodeName(kOperation, std::nullopt, internal::kTableSourceName);
+  }
+  SerdePtr<K> key_serde = internal::ResolveSerde<K>(*internal_, kOperation, "key",
+                                                    materialized.key_serde, consumed.key_serde);
+  SerdePtr<V> value_serde = internal::ResolveSerde<V>(
+      *internal_, kOperation, "value", materialized.value_serde, consumed.value_serde);
+  if (key_serde && value_serde) {
+    TimestampExtractor<K, std::optional<V>> extractor;
+    if (consumed.timestamp_extractor) {
+      extractor = [inner = consumed.timestamp_extractor](
+                      const Record<K, std::optional<V>>& record) -> Result<int64_t> {
+        if (!record.value) return record.timestamp;
+        return inner(Record<K, V>{record.key, *record.value, record.timestamp, record.headers});
+      };
+    }
+    Topology& topology = internal_->topology();
+    topology.AddSource<K, std::optional<V>>(source, {std::move(topic)}, key_serde,
+                                            Serdes::Nullable<V>(value_serde),
+                                            std::move(extractor));
+    topology.AddProcessor<K, std::optional<V>, K, std::optional<V>>(
+        table_source,
+        [store, key_serde, value_serde] {
+          return std::make_unique<internal::KTableSource<K, V>>(store, key_serde, value_serde);
+        },
+        {source});
+    StoreSpec spec;
+    spec.name = store;
+    spec.kind = StoreSpec::Kind::kKeyValue;
+    spec.in_memory = materialized.in_memory;
+    spec.logging = materialized.logging;
+    topology.AddStateStore(std::move(spec), {table_source});
+  }
+  return KTable<K, V>(internal_.get(), table_source, std::move(key_serde), std::move(value_serde),
+                      store);
 }
 
 }  // namespace eventflow::streams
