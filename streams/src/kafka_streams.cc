@@ -136,6 +136,25 @@ Status KafkaStreams::CreateInternalTopics() {
   // Changelog topics: one partition per task of the sub-topology using the store.
   std::map<std::string, int> internal_partitions;
   for (const NewTopic& t : topics) internal_partitions[t.name] = t.num_partitions;
+  // Watermarks through repartition topics: who writes each one (every task of
+  // the writing sub-topologies) and how many partitions it has.
+  for (const auto& [name, count] : internal_partitions) {
+    shared_->repartition_partitions[name] = count;
+  }
+  for (const Topology::SubTopology& sub : shared_->subtopologies) {
+    int tasks = 1;
+    for (const std::string& t : sub.source_topics) {
+      if (partitions.count(t)) tasks = std::max(tasks, partitions[t]);
+      auto it = internal_partitions.find(shared_->resolve(t));
+      if (it != internal_partitions.end()) tasks = std::max(tasks, it->second);
+    }
+    for (const std::string& t : sub.sink_topics) {
+      if (!topology_.IsInternalTopic(t)) continue;
+      std::vector<TaskId>& writers = shared_->upstream_tasks[shared_->resolve(t)];
+      for (int p = 0; p < tasks; ++p) writers.push_back(TaskId{sub.id, p});
+      std::sort(writers.begin(), writers.end());
+    }
+  }
   for (const StoreSpec& store : topology_.stores()) {
     if (!store.logging) continue;
     int n = 1;

@@ -34,12 +34,34 @@ Status KafkaRecordCollector::Send(std::string_view topic, int32_t partition,
                                   std::optional<std::string_view> key,
                                   std::optional<std::string_view> value, int64_t timestamp,
                                   const Headers& headers) {
+  return Produce(topic, partition, key, value, timestamp, headers, nullptr, {});
+}
+
+Status KafkaRecordCollector::SendWithHeader(std::string_view topic, int32_t partition,
+                                            std::optional<std::string_view> key,
+                                            std::optional<std::string_view> value,
+                                            int64_t timestamp, const Headers& headers,
+                                            std::string_view extra_key,
+                                            std::string_view extra_value) {
+  return Produce(topic, partition, key, value, timestamp, headers, &extra_key, extra_value);
+}
+
+Status KafkaRecordCollector::Produce(std::string_view topic, int32_t partition,
+                                     std::optional<std::string_view> key,
+                                     std::optional<std::string_view> value, int64_t timestamp,
+                                     const Headers& headers, const std::string_view* extra_key,
+                                     std::string_view extra_value) {
   rd_kafka_headers_t* hdrs = nullptr;
-  if (!headers.empty()) {
-    hdrs = rd_kafka_headers_new(headers.size());
+  if (!headers.empty() || extra_key != nullptr) {
+    hdrs = rd_kafka_headers_new(headers.size() + 1);
     for (const Header& h : headers) {
+      if (extra_key != nullptr && h.key == *extra_key) continue;  // replaced
       rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
                           static_cast<ssize_t>(h.value.size()));
+    }
+    if (extra_key != nullptr) {
+      rd_kafka_header_add(hdrs, extra_key->data(), static_cast<ssize_t>(extra_key->size()),
+                          extra_value.data(), static_cast<ssize_t>(extra_value.size()));
     }
   }
   rd_kafka_topic_t* rkt = TopicHandle(topic);

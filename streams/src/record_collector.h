@@ -32,6 +32,12 @@ class KafkaRecordCollector final : public RecordCollector {
   Status Send(std::string_view topic, int32_t partition, std::optional<std::string_view> key,
               std::optional<std::string_view> value, int64_t timestamp,
               const Headers& headers) override;
+  //! Adds the extra header to the librdkafka headers it builds anyway (no copy).
+  Status SendWithHeader(std::string_view topic, int32_t partition,
+                        std::optional<std::string_view> key,
+                        std::optional<std::string_view> value, int64_t timestamp,
+                        const Headers& headers, std::string_view extra_key,
+                        std::string_view extra_value) override;
 
   //! Serves delivery reports without blocking.
   void Poll();
@@ -52,6 +58,9 @@ class KafkaRecordCollector final : public RecordCollector {
 
  private:
   rd_kafka_topic_t* TopicHandle(std::string_view topic);
+  Status Produce(std::string_view topic, int32_t partition, std::optional<std::string_view> key,
+                 std::optional<std::string_view> value, int64_t timestamp, const Headers& headers,
+                 const std::string_view* extra_key, std::string_view extra_value);
   void RecordError(Status status);
 
   rd_kafka_t* producer_ = nullptr;

@@ -1,8 +1,11 @@
 #include "eventflow/streams/stream_task.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <exception>
+#include <limits>
 
 #include "eventflow/core/log.h"
 #include "eventflow/state/key_value_store.h"
@@ -29,6 +32,116 @@ BufferedRecord MakeOwnedRecord(std::string_view topic, int32_t partition, int64_
   return r;
 }
 
+namespace {
+
+constexpr int64_t kNoHold = std::numeric_limits<int64_t>::max();
+
+// Parses a whole decimal int64 (optional '-'); false on anything else.
+bool ParseInt(std::string_view text, int64_t* out) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  return ec == std::errc() && ptr == end;
+}
+
+Status BadMetadata(std::string_view metadata, const std::string& what) {
+  std::string shown(metadata.substr(0, 120));
+  for (char& c : shown) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  return Status::InvalidArgument("offset commit metadata \"" + shown +
+                                 (metadata.size() > 120 ? "...\"" : "\"") + " is invalid: " +
+                                 what + " (expected \"st=<ms>\" or \"st=<ms>;up=<n>:<d0>,...\")");
+}
+
+}  // namespace
+
+std::string FormatWatermarkStamp(const WatermarkStamp& stamp) {
+  return stamp.task.ToString() + ":" + std::to_string(stamp.watermark);
+}
+
+Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text) {
+  auto bad = [&](const char* what) {
+    return Status::InvalidArgument("watermark stamp \"" + std::string(text.substr(0, 64)) +
+                                   "\" is invalid: " + what +
+                                   " (expected \"<subtopology>_<partition>:<watermark ms>\")");
+  };
+  const size_t underscore = text.find('_');
+  const size_t colon = text.find(':');
+  if (underscore == std::string_view::npos || colon == std::string_view::npos ||
+      colon < underscore) {
+    return bad("missing '_' or ':'");
+  }
+  int64_t sub = 0, partition = 0, watermark = 0;
+  if (!ParseInt(text.substr(0, underscore), &sub) || sub < 0 || sub > 1'000'000) {
+    return bad("bad sub-topology");
+  }
+  if (!ParseInt(text.substr(underscore + 1, colon - underscore - 1), &partition) ||
+      partition < 0 || partition > std::numeric_limits<int32_t>::max()) {
+    return bad("bad partition");
+  }
+  if (!ParseInt(text.substr(colon + 1), &watermark) || watermark < -1) {
+    return bad("bad watermark");
+  }
+  return WatermarkStamp{TaskId{static_cast<int>(sub), static_cast<int32_t>(partition)},
+                        watermark};
+}
+
+std::string FormatOffsetMetadata(const PartitionTimes& times) {
+  std::string out = "st=" + std::to_string(times.stream_time);
+  if (times.upstream_watermarks.empty()) return out;
+  out += ";up=" + std::to_string(times.upstream_watermarks.size()) + ":";
+  for (size_t i = 0; i < times.upstream_watermarks.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(times.upstream_watermarks[i] - times.stream_time);
+  }
+  return out;
+}
+
+Result<PartitionTimes> ParseOffsetMetadata(std::string_view metadata) {
+  PartitionTimes times;
+  if (metadata.empty()) return times;
+  if (!metadata.starts_with("st=")) return BadMetadata(metadata, "it does not start with \"st=\"");
+  const size_t semi = metadata.find(';');
+  if (!ParseInt(metadata.substr(3, semi == std::string_view::npos ? std::string_view::npos
+                                                                  : semi - 3),
+                &times.stream_time) ||
+      times.stream_time < -1) {
+    return BadMetadata(metadata, "the stream time is not an integer >= -1");
+  }
+  if (semi == std::string_view::npos) return times;
+  std::string_view rest = metadata.substr(semi + 1);
+  if (!rest.starts_with("up=")) return BadMetadata(metadata, "expected \"up=\" after ';'");
+  rest.remove_prefix(3);
+  const size_t colon = rest.find(':');
+  int64_t n = 0;
+  if (colon == std::string_view::npos || !ParseInt(rest.substr(0, colon), &n) || n < 1 ||
+      n > 100'000) {
+    return BadMetadata(metadata, "the upstream task count is not an integer in 1..100000");
+  }
+  rest.remove_prefix(colon + 1);
+  times.upstream_watermarks.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t comma = rest.find(',');
+    if ((comma == std::string_view::npos) != (i == n - 1)) {
+      return BadMetadata(metadata, "it lists a number of upstream watermarks other than " +
+                                       std::to_string(n));
+    }
+    int64_t delta = 0;
+    if (!ParseInt(rest.substr(0, comma), &delta)) {
+      return BadMetadata(metadata, "upstream watermark " + std::to_string(i) +
+                                       " is not an integer");
+    }
+    int64_t w = 0;
+    if (__builtin_add_overflow(times.stream_time, delta, &w) || w < -1) {
+      return BadMetadata(metadata, "upstream watermark " + std::to_string(i) + " is below -1");
+    }
+    times.upstream_watermarks.push_back(w);
+    if (comma != std::string_view::npos) rest.remove_prefix(comma + 1);
+  }
+  return times;
+}
+
 StreamTask::StreamTask(TaskId id, const Topology& topology,
                        const Topology::SubTopology& subtopology, TaskOptions options,
                        RecordCollector* collector)
@@ -37,6 +150,7 @@ StreamTask::StreamTask(TaskId id, const Topology& topology,
       subtopology_(subtopology),
       options_(std::move(options)),
       collector_(collector),
+      stamp_prefix_(id.ToString() + ":"),
       dlq_topic_(DeadLetterTopic(options_.application_id)) {
   if (!options_.wall_clock) {
     options_.wall_clock = [] {
@@ -61,6 +175,11 @@ Status StreamTask::Init() {
     cache_ = std::make_unique<state::RecordCache>(options_.record_cache_bytes);
   }
   for (auto& node : instance_.nodes) node->Init(this);
+  const TopicResolver resolve = topology_.ResolverFor(options_.application_id);
+  for (const std::string& topic : subtopology_.sink_topics) {
+    auto it = options_.repartition_sinks.find(resolve(topic));
+    if (it != options_.repartition_sinks.end()) repartition_sinks_.emplace_back(*it);
+  }
   return Status::OK();
 }
 
@@ -179,14 +298,171 @@ StreamTask::PartitionState& StreamTask::StateFor(std::string_view topic, int32_t
   state->partition = partition;
   auto it = instance_.source_by_topic.find(state->topic);
   state->source = it != instance_.source_by_topic.end() ? it->second : nullptr;
+  auto up = options_.upstream_tasks.find(state->topic);
+  if (up != options_.upstream_tasks.end()) {
+    state->upstream_ids = &up->second;
+    state->upstream.resize(up->second.size());
+  }
+  // Once per partition: idleness is measured from its registration.
+  state->active_ms = options_.wall_clock();
+  for (Upstream& u : state->upstream) u.active_ms = state->active_ms;
   partitions_.push_back(std::move(state));
   return *partitions_.back();
+}
+
+void StreamTask::AddInputPartition(const std::string& topic, int32_t partition) {
+  StateFor(topic, partition);
 }
 
 void StreamTask::AddRecord(BufferedRecord record) {
   PartitionState& p = StateFor(record.raw.topic, record.raw.partition);
   p.queue.push_back(std::move(record));
+  ++p.received;
+  p.idle = false;  // holds the watermark back again (it never goes down, though)
   ++buffered_;
+}
+
+int64_t StreamTask::TimeOf(const PartitionState& p) {
+  if (p.idle) return kNoHold;
+  if (p.upstream_ids == nullptr) return p.stream_time;
+  int64_t t = kNoHold;
+  for (const Upstream& u : p.upstream) {
+    if (!u.idle) t = std::min(t, u.watermark);
+  }
+  return t;
+}
+
+int64_t StreamTask::ComputeWatermark(const PartitionState* current, int64_t time) const {
+  int64_t w = kNoHold;
+  for (const auto& p : partitions_) {
+    int64_t t = TimeOf(*p);
+    if (p.get() == current && t != kNoHold) t = std::max(t, time);
+    w = std::min(w, t);
+  }
+  return w;
+}
+
+bool StreamTask::UpdateWatermark() {
+  const int64_t w = ComputeWatermark(nullptr, -1);
+  if (w == kNoHold || w <= watermark_) return false;  // all idle: it stays
+  watermark_ = w;
+  return true;
+}
+
+int64_t StreamTask::watermark() const {
+  // During a record of a source partition, count the record in its partition
+  // (its event time is the source's last timestamp); a repartition record's
+  // stamp was applied before processing.
+  const PartitionState* p = in_record_ ? current_ : nullptr;
+  if (p == nullptr || p->upstream_ids != nullptr || p->source == nullptr) return watermark_;
+  const int64_t ts = p->source->last_timestamp();
+  if (ts <= p->stream_time) return watermark_;
+  const int64_t w = ComputeWatermark(p, ts);
+  return w == kNoHold ? watermark_ : std::max(watermark_, w);
+}
+
+int64_t StreamTask::PartitionTime(std::string_view topic, int32_t partition) const {
+  for (const auto& p : partitions_) {
+    if (p->partition == partition && p->topic == topic) return TimeOf(*p);
+  }
+  return -1;
+}
+
+void StreamTask::ApplyStamp(PartitionState& p, std::string_view text) {
+  auto stamp = ParseWatermarkStamp(text);
+  size_t i = 0;
+  if (stamp.ok()) {
+    const std::vector<TaskId>& ids = *p.upstream_ids;
+    while (i < ids.size() && ids[i] != stamp->task) ++i;
+    if (i == ids.size()) {
+      stamp = Status::InvalidArgument("watermark stamp from task " + stamp->task.ToString() +
+                                      ", which does not write this topic");
+    }
+  }
+  if (!stamp.ok()) {
+    // Not from a task of this application (or of an older topology): the
+    // record is still processed; the stamp cannot advance anything.
+    if (!warned_stamp_) {
+      warned_stamp_ = true;
+      Log(LogLevel::kWarn, "stream-task",
+          "task " + id_.ToString() + ", topic " + p.topic + ", partition " +
+              std::to_string(p.partition) + ": ignoring " + stamp.status().message() +
+              "; further ones in this task are ignored silently");
+    }
+    return;
+  }
+  Upstream& u = p.upstream[i];
+  u.watermark = std::max(u.watermark, stamp->watermark);
+  ++u.heard;
+  u.idle = false;
+}
+
+bool StreamTask::RefreshIdle(int64_t now_ms) {
+  const int64_t timeout = options_.watermark_idle_timeout.count();
+  if (timeout <= 0) return false;
+  for (auto& p : partitions_) {
+    if (!p->queue.empty() || p->received != p->received_at_check) {
+      p->received_at_check = p->received;
+      p->active_ms = now_ms;
+      p->idle = false;
+    } else if (now_ms - p->active_ms >= timeout) {
+      p->idle = true;
+    }
+    // An upstream task's records may wait unparsed in the buffer: judge
+    // upstream tasks only when it is empty.
+    if (!p->queue.empty()) continue;
+    for (Upstream& u : p->upstream) {
+      if (u.heard != u.heard_at_check) {
+        u.heard_at_check = u.heard;
+        u.active_ms = now_ms;
+        u.idle = false;
+      } else if (now_ms - u.active_ms >= timeout) {
+        u.idle = true;
+      }
+    }
+  }
+  const int64_t w = ComputeWatermark(nullptr, -1);
+  return w != kNoHold && w > watermark_;
+}
+
+Status StreamTask::AdvanceWatermark() {
+  if (!UpdateWatermark()) return Status::OK();
+  return PunctuateStreamTime();
+}
+
+Status StreamTask::EmitWatermarks() {
+  if (repartition_sinks_.empty() || watermark_ <= emitted_watermark_) return Status::OK();
+  Headers headers;
+  headers.Add(kWatermarkRecordHeader, FormatWatermarkStamp({id_, watermark_}));
+  for (const auto& [topic, partitions] : repartition_sinks_) {
+    for (int32_t p = 0; p < partitions; ++p) {
+      EVENTFLOW_RETURN_IF_ERROR(
+          collector_->Send(topic, p, std::nullopt, std::nullopt, watermark_, headers)
+              .WithContext("task " + id_.ToString() + ": sending its watermark to " + topic));
+      ++counters_.watermark_records_sent;
+    }
+  }
+  emitted_watermark_ = watermark_;
+  return Status::OK();
+}
+
+Status StreamTask::WatermarkCollector::Send(std::string_view topic, int32_t partition,
+                                            std::optional<std::string_view> key,
+                                            std::optional<std::string_view> value,
+                                            int64_t timestamp, const Headers& headers) {
+  for (const auto& sink : task_->repartition_sinks_) {
+    if (sink.first != topic) continue;
+    // "<task id>:<watermark>" into a fixed buffer: no allocation per record.
+    const std::string& prefix = task_->stamp_prefix_;
+    const size_t n = std::min(prefix.size(), sizeof(stamp_) - 24);
+    std::memcpy(stamp_, prefix.data(), n);
+    auto [end, ec] = std::to_chars(stamp_ + n, stamp_ + sizeof(stamp_), task_->watermark());
+    (void)ec;
+    return task_->collector_->SendWithHeader(topic, partition, key, value, timestamp, headers,
+                                             kWatermarkHeader,
+                                             std::string_view(stamp_, end - stamp_));
+  }
+  return task_->collector_->Send(topic, partition, key, value, timestamp, headers);
 }
 
 Result<bool> StreamTask::Process() {
@@ -208,8 +484,26 @@ Result<bool> StreamTask::Process() {
     return Status::Internal("task " + id_.ToString() + " got a record of topic \"" +
                             std::string(raw.topic) + "\", which none of its sources reads");
   }
+  bool advanced = false;
+  if (next->upstream_ids != nullptr && !raw.headers.empty()) {
+    if (!raw.key && !raw.value) {
+      if (const std::string* stamp = raw.headers.LastValue(kWatermarkRecordHeader)) {
+        // A watermark record: consumed here, never processed nor dead-lettered.
+        ++counters_.watermark_records;
+        ApplyStamp(*next, *stamp);
+        if (UpdateWatermark()) EVENTFLOW_RETURN_IF_ERROR(PunctuateStreamTime());
+        return true;
+      }
+    }
+    if (const std::string* stamp = raw.headers.LastValue(kWatermarkHeader)) {
+      ApplyStamp(*next, *stamp);
+      record.raw.headers.Remove(kWatermarkHeader);  // processors never see it
+      advanced = UpdateWatermark();
+    }
+  }
 
   record_context_ = RecordContext{raw.topic, raw.partition, raw.offset};
+  current_ = next;
   in_record_ = true;
   // The wall clock is read once per 64 records: the bound is a day by default,
   // so a clock a few milliseconds stale changes nothing.
@@ -234,20 +528,24 @@ Result<bool> StreamTask::Process() {
     stage = "processing";
   }
   in_record_ = false;
+  current_ = nullptr;
   if (!status.ok()) {
     const ErrorPolicy policy = stage == "processing"   ? options_.processing_errors
                                : stage == "production" ? options_.production_errors
                                                        : options_.deserialization_errors;
     EVENTFLOW_RETURN_IF_ERROR(HandleBadRecord(raw, stage, status.message(), policy));
+    if (advanced) EVENTFLOW_RETURN_IF_ERROR(PunctuateStreamTime());
     return true;
   }
   ++counters_.processed;
   const int64_t ts = next->source->last_timestamp();
-  next->stream_time = std::max(next->stream_time, ts);
-  if (ts > stream_time_) {
-    stream_time_ = ts;
-    EVENTFLOW_RETURN_IF_ERROR(PunctuateStreamTime());
+  if (ts > next->stream_time) {
+    next->stream_time = ts;
+    // A repartition partition's time is its upstream tasks' watermarks.
+    if (next->upstream_ids == nullptr && UpdateWatermark()) advanced = true;
   }
+  stream_time_ = std::max(stream_time_, ts);
+  if (advanced) EVENTFLOW_RETURN_IF_ERROR(PunctuateStreamTime());
   return true;
 }
 
@@ -333,7 +631,9 @@ Status StreamTask::FirePunctuators(std::vector<Schedule_>& schedules, int64_t no
 }
 
 Status StreamTask::PunctuateStreamTime() {
-  return FirePunctuators(stream_time_punctuators_, stream_time_, "stream-time");
+  // Stream-time punctuators follow the watermark (see ProcessorContext::Schedule).
+  if (watermark_ < 0) return Status::OK();
+  return FirePunctuators(stream_time_punctuators_, watermark_, "stream-time");
 }
 
 bool StreamTask::WallClockPunctuationDue(int64_t now_ms) const {
@@ -350,14 +650,32 @@ Result<int> StreamTask::PunctuateWallClock(int64_t now_ms) {
 }
 
 void StreamTask::ResetPartition(const std::string& topic, int32_t partition, int64_t next_offset,
-                                int64_t stream_time) {
+                                int64_t stream_time,
+                                std::span<const int64_t> upstream_watermarks) {
   PartitionState& p = StateFor(topic, partition);
   buffered_ -= p.queue.size();
   p.queue.clear();
   p.next_offset = next_offset;
   p.stream_time = stream_time;
+  if (p.upstream_ids != nullptr) {
+    const bool fits = upstream_watermarks.size() == p.upstream.size();
+    if (!fits && !upstream_watermarks.empty()) {
+      Log(LogLevel::kWarn, "stream-task",
+          "task " + id_.ToString() + ", topic " + topic + ", partition " +
+              std::to_string(partition) + ": the committed times list " +
+              std::to_string(upstream_watermarks.size()) + " upstream watermark(s) but " +
+              std::to_string(p.upstream.size()) +
+              " upstream tasks write it now; they count as not heard from");
+    }
+    for (size_t i = 0; i < p.upstream.size(); ++i) {
+      p.upstream[i].watermark = fits ? upstream_watermarks[i] : -1;
+    }
+  }
   stream_time_ = -1;
   for (const auto& q : partitions_) stream_time_ = std::max(stream_time_, q->stream_time);
+  // A reset may lower a partition's time; the watermark never goes down
+  // within a task's life (the runtime rebuilds tasks after a rewind).
+  UpdateWatermark();
 }
 
 void StreamTask::ClearBuffers() {
@@ -368,7 +686,10 @@ void StreamTask::ClearBuffers() {
 std::vector<PartitionProgress> StreamTask::Progress() const {
   std::vector<PartitionProgress> out;
   for (const auto& p : partitions_) {
-    if (p->next_offset >= 0) out.push_back({p->topic, p->partition, p->next_offset, p->stream_time});
+    if (p->next_offset < 0) continue;
+    PartitionProgress progress{p->topic, p->partition, p->next_offset, p->stream_time, {}};
+    for (const Upstream& u : p->upstream) progress.upstream_watermarks.push_back(u.watermark);
+    out.push_back(std::move(progress));
   }
   return out;
 }

@@ -19,15 +19,18 @@ constexpr auto kClientTimeout = std::chrono::seconds(60);
 constexpr int kCommitRetries = 10;
 constexpr int kMaxFailedCommits = 5;     // rewinds in a row before the thread gives up
 
-// Offset commit metadata carries the partition's stream time: "st=<ms>".
-std::string StreamTimeMetadata(int64_t stream_time) { return "st=" + std::to_string(stream_time); }
-
-int64_t ParseStreamTimeMetadata(const void* data, size_t size) {
-  std::string_view s(static_cast<const char*>(data), data != nullptr ? size : 0);
-  if (!s.starts_with("st=")) return -1;
-  int64_t value = -1;
-  std::from_chars(s.data() + 3, s.data() + s.size(), value);
-  return value;
+// Offset commit metadata carries the partition's times (FormatOffsetMetadata).
+// Metadata that does not parse is logged and read as unknown times: they
+// only hold the watermark back until the partition has data.
+PartitionTimes ReadTimes(const rd_kafka_topic_partition_t& tp, const std::string& thread) {
+  const std::string_view text(static_cast<const char*>(tp.metadata),
+                              tp.metadata != nullptr ? tp.metadata_size : 0);
+  auto times = ParseOffsetMetadata(text);
+  if (times.ok()) return std::move(*times);
+  Log(LogLevel::kWarn, "stream-thread " + thread,
+      std::string("topic ") + tp.topic + ", partition " + std::to_string(tp.partition) + ": " +
+          times.status().message() + "; its times count as unknown");
+  return PartitionTimes{};
 }
 
 void SetMetadata(rd_kafka_topic_partition_t* tp, const std::string& metadata) {
@@ -186,6 +189,16 @@ Status StreamThread::RunLoop() {
       auto fired = task->PunctuateWallClock(now);
       if (!fired.ok()) return fired.status();
       if (*fired > 0) dirty_ = true;
+    }
+    // Idle partitions (watermark.idle.timeout.ms): a watermark they stop
+    // holding back fires stream-time punctuators, which may produce.
+    if (config_.watermark_idle_timeout.count() > 0) {
+      for (auto& [id, task] : tasks_) {
+        if (!task->RefreshIdle(now)) continue;
+        EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
+        EVENTFLOW_RETURN_IF_ERROR(task->AdvanceWatermark());
+        dirty_ = true;
+      }
     }
     EVENTFLOW_RETURN_IF_ERROR(MaybeCommit(/*force=*/false));
   }
@@ -346,7 +359,7 @@ KafkaPartitionList StreamThread::ProgressList() {
       rd_kafka_topic_partition_t* tp =
           rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
       tp->offset = p.next_offset;
-      SetMetadata(tp, StreamTimeMetadata(p.stream_time));
+      SetMetadata(tp, FormatOffsetMetadata(PartitionTimes{p.stream_time, p.upstream_watermarks}));
     }
   }
   return list;
@@ -390,6 +403,8 @@ Status StreamThread::Commit() {
   // The record caches' merged updates (store writes, changelog and output
   // records) belong to this transaction: emit them first.
   for (auto& [id, task] : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->FlushCache());
+  // Watermark records to the repartition topics, in the same transaction.
+  for (auto& [id, task] : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->EmitWatermarks());
   KafkaPartitionList offsets = ProgressList();
   Status s = eos_ ? CommitTransaction(offsets.get()) : CommitAtLeastOnce(offsets.get());
   if (!s.ok()) return s;
@@ -408,8 +423,7 @@ Status StreamThread::Commit() {
   }
   for (int i = 0; i < offsets->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = offsets->elems[i];
-    committed_[{tp.topic, tp.partition}] = {
-        tp.offset, ParseStreamTimeMetadata(tp.metadata, tp.metadata_size)};
+    committed_[{tp.topic, tp.partition}] = Committed{tp.offset, ReadTimes(tp, name_)};
   }
   return s;
 }
@@ -469,7 +483,7 @@ Status StreamThread::Rewind(const Status& cause) {
   for (const Route& r : routes_) {
     auto it = committed_.find({r.topic, r.partition});
     rd_kafka_topic_partition_list_add(seek.get(), r.topic.c_str(), r.partition)->offset =
-        it != committed_.end() ? it->second.first : RD_KAFKA_OFFSET_BEGINNING;
+        it != committed_.end() ? it->second.offset : RD_KAFKA_OFFSET_BEGINNING;
   }
   KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 30'000));
   EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "seeking to committed offsets"));
@@ -489,6 +503,9 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
   options.state_dir = config_.state_dir;
   options.memory_budget = shared_->memory_budget.get();
   options.rocksdb_config_setter = config_.rocksdb_config_setter;
+  options.upstream_tasks = shared_->upstream_tasks;
+  options.repartition_sinks = shared_->repartition_partitions;
+  options.watermark_idle_timeout = config_.watermark_idle_timeout;
   // The record caches: the instance's share split evenly among the threads,
   // then among this thread's tasks (existing ones are resized).
   std::set<TaskId> assigned;
@@ -507,6 +524,7 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
     EVENTFLOW_RETURN_IF_ERROR(task->ResizeCache(options.record_cache_bytes));
   }
   std::vector<StreamTask*> created;
+  std::vector<StreamTask*> task_of(static_cast<size_t>(assignment->cnt), nullptr);
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     auto sub = shared_->subtopology_of_topic.find(tp.topic);
@@ -521,11 +539,20 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
       created.push_back(task.get());
       it = tasks_.emplace(id, std::move(task)).first;
     }
+    // Every partition first, so each holds the watermark back from the start.
+    it->second->AddInputPartition(tp.topic, tp.partition);
+    task_of[static_cast<size_t>(i)] = it->second.get();
+  }
+  for (int i = 0; i < assignment->cnt; ++i) {
+    StreamTask* task = task_of[static_cast<size_t>(i)];
+    if (task == nullptr) continue;
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     auto c = committed_.find({tp.topic, tp.partition});
     if (c != committed_.end()) {
-      it->second->ResetPartition(tp.topic, tp.partition, c->second.first, c->second.second);
+      task->ResetPartition(tp.topic, tp.partition, c->second.offset, c->second.times.stream_time,
+                           c->second.times.upstream_watermarks);
     }
-    routes_.push_back(Route{nullptr, tp.topic, tp.partition, it->second.get(), nullptr});
+    routes_.push_back(Route{nullptr, tp.topic, tp.partition, task, nullptr});
   }
   AttachPartitionQueues();
   // Stores catch up with their changelogs before the tasks process anything.
@@ -717,8 +744,7 @@ Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
   for (int i = 0; i < committed->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = committed->elems[i];
     if (tp.offset >= 0) {
-      committed_[{tp.topic, tp.partition}] = {tp.offset,
-                                             ParseStreamTimeMetadata(tp.metadata, tp.metadata_size)};
+      committed_[{tp.topic, tp.partition}] = Committed{tp.offset, ReadTimes(tp, name_)};
     }
   }
   EVENTFLOW_RETURN_IF_ERROR(CreateTasks(partitions));

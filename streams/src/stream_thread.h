@@ -13,9 +13,13 @@
 //
 // Exactly-once (v2): one transaction per thread spans all its tasks. It is
 // begun before the first record of a commit interval is processed; at commit,
-// the tasks' next offsets (with each partition's stream time as offset
-// metadata "st=<ms>") are sent with the consumer's group metadata and the
-// transaction is committed. A commit that times out is retried, never
+// the tasks send their watermark records (StreamTask::EmitWatermarks), then
+// the tasks' next offsets (with each partition's times as offset metadata,
+// FormatOffsetMetadata: "st=<ms>[;up=<n>:<deltas>]") are sent with the
+// consumer's group metadata and the transaction is committed. With
+// watermark.idle.timeout.ms set, the loop samples idleness (StreamTask::
+// RefreshIdle) and, when that advances a watermark, opens the transaction
+// before the stream-time punctuators run. A commit that times out is retried, never
 // aborted. An abortable error aborts, rewinds every partition to the last
 // committed offset and rebuilds the tasks (their in-memory state belonged to
 // the aborted transaction). A fenced producer is recreated and the thread
@@ -28,8 +32,10 @@
 // acknowledged are the offsets committed, otherwise the thread rewinds.
 //
 // Rebalance (eager, range assignor): on revoke, commit and close all tasks; on
-// assign, read the committed offsets and stream times, create the tasks and
-// resume from there.
+// assign, read the committed offsets and partition times (metadata that does
+// not parse is logged and treated as unknown times, which only hold the
+// watermark back), create the tasks, register every assigned partition with
+// its task (so a partition not yet read holds the watermark back) and resume.
 //
 // Thread-safety: Start/RequestShutdown/Join/state()/error() may be called from
 // any thread; everything else runs on the stream thread.
@@ -64,6 +70,10 @@ struct ThreadShared {
   TopicResolver resolve;
   std::map<std::string, int> subtopology_of_topic;  //!< resolved source topic → sub-topology
   std::vector<std::string> source_topics;           //!< resolved, all sub-topologies
+  //! Repartition topics (resolved) → the tasks writing them, sorted (TaskOptions::upstream_tasks).
+  std::map<std::string, std::vector<TaskId>, std::less<>> upstream_tasks;
+  //! Repartition topics (resolved) → partition count (TaskOptions::repartition_sinks).
+  std::map<std::string, int, std::less<>> repartition_partitions;
   //! The instance's state memory (RocksDB block cache, write buffers, record caches).
   std::unique_ptr<state::StateMemoryBudget> memory_budget;
 };
@@ -141,7 +151,11 @@ class StreamThread {
   std::vector<Route> routes_;
   size_t last_route_ = 0;
   // Last committed position per (topic, partition): where a rewind goes.
-  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> committed_;
+  struct Committed {
+    int64_t offset = -1;
+    PartitionTimes times;
+  };
+  std::map<std::pair<std::string, int32_t>, Committed> committed_;
   bool transaction_open_ = false;
   bool dirty_ = false;  // processed something since the last commit
   int failed_commits_ = 0;

@@ -50,6 +50,11 @@ Status StreamsConfig::Validate() const {
     return Status::InvalidArgument("statestore.cache.ratio must be within [0, 1), got " +
                                    std::to_string(record_cache_ratio));
   }
+  if (watermark_idle_timeout.count() < 0) {
+    return Status::InvalidArgument("watermark.idle.timeout.ms must not be negative, got " +
+                                   std::to_string(watermark_idle_timeout.count()) +
+                                   " (0 turns the idle timeout off)");
+  }
   if (session_timeout.count() < 1000) {
     return Status::InvalidArgument("session.timeout.ms must be at least 1000");
   }

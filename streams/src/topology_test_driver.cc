@@ -31,8 +31,22 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
   for (const InternalTopicSpec& t : topology_.internal_topics()) {
     internal_topics_.push_back(resolve(t.name));
   }
+  // Watermarks through repartition topics: one partition each, written by
+  // the one task of every sub-topology with a sink to it.
+  std::map<std::string, std::vector<TaskId>, std::less<>> upstream_tasks;
+  std::map<std::string, int, std::less<>> repartition_sinks;
+  for (const Topology::SubTopology& sub : subtopologies_) {
+    for (const std::string& topic : sub.sink_topics) {
+      if (!topology_.IsInternalTopic(topic)) continue;
+      upstream_tasks[resolve(topic)].push_back(TaskId{sub.id, 0});
+      repartition_sinks[resolve(topic)] = 1;
+    }
+  }
   for (const Topology::SubTopology& sub : subtopologies_) {
     TaskOptions task_options;
+    task_options.upstream_tasks = upstream_tasks;
+    task_options.repartition_sinks = repartition_sinks;
+    task_options.watermark_idle_timeout = options_.watermark_idle_timeout;
     task_options.application_id = options_.application_id;
     task_options.deserialization_errors = options_.deserialization_errors;
     task_options.processing_errors = options_.processing_errors;
@@ -45,7 +59,10 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
         std::make_unique<StreamTask>(TaskId{sub.id, 0}, topology_, sub, task_options, this);
     status_ = task->Init();
     if (!status_.ok()) return;
-    for (const std::string& topic : sub.source_topics) task_by_topic_[resolve(topic)] = task.get();
+    for (const std::string& topic : sub.source_topics) {
+      task_by_topic_[resolve(topic)] = task.get();
+      task->AddInputPartition(resolve(topic), 0);
+    }
     tasks_.push_back(std::move(task));
   }
 }
@@ -137,6 +154,7 @@ Status TopologyTestDriver::Commit() {
   // processes, whose cache then needs flushing in turn.
   for (;;) {
     for (auto& task : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->FlushCache());
+    for (auto& task : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->EmitWatermarks());
     bool more = false;
     for (auto& task : tasks_) more = more || task->buffered() > 0;
     if (!more) break;
@@ -152,6 +170,7 @@ Status TopologyTestDriver::AdvanceWallClockTime(std::chrono::milliseconds advanc
   for (auto& task : tasks_) {
     auto fired = task->PunctuateWallClock(wall_clock_ms_);
     if (!fired.ok()) return fired.status();
+    if (task->RefreshIdle(wall_clock_ms_)) EVENTFLOW_RETURN_IF_ERROR(task->AdvanceWatermark());
   }
   return Drain();
 }

@@ -109,6 +109,20 @@ class RecordCollector {
   virtual Status Send(std::string_view topic, int32_t partition,
                       std::optional<std::string_view> key, std::optional<std::string_view> value,
                       int64_t timestamp, const Headers& headers) = 0;
+  //! Send() with one more header `extra_key`: `extra_value`, replacing any
+  //! header of that name in `headers` (how a task stamps its watermark on
+  //! records to repartition topics). The default copies the headers;
+  //! collectors on the hot path override it to add the header without copying.
+  virtual Status SendWithHeader(std::string_view topic, int32_t partition,
+                                std::optional<std::string_view> key,
+                                std::optional<std::string_view> value, int64_t timestamp,
+                                const Headers& headers, std::string_view extra_key,
+                                std::string_view extra_value) {
+    Headers copy = headers;
+    copy.Remove(extra_key);
+    copy.Add(extra_key, extra_value);
+    return Send(topic, partition, key, value, timestamp, copy);
+  }
 };
 
 //! Thrown by a sink node when the collector refuses a record; the task hands
@@ -129,8 +143,17 @@ class TaskContext {
   virtual const TaskId& task_id() const = 0;
   //! The input record being processed, or nullptr inside a punctuator.
   virtual const RecordContext* record_context() const = 0;
-  //! The task's stream time (epoch ms; -1 before the first record).
+  //! The task's stream time: the largest valid event time processed over all
+  //! its input partitions (epoch ms; -1 before the first record).
   virtual int64_t stream_time() const = 0;
+  //! The task's watermark (epoch ms; -1 while unknown): the minimum over its
+  //! input partitions of their times — a source partition's time is its
+  //! stream time, a repartition partition's the minimum of the watermarks of
+  //! the upstream tasks writing it — counting the record being processed in
+  //! its partition. Never decreases during the task's life. Windows close and
+  //! stream-time punctuators fire by it. Default (contexts without
+  //! partitions): the stream time.
+  virtual int64_t watermark() const { return stream_time(); }
   //! The current wall-clock time (epoch ms; the test driver's mock clock).
   virtual int64_t wall_clock_ms() const = 0;
   //! Schedules a punctuator (see ProcessorContext::Schedule).
@@ -253,8 +276,13 @@ class ProcessorContext {
   const TaskId& task_id() const { return task_->task_id(); }
   //! Topic, partition and offset of the input record, or nullptr in a punctuator.
   const RecordContext* record_context() const { return task_->record_context(); }
-  //! The task's stream time (epoch ms).
+  //! The task's stream time (epoch ms): the largest event time processed over
+  //! all its input partitions ("max seen", as Kafka Streams).
   int64_t stream_time() const { return task_->stream_time(); }
+  //! The task's watermark (epoch ms; -1 while unknown): the minimum over the
+  //! task's input partitions of their times (see TaskContext::watermark()),
+  //! counting the record being processed. What windows close by.
+  int64_t watermark() const { return task_->watermark(); }
   //! Wall-clock time (epoch ms).
   int64_t wall_clock_ms() const { return task_->wall_clock_ms(); }
   //! This processor's node name.
@@ -271,9 +299,14 @@ class ProcessorContext {
   void CountDroppedLate() { task_->CountDroppedLate(); }
   //! The task's record cache, or nullptr when caching is off (see TaskContext).
   state::RecordCache* record_cache() const { return task_->record_cache(); }
-  //! Calls `punctuator` every `interval` of stream time (first at the first
-  //! record, then at multiples of the interval) or of wall-clock time (first
-  //! one interval from now). Returns a handle that cancels it.
+  //! Calls `punctuator` every `interval` of stream time (first when the
+  //! watermark reaches 0, then at multiples of the interval) or of wall-clock
+  //! time (first one interval from now). Returns a handle that cancels it.
+  //! PunctuationType::kStreamTime follows the task's *watermark*, not the
+  //! "max seen" stream time: it fires as the watermark advances (after a
+  //! record, a watermark record from an upstream task, or an idle partition
+  //! stops holding it back) and gets the watermark as its argument — so
+  //! windows emitted from it are final for every input partition.
   Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
                        Punctuator punctuator) {
     return task_->Schedule(interval, type, std::move(punctuator));

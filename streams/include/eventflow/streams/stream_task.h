@@ -19,6 +19,44 @@
 // source topic, partition and offset, and is counted; with kFail the task
 // returns the error and the application stops.
 //
+// Time and watermarks (DESIGN.md "Time"). Every input partition has a time:
+// a source partition's is its stream time (the largest valid event time
+// processed from it; -1 before the first); a repartition partition's (a topic
+// listed in TaskOptions::upstream_tasks) is the minimum of the watermarks of
+// the upstream tasks writing it, each learnt from the "eventflow.wm" header
+// on their records or from their watermark records, an upstream task not yet
+// heard from counting as -1. The task's watermark is the minimum over its
+// input partitions (every partition registered with AddInputPartition() or
+// seen in a record counts, so one not yet read holds it back), never
+// decreases during the task's life, and is what windows close by and
+// stream-time punctuators fire on. Records with an invalid or implausibly
+// future timestamp never advance a partition's time.
+//
+// Through repartition topics (TaskOptions::repartition_sinks) the task carries
+// its watermark downstream: every record it writes there gets the header
+// "eventflow.wm" = "<task id>:<watermark ms>" (replacing one it had), and
+// EmitWatermarks() — called at every commit, so inside the transaction under
+// exactly-once — sends, when the watermark advanced since the last call, one
+// watermark record (no key, no value, header "eventflow.wm.record" with the
+// same value) to every partition of each such topic. Watermark records are
+// consumed by the downstream task (their offsets are committed like any
+// other), never handed to processors nor dead-lettered; the "eventflow.wm"
+// header is removed before a record reaches the processors.
+//
+// Idle partitions: with TaskOptions::watermark_idle_timeout > 0, a partition
+// whose buffer is empty and which received nothing for that long of wall
+// clock (checked by RefreshIdle(), sampled by the caller's loop, never read
+// per record) stops holding the watermark back, and so does an upstream
+// task not heard from for that long on a repartition partition with an empty
+// buffer — until it gets data again. When every partition is idle the
+// watermark stays where it is. Off by default: then a quiet partition holds
+// windows open for as long as it is quiet, and nothing is ever dropped for
+// being late relative to another partition.
+//
+// Persistence: the caller commits each partition's times with its offset as
+// offset metadata (FormatOffsetMetadata) and gives them back through
+// ResetPartition() after a restart or rewind.
+//
 // Lifecycle: construct → Init() → AddRecord()/Process()/Punctuate...() →
 // Close(). Thread-safety: one thread at a time.
 #pragma once
@@ -30,7 +68,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -68,6 +108,45 @@ inline std::string DeadLetterTopic(const std::string& application_id) {
   return application_id + "-dlq";
 }
 
+//! Header carrying the writing task's watermark on every record it sends to a
+//! repartition topic: "<task id>:<watermark ms>", e.g. "0_2:1700000000000".
+inline constexpr std::string_view kWatermarkHeader = "eventflow.wm";
+//! Marker header of a watermark record (no key, no value), same value format.
+inline constexpr std::string_view kWatermarkRecordHeader = "eventflow.wm.record";
+
+//! A task's watermark as stamped on repartition records.
+struct WatermarkStamp {
+  TaskId task;
+  int64_t watermark = -1;
+  friend bool operator==(const WatermarkStamp&, const WatermarkStamp&) = default;
+};
+
+//! Returns "<subtopology>_<partition>:<watermark>".
+std::string FormatWatermarkStamp(const WatermarkStamp& stamp);
+//! Parses FormatWatermarkStamp's output; InvalidArgument quoting the text otherwise.
+Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text);
+
+//! The times of one input partition, as committed with its offset.
+struct PartitionTimes {
+  int64_t stream_time = -1;  //!< largest valid event time processed (-1: none)
+  //! Repartition partitions: the watermark of each upstream task (in the
+  //! order of TaskOptions::upstream_tasks; -1: not heard from). Empty otherwise.
+  std::vector<int64_t> upstream_watermarks;
+  friend bool operator==(const PartitionTimes&, const PartitionTimes&) = default;
+};
+
+//! Returns the offset commit metadata of a partition: "st=<stream time>",
+//! followed for a repartition partition by ";up=<n>:<d0>,...,<dn-1>" where
+//! d_i = upstream watermark i − stream time (small numbers, so the text stays
+//! short: the broker's offset.metadata.max.bytes is 4096 by default).
+//! Backward-compatible: a plain "st=<ms>" is what earlier versions wrote.
+std::string FormatOffsetMetadata(const PartitionTimes& times);
+//! Parses FormatOffsetMetadata's output. Empty metadata (committed by another
+//! tool) gives unknown times; anything else that is not exactly that grammar
+//! (decimal integers, times >= -1, n matching the list) is InvalidArgument
+//! quoting the text and naming what is wrong.
+Result<PartitionTimes> ParseOffsetMetadata(std::string_view metadata);
+
 //! Settings of a task.
 struct TaskOptions {
   std::string application_id;                     //!< required
@@ -88,6 +167,17 @@ struct TaskOptions {
   size_t record_cache_bytes = 0;
   //! Tunes each RocksDB store after the runtime's options (may be empty).
   state::RocksDbConfigSetter rocksdb_config_setter;
+  //! Repartition topics (resolved names) among the task's sources, each with
+  //! the tasks writing it, sorted (the writing sub-topology × its partition
+  //! count). Their partitions' time is the minimum of these tasks'
+  //! watermarks. A source topic not listed is a plain partition.
+  std::map<std::string, std::vector<TaskId>, std::less<>> upstream_tasks;
+  //! Repartition topics (resolved names) with their partition counts; those
+  //! the task's sub-topology writes get its watermark (see class comment).
+  std::map<std::string, int, std::less<>> repartition_sinks;
+  //! watermark.idle.timeout.ms: wall-clock time after which a quiet partition
+  //! (or upstream task) stops holding the watermark back; 0: never.
+  std::chrono::milliseconds watermark_idle_timeout{0};
 };
 
 //! A consumed record with the storage its views point into.
@@ -108,6 +198,7 @@ struct PartitionProgress {
   int32_t partition = 0;
   int64_t next_offset = -1;   //!< offset of the next record to process (-1: nothing processed)
   int64_t stream_time = -1;   //!< largest valid event time processed (-1: none)
+  std::vector<int64_t> upstream_watermarks;  //!< see PartitionTimes
 };
 
 //! Counters of one task (exported as metrics by the runtime).
@@ -120,6 +211,8 @@ struct TaskCounters {
   //! stream time); one per window, as Kafka Streams' dropped-records sensor,
   //! so a record late for all its hopping windows counts once per window.
   uint64_t dropped_late = 0;
+  uint64_t watermark_records = 0;  //!< watermark records consumed from repartition topics
+  uint64_t watermark_records_sent = 0;  //!< watermark records sent by EmitWatermarks()
 };
 
 class StreamTask final : public TaskContext {
@@ -153,9 +246,36 @@ class StreamTask final : public TaskContext {
 
   //! Sets where processing resumes for a partition (after a restore of
   //! committed offsets, or a rewind after an aborted transaction) and drops
-  //! the buffered records of that partition.
+  //! the buffered records of that partition. `upstream_watermarks` (for a
+  //! repartition partition) is ignored, with a warning, when its size is not
+  //! the number of upstream tasks (the topology changed): they count as not
+  //! heard from.
   void ResetPartition(const std::string& topic, int32_t partition, int64_t next_offset,
-                      int64_t stream_time);
+                      int64_t stream_time, std::span<const int64_t> upstream_watermarks = {});
+
+  //! Registers an input partition before any record of it arrives, so that
+  //! it holds the watermark back until it has a time (the runtime registers
+  //! every assigned partition).
+  void AddInputPartition(const std::string& topic, int32_t partition);
+
+  //! Samples idleness at `now_ms` (see class comment); returns true when the
+  //! watermark would advance, i.e. AdvanceWatermark() has work (which may
+  //! produce output: open the transaction first). False when the idle
+  //! timeout is off.
+  bool RefreshIdle(int64_t now_ms);
+
+  //! Recomputes the watermark and fires the stream-time punctuators it makes
+  //! due (after RefreshIdle()); returns the error under kFail.
+  Status AdvanceWatermark();
+
+  //! Sends a watermark record to every partition of each repartition topic
+  //! the task writes, when its watermark advanced since the last call (call
+  //! at every commit, after FlushCache()). Returns the collector's refusal.
+  Status EmitWatermarks();
+
+  //! The time of one input partition as the watermark sees it (-1: unknown;
+  //! INT64_MAX when idle), or -1 when the task has no such partition. For tests.
+  int64_t PartitionTime(std::string_view topic, int32_t partition) const;
 
   //! Drops every buffered record (e.g. after an aborted transaction).
   void ClearBuffers();
@@ -198,15 +318,24 @@ class StreamTask final : public TaskContext {
     return in_record_ ? &record_context_ : nullptr;
   }
   int64_t stream_time() const override { return stream_time_; }
+  int64_t watermark() const override;
   int64_t wall_clock_ms() const override { return options_.wall_clock(); }
   Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
                        Punctuator punctuator) override;
-  RecordCollector& collector() override { return *collector_; }
+  RecordCollector& collector() override { return watermark_collector_; }
   state::StateStore* GetStateStore(std::string_view name) override;
   void CountDroppedLate() override { ++counters_.dropped_late; }
   state::RecordCache* record_cache() override { return cache_.get(); }
 
  private:
+  // An upstream task writing a repartition partition.
+  struct Upstream {
+    int64_t watermark = -1;
+    uint64_t heard = 0;           // records and watermark records from it
+    uint64_t heard_at_check = 0;  // `heard` at the last RefreshIdle()
+    int64_t active_ms = 0;        // wall clock when last seen active
+    bool idle = false;
+  };
   struct PartitionState {
     std::string topic;
     int32_t partition = 0;
@@ -214,6 +343,25 @@ class StreamTask final : public TaskContext {
     int64_t next_offset = -1;
     int64_t stream_time = -1;
     SourceNodeBase* source = nullptr;
+    const std::vector<TaskId>* upstream_ids = nullptr;  // set: a repartition partition
+    std::vector<Upstream> upstream;                     // parallel to *upstream_ids
+    uint64_t received = 0;           // records added
+    uint64_t received_at_check = 0;  // `received` at the last RefreshIdle()
+    int64_t active_ms = 0;
+    bool idle = false;
+  };
+  // Sink nodes' collector: stamps the watermark on records to repartition
+  // topics, passes the rest through.
+  class WatermarkCollector final : public RecordCollector {
+   public:
+    explicit WatermarkCollector(StreamTask* task) : task_(task) {}
+    Status Send(std::string_view topic, int32_t partition, std::optional<std::string_view> key,
+                std::optional<std::string_view> value, int64_t timestamp,
+                const Headers& headers) override;
+
+   private:
+    StreamTask* task_;
+    char stamp_[64];
   };
   struct Schedule_ {
     int64_t next = 0;
@@ -227,6 +375,15 @@ class StreamTask final : public TaskContext {
   Status HandleBadRecord(const RawRecord& raw, std::string_view stage, const std::string& error,
                          ErrorPolicy policy);
   Status PunctuateStreamTime();
+  // The partition's time for the watermark; INT64_MAX when it does not hold
+  // the watermark back (idle, or every upstream task idle).
+  static int64_t TimeOf(const PartitionState& p);
+  // Minimum over the partitions, `current` counted at max(its time, `time`).
+  int64_t ComputeWatermark(const PartitionState* current, int64_t time) const;
+  // Recomputes watermark_; returns true when it advanced.
+  bool UpdateWatermark();
+  // Applies an "eventflow.wm" stamp to a repartition partition.
+  void ApplyStamp(PartitionState& p, std::string_view text);
   Status FirePunctuators(std::vector<Schedule_>& schedules, int64_t now, std::string_view kind);
 
   TaskId id_;
@@ -238,6 +395,13 @@ class StreamTask final : public TaskContext {
   std::vector<std::unique_ptr<PartitionState>> partitions_;
   size_t buffered_ = 0;
   int64_t stream_time_ = -1;
+  int64_t watermark_ = -1;
+  int64_t emitted_watermark_ = -1;  // last sent by EmitWatermarks()
+  PartitionState* current_ = nullptr;  // the partition of the record in process
+  std::vector<std::pair<std::string, int>> repartition_sinks_;  // this sub-topology's
+  std::string stamp_prefix_;  // "<task id>:"
+  bool warned_stamp_ = false;
+  WatermarkCollector watermark_collector_{this};
   bool in_record_ = false;
   uint32_t clock_reads_ = 0;
   int64_t cached_wall_clock_ = 0;

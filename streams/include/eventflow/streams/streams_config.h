@@ -58,6 +58,14 @@ struct StreamsConfig {
   //! Called for every RocksDB store after the runtime's options (budget
   //! included), to tune RocksDB (Kafka Streams' rocksdb.config.setter).
   state::RocksDbConfigSetter rocksdb_config_setter;
+  //! watermark.idle.timeout.ms: after this long of wall clock with nothing
+  //! to process, an input partition (or, on a repartition partition, an
+  //! upstream task not heard from) stops holding its task's watermark back,
+  //! until it gets data again; records it then delivers for windows the
+  //! watermark closed meanwhile are dropped as late. Zero (the default) turns
+  //! this off: a quiet partition holds windows open as long as it is quiet
+  //! (DESIGN.md "Time"). Must not be negative.
+  std::chrono::milliseconds watermark_idle_timeout{0};
   //! Consumer group session timeout (static members keep their partitions this long).
   std::chrono::milliseconds session_timeout{45'000};
   //! librdkafka properties passed through unchanged ("kafka.<property>"); they win.

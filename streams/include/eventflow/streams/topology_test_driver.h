@@ -9,6 +9,16 @@
 // with TestOutputTopic. The wall clock is a mock that only
 // AdvanceWallClockTime() moves; it fires wall-clock punctuators.
 //
+// Time behaves as in the runtime (see StreamTask): every source topic's
+// partition 0 is registered with its task at construction, so a task reading
+// several topics has as watermark the minimum of their stream times and a
+// topic nothing was piped into yet holds windows open (set
+// watermark_idle_timeout and advance the wall clock to let it go idle).
+// Records to a repartition topic carry the writing task's watermark header;
+// at every commit each task sends its watermark records, which the reading
+// task consumes (a repartition topic has one partition and one upstream task
+// per writing sub-topology here).
+//
 // Lifecycle: construct (check status()), create topics, pipe and read.
 // Thread-safety: none.
 #pragma once
@@ -61,6 +71,9 @@ struct TestDriverOptions {
   //! piped input record and wall-clock advance, as Kafka's driver does. With
   //! false, only Commit() does, so tests can see per-commit deduplication.
   bool commit_every_input = true;
+  //! StreamsConfig::watermark_idle_timeout, measured on the mock wall clock
+  //! (checked by AdvanceWallClockTime()); 0: off.
+  std::chrono::milliseconds watermark_idle_timeout{0};
 };
 
 class TopologyTestDriver;
@@ -151,11 +164,14 @@ class TopologyTestDriver final : public RecordCollector {
   Status PipeRaw(const std::string& topic, std::optional<std::string_view> key,
                  std::optional<std::string_view> value, int64_t timestamp, Headers headers);
 
-  //! Moves the mock wall clock forward and fires due wall-clock punctuators.
+  //! Moves the mock wall clock forward, fires due wall-clock punctuators and,
+  //! with watermark_idle_timeout, lets partitions idle that long stop holding
+  //! their task's watermark back (firing the stream-time punctuators it makes due).
   Status AdvanceWallClockTime(std::chrono::milliseconds advance);
 
-  //! Flushes the record caches (their merged updates flow downstream) and
-  //! commits the stores, like a runtime commit.
+  //! Flushes the record caches (their merged updates flow downstream), sends
+  //! each task's watermark records (processed downstream) and commits the
+  //! stores, like a runtime commit.
   Status Commit();
 
   //! The mock wall-clock time (epoch ms).
@@ -171,6 +187,9 @@ class TopologyTestDriver final : public RecordCollector {
   //! everything processed and committed so far (with commit_every_input, the
   //! default, everything processed).
   state::StateStore* GetStateStore(std::string_view name);
+
+  //! The task of sub-topology `subtopology` (watermark, partition times).
+  const StreamTask& Task(int subtopology) const { return *tasks_.at(subtopology); }
 
   //! Counters of the task of sub-topology `subtopology`.
   const TaskCounters& Counters(int subtopology) const { return tasks_.at(subtopology)->counters(); }

@@ -11,13 +11,17 @@
 
 namespace eventflow::streams::internal {
 
-//! Returns the time windows close by: today the task's stream time (the
-//! largest event time processed), counting `record_time`, the record being
-//! processed (-1 in a punctuator). DESIGN.md's watermark replaces stream time
-//! here, and only here: this body is the one line to change.
+//! Returns the time windows close by: the task's watermark (the minimum over
+//! its input partitions of their times, see ProcessorContext::watermark()),
+//! which already counts the record being processed in its own partition.
+//! `record_time` (the record's event time, -1 in a punctuator) is not used:
+//! a record racing ahead in one partition must not close windows another
+//! partition still feeds (DESIGN.md "Time"). A record within grace of its own
+//! partition's stream time is thus never late here.
 template <typename KOut, typename VOut>
 int64_t WindowCloseClock(const ProcessorContext<KOut, VOut>& context, int64_t record_time) {
-  return std::max(context.stream_time(), record_time);
+  (void)record_time;
+  return context.watermark();
 }
 
 //! Returns whether the window ending at `window_end` (exclusive) with `grace`
