@@ -16,11 +16,16 @@ using internal::StorageEngine;
 constexpr std::string_view kSessionFormat = "eventflow.session.v1";
 constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
 
-// Sessions of the scanned segments with end >= earliest_end and start <= latest_start.
+// Sessions of the scanned segments with end in [earliest_end, latest_end] and
+// start <= latest_start.
 class SessionIteratorImpl final : public SessionIterator {
  public:
-  SessionIteratorImpl(SegmentScanner scanner, int64_t earliest_end, int64_t latest_start)
-      : scanner_(std::move(scanner)), earliest_end_(earliest_end), latest_start_(latest_start) {
+  SessionIteratorImpl(SegmentScanner scanner, int64_t earliest_end, int64_t latest_start,
+                      int64_t latest_end = kMaxTime)
+      : scanner_(std::move(scanner)),
+        earliest_end_(earliest_end),
+        latest_start_(latest_start),
+        latest_end_(latest_end) {
     Settle();
   }
 
@@ -42,7 +47,8 @@ class SessionIteratorImpl final : public SessionIterator {
     for (; scanner_.Valid(); scanner_.Next()) {
       decode_status_ = DecodeSessionKey(scanner_.key(), &current_);
       if (!decode_status_.ok()) break;
-      if (current_.end >= earliest_end_ && current_.start <= latest_start_) {
+      if (current_.end >= earliest_end_ && current_.start <= latest_start_ &&
+          current_.end <= latest_end_) {
         valid_ = true;
         return;
       }
@@ -53,6 +59,7 @@ class SessionIteratorImpl final : public SessionIterator {
   SegmentScanner scanner_;
   const int64_t earliest_end_;
   const int64_t latest_start_;
+  const int64_t latest_end_;
   SessionKeyView current_{};
   Status decode_status_;
   bool valid_ = false;
@@ -113,6 +120,18 @@ class SessionStoreImpl final : public internal::SegmentedStoreBase<SessionStore>
     return std::make_unique<SessionIteratorImpl>(
         SegmentScanner(engine(), SegmentId(from), kMaxTime, std::move(lower), std::move(upper)),
         from, latest_start);
+  }
+
+  std::unique_ptr<SessionIterator> FindSessionsByEnd(int64_t earliest_end,
+                                                     int64_t latest_end) override {
+    const int64_t from = std::max<int64_t>({earliest_end, expiry_horizon(), 0});
+    if (latest_end < from) {
+      return std::make_unique<SessionIteratorImpl>(SegmentScanner(engine(), 1, 0, "", std::nullopt),
+                                                   0, -1);
+    }
+    return std::make_unique<SessionIteratorImpl>(
+        SegmentScanner(engine(), SegmentId(from), SegmentId(latest_end), "", std::nullopt), from,
+        kMaxTime, latest_end);
   }
 
   std::unique_ptr<SessionIterator> FetchAll(std::string_view key) override {

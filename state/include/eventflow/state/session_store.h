@@ -7,7 +7,8 @@
 // see pending writes; segments and expiry are by session END
 // (segmented_store.h).
 //
-// Iteration order (one key): by end, then start.
+// Iteration order (one key): by end, then start. FindSessionsByEnd (all keys):
+// by segment, then key, end, start.
 //
 // Changelog format: key = EncodeSessionKey(key, start, end) (store_keys.h),
 // value = the session's value, tombstone on Remove.
@@ -81,6 +82,12 @@ class SessionStore : public SegmentedStore {
   //! latest_start; for merging a record at time t with gap g, pass (t - g, t + g).
   virtual std::unique_ptr<SessionIterator> FindSessions(std::string_view key, int64_t earliest_end,
                                                         int64_t latest_start) = 0;
+
+  //! Returns the live sessions of every key with earliest_end <= end <=
+  //! latest_end (Kafka's findSessions(earliestEnd, latestEnd)), in segment
+  //! order, then by key, end, start: what session windows emit on close.
+  virtual std::unique_ptr<SessionIterator> FindSessionsByEnd(int64_t earliest_end,
+                                                             int64_t latest_end) = 0;
 
   //! Returns all of key's live sessions.
   virtual std::unique_ptr<SessionIterator> FetchAll(std::string_view key) = 0;

@@ -11,7 +11,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -67,12 +66,13 @@ struct SessionAggregateFns {
 //!   forwards each session that has just closed, once, ordered by (end, key
 //!   bytes, start).
 //!
-//! Sessions awaiting close (kOnWindowClose) are indexed in memory by end:
-//! the session store offers no scan across keys by end time yet. So after a
-//! restart only sessions touched again are emitted on close; sessions open
-//! at the restart and never updated again are NOT emitted (see the report
-//! requesting SessionStore::FindSessionsByEnd, which would make this scan
-//! exact through the expiry horizon as KStreamWindowAggregate does).
+//! "Emitted up to" (kOnWindowClose): sessions with end <= emitted_to_ have
+//! been forwarded; each scan (SessionStore::FindSessionsByEnd, all keys)
+//! starts at max(emitted_to_ + 1, the store's expiry horizon). The horizon
+//! advances in the same punctuation and is committed with the store, so
+//! after a restart from local state it is exactly the old emitted_to_ + 1:
+//! no final result is lost or repeated, including sessions that were open at
+//! the restart and never touched again (as KStreamWindowAggregate).
 //!
 //! Expiry: the same punctuator advances the store's stream time; with
 //! retention = gap + grace + 1 (what the DSL declares) exactly the closed
@@ -165,19 +165,8 @@ class KStreamSessionWindowAggregate final
     }
 
     const bool on_update = emit_ == EmitStrategy::kOnWindowUpdate;
-    IndexNode node;
     for (size_t i = 0; i < num_found_; ++i) {
       const Found& f = found_[i];
-      if (!on_update) {
-        auto at = index_.find(IndexKey{f.end, key_bytes_, f.start});
-        if (at != index_.end()) {
-          if (node.empty()) {
-            node = index_.extract(at);  // reused for the merged session
-          } else {
-            index_.erase(at);
-          }
-        }
-      }
       if (f.start == start && f.end == end) continue;  // overwritten by the Put below
       Check(store_->Remove(key_bytes_, f.start, f.end, ts), "removing a merged session");
       if (on_update) {
@@ -189,16 +178,6 @@ class KStreamSessionWindowAggregate final
     if (on_update) {
       this->context_->Forward(Out{Windowed<K>{std::move(record.key), start, end},
                                   std::move(aggregate), end, std::move(record.headers)});
-      return;
-    }
-    if (node.empty()) {
-      index_.insert(Pending{end, key_bytes_, start});
-    } else {
-      Pending& p = node.value();
-      p.end = end;
-      p.key.assign(key_bytes_);
-      p.start = start;
-      index_.insert(std::move(node));
     }
   }
 
@@ -209,24 +188,13 @@ class KStreamSessionWindowAggregate final
     int64_t end = 0;
     std::string value;
   };
-  // A session awaiting its close (kOnWindowClose), ordered by end first.
-  struct Pending {
+  // A closed session to forward (kOnWindowClose).
+  struct Closing {
     int64_t end;
     std::string key;
     int64_t start;
+    std::string value;
   };
-  using IndexKey = std::tuple<int64_t, std::string_view, int64_t>;
-  struct ByEnd {
-    using is_transparent = void;
-    static IndexKey Key(const Pending& p) { return {p.end, p.key, p.start}; }
-    static const IndexKey& Key(const IndexKey& k) { return k; }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return Key(a) < Key(b);
-    }
-  };
-  using Index = std::set<Pending, ByEnd>;
-  using IndexNode = typename Index::node_type;
 
   bool Closed(int64_t end, int64_t now) const {
     return WindowClosed(windows_.CloseEnd(end), windows_.grace_ms(), now);
@@ -253,15 +221,31 @@ class KStreamSessionWindowAggregate final
   // moves the store's expiry horizon (both modes).
   void OnStreamTime(int64_t now) {
     if (now < 0) return;
-    while (!index_.empty() && Closed(index_.begin()->end, now)) {
-      IndexNode node = index_.extract(index_.begin());
-      const Pending& p = node.value();
-      Check(store_->FetchSession(p.key, p.start, p.end, &value_bytes_), "reading a closed session");
-      Windowed<K> key{K{}, p.start, p.end};
-      Check(key_serde_->Deserialize(p.key, &key.key), "decoding a stored key");
-      VA value{};
-      Check(value_serde_->Deserialize(value_bytes_, &value), "decoding the stored aggregate");
-      this->context_->Forward(Out{std::move(key), std::move(value), p.end, {}});
+    if (emit_ == EmitStrategy::kOnWindowClose) {
+      // Sessions with end <= limit are closed: end + gap + 1 + grace <= now.
+      const int64_t limit = now - windows_.inactivity_gap_ms() - 1 - windows_.grace_ms();
+      const int64_t from = std::max(emitted_to_ + 1, store_->expiry_horizon());
+      if (limit >= from) {
+        closing_.clear();
+        auto it = store_->FindSessionsByEnd(from, limit);
+        for (; it->Valid(); it->Next()) {
+          closing_.push_back(Closing{it->end(), std::string(it->key()), it->start(),
+                                     std::string(it->value())});
+        }
+        Check(it->status(), "scanning closed sessions");
+        // The store yields by segment, then key: forward by (end, key, start).
+        std::sort(closing_.begin(), closing_.end(), [](const Closing& a, const Closing& b) {
+          return std::tie(a.end, a.key, a.start) < std::tie(b.end, b.key, b.start);
+        });
+        for (Closing& c : closing_) {
+          Windowed<K> key{K{}, c.start, c.end};
+          Check(key_serde_->Deserialize(c.key, &key.key), "decoding a stored key");
+          VA value{};
+          Check(value_serde_->Deserialize(c.value, &value), "decoding the stored aggregate");
+          this->context_->Forward(Out{std::move(key), std::move(value), c.end, {}});
+        }
+        emitted_to_ = limit;
+      }
     }
     Check(store_->AdvanceStreamTime(now), "advancing stream time");
   }
@@ -273,7 +257,8 @@ class KStreamSessionWindowAggregate final
   SerdePtr<K> key_serde_;
   SerdePtr<VA> value_serde_;
   state::SessionStore* store_ = nullptr;
-  Index index_;                // kOnWindowClose: sessions not yet forwarded
+  int64_t emitted_to_ = -1;    // kOnWindowClose: sessions ending <= this were forwarded
+  std::vector<Closing> closing_;  // one punctuation's closed sessions, reused
   std::vector<Found> found_;   // grows to the most sessions one record merged
   size_t num_found_ = 0;
   std::string key_bytes_;
