@@ -114,6 +114,28 @@ TEST(RecordCacheTest, WithoutACacheEveryUpdateIsForwardedAtOnce) {
   EXPECT_EQ(*got, expected);
 }
 
+TEST(RecordCacheTest, MaterializedWithCachingDisabledForwardsEveryUpdate) {
+  StreamsBuilder builder;
+  builder.Stream<S, S>("in")
+      .GroupByKey()
+      .Count(Materialized<S, int64_t>::As("counts").WithCachingDisabled())
+      .ToStream()
+      .To("out");
+  TopologyTestDriver driver(builder.Build(), ManualCommit(size_t{1} << 20));
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  auto out = driver.CreateOutputTopic("out", Serdes::String(), Serdes::Int64());
+  std::map<S, int64_t> counts;
+  std::vector<std::pair<S, int64_t>> expected;
+  for (const S& key : kBatches[0]) {
+    ASSERT_TRUE(in.PipeInput(key, "v", 5).ok());
+    expected.emplace_back(key, ++counts[key]);
+  }
+  auto got = out.ReadKeyValuesToList();
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, expected) << "forwarded before any commit, one per record";
+}
+
 TEST(RecordCacheTest, EvictionFromATinyCacheKeepsPerKeyOrderAndLosesNothing) {
   // Room for two or three entries: most updates leave by eviction.
   TopologyTestDriver driver(CountTopology(), ManualCommit(400));

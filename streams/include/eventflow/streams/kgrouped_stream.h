@@ -261,8 +261,9 @@ KTable<K, VA> KGroupedStream<K, V>::DoAggregate(std::string_view operation,
   Topology& topology = builder_->topology();
   topology.AddProcessor<K, V, K, std::optional<VA>>(
       nodes.name,
-      [store = nodes.store, fn, key_serde = nodes.key_serde, value_serde = nodes.value_serde] {
-        return std::make_unique<Processor>(store, fn, key_serde, value_serde);
+      [store = nodes.store, fn, key_serde = nodes.key_serde, value_serde = nodes.value_serde,
+       caching = materialized.caching] {
+        return std::make_unique<Processor>(store, fn, key_serde, value_serde, caching);
       },
       {nodes.parent});
   StoreSpec spec;

@@ -151,8 +151,9 @@ KTable<Windowed<K>, VA> TimeWindowedKStream<K, V>::DoAggregate(
   topology.AddProcessor<K, V, Windowed<K>, std::optional<VA>>(
       nodes.name,
       [store = nodes.store, windows = windows_, emit = emit_, fn, key_serde = nodes.key_serde,
-       value_serde = nodes.value_serde] {
-        return std::make_unique<Processor>(store, windows, emit, fn, key_serde, value_serde);
+       value_serde = nodes.value_serde, caching = materialized.caching] {
+        return std::make_unique<Processor>(store, windows, emit, fn, key_serde, value_serde,
+                                           caching);
       },
       {nodes.parent});
   StoreSpec spec;
