@@ -63,9 +63,7 @@ struct Model {
   };
   std::vector<Kept> kept;  // accepted records, in arrival order
 
-  bool Outer(bool left) const {
-    return kind == Kind::kOuter || (kind == Kind::kLeft && left);
-  }
+  bool Outer(bool left) const { return kind == Kind::kOuter || (kind == Kind::kLeft && left); }
   int64_t AfterOf(bool left) const { return left ? after : before; }
   int64_t BeforeOf(bool left) const { return left ? before : after; }
 
@@ -113,8 +111,8 @@ struct Model {
              std::make_tuple(b->in.ts, !b->in.left, b->in.key);
     });
     for (const Kept* k : closed) {
-      out.emplace_back(k->in.key,
-                       k->in.left ? k->in.value + "+null" : "null+" + k->in.value, k->in.ts);
+      out.emplace_back(k->in.key, k->in.left ? k->in.value + "+null" : "null+" + k->in.value,
+                       k->in.ts);
     }
     return out;
   }
@@ -133,7 +131,8 @@ Topology Build(Kind kind, const JoinWindows& windows, const StreamJoined<S, S, S
   auto right = builder.Stream<S, S>("right");
   switch (kind) {
     case Kind::kInner:
-      left.Join(right, [](const S& l, const S& r) { return l + "+" + r; }, windows, joined)
+      left.Join(
+              right, [](const S& l, const S& r) { return l + "+" + r; }, windows, joined)
           .To("out");
       break;
     case Kind::kLeft:
@@ -223,8 +222,8 @@ class StreamJoinTest : public ::testing::TestWithParam<Case> {
     for (const Input& in : inputs) {
       ASSERT_TRUE((in.left ? left : right).PipeInput(in.key, in.value, in.ts).ok());
       const std::vector<Out> expected = model.Add(in);
-      ASSERT_EQ(ReadAll(out), expected) << "after " << in.value << " (" << in.key << ", "
-                                        << in.ts << ")";
+      ASSERT_EQ(ReadAll(out), expected)
+          << "after " << in.value << " (" << in.key << ", " << in.ts << ")";
       total += expected.size();
       for (const Out& o : expected) nulls += std::get<1>(o).find("null") != S::npos;
     }
@@ -247,20 +246,21 @@ TEST_P(StreamJoinTest, RandomInputsMatchTheModel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Joins, StreamJoinTest,
-    ::testing::Values(Case{"InnerSymmetric", Kind::kInner, 10, 10, 5},
-                      Case{"InnerBeforeOnly", Kind::kInner, 5, 0, 3},
-                      Case{"InnerAfterOnlyNoGrace", Kind::kInner, 0, 7, 0},
-                      Case{"LeftSymmetric", Kind::kLeft, 10, 10, 5},
-                      Case{"LeftBeforeOnly", Kind::kLeft, 5, 0, 3},
-                      Case{"LeftAsymmetric", Kind::kLeft, 3, 8, 4},
-                      Case{"LeftAfterOnlyNoGrace", Kind::kLeft, 0, 7, 0},
-                      Case{"OuterSymmetric", Kind::kOuter, 10, 10, 5},
-                      Case{"OuterBeforeOnly", Kind::kOuter, 5, 0, 3},
-                      Case{"OuterAsymmetric", Kind::kOuter, 3, 8, 4},
-                      Case{"OuterZeroWindowNoGrace", Kind::kOuter, 0, 0, 0}),
-    [](const ::testing::TestParamInfo<Case>& param_info) { return S(param_info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Joins, StreamJoinTest,
+                         ::testing::Values(Case{"InnerSymmetric", Kind::kInner, 10, 10, 5},
+                                           Case{"InnerBeforeOnly", Kind::kInner, 5, 0, 3},
+                                           Case{"InnerAfterOnlyNoGrace", Kind::kInner, 0, 7, 0},
+                                           Case{"LeftSymmetric", Kind::kLeft, 10, 10, 5},
+                                           Case{"LeftBeforeOnly", Kind::kLeft, 5, 0, 3},
+                                           Case{"LeftAsymmetric", Kind::kLeft, 3, 8, 4},
+                                           Case{"LeftAfterOnlyNoGrace", Kind::kLeft, 0, 7, 0},
+                                           Case{"OuterSymmetric", Kind::kOuter, 10, 10, 5},
+                                           Case{"OuterBeforeOnly", Kind::kOuter, 5, 0, 3},
+                                           Case{"OuterAsymmetric", Kind::kOuter, 3, 8, 4},
+                                           Case{"OuterZeroWindowNoGrace", Kind::kOuter, 0, 0, 0}),
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
+                           return S(param_info.param.name);
+                         });
 
 // An unmatched left record followed by a match that arrives later (out of
 // order, within grace): only the joined result, never a null result first.
@@ -284,8 +284,7 @@ TEST(StreamJoinSemanticsTest, NoSpuriousNullResultBeforeALateMatch) {
     if (kind == Kind::kLeft) {
       EXPECT_EQ(ReadAll(out), (std::vector<Out>{{"other", "x+null", 108}}));
     } else {
-      EXPECT_EQ(ReadAll(out),
-                (std::vector<Out>{{"z", "null+r0", 105}, {"other", "x+null", 108}}));
+      EXPECT_EQ(ReadAll(out), (std::vector<Out>{{"z", "null+r0", 105}, {"other", "x+null", 108}}));
     }
   }
 }
@@ -311,9 +310,8 @@ TEST(StreamJoinSemanticsTest, LateRecordIsDroppedAndCounted) {
   ASSERT_TRUE(left.PipeInput("z", "end", 500).ok());
   ASSERT_TRUE(right.PipeInput("y", "end", 500).ok());
   // Closed together: by time, left before right, then key.
-  EXPECT_EQ(ReadAll(out), (std::vector<Out>{{"k", "null+ok", 58},
-                                            {"i", "c+null", 60},
-                                            {"j", "null+b", 60}}));
+  EXPECT_EQ(ReadAll(out),
+            (std::vector<Out>{{"k", "null+ok", 58}, {"i", "c+null", 60}, {"j", "null+b", 60}}));
   EXPECT_EQ(driver.Counters(0).dropped_late, 1u);
 }
 
@@ -330,8 +328,8 @@ TEST(StreamJoinSemanticsTest, StoresAndChangelogs) {
   ASSERT_TRUE(left.PipeInput("k", "a2", 10).ok());
   ASSERT_TRUE(right.PipeInput("m", "b", 12).ok());
   // Names as Kafka Streams generates them.
-  auto* this_store = dynamic_cast<state::WindowStore*>(
-      driver.GetStateStore("KSTREAM-OUTERTHIS-0000000004-store"));
+  auto* this_store =
+      dynamic_cast<state::WindowStore*>(driver.GetStateStore("KSTREAM-OUTERTHIS-0000000004-store"));
   auto* outer = dynamic_cast<state::WindowStore*>(
       driver.GetStateStore("KSTREAM-OUTERSHARED-0000000004-store"));
   ASSERT_NE(this_store, nullptr);
@@ -353,7 +351,7 @@ TEST(StreamJoinSemanticsTest, StoresAndChangelogs) {
   ASSERT_TRUE(left.PipeInput("z", "end", 100).ok());
   ASSERT_TRUE(right.PipeInput("y", "end", 100).ok());
   EXPECT_EQ(ReadAll(out), (std::vector<Out>{{"m", "null+b", 12}}));
-  EXPECT_EQ(count_entries(), 2);  // only the two "end" records, still open
+  EXPECT_EQ(count_entries(), 2);       // only the two "end" records, still open
   std::map<S, std::optional<S>> last;  // changelog key → last value
   for (const TestRecord& r :
        driver.OutputQueue("test-app-KSTREAM-OUTERSHARED-0000000004-store-changelog")) {
@@ -387,9 +385,9 @@ TEST(StreamJoinSemanticsTest, DescribeNamesNodesAndStoresAsKafkaStreams) {
                                "KSTREAM-OUTERSHARED-0000000004-store"}) {
     EXPECT_NE(left.find(expected), S::npos) << expected << "\n" << left;
   }
-  const S named = Build(Kind::kLeft, Windows(5, 5, 0),
-                        StreamJoined<S, S, S>::As("st").WithName("j"))
-                      .Describe();
+  const S named =
+      Build(Kind::kLeft, Windows(5, 5, 0), StreamJoined<S, S, S>::As("st").WithName("j"))
+          .Describe();
   for (const char* expected :
        {"Processor: j-this-windowed (stores: [st-this-join-store])",
         "Processor: j-other-windowed (stores: [st-outer-other-join-store])",
@@ -409,11 +407,12 @@ TEST(StreamJoinSemanticsTest, RekeyedStreamIsRepartitionedBeforeTheJoin) {
       [](const S&, const S& v) { return v.substr(0, v.find(':')); });
   auto views = builder.Stream<S, S>("views");
   orders
-      .Join(views, [](const S& o, const S& v) { return o + "|" + v; },
-            JoinWindows::OfTimeDifferenceAndGrace(milliseconds(5), milliseconds(2))
-                .After(milliseconds(0)),
-            StreamJoined<S, S, S>::With(Serdes::String(), Serdes::String(), Serdes::String())
-                .WithName("attribution"))
+      .Join(
+          views, [](const S& o, const S& v) { return o + "|" + v; },
+          JoinWindows::OfTimeDifferenceAndGrace(milliseconds(5), milliseconds(2))
+              .After(milliseconds(0)),
+          StreamJoined<S, S, S>::With(Serdes::String(), Serdes::String(), Serdes::String())
+              .WithName("attribution"))
       .To("out");
   Topology topology = builder.Build();
   const S description = topology.Describe();

@@ -268,11 +268,14 @@ struct StreamJoined {
   std::optional<std::string> name{};
   //! The stores' base name (see the struct comment); nullopt: generated.
   std::optional<std::string> store_name{};
-  SerdePtr<K> key_serde{};          //!< nullptr: the left stream's, else the right's, else DefaultSerde<K>()
-  SerdePtr<V1> value_serde{};       //!< nullptr: the left stream's value serde, else DefaultSerde<V1>()
-  SerdePtr<V2> other_value_serde{}; //!< nullptr: the right stream's value serde, else DefaultSerde<V2>()
-  bool in_memory = false;           //!< std::map instead of RocksDB (still changelogged)
-  bool logging = true;              //!< false: no changelog topics
+  //! nullptr: the left stream's key serde, else the right's, else DefaultSerde<K>().
+  SerdePtr<K> key_serde{};
+  //! nullptr: the left stream's value serde, else DefaultSerde<V1>().
+  SerdePtr<V1> value_serde{};
+  //! nullptr: the right stream's value serde, else DefaultSerde<V2>().
+  SerdePtr<V2> other_value_serde{};
+  bool in_memory = false;  //!< std::map instead of RocksDB (still changelogged)
+  bool logging = true;     //!< false: no changelog topics
 
   //! Returns options with these serdes.
   static StreamJoined With(SerdePtr<K> key_serde, SerdePtr<V1> value_serde,
@@ -322,9 +325,12 @@ struct Joined {
   //! Names the join processor and, when the stream needs one, its
   //! repartition topic "<name>-repartition"; nullopt: generated names.
   std::optional<std::string> name{};
-  SerdePtr<K> key_serde{};          //!< nullptr: the stream's, else the table's, else DefaultSerde<K>()
-  SerdePtr<V> value_serde{};        //!< nullptr: the stream's value serde, else DefaultSerde<V>()
-  SerdePtr<VT> other_value_serde{}; //!< unused (the table keeps its own serde); for Kafka parity
+  //! nullptr: the stream's key serde, else the table's, else DefaultSerde<K>().
+  SerdePtr<K> key_serde{};
+  //! nullptr: the stream's value serde, else DefaultSerde<V>().
+  SerdePtr<V> value_serde{};
+  //! Unused: the table keeps its own serde (kept for Kafka parity).
+  SerdePtr<VT> other_value_serde{};
 
   //! Returns options with these serdes.
   static Joined With(SerdePtr<K> key_serde, SerdePtr<V> value_serde,

@@ -297,15 +297,15 @@ auto KTable<K, V>::DoJoin(std::string_view operation, const KTable<K, VO>& other
   topology.AddProcessor<K, std::optional<V>, K, std::optional<VR>>(
       join_this,
       [other_getter, fn] {
-        return std::make_unique<internal::KTableKTableJoin<K, V, VO, VR, true>>(
-            kKind, other_getter(), fn);
+        return std::make_unique<internal::KTableKTableJoin<K, V, VO, VR, true>>(kKind,
+                                                                                other_getter(), fn);
       },
       {node_});
   topology.AddProcessor<K, std::optional<VO>, K, std::optional<VR>>(
       join_other,
       [this_getter, fn] {
-        return std::make_unique<internal::KTableKTableJoin<K, VO, V, VR, false>>(
-            kKind, this_getter(), fn);
+        return std::make_unique<internal::KTableKTableJoin<K, VO, V, VR, false>>(kKind,
+                                                                                 this_getter(), fn);
       },
       {other.node_});
   topology.AddProcessor<K, std::optional<VR>, K, std::optional<VR>>(

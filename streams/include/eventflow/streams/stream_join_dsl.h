@@ -20,8 +20,10 @@
 // name "<name>" the suffixes in parentheses):
 //   KSTREAM-WINDOWED-<n>  (-this-windowed)   this side's window store
 //   KSTREAM-WINDOWED-<n>  (-other-windowed)  the other side's
-//   KSTREAM-JOINTHIS-<n>  (-this-join)       KSTREAM-OUTERTHIS-<n> (-outer-this-join) in outer joins
-//   KSTREAM-JOINOTHER-<n> (-other-join)      KSTREAM-OUTEROTHER-<n> (-outer-other-join) in left/outer joins
+//   KSTREAM-JOINTHIS-<n>  (-this-join)       this side's join; in outer joins
+//     KSTREAM-OUTERTHIS-<n> (-outer-this-join)
+//   KSTREAM-JOINOTHER-<n> (-other-join)      the other side's; in left/outer
+//     joins KSTREAM-OUTEROTHER-<n> (-outer-other-join)
 //   KSTREAM-MERGE-<n>     (-merge)           the result stream
 // Stores: "<JOINTHIS/OUTERTHIS name>-store" and "<JOINOTHER/OUTEROTHER
 // name>-store" (window stores with duplicates), and for left/outer joins
@@ -79,8 +81,8 @@ template <typename K, typename V>
 template <typename V2, typename F>
 auto KStream<K, V>::LeftJoin(const KStream<K, V2>& other, F joiner, const JoinWindows& windows,
                              const StreamJoined<K, V, V2>& joined) const {
-  return DoStreamJoin<internal::JoinKind::kLeft, V2>("KStream::LeftJoin", other,
-                                                     std::move(joiner), windows, joined);
+  return DoStreamJoin<internal::JoinKind::kLeft, V2>("KStream::LeftJoin", other, std::move(joiner),
+                                                     windows, joined);
 }
 
 template <typename K, typename V>
@@ -103,8 +105,8 @@ template <typename K, typename V>
 template <typename VT, typename F>
 auto KStream<K, V>::LeftJoin(const KTable<K, VT>& table, F joiner,
                              const Joined<K, V, VT>& joined) const {
-  return DoTableJoin<internal::JoinKind::kLeft, VT>("KStream::LeftJoin", table,
-                                                    std::move(joiner), joined);
+  return DoTableJoin<internal::JoinKind::kLeft, VT>("KStream::LeftJoin", table, std::move(joiner),
+                                                    joined);
 }
 
 template <typename K, typename V>
@@ -129,8 +131,8 @@ KStream<K, V> KStream<K, V>::RepartitionForJoin(std::string_view operation,
 
 template <typename K, typename V>
 template <internal::JoinKind kKind, typename V2, typename F>
-auto KStream<K, V>::DoStreamJoin(std::string_view operation, const KStream<K, V2>& other,
-                                 F joiner, const JoinWindows& windows,
+auto KStream<K, V>::DoStreamJoin(std::string_view operation, const KStream<K, V2>& other, F joiner,
+                                 const JoinWindows& windows,
                                  const StreamJoined<K, V, V2>& joined) const {
   using VR = internal::JoinerResult<kKind, K, V, V2, F>;
   static_assert(!std::is_void_v<VR>,
@@ -154,8 +156,8 @@ auto KStream<K, V>::DoStreamJoin(std::string_view operation, const KStream<K, V2
   if (joined.store_name) builder_->CheckName(operation, "store name", *joined.store_name);
   SerdePtr<K> key_serde = internal::ResolveSerde<K>(*builder_, operation, "key", joined.key_serde,
                                                     key_serde_ ? key_serde_ : other.key_serde_);
-  SerdePtr<V> value_serde = internal::ResolveSerde<V>(*builder_, operation, "value",
-                                                      joined.value_serde, value_serde_);
+  SerdePtr<V> value_serde =
+      internal::ResolveSerde<V>(*builder_, operation, "value", joined.value_serde, value_serde_);
   SerdePtr<V2> other_value_serde = internal::ResolveSerde<V2>(
       *builder_, operation, "other value", joined.other_value_serde, other.value_serde_);
 
@@ -179,10 +181,11 @@ auto KStream<K, V>::DoStreamJoin(std::string_view operation, const KStream<K, V2
   };
   const std::string this_windowed = node_name("-this-windowed", internal::kWindowedName);
   const std::string other_windowed = node_name("-other-windowed", internal::kWindowedName);
-  const std::string_view this_prefix = kRightOuter ? internal::kOuterThisName : internal::kJoinThisName;
+  const std::string_view this_prefix =
+      kRightOuter ? internal::kOuterThisName : internal::kJoinThisName;
   const std::string this_generated = builder_->NewProcessorName(this_prefix);
-  const std::string other_generated = builder_->NewProcessorName(
-      kLeftOuter ? internal::kOuterOtherName : internal::kJoinOtherName);
+  const std::string other_generated =
+      builder_->NewProcessorName(kLeftOuter ? internal::kOuterOtherName : internal::kJoinOtherName);
   const std::string this_suffix = kRightOuter ? "-outer-this-join" : "-this-join";
   const std::string other_suffix = kLeftOuter ? "-outer-other-join" : "-other-join";
   const std::string join_this = name ? *name + this_suffix : this_generated;
@@ -208,20 +211,18 @@ auto KStream<K, V>::DoStreamJoin(std::string_view operation, const KStream<K, V2
   const internal::StreamJoinSpec spec{windows.before_ms(), windows.after_ms(), windows.grace_ms(),
                                       kLeftOuter, kRightOuter};
   Topology& topology = builder_->topology();
-  topology.AddProcessor<K, V, K, V>(
-      this_windowed,
-      [this_store, spec, key_serde, value_serde] {
-        return std::make_unique<internal::KStreamJoinWindow<K, V>>(this_store, true, spec,
-                                                                   key_serde, value_serde);
-      },
-      {left.node_});
-  topology.AddProcessor<K, V2, K, V2>(
-      other_windowed,
-      [other_store, spec, key_serde, other_value_serde] {
-        return std::make_unique<internal::KStreamJoinWindow<K, V2>>(other_store, false, spec,
-                                                                    key_serde, other_value_serde);
-      },
-      {right.node_});
+  topology.AddProcessor<K, V, K, V>(this_windowed,
+                                    [this_store, spec, key_serde, value_serde] {
+                                      return std::make_unique<internal::KStreamJoinWindow<K, V>>(
+                                          this_store, true, spec, key_serde, value_serde);
+                                    },
+                                    {left.node_});
+  topology.AddProcessor<K, V2, K, V2>(other_windowed,
+                                      [other_store, spec, key_serde, other_value_serde] {
+                                        return std::make_unique<internal::KStreamJoinWindow<K, V2>>(
+                                            other_store, false, spec, key_serde, other_value_serde);
+                                      },
+                                      {right.node_});
   topology.AddProcessor<K, V, K, VR>(
       join_this,
       [other_store, outer_store, spec, fn, key_serde, value_serde, other_value_serde] {
@@ -285,17 +286,17 @@ auto KStream<K, V>::DoTableJoin(std::string_view operation, const KTable<K, VT>&
   }
   KStream<K, V> stream = *this;
   if (repartition_required_) {
-    SerdePtr<K> key_serde = internal::ResolveSerde<K>(
-        *builder_, operation, "key", joined.key_serde, key_serde_ ? key_serde_ : table.key_serde_);
-    SerdePtr<V> value_serde = internal::ResolveSerde<V>(*builder_, operation, "value",
-                                                        joined.value_serde, value_serde_);
-    stream = RepartitionForJoin(operation, joined.name, std::move(key_serde),
-                                std::move(value_serde));
+    SerdePtr<K> key_serde = internal::ResolveSerde<K>(*builder_, operation, "key", joined.key_serde,
+                                                      key_serde_ ? key_serde_ : table.key_serde_);
+    SerdePtr<V> value_serde =
+        internal::ResolveSerde<V>(*builder_, operation, "value", joined.value_serde, value_serde_);
+    stream =
+        RepartitionForJoin(operation, joined.name, std::move(key_serde), std::move(value_serde));
   }
-  const std::string name = builder_->NodeName(
-      operation, joined.name,
-      kKind == internal::JoinKind::kLeft ? internal::kStreamTableLeftJoinName
-                                         : internal::kStreamTableJoinName);
+  const std::string name =
+      builder_->NodeName(operation, joined.name,
+                         kKind == internal::JoinKind::kLeft ? internal::kStreamTableLeftJoinName
+                                                            : internal::kStreamTableJoinName);
   const std::string connector = name + "-table";
   builder_->ClaimName(operation, connector);
   if (!getter) return KStream<K, VR>(builder_, name, stream.key_serde_, nullptr);

@@ -152,8 +152,7 @@ KTable<K, V> StreamsBuilder::Table(std::string topic, const Consumed<K, V>& cons
     }
     Topology& topology = internal_->topology();
     topology.AddSource<K, std::optional<V>>(source, {std::move(topic)}, key_serde,
-                                            Serdes::Nullable<V>(value_serde),
-                                            std::move(extractor));
+                                            Serdes::Nullable<V>(value_serde), std::move(extractor));
     topology.AddProcessor<K, std::optional<V>, K, std::optional<V>>(
         table_source,
         [store, key_serde, value_serde] {

@@ -103,7 +103,8 @@ auto JoinerResultProbe() {
   using A = typename JoinerArgs<kKind, V1, V2>::Left;
   using B = typename JoinerArgs<kKind, V1, V2>::Right;
   if constexpr (std::is_invocable_v<F&, const K&, const A&, const B&>) {
-    return std::type_identity<std::decay_t<std::invoke_result_t<F&, const K&, const A&, const B&>>>{};
+    return std::type_identity<
+        std::decay_t<std::invoke_result_t<F&, const K&, const A&, const B&>>>{};
   } else if constexpr (std::is_invocable_v<F&, const A&, const B&>) {
     return std::type_identity<std::decay_t<std::invoke_result_t<F&, const A&, const B&>>>{};
   } else {
@@ -354,8 +355,9 @@ class TableJoinGetter final : public TableValueGetter<K, VR> {
 template <typename K, typename V, typename KOut, typename VOut>
 void InitGetter(TableValueGetter<K, V>& getter, ProcessorContext<KOut, VOut>& context) {
   ProcessorContext<KOut, VOut>* ctx = &context;
-  getter.Init([ctx](std::string_view name) { return ctx->template GetStateStore<state::StateStore>(name); },
-              context.node_name());
+  getter.Init(
+      [ctx](std::string_view name) { return ctx->template GetStateStore<state::StateStore>(name); },
+      context.node_name());
 }
 
 // ---------------------------------------------------------------------------
@@ -428,8 +430,7 @@ class KTableSource final : public DslProcessor<K, std::optional<V>, K, std::opti
 //! a result (the previous value of this side is unknown), as Kafka Streams
 //! does without old values; that is harmless downstream.
 template <typename K, typename VThis, typename VOther, typename VR, bool kThisIsLeft>
-class KTableKTableJoin final
-    : public DslProcessor<K, std::optional<VThis>, K, std::optional<VR>> {
+class KTableKTableJoin final : public DslProcessor<K, std::optional<VThis>, K, std::optional<VR>> {
  public:
   using Left = std::conditional_t<kThisIsLeft, VThis, VOther>;
   using Right = std::conditional_t<kThisIsLeft, VOther, VThis>;
@@ -797,7 +798,8 @@ class KStreamKStreamJoin final : public DslProcessor<K, VThis, K, VR> {
   // deletes them (left side's processor only).
   void EmitClosed(int64_t now) {
     if (now < 0) return;
-    const int64_t limit = now - spec_.grace - 1;  // WindowClosed(close + 1, grace, now) for close <= limit
+    const int64_t limit =
+        now - spec_.grace - 1;  // WindowClosed(close + 1, grace, now) for close <= limit
     const int64_t from = outer_store_->expiry_horizon();
     if (limit < from) return;
     size_t n = 0;
