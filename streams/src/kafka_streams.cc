@@ -50,6 +50,13 @@ uint64_t KafkaStreams::processed() const {
   return n;
 }
 
+uint64_t KafkaStreams::dropped_late() const {
+  uint64_t n = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& t : threads_) n += t->dropped_late();
+  return n;
+}
+
 void KafkaStreams::SetState(State state) {
   State old;
   {

@@ -420,6 +420,9 @@ Status StreamThread::Commit() {
       if (last >= 0) changelog_offsets[name] = last + 1;  // where a replay would resume
     }
     EVENTFLOW_RETURN_IF_ERROR(task->CommitStores(changelog_offsets));
+    uint64_t& counted = dropped_late_committed_[id];
+    dropped_late_.fetch_add(task->counters().dropped_late - counted, std::memory_order_relaxed);
+    counted = task->counters().dropped_late;
   }
   for (int i = 0; i < offsets->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = offsets->elems[i];
@@ -708,6 +711,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
 void StreamThread::CloseTasks() {
   for (auto& [id, task] : tasks_) task->Close();
   tasks_.clear();
+  dropped_late_committed_.clear();
   routes_.clear();
   last_route_ = 0;
 }

@@ -97,6 +97,8 @@ class StreamThread {
   Status error() const;
   //! Records processed by this thread's tasks so far.
   uint64_t processed() const { return processed_.load(std::memory_order_relaxed); }
+  //! Window updates dropped as late by this thread's tasks, as of their last commit.
+  uint64_t dropped_late() const { return dropped_late_.load(std::memory_order_relaxed); }
   int index() const { return index_; }
 
  private:
@@ -170,6 +172,9 @@ class StreamThread {
   std::atomic<bool> shutdown_{false};
   std::atomic<ThreadState> state_{ThreadState::kCreated};
   std::atomic<uint64_t> processed_{0};
+  std::atomic<uint64_t> dropped_late_{0};
+  // Each task's dropped_late counter as of the last commit (reset with the tasks).
+  std::map<TaskId, uint64_t> dropped_late_committed_;
   mutable std::mutex error_mu_;
   Status error_;
 };

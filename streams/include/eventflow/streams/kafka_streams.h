@@ -75,6 +75,10 @@ class KafkaStreams {
   Status error() const;
   //! Records processed by all threads so far.
   uint64_t processed() const;
+  //! Window updates dropped as late (their window closed by the watermark),
+  //! summed over the threads' tasks as of their last successful commit (work
+  //! rolled back by an aborted transaction is not counted).
+  uint64_t dropped_late() const;
 
   //! Returns the state's name, e.g. "RUNNING".
   static std::string_view StateName(State state);
