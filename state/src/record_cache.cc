@@ -47,6 +47,13 @@ RecordCache::StoreId RecordCache::AddStore(std::string name, FlushListener liste
   return static_cast<StoreId>(stores_.size() - 1);
 }
 
+std::optional<RecordCache::StoreId> RecordCache::FindStore(std::string_view name) const {
+  for (size_t i = 0; i < stores_.size(); ++i) {
+    if (stores_[i]->name == name) return static_cast<StoreId>(i);
+  }
+  return std::nullopt;
+}
+
 size_t RecordCache::Charge(const Entry& entry) {
   return entry.key.size() + (entry.has_value ? entry.value.size() : 0) + kEntryOverheadBytes;
 }

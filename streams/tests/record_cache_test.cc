@@ -197,5 +197,49 @@ TEST(RecordCacheTest, WindowedUpdatesAreMergedPerKeyAndWindow) {
   EXPECT_EQ(forwarded, counts);
 }
 
+// A table-table join of two cached tables: the join's lookups read the other
+// table through the cache, so every result forwarded in a commit pairs the
+// values current at that point — after the commit, each one equals the join
+// of the two tables' final values (a stale store read would forward a
+// (left, none) result for a key whose right side was only cached).
+TEST(RecordCacheTest, TableJoinLookupsReadTheOtherTableThroughTheCache) {
+  StreamsBuilder builder;
+  auto left = builder.Stream<S, S>("left").GroupByKey().Count(
+      Materialized<S, int64_t>::As("left-counts"));
+  auto right = builder.Stream<S, S>("right").GroupByKey().Count(
+      Materialized<S, int64_t>::As("right-counts"));
+  left.LeftJoin(right,
+                [](const int64_t& l, const std::optional<int64_t>& r) {
+                  return std::to_string(l) + ":" + (r ? std::to_string(*r) : S("none"));
+                })
+      .ToStream()
+      .To("joined");
+  TopologyTestDriver driver(builder.Build(), ManualCommit(size_t{1} << 20));
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in_left = driver.CreateInputTopic("left", Serdes::String(), Serdes::String());
+  auto in_right = driver.CreateInputTopic("right", Serdes::String(), Serdes::String());
+  auto out = driver.CreateOutputTopic("joined", Serdes::String(),
+                                      Serdes::Nullable<S>(Serdes::String()));
+  const std::vector<std::pair<bool, S>> batch = {
+      {true, "a"}, {false, "a"}, {true, "b"}, {false, "a"}, {true, "a"}, {false, "c"}};
+  std::map<S, int64_t> l, r;
+  int64_t ts = 10;
+  for (const auto& [is_left, key] : batch) {
+    ASSERT_TRUE((is_left ? in_left : in_right).PipeInput(key, "v", ts++).ok());
+    ++(is_left ? l : r)[key];
+  }
+  ASSERT_TRUE(driver.Commit().ok());
+  auto got = out.ReadKeyValuesToList();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  std::set<S> seen;
+  for (const auto& [key, value] : *got) {
+    ASSERT_TRUE(l.count(key)) << "a left join forwards only keys of the left table: " << key;
+    const S expected = std::to_string(l[key]) + ":" + (r.count(key) ? std::to_string(r[key]) : "none");
+    EXPECT_EQ(value, expected) << key;
+    seen.insert(key);
+  }
+  EXPECT_EQ(seen, (std::set<S>{"a", "b"}));
+}
+
 }  // namespace
 }  // namespace eventflow::streams

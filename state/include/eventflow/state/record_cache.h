@@ -78,6 +78,10 @@ class RecordCache {
   //! which is also FlushAll's order: register upstream stores first).
   StoreId AddStore(std::string name, FlushListener listener);
 
+  //! Returns the id of the store registered as `name`, or nullopt (readers of
+  //! another processor's store use it to read through the cache).
+  std::optional<StoreId> FindStore(std::string_view name) const;
+
   //! Records the latest value (nullopt: deletion) of key in store, dirty.
   //! Returns the listener's error if the Put caused an eviction that failed.
   Status Put(StoreId store, std::string_view key, std::optional<std::string_view> value,

@@ -18,10 +18,10 @@
 //
 // Record caches: a table whose updates go through the task's record cache
 // reaches the join only when the cache flushes (per commit, deduplicated per
-// key); the getter reads the other side's store, which a flush of the other
-// side may not have reached yet. The other side's own flush then forwards its
-// update through the opposite join processor, which reads this side's store,
-// so the last result per key is always the join of both sides' last values.
+// key). A store getter reads through the cache (CacheView: the store's id in
+// the task's cache, looked up by name at Init), so a lookup sees the other
+// side's unflushed updates: every result pairs the values current when it is
+// computed, as Kafka's caching stores give.
 //
 // Thread-safety: processor and getter instances belong to one task; the
 // shared joiners and user functions are called from every task and thread.
@@ -42,6 +42,7 @@
 
 #include "eventflow/core/log.h"
 #include "eventflow/state/key_value_store.h"
+#include "eventflow/state/store_keys.h"
 #include "eventflow/state/window_store.h"
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/kstream_processors.h"
@@ -150,8 +151,30 @@ JoinFn<K, V1, V2, VR> MakeJoiner(F f) {
 // ---------------------------------------------------------------------------
 // Table value getters.
 
-//! Returns a task's state store by name (nullptr when it has none).
-using StoreLookup = std::function<state::StateStore*(std::string_view name)>;
+//! A task's state stores by name (nullptr when it has none), and its record
+//! cache (nullptr when caching is off): getters read a store through the
+//! cache, so they see the unflushed updates of the aggregation that owns it.
+struct StoreLookup {
+  std::function<state::StateStore*(std::string_view name)> store;
+  state::RecordCache* cache = nullptr;
+  state::StateStore* operator()(std::string_view name) const { return store(name); }
+};
+
+//! Where a getter finds a store's unflushed updates: the task's cache and the
+//! store's id in it, when the store's writer caches.
+struct CacheView {
+  void Init(const StoreLookup& stores, const std::string& store_name) {
+    cache = stores.cache;
+    if (cache != nullptr) id = cache->FindStore(store_name);
+  }
+  //! The cached update of `key` (value nullopt: deleted), or nullopt.
+  std::optional<state::RecordCache::CachedValue> Get(std::string_view key) const {
+    if (!id) return std::nullopt;
+    return cache->Get(*id, key);
+  }
+  state::RecordCache* cache = nullptr;
+  std::optional<state::RecordCache::StoreId> id;
+};
 
 //! Reads a table's current value per key in one task (see the file comment).
 template <typename K, typename V>
@@ -193,11 +216,21 @@ class KeyValueStoreGetter final : public TableValueGetter<K, V> {
         value_serde_(std::move(value_serde)) {}
   void Init(const StoreLookup& stores, const std::string& node) override {
     store_ = FindJoinStore<state::KeyValueStore>(stores, store_name_, node, "key-value");
+    cache_.Init(stores, store_name_);
   }
   bool Get(const K& key, std::optional<V>* value) override {
     key_bytes_.clear();
     if (key_serde_->Serialize(key, &key_bytes_)) {
-      const Status got = store_->Get(key_bytes_, &value_bytes_);
+      Status got = Status::OK();
+      if (auto cached = cache_.Get(key_bytes_)) {
+        if (cached->value) {
+          value_bytes_.assign(*cached->value);
+        } else {
+          got = Status::NotFound("deleted");
+        }
+      } else {
+        got = store_->Get(key_bytes_, &value_bytes_);
+      }
       if (got.ok()) {
         if (!value->has_value()) value->emplace();
         ThrowIfStoreError(store_name_, value_serde_->Deserialize(value_bytes_, &**value),
@@ -215,6 +248,7 @@ class KeyValueStoreGetter final : public TableValueGetter<K, V> {
   SerdePtr<K> key_serde_;
   SerdePtr<V> value_serde_;
   state::KeyValueStore* store_ = nullptr;
+  CacheView cache_;
   std::string key_bytes_;
   std::string value_bytes_;
 };
@@ -231,12 +265,27 @@ class WindowStoreGetter final : public TableValueGetter<Windowed<KI>, V> {
         value_serde_(std::move(value_serde)) {}
   void Init(const StoreLookup& stores, const std::string& node) override {
     store_ = FindJoinStore<state::WindowStore>(stores, store_name_, node, "window");
+    cache_.Init(stores, store_name_);
   }
   bool Get(const Windowed<KI>& key, std::optional<V>* value) override {
     key_bytes_.clear();
     if (key.start >= 0 && key_serde_->Serialize(key, &key_bytes_) && key_bytes_.size() >= 8) {
       key_bytes_.resize(key_bytes_.size() - 8);
-      const Status got = store_->Fetch(key_bytes_, key.start, &value_bytes_);
+      Status got = Status::OK();
+      std::optional<state::RecordCache::CachedValue> cached;
+      if (cache_.id) {
+        state::EncodeWindowKey(key_bytes_, key.start, &cache_key_);
+        cached = cache_.Get(cache_key_);
+      }
+      if (cached) {
+        if (cached->value) {
+          value_bytes_.assign(*cached->value);
+        } else {
+          got = Status::NotFound("deleted");
+        }
+      } else {
+        got = store_->Fetch(key_bytes_, key.start, &value_bytes_);
+      }
       if (got.ok()) {
         if (!value->has_value()) value->emplace();
         ThrowIfStoreError(store_name_, value_serde_->Deserialize(value_bytes_, &**value),
@@ -254,7 +303,9 @@ class WindowStoreGetter final : public TableValueGetter<Windowed<KI>, V> {
   SerdePtr<Windowed<KI>> key_serde_;
   SerdePtr<V> value_serde_;
   state::WindowStore* store_ = nullptr;
+  CacheView cache_;
   std::string key_bytes_;
+  std::string cache_key_;
   std::string value_bytes_;
 };
 
@@ -355,9 +406,11 @@ class TableJoinGetter final : public TableValueGetter<K, VR> {
 template <typename K, typename V, typename KOut, typename VOut>
 void InitGetter(TableValueGetter<K, V>& getter, ProcessorContext<KOut, VOut>& context) {
   ProcessorContext<KOut, VOut>* ctx = &context;
-  getter.Init(
-      [ctx](std::string_view name) { return ctx->template GetStateStore<state::StateStore>(name); },
-      context.node_name());
+  getter.Init(StoreLookup{[ctx](std::string_view name) {
+                            return ctx->template GetStateStore<state::StateStore>(name);
+                          },
+                          context.record_cache()},
+              context.node_name());
 }
 
 // ---------------------------------------------------------------------------
