@@ -1,2 +1,148 @@
-// Placeholder: the application arrives with its test.
-int main() { return 0; }
+// eventflow-test-stateful-app: stateful streams applications for the
+// recovery tests (tests/integration/stateful_recovery_test.cc) and the
+// windowed-count benchmark driver, run as a child process so that a test can
+// kill -9 it. Exactly-once by default; SIGTERM/SIGINT close it gracefully.
+//
+// --mode windowed-count
+//   source(--input; key and value UTF-8 text, event time = the Kafka record
+//   timestamp) → GroupByKey → tumbling windows of --window-ms with --grace-ms
+//   → Count into the changelogged window store "counts" (RocksDB under
+//   --state-dir; changelog "<application-id>-counts-changelog") → the output
+//   topic (--output) as simple text:
+//     key   "<key>@<window start ms>"
+//     value "<count>"
+//   --emit update (default): each update (merged per commit by the record
+//   cache unless --caching false); --emit close: each window's final count
+//   once, when stream time passes window end + grace.
+//
+// Usage: eventflow-test-stateful-app --mode windowed-count
+//          --application-id A --input I --output O [--bootstrap B]
+//          [--instance-id ID] [--state-dir D] [--emit update|close]
+//          [--window-ms 1000] [--grace-ms 500] [--caching true|false]
+//          [--guarantee eos|alos] [--threads N] [--commit-interval-ms M]
+// --bootstrap defaults to $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092.
+// On exit it prints "stateful-app: exit <rc>, processed <n>" to stderr.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "eventflow/streams/dsl_options.h"
+#include "eventflow/streams/kafka_streams.h"
+#include "eventflow/streams/shutdown.h"
+#include "eventflow/streams/streams_builder.h"
+#include "eventflow/streams/time_windowed_kstream.h"
+#include "eventflow/streams/windowed.h"
+
+namespace {
+
+namespace es = eventflow::streams;
+using eventflow::Status;
+
+struct Options {
+  std::string mode;
+  std::string input;
+  std::string output;
+  std::string emit = "update";
+  int64_t window_ms = 1000;
+  int64_t grace_ms = 500;
+  bool caching = true;
+};
+
+[[noreturn]] void Usage(const std::string& why) {
+  std::fprintf(stderr, "stateful-app: %s (see the comment at the top of stateful_app.cc)\n",
+               why.c_str());
+  std::exit(2);
+}
+
+bool ParseBool(const std::string& flag, const std::string& value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  Usage(flag + " must be true or false, got \"" + value + "\"");
+}
+
+// The windowed count (see the file comment).
+void BuildWindowedCount(const Options& o, es::StreamsBuilder& builder) {
+  auto windows = es::TimeWindows::OfSizeAndGrace(std::chrono::milliseconds(o.window_ms),
+                                                 std::chrono::milliseconds(o.grace_ms));
+  auto materialized = es::Materialized<std::string, int64_t>::As("counts");
+  if (!o.caching) materialized = materialized.WithCachingDisabled();
+  builder.Stream<std::string, std::string>(o.input)
+      .GroupByKey()
+      .WindowedBy(windows)
+      .WithEmitStrategy(o.emit == "close" ? es::EmitStrategy::kOnWindowClose
+                                          : es::EmitStrategy::kOnWindowUpdate)
+      .Count(materialized)
+      .ToStream()
+      .Map([](const es::Windowed<std::string>& key, const std::optional<int64_t>& count) {
+        // A windowed count never deletes; "" would mark a tombstone.
+        return es::KeyValue<std::string, std::string>(
+            key.key + "@" + std::to_string(key.start), count ? std::to_string(*count) : "");
+      })
+      .To(o.output);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  es::StreamsConfig config;
+  if (const char* env = std::getenv("KAFKA_BOOTSTRAP_SERVERS")) config.bootstrap_servers = env;
+  if (config.bootstrap_servers.empty()) config.bootstrap_servers = "127.0.0.1:9092";
+  Options o;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) Usage("flag " + flag + " needs a value");
+    const std::string value = argv[i + 1];
+    if (flag == "--mode") o.mode = value;
+    else if (flag == "--bootstrap") config.bootstrap_servers = value;
+    else if (flag == "--application-id") config.application_id = value;
+    else if (flag == "--instance-id") config.instance_id = value;
+    else if (flag == "--input") o.input = value;
+    else if (flag == "--output") o.output = value;
+    else if (flag == "--state-dir") config.state_dir = value;
+    else if (flag == "--emit") o.emit = value;
+    else if (flag == "--window-ms") o.window_ms = std::stoll(value);
+    else if (flag == "--grace-ms") o.grace_ms = std::stoll(value);
+    else if (flag == "--caching") o.caching = ParseBool(flag, value);
+    else if (flag == "--threads") config.num_stream_threads = std::stoi(value);
+    else if (flag == "--commit-interval-ms") {
+      config.commit_interval = std::chrono::milliseconds(std::stoi(value));
+    } else if (flag == "--guarantee") {
+      if (value != "eos" && value != "alos") Usage("--guarantee must be eos or alos");
+      config.processing_guarantee = value == "alos" ? es::ProcessingGuarantee::kAtLeastOnce
+                                                    : es::ProcessingGuarantee::kExactlyOnceV2;
+    } else {
+      Usage("unknown flag " + flag);
+    }
+  }
+  if (o.input.empty() || o.output.empty() || config.application_id.empty()) {
+    Usage("--application-id, --input and --output are required");
+  }
+  if (o.emit != "update" && o.emit != "close") Usage("--emit must be update or close");
+  // Short enough that a killed static member's partitions move in tests.
+  config.session_timeout = std::chrono::milliseconds(6000);
+
+  es::StreamsBuilder builder;
+  if (o.mode == "windowed-count") {
+    BuildWindowedCount(o, builder);
+  } else {
+    Usage("--mode must be windowed-count, got \"" + o.mode + "\"");
+  }
+  es::Topology topology = builder.Build();
+  if (Status valid = topology.Validate(); !valid.ok()) {
+    std::fprintf(stderr, "stateful-app: %s\n", valid.ToString().c_str());
+    return 2;
+  }
+  es::KafkaStreams streams(topology, config);
+  if (Status s = streams.Start(); !s.ok()) {
+    std::fprintf(stderr, "stateful-app: %s\n", s.ToString().c_str());
+    return 2;
+  }
+  const int rc = es::RunUntilSignalled(streams);
+  std::fprintf(stderr, "stateful-app: exit %d, processed %llu\n", rc,
+               static_cast<unsigned long long>(streams.processed()));
+  return rc;
+}

@@ -1,0 +1,69 @@
+// Watching a streams application run as a child process, from outside: how
+// far its consumer group has committed, whether it has exited, and what its
+// log says about state restores.
+//
+// The restore lines parsed are the runtime's (streams/src/stream_thread.cc):
+//   "task 0_1 store counts: tail replay of 12 record(s) from offset 340
+//    (changelog end 353); all stores restored in 20 ms"
+// ("full restore" instead of "tail replay" when the store was rebuilt).
+//
+// Thread-safety: plain functions; use from the test's main thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eventflow/core/status.h"
+#include "eventflow/testing/kafka_fixture.h"
+
+namespace eventflow::testing {
+
+//! One "restore" line of an application's log.
+struct RestoreLine {
+  std::string task;           //!< e.g. "0_1"
+  std::string store;          //!< store name
+  bool full = false;          //!< full restore (true) or tail replay (false)
+  int64_t records = 0;        //!< records restored or replayed
+  int64_t from = 0;           //!< first changelog offset read
+  int64_t changelog_end = 0;  //!< changelog end offset when the restore began
+};
+
+//! Returns the restore lines in `log`, in order.
+std::vector<RestoreLine> ParseRestoreLines(std::string_view log);
+
+//! Returns the contents of the file at `path` from byte `from` on ("" when
+//! it is missing or shorter).
+std::string ReadFileFrom(const std::string& path, size_t from = 0);
+
+//! Returns the size of the file at `path` (0 when missing).
+size_t FileSize(const std::string& path);
+
+//! Returns the end offset (high watermark) of every partition of `topic`.
+Result<std::vector<int64_t>> EndOffsets(const std::string& topic);
+
+//! Returns the offsets consumer group `group` has committed for every
+//! partition of `topic` (-1 where none), read as a read_committed consumer
+//! reads them (stable offsets: a pending transactional commit is waited for).
+Result<std::vector<int64_t>> CommittedOffsets(const std::string& group, const std::string& topic);
+
+//! Polls (every 250 ms, until `timeout`) until `group` has committed at least
+//! `target[p]` for every partition p of `topic`. Returns OK, or TimedOut
+//! naming the last offsets seen.
+Status AwaitCommitted(const std::string& group, const std::string& topic,
+                      const std::vector<int64_t>& target, std::chrono::milliseconds timeout);
+
+//! Polls (every 50 ms, until `timeout`) until the file at `path` holds at
+//! least `count` occurrences of `text` after byte `from`. Returns whether it
+//! did.
+bool AwaitLogText(const std::string& path, size_t from, std::string_view text, size_t count,
+                  std::chrono::milliseconds timeout);
+
+//! Waits up to `timeout` for `child` to exit and returns its exit code (see
+//! ChildProcess::Wait); on time-out kills it (SIGKILL), fails the test and
+//! returns -1.
+int WaitForExit(ChildProcess& child, std::chrono::milliseconds timeout);
+
+}  // namespace eventflow::testing

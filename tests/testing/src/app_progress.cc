@@ -1,0 +1,208 @@
+#include "eventflow/testing/app_progress.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "eventflow/streams/kafka_admin.h"
+#include "eventflow/streams/kafka_client.h"
+#include "eventflow/testing/test_env.h"
+
+namespace eventflow::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Parses the decimal number at text[*at...], advancing *at; -1 if none.
+int64_t NumberAt(std::string_view text, size_t* at) {
+  int64_t n = -1;
+  while (*at < text.size() && text[*at] >= '0' && text[*at] <= '9') {
+    n = (n < 0 ? 0 : n * 10) + (text[*at] - '0');
+    ++*at;
+  }
+  return n;
+}
+
+// Moves *at past `expected` if it is there; returns whether it was.
+bool Expect(std::string_view text, size_t* at, std::string_view expected) {
+  if (text.substr(*at, expected.size()) != expected) return false;
+  *at += expected.size();
+  return true;
+}
+
+bool IsZombieOrGone(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  const std::string line((std::istreambuf_iterator<char>(stat)), {});
+  // "<pid> (<comm>) <state> ...": the state follows the last ')'.
+  const size_t paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] == 'Z' ||
+         line[paren + 2] == 'X';
+}
+
+}  // namespace
+
+std::vector<RestoreLine> ParseRestoreLines(std::string_view log) {
+  std::vector<RestoreLine> out;
+  constexpr std::string_view kTask = "task ";
+  for (size_t line_start = 0; line_start < log.size();) {
+    size_t line_end = log.find('\n', line_start);
+    if (line_end == std::string_view::npos) line_end = log.size();
+    const std::string_view line = log.substr(line_start, line_end - line_start);
+    line_start = line_end + 1;
+    const size_t task_at = line.find(kTask);
+    if (task_at == std::string_view::npos || line.find("all stores restored") == line.npos) {
+      continue;
+    }
+    RestoreLine r;
+    size_t at = task_at + kTask.size();
+    const size_t space = line.find(' ', at);
+    if (space == line.npos) continue;
+    r.task = std::string(line.substr(at, space - at));
+    at = space;
+    if (!Expect(line, &at, " store ")) continue;
+    const size_t colon = line.find(": ", at);
+    if (colon == line.npos) continue;
+    r.store = std::string(line.substr(at, colon - at));
+    at = colon + 2;
+    if (Expect(line, &at, "full restore of ")) {
+      r.full = true;
+    } else if (!Expect(line, &at, "tail replay of ")) {
+      continue;
+    }
+    r.records = NumberAt(line, &at);
+    if (!Expect(line, &at, " record(s) from offset ")) continue;
+    r.from = NumberAt(line, &at);
+    if (!Expect(line, &at, " (changelog end ")) continue;
+    r.changelog_end = NumberAt(line, &at);
+    if (r.records < 0 || r.from < 0 || r.changelog_end < 0) continue;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string ReadFileFrom(const std::string& path, size_t from) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<size_t>(in.tellg());
+  if (from >= size) return "";
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string out(size - from, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
+}
+
+size_t FileSize(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<size_t>(size);
+}
+
+Result<std::vector<int64_t>> EndOffsets(const std::string& topic) {
+  streams::KafkaProperties props = TestKafkaProperties();
+  auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  if (!client.ok()) return client.status();
+  auto partitions = streams::PartitionCount(client->get(), topic, std::chrono::seconds(30));
+  if (!partitions.ok()) return partitions.status();
+  std::vector<int64_t> ends(static_cast<size_t>(*partitions), 0);
+  for (int p = 0; p < *partitions; ++p) {
+    int64_t low = 0;
+    EVENTFLOW_RETURN_IF_ERROR(streams::FromKafkaError(
+        rd_kafka_query_watermark_offsets(client->get(), topic.c_str(), p, &low, &ends[p], 30'000),
+        "end offsets of " + topic));
+  }
+  return ends;
+}
+
+Result<std::vector<int64_t>> CommittedOffsets(const std::string& group,
+                                              const std::string& topic) {
+  streams::KafkaProperties props = TestKafkaProperties();
+  props.Set("group.id", group);  // only asks the coordinator; never joins
+  props.Set("enable.auto.commit", "false");
+  props.Set("isolation.level", "read_committed");
+  auto consumer = streams::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  if (!consumer.ok()) return consumer.status();
+  auto partitions = streams::PartitionCount(consumer->get(), topic, std::chrono::seconds(30));
+  if (!partitions.ok()) return partitions.status();
+  streams::KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
+  for (int p = 0; p < *partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  }
+  EVENTFLOW_RETURN_IF_ERROR(streams::FromKafkaError(
+      rd_kafka_committed(consumer->get(), list.get(), 30'000),
+      "committed offsets of group " + group));
+  std::vector<int64_t> out(static_cast<size_t>(*partitions), -1);
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = list->elems[i];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return streams::FromKafkaError(tp.err, "committed offset of " + topic + " partition " +
+                                                 std::to_string(tp.partition));
+    }
+    out[static_cast<size_t>(tp.partition)] = tp.offset < 0 ? -1 : tp.offset;
+  }
+  rd_kafka_consumer_close(consumer->get());
+  return out;
+}
+
+Status AwaitCommitted(const std::string& group, const std::string& topic,
+                      const std::vector<int64_t>& target, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::string last = "none";
+  while (true) {
+    auto committed = CommittedOffsets(group, topic);
+    if (committed.ok()) {
+      bool reached = committed->size() == target.size();
+      last.clear();
+      for (size_t p = 0; p < committed->size(); ++p) {
+        if (p < target.size() && (*committed)[p] < target[p]) reached = false;
+        last += (p ? "," : "") + std::to_string((*committed)[p]);
+      }
+      if (reached) return Status::OK();
+    } else {
+      last = committed.status().ToString();
+    }
+    if (Clock::now() > deadline) {
+      return Status::TimedOut("group " + group + " did not commit its way through " + topic +
+                              " in time; last committed: " + last);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+bool AwaitLogText(const std::string& path, size_t from, std::string_view text, size_t count,
+                  std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    const std::string log = ReadFileFrom(path, from);
+    size_t found = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) {
+      ++found;
+    }
+    if (found >= count) return true;
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+int WaitForExit(ChildProcess& child, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (child.running() && !IsZombieOrGone(child.pid())) {
+    if (Clock::now() > deadline) {
+      ADD_FAILURE() << "process " << child.pid() << " did not exit within " << timeout.count()
+                    << " ms; killing it";
+      child.Signal(SIGKILL);
+      child.Wait();
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return child.Wait();
+}
+
+}  // namespace eventflow::testing
