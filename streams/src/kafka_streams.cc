@@ -50,6 +50,12 @@ uint64_t KafkaStreams::processed() const {
   return n;
 }
 
+std::map<std::string, KafkaStreams::StoreRestoreMetrics> KafkaStreams::restore_metrics() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!shared_) return {};
+  return shared_->restore_progress->Snapshot();
+}
+
 uint64_t KafkaStreams::dropped_late() const {
   uint64_t n = 0;
   std::lock_guard<std::mutex> lock(mu_);

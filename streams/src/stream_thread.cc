@@ -575,6 +575,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
   // together, so the restart time is one fetch round trip, not one per store.
   struct Restoring {
     state::StateStore* store;
+    std::string store_name;
     std::string topic;
     int32_t partition;
     std::string what;
@@ -583,17 +584,19 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     int64_t high;
     int64_t next;
     uint64_t restored = 0;
+    int64_t remaining = 0;  // as last reported to restore_progress
     bool done = false;
     std::vector<KafkaMessage> batch;
   };
+  RestoreProgress& progress = *shared_->restore_progress;
   std::vector<Restoring> restoring;
   for (StreamTask* task : tasks) {
     for (const auto& [name, store] : task->stores()) {
       const StoreSpec* spec = shared_->topology->FindStore(name);
       if (spec == nullptr || !spec->logging) continue;
-      Restoring r{store.get(), ChangelogTopic(config_.application_id, name),
+      Restoring r{store.get(), name, ChangelogTopic(config_.application_id, name),
                   task->task_id().partition, "task " + task->task_id().ToString() + " store " + name,
-                  true, 0, 0, 0, 0, false, {}};
+                  true, 0, 0, 0, 0, 0, false, {}};
       if (store->OffsetStatus().ok()) {
         r.from = *store->CommittedOffset();
         r.full = false;
@@ -631,6 +634,20 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
   }
   rd_kafka_t* rk = restore_consumer_.get();
   const auto began = Clock::now();
+  // Whatever way this returns, the remaining-records gauge goes back to 0.
+  auto report = [&](Restoring& r, uint64_t restored, int64_t remaining) {
+    progress.Add(r.store_name, restored, remaining - r.remaining);
+    r.remaining = remaining;
+  };
+  struct ClearRemaining {
+    std::vector<Restoring>* restoring;
+    RestoreProgress* progress;
+    ~ClearRemaining() {
+      for (Restoring& r : *restoring) {
+        if (r.remaining != 0) progress->Add(r.store_name, 0, -r.remaining);
+      }
+    }
+  } clear_remaining{&restoring, &progress};
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(restoring.size())));
   for (Restoring& r : restoring) {
     int64_t low = 0;
@@ -640,6 +657,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     if (r.full) r.from = low;
     r.next = r.from;
     r.done = r.from >= r.high;
+    report(r, 0, r.done ? 0 : r.high - r.from);
     if (!r.done) {
       rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition)->offset = r.from;
     }
@@ -658,6 +676,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     // The records are views into the messages: restore before releasing them.
     EVENTFLOW_RETURN_IF_ERROR(r.store->RestoreBatch(records, r.next).WithContext(r.what));
     r.restored += r.batch.size();
+    report(r, r.batch.size(), std::max<int64_t>(0, r.high - r.next));
     r.batch.clear();
     MaybeCrash(CrashPoint::kMidRestore);
     return Status::OK();
@@ -665,13 +684,28 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
   if (list->cnt > 0) {
     EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(rk, list.get()), "restore"));
     const auto deadline = Clock::now() + std::chrono::minutes(5);
+    auto last_progress_log = Clock::now();
     auto pending = [&] {
       return std::any_of(restoring.begin(), restoring.end(),
                          [](const Restoring& r) { return !r.done; });
     };
     for (uint64_t polls = 0; pending(); ++polls) {
-      if ((polls & 1023) == 0 && Clock::now() > deadline) {
-        return Status::TimedOut("restore did not finish in 5 minutes");
+      if ((polls & 1023) == 0) {
+        const auto now = Clock::now();
+        if (now > deadline) return Status::TimedOut("restore did not finish in 5 minutes");
+        if (now - last_progress_log >= std::chrono::seconds(10)) {
+          last_progress_log = now;
+          uint64_t restored = 0;
+          int64_t remaining = 0;
+          for (const Restoring& r : restoring) {
+            restored += r.restored + r.batch.size();
+            remaining += r.done ? 0 : std::max<int64_t>(0, r.high - r.next);
+          }
+          Log(LogLevel::kInfo, "restore",
+              "stream-thread " + name_ + ": restoring " + std::to_string(restoring.size()) +
+                  " store partition(s): " + std::to_string(restored) + " record(s) restored, " +
+                  std::to_string(remaining) + " to go");
+        }
       }
       KafkaMessage m(rd_kafka_consumer_poll(rk, 200));
       if (!m) continue;
@@ -685,6 +719,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
         r.next = std::max(r.next, static_cast<int64_t>(m->offset));
         EVENTFLOW_RETURN_IF_ERROR(flush(r));
         r.done = true;
+        report(r, 0, 0);
         continue;
       }
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {

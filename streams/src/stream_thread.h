@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "eventflow/streams/kafka_client.h"
+#include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/stream_task.h"
 #include "eventflow/streams/streams_config.h"
 #include "eventflow/streams/topology.h"
@@ -61,7 +62,30 @@ namespace eventflow::streams {
 //! Life of a stream thread.
 enum class ThreadState { kCreated, kStarting, kRebalancing, kRunning, kPendingShutdown, kDead };
 
-//! What all threads of an instance share (immutable while they run).
+//! Restore progress per store name, updated by the threads per restored
+//! batch (never per record), read by KafkaStreams::restore_metrics().
+class RestoreProgress {
+ public:
+  using Metrics = KafkaStreams::StoreRestoreMetrics;
+  //! Adds `restored` records and `remaining_delta` to the store's figures.
+  void Add(const std::string& store, uint64_t restored, int64_t remaining_delta) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Metrics& m = by_store_[store];
+    m.restored_records_total += restored;
+    m.remaining_records += remaining_delta;
+  }
+  std::map<std::string, Metrics> Snapshot() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return by_store_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Metrics> by_store_;
+};
+
+//! What all threads of an instance share (immutable while they run, except
+//! the thread-safe restore_progress).
 struct ThreadShared {
   const Topology* topology = nullptr;
   std::vector<Topology::SubTopology> subtopologies;
@@ -76,6 +100,8 @@ struct ThreadShared {
   std::map<std::string, int, std::less<>> repartition_partitions;
   //! The instance's state memory (RocksDB block cache, write buffers, record caches).
   std::unique_ptr<state::StateMemoryBudget> memory_budget;
+  //! Restore metrics of the instance.
+  std::unique_ptr<RestoreProgress> restore_progress = std::make_unique<RestoreProgress>();
 };
 
 class StreamThread {

@@ -126,5 +126,10 @@ int main(int argc, char** argv) {
   const int rc = eventflow::streams::RunUntilSignalled(streams);
   std::fprintf(stderr, "echo-app: exit %d, processed %llu\n", rc,
                static_cast<unsigned long long>(streams.processed()));
+  for (const auto& [store, m] : streams.restore_metrics()) {
+    std::fprintf(stderr, "echo-app: restore-metrics %s restored=%llu remaining=%lld\n",
+                 store.c_str(), static_cast<unsigned long long>(m.restored_records_total),
+                 static_cast<long long>(m.remaining_records));
+  }
   return rc;
 }

@@ -338,6 +338,26 @@ TEST(StreamsRuntimeTest, TaskMovingToANewInstanceRestoresItsStoreFromTheChangelo
   std::ifstream log(app.log);
   const std::string text((std::istreambuf_iterator<char>(log)), {});
   EXPECT_NE(text.find("full restore of"), std::string::npos) << app.log;
+  // The restore metrics each instance printed at exit: their restored totals
+  // add up to the records its restore log lines name, nothing left to go.
+  uint64_t logged = 0, metered = 0;
+  int exits = 0;
+  for (const std::string marker : {"full restore of ", "tail replay of "}) {
+    for (size_t at = text.find(marker); at != std::string::npos;
+         at = text.find(marker, at + 1)) {
+      logged += std::stoull(text.substr(at + marker.size(), 20));
+    }
+  }
+  const std::string metric = "restore-metrics counts restored=";
+  for (size_t at = text.find(metric); at != std::string::npos; at = text.find(metric, at + 1)) {
+    ++exits;
+    size_t used = 0;
+    metered += std::stoull(text.substr(at + metric.size(), 20), &used);
+    EXPECT_EQ(text.compare(at + metric.size() + used, 12, " remaining=0"), 0) << app.log;
+  }
+  EXPECT_EQ(exits, 2) << app.log;
+  EXPECT_GT(metered, 0u) << app.log;
+  EXPECT_EQ(metered, logged) << app.log;
   std::filesystem::remove_all("/tmp/" + app.app_id + "-a");
   std::filesystem::remove_all("/tmp/" + app.app_id + "-b");
 }

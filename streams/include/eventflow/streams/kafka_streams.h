@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -79,6 +80,19 @@ class KafkaStreams {
   //! summed over the threads' tasks as of their last successful commit (work
   //! rolled back by an aborted transaction is not counted).
   uint64_t dropped_late() const;
+
+  //! Restore progress of one store name, summed over this instance's tasks.
+  struct StoreRestoreMetrics {
+    //! Changelog records restored since the instance started
+    //! (eventflow_restored_records_total{store}).
+    uint64_t restored_records_total = 0;
+    //! Changelog records still to restore right now, 0 when no restore runs
+    //! (eventflow_restore_remaining_records{store}; counts offsets, so
+    //! transaction markers and aborted records are included until skipped).
+    int64_t remaining_records = 0;
+  };
+  //! Restore progress per store name (stores restored at least once).
+  std::map<std::string, StoreRestoreMetrics> restore_metrics() const;
 
   //! Returns the state's name, e.g. "RUNNING".
   static std::string_view StateName(State state);
