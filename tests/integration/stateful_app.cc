@@ -15,11 +15,23 @@
 //   cache unless --caching false); --emit close: each window's final count
 //   once, when stream time passes window end + grace.
 //
+// --mode stream-join
+//   source(--input, the left stream) and source(--right), keys and values
+//   UTF-8 text, event time = the record timestamp → KStream–KStream
+//   Join/LeftJoin/OuterJoin (--join inner|left|outer) within JoinWindows of
+//   --before-ms / --after-ms with --grace-ms, stores named "join-..."
+//   (changelogs "<application-id>-join-this-join-store-changelog", ...) →
+//   the output topic: key = the key, value "<left value>|<right value>",
+//   "null" for the missing side of a left/outer result.
+//
 // Usage: eventflow-test-stateful-app --mode windowed-count
 //          --application-id A --input I --output O [--bootstrap B]
 //          [--instance-id ID] [--state-dir D] [--emit update|close]
 //          [--window-ms 1000] [--grace-ms 500] [--caching true|false]
 //          [--guarantee eos|alos] [--threads N] [--commit-interval-ms M]
+//        eventflow-test-stateful-app --mode stream-join --application-id A
+//          --input LEFT --right RIGHT --output O [--join inner|left|outer]
+//          [--before-ms 100] [--after-ms 100] [--grace-ms 500] (other flags as above)
 // --bootstrap defaults to $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092.
 // On exit it prints "stateful-app: exit <rc>, processed <n>" to stderr.
 #include <chrono>
@@ -31,6 +43,7 @@
 #include <string>
 
 #include "eventflow/streams/dsl_options.h"
+#include "eventflow/streams/join_windows.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/shutdown.h"
 #include "eventflow/streams/streams_builder.h"
@@ -46,6 +59,10 @@ struct Options {
   std::string mode;
   std::string input;
   std::string output;
+  std::string right;
+  std::string join = "inner";
+  int64_t before_ms = 100;
+  int64_t after_ms = 100;
   std::string emit = "update";
   int64_t window_ms = 1000;
   int64_t grace_ms = 500;
@@ -85,6 +102,40 @@ void BuildWindowedCount(const Options& o, es::StreamsBuilder& builder) {
       .To(o.output);
 }
 
+// The stream-stream join (see the file comment).
+void BuildStreamJoin(const Options& o, es::StreamsBuilder& builder) {
+  auto left = builder.Stream<std::string, std::string>(o.input);
+  auto right = builder.Stream<std::string, std::string>(o.right);
+  const auto windows = es::JoinWindows::OfTimeDifferenceAndGrace(
+                           std::chrono::milliseconds(o.before_ms),
+                           std::chrono::milliseconds(o.grace_ms))
+                           .After(std::chrono::milliseconds(o.after_ms));
+  const auto joined = es::StreamJoined<std::string, std::string, std::string>::As("join");
+  auto text = [](const std::optional<std::string>& v) { return v ? *v : std::string("null"); };
+  if (o.join == "inner") {
+    left.Join(
+            right, [](const std::string& l, const std::string& r) { return l + "|" + r; },
+            windows, joined)
+        .To(o.output);
+  } else if (o.join == "left") {
+    left.LeftJoin(
+            right,
+            [text](const std::string& l, const std::optional<std::string>& r) {
+              return l + "|" + text(r);
+            },
+            windows, joined)
+        .To(o.output);
+  } else {
+    left.OuterJoin(
+            right,
+            [text](const std::optional<std::string>& l, const std::optional<std::string>& r) {
+              return text(l) + "|" + text(r);
+            },
+            windows, joined)
+        .To(o.output);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,6 +154,10 @@ int main(int argc, char** argv) {
     else if (flag == "--input") o.input = value;
     else if (flag == "--output") o.output = value;
     else if (flag == "--state-dir") config.state_dir = value;
+    else if (flag == "--right") o.right = value;
+    else if (flag == "--join") o.join = value;
+    else if (flag == "--before-ms") o.before_ms = std::stoll(value);
+    else if (flag == "--after-ms") o.after_ms = std::stoll(value);
     else if (flag == "--emit") o.emit = value;
     else if (flag == "--window-ms") o.window_ms = std::stoll(value);
     else if (flag == "--grace-ms") o.grace_ms = std::stoll(value);
@@ -128,8 +183,14 @@ int main(int argc, char** argv) {
   es::StreamsBuilder builder;
   if (o.mode == "windowed-count") {
     BuildWindowedCount(o, builder);
+  } else if (o.mode == "stream-join") {
+    if (o.right.empty()) Usage("--mode stream-join needs --right");
+    if (o.join != "inner" && o.join != "left" && o.join != "outer") {
+      Usage("--join must be inner, left or outer");
+    }
+    BuildStreamJoin(o, builder);
   } else {
-    Usage("--mode must be windowed-count, got \"" + o.mode + "\"");
+    Usage("--mode must be windowed-count or stream-join, got \"" + o.mode + "\"");
   }
   es::Topology topology = builder.Build();
   if (Status valid = topology.Validate(); !valid.ok()) {

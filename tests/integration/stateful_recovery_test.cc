@@ -21,6 +21,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,7 +76,7 @@ int64_t BaseTime() {
 // the Java client (murmur2), idempotently (so in order per partition), until
 // `stop` is set or `max_count` records are sent. Returns the count sent.
 int64_t ProduceInput(const std::string& topic, int64_t base, int64_t first, int64_t max_count,
-                     int rate, const std::atomic<bool>* stop) {
+                     int rate, const std::atomic<bool>* stop, const std::string& prefix = "v") {
   streams::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("enable.idempotence", "true");
   props.Set("partitioner", "murmur2_random");
@@ -90,7 +91,7 @@ int64_t ProduceInput(const std::string& topic, int64_t base, int64_t first, int6
   for (; sent < max_count && !(stop != nullptr && stop->load()); ++sent) {
     const int64_t i = first + sent;
     const std::string key = "k" + std::to_string(i % kKeys);
-    const std::string value = "v" + std::to_string(i);
+    const std::string value = prefix + std::to_string(i);
     while (rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
                              RD_KAFKA_V_KEY(key.data(), key.size()),
                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
@@ -574,6 +575,113 @@ void RunToTheEnd(const WindowedCountApp& app, const std::vector<std::string>& ar
   EXPECT_TRUE(caught_up.ok()) << caught_up.ToString() << "; see " << log;
   instance.Signal(SIGTERM);
   EXPECT_EQ(testing::WaitForExit(instance, 60s), 0) << "see " << log;
+}
+
+// A KStream-KStream inner join under exactly-once, kill -9'ed at a random
+// moment and crashed after a Kafka commit: every pair of records of one key
+// within the join windows is in the committed output exactly once, and the
+// restarts replay only a tail of the join stores' changelogs.
+TEST(StatefulRecoveryTest, StreamJoinIsExactAfterKillNineAndAfterKafkaCommitCrash) {
+  constexpr int64_t kBeforeMs = 100, kAfterMs = 100;
+  ScopedTopics topics({{UniqueName("sj-left"), kPartitions, -1, {}},
+                       {UniqueName("sj-right"), kPartitions, -1, {}},
+                       {UniqueName("sj-out"), kPartitions, -1, {}}});
+  const std::string app_id = UniqueName("sj");
+  const std::string dir = "/tmp/" + app_id;
+  const std::string log = dir + "/a.log";
+  std::filesystem::create_directories(dir);
+  const std::vector<std::string> args = {
+      testing::ToolDir() + "/eventflow-test-stateful-app", "--mode", "stream-join",
+      "--bootstrap", testing::KafkaBootstrap(), "--application-id", app_id,
+      "--instance-id", "a", "--input", topics.name(0), "--right", topics.name(1),
+      "--output", topics.name(2), "--state-dir", dir + "/state", "--join", "inner",
+      "--before-ms", std::to_string(kBeforeMs), "--after-ms", std::to_string(kAfterMs),
+      "--grace-ms", std::to_string(kGraceMs)};
+  const int64_t base = BaseTime();
+  std::atomic<bool> stop{false};
+  std::thread left([&] { ProduceInput(topics.name(0), base, 0, 40'000, 1'500, &stop, "l"); });
+  std::thread right([&] { ProduceInput(topics.name(1), base, 0, 40'000, 1'500, &stop, "r"); });
+  std::mt19937 random(std::random_device{}());
+  std::vector<size_t> starts;
+  constexpr size_t kStores = 2 * kPartitions;  // this-join and other-join store per task
+  {
+    starts.push_back(testing::FileSize(log));
+    ChildProcess instance(args, log);
+    ASSERT_TRUE(testing::AwaitLogText(log, starts.back(), "all stores restored", kStores, 60s))
+        << "see " << log;
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 1500)(random)));
+    instance.Signal(SIGKILL);
+    EXPECT_EQ(testing::WaitForExit(instance, 30s), 128 + SIGKILL);
+  }
+  {
+    starts.push_back(testing::FileSize(log));
+    ChildProcess crash(args, log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
+                                   "EVENTFLOW_TEST_CRASH_AFTER=3"});
+    EXPECT_EQ(testing::WaitForExit(crash, 60s), 137) << "see " << log;
+  }
+  stop = true;
+  left.join();
+  right.join();
+  {
+    starts.push_back(testing::FileSize(log));
+    ChildProcess instance(args, log);
+    for (int side = 0; side < 2; ++side) {
+      auto ends = testing::EndOffsets(topics.name(side));
+      ASSERT_TRUE(ends.ok()) << ends.status().ToString();
+      const Status caught_up = testing::AwaitCommitted(app_id, topics.name(side), *ends, 120s);
+      EXPECT_TRUE(caught_up.ok()) << caught_up.ToString() << "; see " << log;
+    }
+    instance.Signal(SIGTERM);
+    EXPECT_EQ(testing::WaitForExit(instance, 60s), 0) << "see " << log;
+  }
+  // Restarts replay a short tail of every store; the last one re-applies
+  // the transaction committed in Kafka but not in the stores.
+  const std::string text = testing::ReadFileFrom(log);
+  for (size_t i = 1; i < starts.size(); ++i) {
+    const size_t to = i + 1 < starts.size() ? starts[i + 1] : text.size();
+    const auto lines = testing::ParseRestoreLines(text.substr(starts[i], to - starts[i]));
+    EXPECT_EQ(lines.size(), kStores) << "restart " << i << "; see " << log;
+    int64_t replayed = 0, changelog = 0;
+    for (const RestoreLine& r : lines) {
+      EXPECT_FALSE(r.full) << "restart " << i << ", task " << r.task << " store " << r.store;
+      replayed += r.records;
+      changelog += r.changelog_end;
+    }
+    EXPECT_LE(replayed * 10, changelog) << "restart " << i << "; see " << log;
+    if (i + 1 == starts.size()) {
+      EXPECT_GT(replayed, 0) << "see " << log;
+    }
+    std::printf("restart %zu: replayed %lld of %lld changelog records\n", i,
+                static_cast<long long>(replayed), static_cast<long long>(changelog));
+  }
+
+  // The join recomputed: every (left, right) pair of a key with
+  // left time - before <= right time <= left time + after.
+  auto left_in = ReadAll(topics.name(0), true, 60s);
+  auto right_in = ReadAll(topics.name(1), true, 60s);
+  auto output = ReadAll(topics.name(2), true, 60s);
+  ASSERT_TRUE(left_in.ok() && right_in.ok() && output.ok());
+  std::map<std::string, std::vector<const ConsumedRecord*>> right_by_key;
+  for (const ConsumedRecord& r : *right_in) right_by_key[r.key].push_back(&r);
+  std::map<std::string, std::multiset<std::string>> want, have;
+  size_t pairs = 0;
+  for (const ConsumedRecord& l : *left_in) {
+    for (const ConsumedRecord* r : right_by_key[l.key]) {
+      if (r->timestamp_ms >= l.timestamp_ms - kBeforeMs &&
+          r->timestamp_ms <= l.timestamp_ms + kAfterMs) {
+        want[l.key].insert(l.value + "|" + r->value);
+        ++pairs;
+      }
+    }
+  }
+  for (const ConsumedRecord& o : *output) have[o.key].insert(o.value);
+  EXPECT_GT(pairs, left_in->size() / 2);
+  EXPECT_EQ(output->size(), pairs) << "see " << log;
+  EXPECT_TRUE(have == want) << "see " << log;
+  std::printf("%zu left and %zu right records, %zu join results\n", left_in->size(),
+              right_in->size(), output->size());
+  if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
 }
 
 // Minimal case of a duplicate final result: the transaction that forwards a
