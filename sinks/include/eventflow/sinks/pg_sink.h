@@ -1,0 +1,147 @@
+// PgSink: the exactly-once PostgreSQL sink. It consumes the four output topics
+// of table_contract.h and keeps the four tables equal to the latest value per
+// key (tombstones delete), exactly once, whatever crashes, restarts and
+// rebalances happen.
+//
+// How (docs/architecture.md, "PostgreSQL sink"):
+//   - Kafka: its own consumer group (`group_id`), `range` assignor with eager
+//     rebalancing, isolation.level=read_committed, no auto-commit. The truth
+//     about progress is PostgreSQL's eventflow_sink_offsets table, not Kafka: on
+//     every assignment the sink reads the assigned partitions' rows and starts
+//     there (the beginning when a partition has no row).
+//   - One PostgreSQL transaction per batch (up to `batch_size` records or
+//     `batch_time` after the first): first a compare-and-set per partition of
+//     eventflow_sink_offsets (UPDATE ... WHERE next_offset = <what this instance
+//     last read or wrote>, or INSERT ... ON CONFLICT DO NOTHING for a new
+//     partition), then multi-row parameterised upserts (INSERT ... ON CONFLICT
+//     (key) DO UPDATE; rows deduplicated by key within the batch, last wins) and
+//     deletes for tombstones, then COMMIT. A CAS that touches no row means
+//     another instance wrote past us: the transaction rolls back (nothing of
+//     ours lands), and the sink re-reads the offsets and seeks (kFenced in the
+//     log and probe). After COMMIT the offsets are also committed to Kafka,
+//     asynchronously, for lag monitoring only.
+//   - PostgreSQL unavailable (restart, dropped connection, unknown COMMIT
+//     outcome): reconnect with capped exponential backoff for as long as it
+//     takes (until Stop), logging once per outage, then re-read the offsets
+//     and seek: nothing lost, nothing doubled.
+//   - Bad rows: a record the contract rejects, or a row PostgreSQL rejects
+//     (SQLSTATE class 22 or 23; the batch is then replayed row by row under
+//     SAVEPOINTs to isolate it), goes to the dead-letter topic with headers
+//     eventflow.error, eventflow.error.stage (sink-decode | sink-postgres),
+//     eventflow.source.topic/.partition/.offset, and is counted; the rest of
+//     the batch lands. Dead-letter records are flushed before the batch
+//     commits (at least once: a batch retried after a failed COMMIT may send
+//     them again).
+//
+// Lifecycle: Create() validates the options and creates the Kafka clients;
+// Run() connects to PostgreSQL, ensures the schema, subscribes and loops until
+// Stop() (or a fatal error); on stop it finishes and commits the current
+// batch, closes the consumer (leaving the group) and flushes the dead-letter
+// producer. A PgSink runs once.
+//
+// Thread-safety: Run() on one thread; Stop() and probe() from any thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "eventflow/core/status.h"
+#include "eventflow/sinks/table_contract.h"
+#include "eventflow/streams/kafka_properties.h"
+
+namespace eventflow::sinks {
+
+//! Settings of a PgSink, with their defaults.
+struct PgSinkOptions {
+  std::string bootstrap_servers;            //!< required
+  std::string postgres_url;                 //!< required; any libpq URL or conninfo
+  std::string group_id = "eventflow-sink";  //!< the sink's consumer group
+  std::string topic_prefix;                 //!< topics are <prefix><table>
+  size_t batch_size = 5000;                 //!< records per transaction, at most
+  std::chrono::milliseconds batch_time{200};  //!< a batch closes this long after its first record
+  std::string dlq_topic = "eventflow-sink-dlq";  //!< dead-letter topic (created when missing)
+  int dlq_partitions = 1;                   //!< partitions of the dead-letter topic if created
+  bool commit_to_kafka = true;              //!< also commit offsets to Kafka (lag monitoring)
+  std::chrono::milliseconds reconnect_backoff_min{100};  //!< first reconnect delay
+  std::chrono::milliseconds reconnect_backoff_max{5000};  //!< cap of the doubling delay
+  std::chrono::seconds connect_timeout{10};  //!< one PostgreSQL connection attempt
+  //! PostgreSQL application_name of the sink's connection (pg_stat_activity).
+  std::string application_name = "eventflow-sink";
+  //! librdkafka settings applied over the sink's own (kafka.* pass-through).
+  streams::KafkaProperties kafka;
+  //! Test hook: called on the sink thread after a batch is collected and before
+  //! its transaction begins (e.g. to move an offsets row under the sink). Empty
+  //! in production.
+  std::function<void()> before_transaction_for_testing;
+
+  //! Returns InvalidArgument naming the first bad setting.
+  Status Validate() const;
+};
+
+//! The sink's counters (metrics: eventflow_sink_rows_written_total{table},
+//! eventflow_dlq_records_total, ...). Relaxed atomics written by the sink
+//! thread after each commit; read from any thread.
+class PgSinkProbe {
+ public:
+  //! A consistent-enough copy for reporting.
+  struct Snapshot {
+    std::array<uint64_t, kTableCount> rows_written{};  //!< upserted rows per table (PipelineTables order)
+    std::array<uint64_t, kTableCount> rows_deleted{};  //!< tombstone deletes per table
+    uint64_t records_consumed = 0;  //!< records covered by committed batches
+    uint64_t dlq_records = 0;       //!< records sent to the dead-letter topic
+    uint64_t batches = 0;           //!< committed transactions
+    uint64_t retries = 0;           //!< batches rolled back and retried (any reason)
+    uint64_t fenced = 0;            //!< compare-and-set failures (stale instance)
+    uint64_t reconnects = 0;        //!< successful PostgreSQL reconnections
+  };
+
+  //! Returns the current values.
+  Snapshot Read() const;
+
+ private:
+  friend class PgSink;
+  std::array<std::atomic<uint64_t>, kTableCount> rows_written_{};
+  std::array<std::atomic<uint64_t>, kTableCount> rows_deleted_{};
+  std::atomic<uint64_t> records_consumed_{0};
+  std::atomic<uint64_t> dlq_records_{0};
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> retries_{0};
+  std::atomic<uint64_t> fenced_{0};
+  std::atomic<uint64_t> reconnects_{0};
+};
+
+class PgSink {
+ public:
+  //! Validates `options` and creates the consumer and the dead-letter producer.
+  //! Returns InvalidArgument naming a bad setting (a secret's value is never shown).
+  static Result<std::unique_ptr<PgSink>> Create(PgSinkOptions options);
+  ~PgSink();
+  PgSink(const PgSink&) = delete;
+  PgSink& operator=(const PgSink&) = delete;
+
+  //! Runs until Stop(). Returns OK after a clean stop, InvalidArgument when the
+  //! schema or a setting is unusable, or a fatal Kafka error.
+  Status Run();
+
+  //! Asks Run() to finish its batch and return; safe from any thread and from a
+  //! signal handler's flag-watching thread.
+  void Stop() { stop_.store(true, std::memory_order_relaxed); }
+
+  //! The sink's counters.
+  const PgSinkProbe& probe() const { return probe_; }
+
+ private:
+  class Runner;
+  PgSink() = default;
+
+  std::atomic<bool> stop_{false};
+  PgSinkProbe probe_;
+  std::unique_ptr<Runner> runner_;
+};
+
+}  // namespace eventflow::sinks

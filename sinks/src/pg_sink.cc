@@ -1,0 +1,735 @@
+#include "eventflow/sinks/pg_sink.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "eventflow/core/log.h"
+#include "eventflow/sinks/pg_connection.h"
+#include "eventflow/sinks/sink_schema.h"
+#include "eventflow/streams/kafka_admin.h"
+#include "eventflow/streams/kafka_client.h"
+#include "eventflow/streams/stream_task.h"  // the dead-letter header names
+#include "sink_batch.h"
+
+namespace eventflow::sinks {
+namespace {
+
+using streams::FromKafkaError;
+using streams::KafkaHandle;
+using streams::KafkaPartitionList;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kComponent = "pg-sink";
+constexpr std::string_view kStageDecode = "sink-decode";
+constexpr std::string_view kStagePostgres = "sink-postgres";
+constexpr int kKafkaTimeoutMs = 30'000;
+// Bad rows logged one by one per batch; the rest are only counted.
+constexpr size_t kMaxBadRowsLogged = 10;
+
+std::string Coordinates(std::string_view topic, int32_t partition, int64_t offset) {
+  return std::string(topic) + " partition " + std::to_string(partition) + " offset " +
+         std::to_string(offset);
+}
+
+}  // namespace
+
+Status PgSinkOptions::Validate() const {
+  if (bootstrap_servers.empty()) return Status::InvalidArgument("bootstrap_servers: not set");
+  if (postgres_url.empty()) return Status::InvalidArgument("postgres_url: not set");
+  if (group_id.empty()) return Status::InvalidArgument("group_id: must not be empty");
+  if (batch_size == 0) return Status::InvalidArgument("batch_size: must be at least 1");
+  if (batch_time.count() <= 0) return Status::InvalidArgument("batch_time: must be positive");
+  if (dlq_topic.empty()) return Status::InvalidArgument("dlq_topic: must not be empty");
+  if (dlq_partitions < 1) return Status::InvalidArgument("dlq_partitions: must be at least 1");
+  if (reconnect_backoff_min.count() <= 0 || reconnect_backoff_max < reconnect_backoff_min) {
+    return Status::InvalidArgument("reconnect_backoff_min/max: need 0 < min <= max");
+  }
+  for (const TableSpec& table : PipelineTables()) {
+    if (topic_prefix + std::string(table.name) == dlq_topic) {
+      return Status::InvalidArgument("dlq_topic: \"" + dlq_topic + "\" is an input topic");
+    }
+  }
+  // Exactly-once depends on these; a pass-through must not silently undo them.
+  const std::pair<std::string_view, std::string_view> required[] = {
+      {"isolation.level", "read_committed"},
+      {"enable.auto.commit", "false"},
+  };
+  for (const auto& [key, value] : required) {
+    const std::string* set = kafka.Find(key);
+    if (set != nullptr && *set != value) {
+      return Status::InvalidArgument("kafka." + std::string(key) + ": the sink needs " +
+                                     std::string(value) + " for exactly-once");
+    }
+  }
+  return Status::OK();
+}
+
+PgSinkProbe::Snapshot PgSinkProbe::Read() const {
+  Snapshot s;
+  for (size_t t = 0; t < kTableCount; ++t) {
+    s.rows_written[t] = rows_written_[t].load(std::memory_order_relaxed);
+    s.rows_deleted[t] = rows_deleted_[t].load(std::memory_order_relaxed);
+  }
+  s.records_consumed = records_consumed_.load(std::memory_order_relaxed);
+  s.dlq_records = dlq_records_.load(std::memory_order_relaxed);
+  s.batches = batches_.load(std::memory_order_relaxed);
+  s.retries = retries_.load(std::memory_order_relaxed);
+  s.fenced = fenced_.load(std::memory_order_relaxed);
+  s.reconnects = reconnects_.load(std::memory_order_relaxed);
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+
+class PgSink::Runner {
+ public:
+  Runner(PgSinkOptions options, std::atomic<bool>* stop, PgSinkProbe* probe)
+      : options_(std::move(options)), stop_(stop), probe_(probe), writer_(&batch_) {
+    for (size_t t = 0; t < kTableCount; ++t) {
+      topics_[t] = options_.topic_prefix + std::string(PipelineTables()[t].name);
+    }
+  }
+
+  Status Init();
+  Status Run();
+
+ private:
+  struct PartitionState {
+    bool assigned = false;
+    bool stored = false;      // eventflow_sink_offsets has a row (as last read or written)
+    int64_t stored_next = 0;  // its next_offset
+    int64_t position = 0;     // next offset expected from Kafka
+    bool in_batch = false;
+  };
+
+  bool stopping() const { return stop_->load(std::memory_order_relaxed); }
+  PartitionState& State(size_t table, int32_t partition) {
+    auto& v = partitions_[table];
+    if (static_cast<size_t>(partition) >= v.size()) v.resize(static_cast<size_t>(partition) + 1);
+    return v[static_cast<size_t>(partition)];
+  }
+  int TableOf(const rd_kafka_message_t* msg) const {
+    const char* name = rd_kafka_topic_name(msg->rkt);
+    for (size_t t = 0; t < kTableCount; ++t) {
+      if (topics_[t] == name) return static_cast<int>(t);
+    }
+    return -1;
+  }
+
+  // PostgreSQL.
+  Status Connect();
+  Status ReadStoredOffsets();
+  Status SeekToStored();
+  Status Resync();
+  void DropConnection() { conn_.reset(); }
+  void Backoff(std::chrono::milliseconds* delay);
+
+  // Kafka.
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+  Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
+  void OnRevoke();
+  Status CollectBatch();
+  void AddRecord(const rd_kafka_message_t* msg);
+  Status EnsureDlqTopic();
+  Status SendDeadLetters();
+
+  // Batches.
+  Status CommitBatch();
+  Status WriteOnce();
+  Status CompareAndSetOffsets();
+  void AfterCommit();
+  void DiscardBatch();
+
+  PgSinkOptions options_;
+  std::atomic<bool>* stop_;
+  PgSinkProbe* probe_;
+  std::array<std::string, kTableCount> topics_;
+  KafkaHandle consumer_;
+  KafkaHandle producer_;
+  std::optional<PgConnection> conn_;
+  bool ever_connected_ = false;
+  std::array<std::vector<PartitionState>, kTableCount> partitions_;
+  std::vector<std::pair<size_t, int32_t>> touched_;  // partitions with records in the batch
+  SinkBatch batch_;
+  BatchWriter writer_;
+  RowDecoder decoder_;
+  Status rebalance_error_;
+  std::atomic<uint64_t> delivery_failures_{0};
+  std::string first_delivery_error_;
+  rd_kafka_resp_err_t last_consumer_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+Status PgSink::Runner::Init() {
+  streams::KafkaProperties consumer_props;
+  consumer_props.Set("bootstrap.servers", options_.bootstrap_servers);
+  consumer_props.Set("client.id", "eventflow-sink");
+  consumer_props.Set("group.id", options_.group_id);
+  consumer_props.Set("partition.assignment.strategy", "range");
+  consumer_props.Set("auto.offset.reset", "earliest");
+  consumer_props.Set("enable.auto.offset.store", "false");
+  consumer_props.Merge(options_.kafka);
+  consumer_props.Set("isolation.level", "read_committed");
+  consumer_props.Set("enable.auto.commit", "false");
+  auto conf = streams::BuildKafkaConf(consumer_props);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &Runner::OnRebalance);
+  auto consumer = streams::CreateKafkaClient(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(*consumer);
+  rd_kafka_poll_set_consumer(consumer_.get());
+
+  streams::KafkaProperties producer_props;
+  producer_props.Set("bootstrap.servers", options_.bootstrap_servers);
+  producer_props.Set("client.id", "eventflow-sink-dlq");
+  producer_props.Set("acks", "all");
+  producer_props.Set("enable.idempotence", "true");
+  producer_props.Set("linger.ms", "5");
+  // Consumer-only settings in the pass-through would be rejected by a producer.
+  for (const auto& [key, value] : options_.kafka.entries()) {
+    if (key == "isolation.level" || key == "enable.auto.commit" || key.starts_with("group.") ||
+        key.starts_with("auto.") || key.starts_with("fetch.") ||
+        key == "partition.assignment.strategy" || key == "session.timeout.ms" ||
+        key == "max.poll.interval.ms" || key == "enable.auto.offset.store" ||
+        key == "heartbeat.interval.ms" || key.starts_with("queued.")) {
+      continue;
+    }
+    producer_props.Set(key, value);
+  }
+  auto pconf = streams::BuildKafkaConf(producer_props);
+  if (!pconf.ok()) return pconf.status();
+  rd_kafka_conf_set_opaque(pconf->get(), this);
+  rd_kafka_conf_set_dr_msg_cb(pconf->get(), &Runner::OnDelivery);
+  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*pconf));
+  if (!producer.ok()) return producer.status();
+  producer_ = std::move(*producer);
+  return Status::OK();
+}
+
+// --- PostgreSQL ----------------------------------------------------------------
+
+void PgSink::Runner::Backoff(std::chrono::milliseconds* delay) {
+  const auto until = Clock::now() + *delay;
+  while (!stopping() && Clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  *delay = std::min(*delay * 2, options_.reconnect_backoff_max);
+}
+
+// Connects, retrying with capped exponential backoff until it works or the sink
+// stops (Aborted). One log line when the outage starts, one when it ends.
+Status PgSink::Runner::Connect() {
+  std::chrono::milliseconds delay = options_.reconnect_backoff_min;
+  const auto start = Clock::now();
+  int attempts = 0;
+  bool logged = false;
+  while (!stopping()) {
+    ++attempts;
+    Result<PgConnection> conn = PgConnection::Connect(options_.postgres_url, options_.connect_timeout);
+    Status s = conn.status();
+    if (conn.ok()) {
+      const std::array<std::optional<std::string_view>, 1> name = {options_.application_name};
+      Result<PgResult> set =
+          conn->Query("SELECT set_config('application_name', $1, false)", name);
+      s = set.status();
+      if (set.ok()) {
+        conn_.emplace(std::move(*conn));
+        if (ever_connected_) probe_->reconnects_.fetch_add(1, std::memory_order_relaxed);
+        if (logged) {
+          const auto seconds =
+              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+          Log(LogLevel::kInfo, kComponent,
+              "PostgreSQL at " + conn_->target() + " reachable again after " +
+                  std::to_string(attempts) + " attempts, " +
+                  std::to_string(seconds.count()) + " ms");
+        }
+        ever_connected_ = true;
+        return Status::OK();
+      }
+    }
+    // A wrong password or a missing database will not fix itself at start-up.
+    if (!ever_connected_ && s.IsInvalidArgument()) return s;
+    if (!logged) {
+      Log(LogLevel::kWarn, kComponent,
+          s.message() + "; retrying with backoff (up to " +
+              std::to_string(options_.reconnect_backoff_max.count()) + " ms) until it answers");
+      logged = true;
+    }
+    Backoff(&delay);
+  }
+  return Status::Aborted("stopped while waiting for PostgreSQL");
+}
+
+Status PgSink::Runner::ReadStoredOffsets() {
+  for (size_t t = 0; t < kTableCount; ++t) {
+    for (PartitionState& ps : partitions_[t]) ps.stored = false;
+    const std::array<std::optional<std::string_view>, 1> params = {topics_[t]};
+    Result<PgResult> rows = conn_->Query(
+        "SELECT partition, next_offset FROM eventflow_sink_offsets WHERE topic = $1", params);
+    if (!rows.ok()) return rows.status();
+    for (int r = 0; r < rows->rows(); ++r) {
+      const int32_t partition = static_cast<int32_t>(std::stol(std::string(rows->Get(r, 0))));
+      PartitionState& ps = State(t, partition);
+      ps.stored = true;
+      ps.stored_next = std::stoll(std::string(rows->Get(r, 1)));
+    }
+  }
+  return Status::OK();
+}
+
+Status PgSink::Runner::SeekToStored() {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(8));
+  for (size_t t = 0; t < kTableCount; ++t) {
+    for (size_t p = 0; p < partitions_[t].size(); ++p) {
+      PartitionState& ps = partitions_[t][p];
+      if (!ps.assigned) continue;
+      ps.position = ps.stored ? ps.stored_next : 0;
+      rd_kafka_topic_partition_list_add(list.get(), topics_[t].c_str(), static_cast<int32_t>(p))
+          ->offset = ps.stored ? ps.stored_next : RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+  if (list->cnt == 0) return Status::OK();
+  streams::KafkaError error(rd_kafka_seek_partitions(consumer_.get(), list.get(), kKafkaTimeoutMs));
+  if (error) return FromKafkaError(error.get(), "seeking to the offsets stored in PostgreSQL");
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return FromKafkaError(list->elems[i].err,
+                            "seeking " + std::string(list->elems[i].topic) + " partition " +
+                                std::to_string(list->elems[i].partition));
+    }
+  }
+  return Status::OK();
+}
+
+// After a failure whose effect on PostgreSQL is unknown, or after being fenced:
+// (re)connect, read the stored offsets and continue from there.
+Status PgSink::Runner::Resync() {
+  DiscardBatch();
+  while (true) {
+    if (!conn_) EVENTFLOW_RETURN_IF_ERROR(Connect());
+    Status s = ReadStoredOffsets();
+    if (s.ok()) return SeekToStored();
+    if (s.code() != StatusCode::kUnavailable) return s;
+    DropConnection();
+  }
+}
+
+// --- Kafka -------------------------------------------------------------------
+
+void PgSink::Runner::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<Runner*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    Status s = self->OnAssign(partitions);
+    if (!s.ok() && self->rebalance_error_.ok() && s.code() != StatusCode::kAborted) {
+      self->rebalance_error_ = s;
+    }
+    rd_kafka_assign(rk, partitions);
+  } else {
+    self->OnRevoke();
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+Status PgSink::Runner::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
+  DiscardBatch();
+  for (auto& v : partitions_) {
+    for (PartitionState& ps : v) ps.assigned = false;
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    for (size_t t = 0; t < kTableCount; ++t) {
+      if (topics_[t] == tp.topic) State(t, tp.partition).assigned = true;
+    }
+  }
+  // The truth is in PostgreSQL: start where the last committed batch ended.
+  Status s;
+  while (true) {
+    if (!conn_) {
+      s = Connect();
+      if (!s.ok()) break;
+    }
+    s = ReadStoredOffsets();
+    if (s.ok() || s.code() != StatusCode::kUnavailable) break;
+    DropConnection();
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    tp.offset = RD_KAFKA_OFFSET_BEGINNING;
+    for (size_t t = 0; t < kTableCount; ++t) {
+      if (topics_[t] != tp.topic) continue;
+      PartitionState& ps = State(t, tp.partition);
+      if (ps.stored) tp.offset = ps.stored_next;
+      ps.position = ps.stored ? ps.stored_next : 0;
+    }
+  }
+  Log(LogLevel::kInfo, kComponent,
+      "assigned " + std::to_string(partitions->cnt) + " partition(s); resuming from the offsets "
+      "stored in PostgreSQL");
+  return s;
+}
+
+void PgSink::Runner::OnRevoke() {
+  // The batch's offsets are not stored yet: whoever owns the partitions next
+  // (maybe us) re-reads them from PostgreSQL.
+  DiscardBatch();
+  for (auto& v : partitions_) {
+    for (PartitionState& ps : v) ps.assigned = false;
+  }
+  Log(LogLevel::kInfo, kComponent, "partitions revoked");
+}
+
+void PgSink::Runner::OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  auto* self = static_cast<Runner*>(opaque);
+  if (self->delivery_failures_.fetch_add(1) == 0) {
+    self->first_delivery_error_ = rd_kafka_err2str(msg->err);
+  }
+}
+
+Status PgSink::Runner::EnsureDlqTopic() {
+  const auto timeout = std::chrono::milliseconds(kKafkaTimeoutMs);
+  Result<int> count = streams::PartitionCount(producer_.get(), options_.dlq_topic, timeout);
+  if (count.ok()) return Status::OK();
+  if (!count.status().IsNotFound()) return count.status();
+  const streams::NewTopic topic{options_.dlq_topic, options_.dlq_partitions, -1, {}};
+  return streams::EnsureTopics(producer_.get(), std::span(&topic, 1), timeout);
+}
+
+void PgSink::Runner::AddRecord(const rd_kafka_message_t* msg) {
+  const int t = TableOf(msg);
+  if (t < 0) return;
+  PartitionState& ps = State(static_cast<size_t>(t), msg->partition);
+  // Records of partitions no longer ours, and records before our position (a
+  // refetch after a seek), are not part of this batch.
+  if (!ps.assigned || msg->offset < ps.position) return;
+  ps.position = msg->offset + 1;
+  if (!ps.in_batch) {
+    ps.in_batch = true;
+    touched_.emplace_back(static_cast<size_t>(t), msg->partition);
+  }
+  const std::optional<std::string_view> key =
+      msg->key == nullptr ? std::nullopt
+                          : std::optional(std::string_view(static_cast<const char*>(msg->key),
+                                                           msg->key_len));
+  const std::optional<std::string_view> value =
+      msg->payload == nullptr
+          ? std::nullopt
+          : std::optional(std::string_view(static_cast<const char*>(msg->payload), msg->len));
+  const TableSpec& table = PipelineTables()[static_cast<size_t>(t)];
+  TableBatch& tb = batch_.tables[static_cast<size_t>(t)];
+  ++batch_.records;
+  Status s;
+  if (!key) {
+    s = Status::InvalidArgument(std::string(table.name) +
+                                " key: missing (records must be keyed by the table's key)");
+  } else if (!value) {
+    s = decoder_.DecodeKey(table, *key, &tb.rows);
+  } else {
+    s = decoder_.DecodeValue(table, *value, &tb.rows);
+    if (s.ok()) {
+      s = decoder_.CheckKey(table, *key, tb.rows, tb.rows.rows() - 1);
+      if (!s.ok()) tb.rows.DropLast();
+    }
+  }
+  if (!s.ok()) {
+    batch_.AddBad(static_cast<size_t>(t), msg->partition, msg->offset, key, value, s.message(),
+                  kStageDecode);
+    return;
+  }
+  batch_.AddRow(static_cast<size_t>(t), msg->partition, msg->offset, key, value);
+}
+
+Status PgSink::Runner::CollectBatch() {
+  const auto poll_slice = std::chrono::milliseconds(100);
+  std::optional<Clock::time_point> deadline;
+  while (!stopping() && batch_.records < options_.batch_size) {
+    auto wait = poll_slice;
+    if (deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+      if (left.count() <= 0) break;
+      wait = std::min(wait, left);
+    }
+    streams::KafkaMessage msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait.count())));
+    if (!rebalance_error_.ok()) {
+      Status s = rebalance_error_;
+      rebalance_error_ = Status::OK();
+      return s;
+    }
+    if (!msg) continue;
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+        return FromKafkaError(msg->err, "consumer");
+      }
+      if (msg->err != last_consumer_error_) {  // once per kind of trouble, not per poll
+        last_consumer_error_ = msg->err;
+        const char* topic = msg->rkt != nullptr ? rd_kafka_topic_name(msg->rkt) : nullptr;
+        Log(LogLevel::kWarn, kComponent,
+            FromKafkaError(msg->err, topic != nullptr ? "consuming " + std::string(topic)
+                                                      : std::string("consumer"))
+                .message());
+      }
+      continue;
+    }
+    last_consumer_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!deadline) deadline = Clock::now() + options_.batch_time;
+    AddRecord(msg.get());
+  }
+  return Status::OK();
+}
+
+Status PgSink::Runner::SendDeadLetters() {
+  if (batch_.bad.empty()) return Status::OK();
+  const uint64_t failures_before = delivery_failures_.load();
+  size_t logged = 0;
+  for (const BadRecord& bad : batch_.bad) {
+    const std::string& topic = topics_[bad.table];
+    if (logged++ < kMaxBadRowsLogged) {
+      Log(LogLevel::kWarn, kComponent,
+          "bad row at " + Coordinates(topic, bad.partition, bad.offset) + " -> " +
+              options_.dlq_topic + ": " + bad.error);
+    }
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(5);
+    const std::string partition = std::to_string(bad.partition);
+    const std::string offset = std::to_string(bad.offset);
+    auto add = [headers](std::string_view name, std::string_view value) {
+      rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                          static_cast<ssize_t>(value.size()));
+    };
+    add(streams::kDlqErrorHeader, bad.error);
+    add(streams::kDlqStageHeader, bad.stage);
+    add(streams::kDlqTopicHeader, topic);
+    add(streams::kDlqPartitionHeader, partition);
+    add(streams::kDlqOffsetHeader, offset);
+    const std::string_view key = batch_.Raw(bad.key);
+    const std::string_view value = batch_.Raw(bad.value);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_.get(), RD_KAFKA_V_TOPIC(options_.dlq_topic.c_str()),
+        RD_KAFKA_V_KEY(bad.key.present ? key.data() : nullptr, bad.key.present ? key.size() : 0),
+        RD_KAFKA_V_VALUE(bad.value.present ? const_cast<char*>(value.data()) : nullptr,
+                         bad.value.present ? value.size() : 0),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(headers);  // not taken over on failure
+      return FromKafkaError(err, "sending a bad row to " + options_.dlq_topic);
+    }
+  }
+  if (batch_.bad.size() > kMaxBadRowsLogged) {
+    Log(LogLevel::kWarn, kComponent,
+        std::to_string(batch_.bad.size() - kMaxBadRowsLogged) + " more bad row(s) in this batch");
+  }
+  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_flush(producer_.get(), kKafkaTimeoutMs),
+                                           "flushing the dead-letter topic " + options_.dlq_topic));
+  if (delivery_failures_.load() != failures_before) {
+    return Status::IOError("sending bad rows to " + options_.dlq_topic + " failed: " +
+                           first_delivery_error_);
+  }
+  return Status::OK();
+}
+
+// --- Batches -----------------------------------------------------------------
+
+void PgSink::Runner::DiscardBatch() {
+  for (const auto& [t, p] : touched_) partitions_[t][static_cast<size_t>(p)].in_batch = false;
+  touched_.clear();
+  batch_.Clear();
+}
+
+Status PgSink::Runner::CompareAndSetOffsets() {
+  for (const auto& [t, p] : touched_) {
+    const PartitionState& ps = partitions_[t][static_cast<size_t>(p)];
+    const std::string partition = std::to_string(p);
+    const std::string next = std::to_string(ps.position);
+    Result<PgResult> result = Status::Internal("unset");
+    if (ps.stored) {
+      const std::string expected = std::to_string(ps.stored_next);
+      const std::array<std::optional<std::string_view>, 4> params = {topics_[t], partition, next,
+                                                                     expected};
+      result = conn_->Query(
+          "UPDATE eventflow_sink_offsets SET next_offset = $3 "
+          "WHERE topic = $1 AND partition = $2 AND next_offset = $4",
+          params);
+    } else {
+      const std::array<std::optional<std::string_view>, 3> params = {topics_[t], partition, next};
+      result = conn_->Query(
+          "INSERT INTO eventflow_sink_offsets (topic, partition, next_offset) "
+          "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+          params);
+    }
+    if (!result.ok()) return result.status();
+    if (result->AffectedRows() != 1) {
+      return Status::Fenced(
+          "eventflow_sink_offsets for " + topics_[t] + " partition " + partition +
+          " is no longer " +
+          (ps.stored ? std::to_string(ps.stored_next) : std::string("absent")) +
+          ": another sink instance wrote past this one (stale or fenced); not overwriting");
+    }
+  }
+  return Status::OK();
+}
+
+// One attempt to write the batch in one transaction. On failure the
+// transaction is rolled back (or the connection is gone) and nothing is stored.
+Status PgSink::Runner::WriteOnce() {
+  auto rollback_and = [this](Status s) {
+    if (conn_ && !conn_->Execute("ROLLBACK").ok()) DropConnection();
+    return s;
+  };
+  EVENTFLOW_RETURN_IF_ERROR(conn_->Execute("BEGIN"));
+  Status s = CompareAndSetOffsets();
+  if (!s.ok()) return rollback_and(s);
+  s = writer_.WriteBulk(*conn_);
+  if (s.IsInvalidArgument()) {
+    // A row PostgreSQL rejects (class 22/23): find it by replaying row by row.
+    s = rollback_and(Status::OK());
+    EVENTFLOW_RETURN_IF_ERROR(conn_->Execute("BEGIN"));
+    s = CompareAndSetOffsets();
+    if (!s.ok()) return rollback_and(s);
+    s = writer_.WriteRowByRow(*conn_, kStagePostgres);
+  }
+  if (!s.ok()) return rollback_and(s);
+  s = SendDeadLetters();
+  if (!s.ok()) return rollback_and(s);
+  return conn_->Execute("COMMIT");
+}
+
+void PgSink::Runner::AfterCommit() {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(touched_.size())));
+  for (const auto& [t, p] : touched_) {
+    PartitionState& ps = partitions_[t][static_cast<size_t>(p)];
+    ps.stored = true;
+    ps.stored_next = ps.position;
+    ps.in_batch = false;
+    rd_kafka_topic_partition_list_add(list.get(), topics_[t].c_str(), p)->offset = ps.position;
+  }
+  touched_.clear();
+  for (size_t t = 0; t < kTableCount; ++t) {
+    probe_->rows_written_[t].fetch_add(writer_.written(t), std::memory_order_relaxed);
+    probe_->rows_deleted_[t].fetch_add(writer_.deleted(t), std::memory_order_relaxed);
+  }
+  probe_->records_consumed_.fetch_add(batch_.records, std::memory_order_relaxed);
+  probe_->dlq_records_.fetch_add(batch_.bad.size(), std::memory_order_relaxed);
+  probe_->batches_.fetch_add(1, std::memory_order_relaxed);
+  batch_.Clear();
+  // For lag monitoring only; PostgreSQL holds the truth.
+  if (options_.commit_to_kafka && list->cnt > 0) rd_kafka_commit(consumer_.get(), list.get(), 1);
+}
+
+// Writes the batch exactly once, or discards it and resynchronises from the
+// stored offsets (the records come again). Returns non-OK only when stopping
+// while PostgreSQL is unavailable (Aborted) or on an error that cannot heal.
+Status PgSink::Runner::CommitBatch() {
+  std::chrono::milliseconds delay = options_.reconnect_backoff_min;
+  bool logged = false;
+  while (true) {
+    if (!conn_) return Resync();
+    if (options_.before_transaction_for_testing) options_.before_transaction_for_testing();
+    Status s = writer_.Prepare();
+    if (s.ok()) s = WriteOnce();
+    if (s.ok()) {
+      if (logged) Log(LogLevel::kInfo, kComponent, "batch written after retrying");
+      AfterCommit();
+      return Status::OK();
+    }
+    probe_->retries_.fetch_add(1, std::memory_order_relaxed);
+    switch (s.code()) {
+      case StatusCode::kFenced:
+        probe_->fenced_.fetch_add(1, std::memory_order_relaxed);
+        Log(LogLevel::kWarn, kComponent, s.message() + "; re-reading the stored offsets");
+        return Resync();
+      case StatusCode::kUnavailable:
+        // The COMMIT's outcome is unknown: the stored offsets tell.
+        Log(LogLevel::kWarn, kComponent,
+            "lost PostgreSQL during a batch (" + s.message() + "); reconnecting");
+        DropConnection();
+        return Resync();
+      case StatusCode::kAborted:  // serialization failure or deadlock: just retry
+        continue;
+      default:
+        if (!logged) {
+          Log(LogLevel::kWarn, kComponent,
+              "writing a batch failed: " + s.message() + "; retrying with backoff");
+          logged = true;
+        }
+        Backoff(&delay);
+        if (stopping()) {
+          DiscardBatch();
+          return Status::OK();
+        }
+    }
+  }
+}
+
+Status PgSink::Runner::Run() {
+  Status s = Connect();
+  if (!s.ok()) return s.code() == StatusCode::kAborted ? Status::OK() : s;
+  while (true) {
+    s = EnsureSinkSchema(*conn_);
+    if (s.ok()) break;
+    if (s.code() != StatusCode::kUnavailable) return s;
+    DropConnection();
+    s = Connect();
+    if (!s.ok()) return s.code() == StatusCode::kAborted ? Status::OK() : s;
+  }
+  EVENTFLOW_RETURN_IF_ERROR(EnsureDlqTopic());
+
+  KafkaPartitionList topics(rd_kafka_topic_partition_list_new(kTableCount));
+  for (const std::string& topic : topics_) {
+    rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  EVENTFLOW_RETURN_IF_ERROR(
+      FromKafkaError(rd_kafka_subscribe(consumer_.get(), topics.get()), "subscribing"));
+  Log(LogLevel::kInfo, kComponent,
+      "consuming " + topics_[0] + ", " + topics_[1] + ", " + topics_[2] + ", " + topics_[3] +
+          " as group " + options_.group_id + " into PostgreSQL at " + conn_->target());
+
+  Status result;
+  while (true) {
+    s = CollectBatch();
+    if (!s.ok()) {
+      result = s;
+      break;
+    }
+    if (batch_.records > 0) {
+      s = CommitBatch();
+      if (!s.ok() && s.code() != StatusCode::kAborted) {
+        result = s;
+        break;
+      }
+    }
+    if (stopping()) break;
+  }
+  rd_kafka_consumer_close(consumer_.get());
+  rd_kafka_flush(producer_.get(), kKafkaTimeoutMs);
+  const PgSinkProbe::Snapshot snap = probe_->Read();
+  Log(LogLevel::kInfo, kComponent,
+      "stopped after " + std::to_string(snap.batches) + " batches, " +
+          std::to_string(snap.records_consumed) + " records, " +
+          std::to_string(snap.dlq_records) + " to the dead-letter topic");
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+
+Result<std::unique_ptr<PgSink>> PgSink::Create(PgSinkOptions options) {
+  EVENTFLOW_RETURN_IF_ERROR(options.Validate());
+  std::unique_ptr<PgSink> sink(new PgSink());
+  sink->runner_ = std::make_unique<Runner>(std::move(options), &sink->stop_, &sink->probe_);
+  EVENTFLOW_RETURN_IF_ERROR(sink->runner_->Init());
+  return sink;
+}
+
+PgSink::~PgSink() = default;
+
+Status PgSink::Run() { return runner_->Run(); }
+
+}  // namespace eventflow::sinks
