@@ -138,6 +138,7 @@ class PgSink::Runner {
   void OnRevoke();
   Status CollectBatch();
   void AddRecord(const rd_kafka_message_t* msg);
+  bool AdvanceToEnd(const rd_kafka_message_t* eof);
   Status EnsureDlqTopic();
   Status SendDeadLetters();
 
@@ -175,6 +176,8 @@ Status PgSink::Runner::Init() {
   consumer_props.Set("partition.assignment.strategy", "range");
   consumer_props.Set("auto.offset.reset", "earliest");
   consumer_props.Set("enable.auto.offset.store", "false");
+  // The end of a partition tells where its last transaction marker is (below).
+  consumer_props.Set("enable.partition.eof", "true");
   consumer_props.Merge(options_.kafka);
   consumer_props.Set("isolation.level", "read_committed");
   consumer_props.Set("enable.auto.commit", "false");
@@ -448,6 +451,25 @@ void PgSink::Runner::AddRecord(const rd_kafka_message_t* msg) {
   batch_.AddRow(static_cast<size_t>(t), msg->partition, msg->offset, key, value);
 }
 
+// Under read_committed the end of a partition (its last stable offset) lies past
+// the last record read by the commit marker of the transaction that wrote it,
+// and past aborted records, none of which reach the application. Everything
+// before the end has been seen, so the stored offset may move to the end: then
+// eventflow_sink_offsets equals the topics' end offsets when the sink is idle.
+// Returns true when the batch now has something to store.
+bool PgSink::Runner::AdvanceToEnd(const rd_kafka_message_t* eof) {
+  const int t = eof->rkt != nullptr ? TableOf(eof) : -1;
+  if (t < 0) return false;
+  PartitionState& ps = State(static_cast<size_t>(t), eof->partition);
+  if (!ps.assigned || eof->offset <= ps.position) return false;
+  ps.position = eof->offset;
+  if (!ps.in_batch) {
+    ps.in_batch = true;
+    touched_.emplace_back(static_cast<size_t>(t), eof->partition);
+  }
+  return true;
+}
+
 Status PgSink::Runner::CollectBatch() {
   const auto poll_slice = std::chrono::milliseconds(100);
   std::optional<Clock::time_point> deadline;
@@ -466,7 +488,10 @@ Status PgSink::Runner::CollectBatch() {
     }
     if (!msg) continue;
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (AdvanceToEnd(msg.get()) && !deadline) deadline = Clock::now() + options_.batch_time;
+        continue;
+      }
       if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
         return FromKafkaError(msg->err, "consumer");
       }
@@ -699,7 +724,7 @@ Status PgSink::Runner::Run() {
       result = s;
       break;
     }
-    if (batch_.records > 0) {
+    if (!touched_.empty()) {
       s = CommitBatch();
       if (!s.ok() && s.code() != StatusCode::kAborted) {
         result = s;

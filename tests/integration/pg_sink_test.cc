@@ -1,0 +1,665 @@
+// The exactly-once PostgreSQL sink against the real broker and PostgreSQL
+// (labels kafka, postgres). Every expected table is recomputed here from the
+// records the test produced: the latest value per key, tombstones deleting,
+// aborted transactions invisible.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eventflow/sinks/pg_connection.h"
+#include "eventflow/sinks/pg_sink.h"
+#include "eventflow/sinks/sink_schema.h"
+#include "eventflow/streams/stream_task.h"
+#include "eventflow/testing/kafka_fixture.h"
+#include "eventflow/testing/postgres_fixture.h"
+#include "eventflow/testing/test_env.h"
+
+namespace eventflow::sinks {
+namespace {
+
+using testing::KafkaBootstrap;
+using testing::UniqueName;
+using Param = std::optional<std::string_view>;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kPartitions = 3;
+const char* const kTables[] = {"orders_raw", "revenue_by_currency_5min", "conversion_funnel_5min",
+                               "order_attribution"};
+
+// --- Producing -----------------------------------------------------------------
+
+struct Rec {
+  int table;                         // index into kTables
+  std::string key;                   // Kafka key (JSON)
+  std::optional<std::string> value;  // nullopt: tombstone
+  std::vector<std::string> cells;    // the expected row as PostgreSQL text (values only)
+  int32_t partition = -1;            // from the delivery report
+  int64_t offset = -1;
+};
+
+class Producer {
+ public:
+  explicit Producer(bool transactional) {
+    streams::KafkaProperties props = testing::TestKafkaProperties();
+    props.Set("enable.idempotence", "true");
+    props.Set("acks", "all");
+    props.Set("linger.ms", "5");
+    if (transactional) props.Set("transactional.id", UniqueName("pg-sink-test-txn"));
+    auto conf = streams::BuildKafkaConf(props);
+    EXPECT_TRUE(conf.ok()) << conf.status().ToString();
+    rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::OnDelivery);
+    auto rk = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
+    EXPECT_TRUE(rk.ok()) << rk.status().ToString();
+    rk_ = std::move(*rk);
+    if (transactional) {
+      streams::KafkaError e(rd_kafka_init_transactions(rk_.get(), 60'000));
+      EXPECT_FALSE(e) << rd_kafka_error_string(e.get());
+    }
+  }
+
+  // Produces `records` (filling in their coordinates); in a transaction that is
+  // committed, or aborted when `abort`, for a transactional producer.
+  void Send(const std::string& prefix, std::vector<Rec>& records, size_t begin, size_t end,
+            bool in_transaction = false, bool abort = false) {
+    if (in_transaction) {
+      streams::KafkaError e(rd_kafka_begin_transaction(rk_.get()));
+      ASSERT_FALSE(e) << rd_kafka_error_string(e.get());
+    }
+    for (size_t i = begin; i < end; ++i) {
+      Rec& r = records[i];
+      const std::string topic = prefix + kTables[r.table];
+      void* value = r.value ? r.value->data() : nullptr;
+      const size_t value_size = r.value ? r.value->size() : 0;
+      rd_kafka_resp_err_t err;
+      do {
+        err = rd_kafka_producev(
+            rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+            RD_KAFKA_V_VALUE(value, value_size),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&r), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(rk_.get(), 10);
+      } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+      ASSERT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
+    }
+    if (in_transaction) {
+      // Deliver first: aborting would purge unsent records, and librdkafka 2.0.2
+      // committing with sends still in flight met INVALID_TXN_STATE on Kafka 4.1.
+      ASSERT_EQ(rd_kafka_flush(rk_.get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+      streams::KafkaError e(abort ? rd_kafka_abort_transaction(rk_.get(), 60'000)
+                                  : rd_kafka_commit_transaction(rk_.get(), 60'000));
+      ASSERT_FALSE(e) << rd_kafka_error_string(e.get());
+    }
+    ASSERT_EQ(rd_kafka_flush(rk_.get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_poll(rk_.get(), 0);
+    for (size_t i = begin; i < end; ++i) ASSERT_GE(records[i].offset, 0) << "record " << i;
+  }
+
+  rd_kafka_t* get() { return rk_.get(); }
+
+ private:
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+    auto* r = static_cast<Rec*>(msg->_private);
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR || msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE) {
+      r->partition = msg->partition;
+      r->offset = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR ? msg->offset : 0;
+    }
+  }
+  streams::KafkaHandle rk_;
+};
+
+// --- Records and the expected tables --------------------------------------------
+
+std::string Ts(int64_t minute, int ms = 0) {  // 2025-11-30T<h>:<m>:00.<ms>Z
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "2025-11-30T%02lld:%02lld:00.%03dZ", static_cast<long long>(minute / 60 % 24),
+                static_cast<long long>(minute % 60), ms);
+  return buf;
+}
+std::string Money(int64_t cents) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(cents / 100),
+                static_cast<long long>(cents % 100));
+  return buf;
+}
+std::string Q(const std::string& s) { return "\"" + s + "\""; }
+
+// Random records over few keys per table (so keys repeat), some tombstones.
+std::vector<Rec> MakeRecords(size_t count, uint64_t seed, double tombstone_share = 0.05) {
+  std::mt19937_64 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  std::vector<Rec> out;
+  const char* currencies[] = {"USD", "EUR", "GBP", "JPY", "INR"};
+  for (size_t i = 0; i < count; ++i) {
+    Rec r;
+    r.table = pick(4);
+    const bool tombstone = std::uniform_real_distribution<>(0, 1)(rng) < tombstone_share;
+    switch (r.table) {
+      case 0: {
+        const std::string order = "o" + std::to_string(pick(300));
+        const std::string user = "u" + std::to_string(pick(50));
+        const std::string product = "p" + std::to_string(pick(40));
+        const int64_t price = pick(1000000);
+        const std::string cur = currencies[pick(5)];
+        const std::string t = Ts(pick(1440), pick(1000));
+        r.key = "{\"order_id\":" + Q(order) + "}";
+        r.value = "{\"order_id\":" + Q(order) + ",\"user_id\":" + Q(user) + ",\"product_id\":" +
+                  Q(product) + ",\"price\":" + Q(Money(price)) + ",\"currency\":" + Q(cur) +
+                  ",\"event_time\":" + Q(t) + "}";
+        r.cells = {order, user, product, Money(price), cur, t};
+        break;
+      }
+      case 1: {
+        const int64_t w = pick(20) * 5;
+        const std::string cur = currencies[pick(5)];
+        const int64_t total = pick(100000000), count_ = 1 + pick(100);
+        r.key = "{\"window_start\":" + Q(Ts(w)) + ",\"currency\":" + Q(cur) + "}";
+        r.value = "{\"window_start\":" + Q(Ts(w)) + ",\"currency\":" + Q(cur) +
+                  ",\"window_end\":" + Q(Ts(w + 5)) + ",\"total_revenue\":" + Q(Money(total)) +
+                  ",\"order_count\":" + std::to_string(count_) + ",\"avg_order_value\":" +
+                  Q(Money(total / count_)) + "}";
+        r.cells = {Ts(w), cur, Ts(w + 5), Money(total), std::to_string(count_), Money(total / count_)};
+        break;
+      }
+      case 2: {
+        const int64_t w = pick(10) * 5;
+        const std::string user = "u" + std::to_string(pick(30));
+        const int64_t views = pick(5), orders = pick(4);
+        std::string rate_json = "null", rate_cell = "NULL";
+        if (views > 0) {
+          char buf[40];
+          std::snprintf(buf, sizeof buf, "%.17g", static_cast<double>(orders) / static_cast<double>(views));
+          rate_json = buf;
+          rate_cell = buf;
+        }
+        r.key = "{\"window_start\":" + Q(Ts(w)) + ",\"user_id\":" + Q(user) + "}";
+        r.value = "{\"window_start\":" + Q(Ts(w)) + ",\"user_id\":" + Q(user) + ",\"window_end\":" +
+                  Q(Ts(w + 5)) + ",\"views\":" + std::to_string(views) + ",\"orders\":" +
+                  std::to_string(orders) + ",\"conversion_rate\":" + rate_json + "}";
+        r.cells = {Ts(w), user, Ts(w + 5), std::to_string(views), std::to_string(orders), rate_cell};
+        break;
+      }
+      default: {
+        const std::string order = "o" + std::to_string(pick(300));
+        const std::string user = "u" + std::to_string(pick(50));
+        const std::string product = "p" + std::to_string(pick(40));
+        const int64_t t = 10 + pick(1400);
+        const int views = 1 + pick(6);
+        r.key = "{\"order_id\":" + Q(order) + "}";
+        r.value = "{\"order_id\":" + Q(order) + ",\"user_id\":" + Q(user) + ",\"product_id\":" +
+                  Q(product) + ",\"order_time\":" + Q(Ts(t)) + ",\"views_before_order\":" +
+                  std::to_string(views) + ",\"last_view_time\":" + Q(Ts(t - 1, 250)) + "}";
+        r.cells = {order, user, product, Ts(t), std::to_string(views), Ts(t - 1, 250)};
+      }
+    }
+    if (tombstone) {
+      r.value.reset();
+      r.cells.clear();
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// table -> key -> row (PostgreSQL text; double columns normalised).
+using Tables = std::map<std::string, std::map<std::string, std::vector<std::string>>>;
+
+std::string NormalDouble(const std::string& text) {
+  if (text == "NULL") return text;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", std::stod(text));
+  return buf;
+}
+
+// The key of an expected row: its key columns joined (as the table query does).
+std::string RowKey(int table, const std::vector<std::string>& cells) {
+  const size_t keys = (table == 1 || table == 2) ? 2 : 1;
+  std::string k;
+  for (size_t c = 0; c < keys; ++c) k += cells[c] + "|";
+  return k;
+}
+
+// Applies records in order, as the contract says: upsert, or delete on a tombstone.
+void Apply(const Rec& r, Tables* expected) {
+  auto& table = (*expected)[kTables[r.table]];
+  if (r.value) {
+    std::vector<std::string> cells = r.cells;
+    if (r.table == 2) cells[5] = NormalDouble(cells[5]);
+    table[RowKey(r.table, cells)] = cells;
+  } else {
+    // The key JSON of the test's records holds the key columns in order.
+    std::vector<std::string> key_cells;
+    size_t pos = 0;
+    while ((pos = r.key.find(":\"", pos)) != std::string::npos) {
+      const size_t end = r.key.find('"', pos + 2);
+      key_cells.push_back(r.key.substr(pos + 2, end - pos - 2));
+      pos = end;
+    }
+    table.erase(RowKey(r.table, key_cells));
+  }
+}
+
+Tables Expected(const std::vector<Rec>& records, const std::vector<bool>* skip = nullptr) {
+  Tables expected;
+  for (const char* t : kTables) expected[t];
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (skip != nullptr && (*skip)[i]) continue;
+    Apply(records[i], &expected);
+  }
+  return expected;
+}
+
+PgConnection Connect(const std::string& url) {
+  auto conn = PgConnection::Connect(url);
+  if (!conn.ok()) throw std::runtime_error(conn.status().ToString());
+  return std::move(*conn);
+}
+
+std::string TsText(const char* column) {
+  return std::string("to_char(") + column +
+         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+}
+
+Tables ReadTables(PgConnection& conn) {
+  const std::string queries[] = {
+      "SELECT order_id, user_id, product_id, price::text, currency, " + TsText("event_time") +
+          " FROM orders_raw",
+      "SELECT " + TsText("window_start") + ", currency, " + TsText("window_end") +
+          ", total_revenue::text, order_count::text, avg_order_value::text FROM "
+          "revenue_by_currency_5min",
+      "SELECT " + TsText("window_start") + ", user_id, " + TsText("window_end") +
+          ", views::text, orders::text, conversion_rate::text FROM conversion_funnel_5min",
+      "SELECT order_id, user_id, product_id, " + TsText("order_time") +
+          ", views_before_order::text, " + TsText("last_view_time") + " FROM order_attribution",
+  };
+  Tables out;
+  for (int t = 0; t < 4; ++t) {
+    auto& table = out[kTables[t]];
+    auto rows = conn.Query(queries[t], {});
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    if (!rows.ok()) continue;
+    for (int r = 0; r < rows->rows(); ++r) {
+      std::vector<std::string> cells;
+      for (int c = 0; c < rows->columns(); ++c) {
+        cells.push_back(rows->IsNull(r, c) ? "NULL" : std::string(rows->Get(r, c)));
+      }
+      if (t == 2) cells[5] = NormalDouble(cells[5]);
+      table[RowKey(t, cells)] = cells;
+    }
+  }
+  return out;
+}
+
+void ExpectTablesEqual(const Tables& expected, const Tables& actual) {
+  for (const char* t : kTables) {
+    const auto& e = expected.at(t);
+    const auto& a = actual.at(t);
+    EXPECT_EQ(e.size(), a.size()) << t;
+    size_t shown = 0;
+    for (const auto& [key, row] : e) {
+      auto it = a.find(key);
+      if (it == a.end()) {
+        if (shown++ < 5) ADD_FAILURE() << t << ": missing row " << key;
+      } else if (it->second != row) {
+        if (shown++ < 5) {
+          std::string x, y;
+          for (auto& c : row) x += c + ",";
+          for (auto& c : it->second) y += c + ",";
+          ADD_FAILURE() << t << ": row " << key << " is " << y << " expected " << x;
+        }
+      }
+    }
+    for (const auto& [key, row] : a) {
+      if (!e.count(key) && shown++ < 5) ADD_FAILURE() << t << ": unexpected row " << key;
+    }
+  }
+}
+
+// --- The environment of one test ------------------------------------------------
+
+class PgSinkTest : public ::testing::Test {
+ protected:
+  PgSinkTest()
+      : prefix_(UniqueName("pgsink") + "-"),
+        dlq_(prefix_ + "dlq"),
+        topics_(MakeTopics(prefix_, dlq_)),
+        conn_(Connect(schema_.url())) {}
+
+  static std::vector<streams::NewTopic> MakeTopics(const std::string& prefix,
+                                                   const std::string& dlq) {
+    std::vector<streams::NewTopic> topics;
+    for (const char* t : kTables) topics.push_back({prefix + t, kPartitions, 1, {}});
+    topics.push_back({dlq, 1, 1, {}});
+    return topics;
+  }
+
+  PgSinkOptions Options() {
+    PgSinkOptions o;
+    o.bootstrap_servers = KafkaBootstrap();
+    o.postgres_url = schema_.url();
+    o.group_id = prefix_ + "group";
+    o.topic_prefix = prefix_;
+    o.dlq_topic = dlq_;
+    o.batch_size = 200;
+    o.batch_time = std::chrono::milliseconds(50);
+    o.reconnect_backoff_min = std::chrono::milliseconds(20);
+    o.reconnect_backoff_max = std::chrono::milliseconds(500);
+    return o;
+  }
+
+  // The end offset of every partition of the four topics.
+  std::map<std::pair<std::string, int>, int64_t> EndOffsets(rd_kafka_t* rk) {
+    std::map<std::pair<std::string, int>, int64_t> ends;
+    for (const char* t : kTables) {
+      for (int p = 0; p < kPartitions; ++p) {
+        int64_t low = 0, high = 0;
+        const std::string topic = prefix_ + t;
+        EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10'000),
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
+        if (high > 0) ends[{topic, p}] = high;
+      }
+    }
+    return ends;
+  }
+
+  std::map<std::pair<std::string, int>, int64_t> StoredOffsets(PgConnection& conn) {
+    std::map<std::pair<std::string, int>, int64_t> stored;
+    auto rows = conn.Query("SELECT topic, partition, next_offset FROM eventflow_sink_offsets", {});
+    if (!rows.ok()) return stored;  // the sink may not have created it yet
+    for (int r = 0; r < rows->rows(); ++r) {
+      stored[{std::string(rows->Get(r, 0)), std::stoi(std::string(rows->Get(r, 1)))}] =
+          std::stoll(std::string(rows->Get(r, 2)));
+    }
+    return stored;
+  }
+
+  // Waits (bounded) until the stored offsets equal the topics' end offsets.
+  bool WaitCaughtUp(rd_kafka_t* rk, std::chrono::seconds timeout = std::chrono::seconds(90)) {
+    const auto ends = EndOffsets(rk);
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (StoredOffsets(conn_) == ends) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "the sink did not catch up within " << timeout.count() << " s";
+    return false;
+  }
+
+  int64_t StoredSum() {
+    int64_t sum = 0;
+    for (const auto& [tp, next] : StoredOffsets(conn_)) sum += next;
+    return sum;
+  }
+
+  testing::ScopedSchema schema_;
+  std::string prefix_;
+  std::string dlq_;
+  testing::ScopedTopics topics_;
+  PgConnection conn_;
+};
+
+// Runs a PgSink on a thread until stopped.
+class SinkThread {
+ public:
+  explicit SinkThread(PgSinkOptions options) {
+    auto sink = PgSink::Create(std::move(options));
+    EXPECT_TRUE(sink.ok()) << sink.status().ToString();
+    sink_ = std::move(*sink);
+    thread_ = std::thread([this] { result_ = sink_->Run(); });
+  }
+  ~SinkThread() { Stop(); }
+  Status Stop() {
+    if (thread_.joinable()) {
+      sink_->Stop();
+      thread_.join();
+    }
+    return result_;
+  }
+  PgSinkProbe::Snapshot probe() const { return sink_->probe().Read(); }
+
+ private:
+  std::unique_ptr<PgSink> sink_;
+  std::thread thread_;
+  Status result_;
+};
+
+// --- Tests ---------------------------------------------------------------------
+
+TEST_F(PgSinkTest, WritesLatestValuePerKeyDeletesTombstonesIgnoresAbortedRecords) {
+  std::vector<Rec> records = MakeRecords(6000, 1);
+  std::vector<Rec> aborted = MakeRecords(500, 2, 0.5);
+  Producer producer(/*transactional=*/true);
+  producer.Send(prefix_, records, 0, 3000, true);
+  producer.Send(prefix_, aborted, 0, aborted.size(), true, /*abort=*/true);
+  producer.Send(prefix_, records, 3000, records.size(), true);
+
+  SinkThread sink(Options());
+  ASSERT_TRUE(WaitCaughtUp(producer.get()));
+  ASSERT_TRUE(sink.Stop().ok());
+  ExpectTablesEqual(Expected(records), ReadTables(conn_));
+
+  const PgSinkProbe::Snapshot probe = sink.probe();
+  EXPECT_EQ(probe.records_consumed, records.size());  // the aborted ones never arrive
+  EXPECT_EQ(probe.dlq_records, 0u);
+  uint64_t written = 0;
+  for (uint64_t w : probe.rows_written) written += w;
+  EXPECT_GT(written, 0u);
+  EXPECT_GT(probe.batches, 0u);
+}
+
+TEST_F(PgSinkTest, ExactlyOnceAcrossKillNineOfTheBinary) {
+  std::vector<Rec> records = MakeRecords(20000, 3);
+  Producer producer(/*transactional=*/true);
+  for (size_t i = 0; i < 10000; i += 1000) producer.Send(prefix_, records, i, i + 1000, true);
+  int64_t first_half_end = 0;
+  for (const auto& [tp, end] : EndOffsets(producer.get())) first_half_end += end;
+
+  const std::vector<std::string> argv = {
+      testing::ToolDir() + "/eventflow-sink", "--bootstrap-servers", KafkaBootstrap(),
+      "--postgres-url", schema_.url(), "--group", prefix_ + "group", "--topic-prefix", prefix_,
+      "--dlq-topic", dlq_, "--batch-size", "20", "--batch-ms", "20ms",
+      // The killed member's partitions move after its session times out.
+      "--kafka.session.timeout.ms=6000"};
+  const std::string log = "/tmp/" + prefix_ + "sink.log";
+  int64_t at_kill = 0;
+  {
+    testing::ChildProcess first(argv, log);
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (Clock::now() < deadline && (at_kill = StoredSum()) < 1000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    first.Signal(SIGKILL);
+    EXPECT_EQ(first.Wait(), 128 + SIGKILL);
+  }
+  // Mid-run: some but not all of the first half was stored.
+  EXPECT_GE(at_kill, 1000);
+  EXPECT_LT(StoredSum(), first_half_end);
+  for (size_t i = 10000; i < records.size(); i += 2000) producer.Send(prefix_, records, i, i + 2000, true);
+
+  testing::ChildProcess second(argv, log);
+  ASSERT_TRUE(WaitCaughtUp(producer.get(), std::chrono::seconds(120)));
+  second.Signal(SIGTERM);
+  EXPECT_EQ(second.Wait(), 0) << "see " << log;
+  ExpectTablesEqual(Expected(records), ReadTables(conn_));
+  EXPECT_EQ(StoredOffsets(conn_), EndOffsets(producer.get()));
+}
+
+TEST_F(PgSinkTest, StaleInstanceWhoseCompareAndSetFailsDoesNotOverwrite) {
+  // Only orders_raw, so that the other instance's progress is easy to state.
+  std::vector<Rec> first;
+  std::vector<Rec> second;
+  for (Rec& r : MakeRecords(4000, 4, 0)) {
+    if (r.table != 0) continue;
+    (first.size() < 600 ? first : second).push_back(std::move(r));
+  }
+  Producer producer(/*transactional=*/false);
+  producer.Send(prefix_, first, 0, first.size());
+
+  std::atomic<bool> armed{false};
+  std::atomic<int> bumps{0};
+  std::vector<Rec> newer;  // what the "other instance" wrote
+  PgSinkOptions options = Options();
+  const std::string url = schema_.url();
+  options.before_transaction_for_testing = [&] {
+    if (!armed.exchange(false)) return;
+    // Another instance processed everything up to the end and wrote newer rows
+    // for the keys of `second`, between this instance's read and its write.
+    PgConnection other = Connect(url);
+    ASSERT_TRUE(other.Execute("BEGIN").ok());
+    for (const auto& [tp, end] : EndOffsets(producer.get())) {
+      const std::string p = std::to_string(tp.second), e = std::to_string(end);
+      const std::array<Param, 3> params = {tp.first, p, e};
+      auto r = other.Query(
+          "INSERT INTO eventflow_sink_offsets VALUES ($1, $2, $3) ON CONFLICT (topic, partition) "
+          "DO UPDATE SET next_offset = EXCLUDED.next_offset",
+          params);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+    for (const Rec& r : newer) {
+      const std::array<Param, 6> params = {r.cells[0], r.cells[1], r.cells[2],
+                                           r.cells[3], r.cells[4], r.cells[5]};
+      auto q = other.Query(
+          "INSERT INTO orders_raw VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id) DO "
+          "UPDATE SET user_id = $2, product_id = $3, price = $4, currency = $5, event_time = $6",
+          params);
+      ASSERT_TRUE(q.ok()) << q.status().ToString();
+    }
+    ASSERT_TRUE(other.Execute("COMMIT").ok());
+    ++bumps;
+  };
+  for (const Rec& r : second) {
+    if (!r.value) continue;
+    Rec n = r;
+    n.cells[1] = "newer-" + n.cells[1];
+    newer.push_back(std::move(n));
+  }
+
+  SinkThread sink(std::move(options));
+  ASSERT_TRUE(WaitCaughtUp(producer.get()));
+  armed = true;
+  producer.Send(prefix_, second, 0, second.size());
+  ASSERT_TRUE(WaitCaughtUp(producer.get()));
+  // Give a stale write every chance to land before looking.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(sink.Stop().ok());
+  EXPECT_EQ(bumps.load(), 1);
+
+  Tables expected = Expected(first);
+  for (const Rec& r : newer) Apply(r, &expected);
+  ExpectTablesEqual(expected, ReadTables(conn_));
+  EXPECT_EQ(sink.probe().fenced, 1u);
+  EXPECT_EQ(StoredOffsets(conn_), EndOffsets(producer.get()));
+}
+
+TEST_F(PgSinkTest, ReconnectsWhenItsBackendIsTerminated) {
+  std::vector<Rec> records = MakeRecords(12000, 5);
+  Producer producer(/*transactional=*/true);
+  PgSinkOptions options = Options();
+  options.batch_size = 50;
+  options.application_name = prefix_ + "sink";
+  SinkThread sink(std::move(options));
+
+  PgConnection admin = Connect(testing::PostgresUrl());
+  const std::string app = prefix_ + "sink";
+  int terminated = 0;
+  for (size_t i = 0; i < records.size(); i += 1000) {
+    producer.Send(prefix_, records, i, i + 1000, true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    const std::array<Param, 1> params = {app};
+    auto r = admin.Query(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE application_name = $1",
+        params);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    terminated += std::stoi(std::string(r->Get(0, 0)));
+  }
+  ASSERT_TRUE(WaitCaughtUp(producer.get(), std::chrono::seconds(120)));
+  ASSERT_TRUE(sink.Stop().ok());
+  EXPECT_GE(terminated, 3);
+  EXPECT_GE(sink.probe().reconnects, 3u);
+  ExpectTablesEqual(Expected(records), ReadTables(conn_));
+  EXPECT_EQ(StoredOffsets(conn_), EndOffsets(producer.get()));
+}
+
+TEST_F(PgSinkTest, BadRowsGoToTheDeadLetterTopicWithCoordinatesAndTheRestLands) {
+  // A constraint of the user's that PostgreSQL enforces (SQLSTATE 23514).
+  ASSERT_TRUE(EnsureSinkSchema(conn_).ok());
+  ASSERT_TRUE(conn_.Execute("ALTER TABLE orders_raw ADD CONSTRAINT price_cap CHECK (price < 1000000)").ok());
+
+  std::vector<Rec> records = MakeRecords(3000, 6);
+  std::vector<std::pair<size_t, std::string>> bad;  // index, expected error fragment
+  auto add_bad = [&](int table, std::string key, std::optional<std::string> value,
+                     std::string fragment) {
+    Rec r;
+    r.table = table;
+    r.key = std::move(key);
+    r.value = std::move(value);
+    records.insert(records.begin() + 1500 + static_cast<long>(bad.size()) * 100, std::move(r));
+    for (auto& [i, f] : bad) {
+      if (i >= 1500 + bad.size() * 100) ++i;
+    }
+    bad.emplace_back(1500 + bad.size() * 100, std::move(fragment));
+  };
+  const std::string ok_order =
+      R"("user_id":"u1","product_id":"p1","currency":"EUR","event_time":"2025-11-30T11:17:00.000Z")";
+  add_bad(0, R"({"order_id":"bad1"})", "{not json", "invalid JSON");
+  add_bad(0, R"({"order_id":"bad2"})", R"({"order_id":"bad2",)" + ok_order + "}",
+          "field \"price\": missing");
+  add_bad(0, R"({"order_id":"bad3"})", R"({"order_id":"bad3","price":12.5,)" + ok_order + "}",
+          "field \"price\": expected a decimal");
+  add_bad(0, R"({"order_id":"bad4"})", R"({"order_id":"bad4","price":"1.5",)" + ok_order + "}",
+          "field \"price\"");
+  add_bad(3, R"({"order_id":"bad5"})",
+          R"({"order_id":"bad5","user_id":"u1","product_id":"p1","order_time":"yesterday",)"
+          R"("views_before_order":1,"last_view_time":"2025-11-30T11:16:00.000Z"})",
+          "field \"order_time\": invalid timestamp");
+  add_bad(0, R"({"order_id":"other"})", R"({"order_id":"bad6","price":"1.00",)" + ok_order + "}",
+          "key: field \"order_id\"");
+  add_bad(0, R"({"order_id":"bad7"})", R"({"order_id":"bad7","price":"5000000.00",)" + ok_order + "}",
+          "23514");
+  add_bad(2, "not a key", std::nullopt, "conversion_funnel_5min key: invalid JSON");
+
+  Producer producer(/*transactional=*/false);
+  producer.Send(prefix_, records, 0, records.size());
+  SinkThread sink(Options());
+  ASSERT_TRUE(WaitCaughtUp(producer.get()));
+  ASSERT_TRUE(sink.Stop().ok());
+
+  std::vector<bool> skip(records.size(), false);
+  for (const auto& [i, f] : bad) skip[i] = true;
+  ExpectTablesEqual(Expected(records, &skip), ReadTables(conn_));
+  EXPECT_EQ(sink.probe().dlq_records, bad.size());
+
+  auto dlq = testing::ReadAll(dlq_, /*read_committed=*/true);
+  ASSERT_TRUE(dlq.ok()) << dlq.status().ToString();
+  ASSERT_EQ(dlq->size(), bad.size());
+  for (const auto& [i, fragment] : bad) {
+    const Rec& r = records[i];
+    const std::string topic = prefix_ + kTables[r.table];
+    bool found = false;
+    for (const testing::ConsumedRecord& d : *dlq) {
+      if (d.Header(std::string(streams::kDlqTopicHeader)) != topic ||
+          d.Header(std::string(streams::kDlqPartitionHeader)) != std::to_string(r.partition) ||
+          d.Header(std::string(streams::kDlqOffsetHeader)) != std::to_string(r.offset)) {
+        continue;
+      }
+      found = true;
+      EXPECT_EQ(d.key, r.key);
+      EXPECT_EQ(d.value, r.value.value_or(""));
+      EXPECT_NE(d.Header(std::string(streams::kDlqErrorHeader)).find(fragment), std::string::npos)
+          << d.Header(std::string(streams::kDlqErrorHeader)) << " lacks " << fragment;
+    }
+    EXPECT_TRUE(found) << "no dead letter for " << topic << " " << r.partition << "@" << r.offset;
+  }
+}
+
+}  // namespace
+}  // namespace eventflow::sinks
