@@ -78,12 +78,12 @@ class SessionStoreImpl final : public internal::SegmentedStoreBase<SessionStore>
   Status Put(std::string_view key, int64_t start, int64_t end, std::string_view value,
              int64_t timestamp) override {
     EVENTFLOW_RETURN_IF_ERROR(CheckTimes(start, end));
+    EncodeSessionKey(key, start, end, &scratch_);
+    EVENTFLOW_RETURN_IF_ERROR(Log(scratch_, value, timestamp));  // even when expired
     if (Expired(end)) {
       CountSkipped();
       return Status::OK();
     }
-    EncodeSessionKey(key, start, end, &scratch_);
-    EVENTFLOW_RETURN_IF_ERROR(Log(scratch_, value, timestamp));
     return engine().Put(SegmentId(end), scratch_, value);
   }
 

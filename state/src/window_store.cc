@@ -73,16 +73,20 @@ class WindowStoreImpl final : public internal::SegmentedStoreBase<WindowStore> {
   Status Put(std::string_view key, int64_t window_start, std::string_view value,
              int64_t timestamp) override {
     if (window_start < 0) return NegativeTime(window_start);
-    if (Expired(window_start)) {
-      CountSkipped();
-      return Status::OK();
-    }
     if (retain_duplicates_flag()) {
       EncodeWindowKey(key, window_start, TakeSequence(), &scratch_);
     } else {
       EncodeWindowKey(key, window_start, &scratch_);
     }
+    // Logged even when expired (as Kafka's change-logging layer above the
+    // segments does): the changelog holds every write the task made, e.g. a
+    // window's last cached update flushed after the window closed. A restore
+    // skips it like any record behind the horizon.
     EVENTFLOW_RETURN_IF_ERROR(Log(scratch_, value, timestamp));
+    if (Expired(window_start)) {
+      CountSkipped();
+      return Status::OK();
+    }
     return engine().Put(SegmentId(window_start), scratch_, value);
   }
 

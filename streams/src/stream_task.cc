@@ -676,6 +676,7 @@ void StreamTask::ResetPartition(const std::string& topic, int32_t partition, int
   // A reset may lower a partition's time; the watermark never goes down
   // within a task's life (the runtime rebuilds tasks after a rewind).
   UpdateWatermark();
+  restored_watermark_ = watermark_;
 }
 
 void StreamTask::ClearBuffers() {

@@ -65,7 +65,7 @@ class SessionIterator {
 class SessionStore : public SegmentedStore {
  public:
   //! Stores `value` for session (key, start, end), logging it first. A session
-  //! ending before the horizon is skipped (OK, counted). Returns
+  //! ending before the horizon is logged but not stored (OK, counted). Returns
   //! InvalidArgument for negative times or start > end.
   virtual Status Put(std::string_view key, int64_t start, int64_t end, std::string_view value,
                      int64_t timestamp) = 0;

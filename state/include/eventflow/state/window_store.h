@@ -69,7 +69,8 @@ class WindowIterator {
 class WindowStore : public SegmentedStore {
  public:
   //! Stores `value` for (key, window_start), logging it first (with
-  //! `timestamp`). A window before the expiry horizon is skipped (OK, counted).
+  //! `timestamp`). A window before the expiry horizon is logged but not
+  //! stored (OK, counted as skipped).
   //! Returns InvalidArgument for a negative window start.
   virtual Status Put(std::string_view key, int64_t window_start, std::string_view value,
                      int64_t timestamp) = 0;

@@ -154,6 +154,11 @@ class TaskContext {
   //! stream-time punctuators fire by it. Default (contexts without
   //! partitions): the stream time.
   virtual int64_t watermark() const { return stream_time(); }
+  //! The watermark the task resumed from: the minimum of the times restored
+  //! from its committed offsets (-1: none, e.g. a new task or the test
+  //! driver). Everything a stream-time punctuator did up to it was committed
+  //! with those offsets — e.g. windows closed by it were already emitted.
+  virtual int64_t restored_watermark() const { return -1; }
   //! The current wall-clock time (epoch ms; the test driver's mock clock).
   virtual int64_t wall_clock_ms() const = 0;
   //! Schedules a punctuator (see ProcessorContext::Schedule).
@@ -283,6 +288,8 @@ class ProcessorContext {
   //! task's input partitions of their times (see TaskContext::watermark()),
   //! counting the record being processed. What windows close by.
   int64_t watermark() const { return task_->watermark(); }
+  //! The watermark the task resumed from (see TaskContext::restored_watermark()).
+  int64_t restored_watermark() const { return task_->restored_watermark(); }
   //! Wall-clock time (epoch ms).
   int64_t wall_clock_ms() const { return task_->wall_clock_ms(); }
   //! This processor's node name.

@@ -319,6 +319,7 @@ class StreamTask final : public TaskContext {
   }
   int64_t stream_time() const override { return stream_time_; }
   int64_t watermark() const override;
+  int64_t restored_watermark() const override { return restored_watermark_; }
   int64_t wall_clock_ms() const override { return options_.wall_clock(); }
   Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
                        Punctuator punctuator) override;
@@ -396,6 +397,7 @@ class StreamTask final : public TaskContext {
   size_t buffered_ = 0;
   int64_t stream_time_ = -1;
   int64_t watermark_ = -1;
+  int64_t restored_watermark_ = -1;  // watermark_ after the last ResetPartition
   int64_t emitted_watermark_ = -1;  // last sent by EmitWatermarks()
   PartitionState* current_ = nullptr;  // the partition of the record in process
   std::vector<std::pair<std::string, int>> repartition_sinks_;  // this sub-topology's

@@ -224,7 +224,13 @@ class KStreamSessionWindowAggregate final
     if (emit_ == EmitStrategy::kOnWindowClose) {
       // Sessions with end <= limit are closed: end + gap + 1 + grace <= now.
       const int64_t limit = now - windows_.inactivity_gap_ms() - 1 - windows_.grace_ms();
-      const int64_t from = std::max(emitted_to_ + 1, store_->expiry_horizon());
+      // Sessions closed by the restored watermark went out before the last
+      // commit, even if the store's commit (its horizon) did not follow.
+      const int64_t restored = this->context_->restored_watermark();
+      const int64_t emitted_before =
+          restored >= 0 ? restored - windows_.inactivity_gap_ms() - 1 - windows_.grace_ms() : -1;
+      const int64_t from =
+          std::max({emitted_to_ + 1, store_->expiry_horizon(), emitted_before + 1});
       if (limit >= from) {
         closing_.clear();
         auto it = store_->FindSessionsByEnd(from, limit);

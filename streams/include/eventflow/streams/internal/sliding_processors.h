@@ -325,7 +325,12 @@ class KStreamSlidingWindowAggregate final
     if (now < 0) return;
     if (emit_ == EmitStrategy::kOnWindowClose) {
       const int64_t limit = LastClosedStart(now);
-      const int64_t from = std::max(emitted_to_ + 1, store_->expiry_horizon());
+      // Windows closed by the restored watermark went out before the last
+      // commit, even if the store's commit (its horizon) did not follow.
+      const int64_t restored = this->context_->restored_watermark();
+      const int64_t emitted_before = restored >= 0 ? LastClosedStart(restored) : -1;
+      const int64_t from =
+          std::max({emitted_to_ + 1, store_->expiry_horizon(), emitted_before + 1});
       if (limit >= from) {
         auto it = store_->FetchAll(from, limit);
         for (; it->Valid(); it->Next()) {

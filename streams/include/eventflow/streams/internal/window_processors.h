@@ -54,10 +54,14 @@ namespace eventflow::streams::internal {
 //! Because the horizon advances in the same punctuation as the emission and
 //! is committed with the store (in the same transaction under exactly-once),
 //! after a restart from local state the horizon is exactly the old
-//! emitted_to_ + 1: no final result is lost or repeated. A store rebuilt from
-//! its changelog alone has no horizon yet, so windows still in the changelog
-//! that had closed before the crash are forwarded once more (duplicate final
-//! results, never missing ones).
+//! emitted_to_ + 1: no final result is lost or repeated. When the process
+//! died between the Kafka commit and the store's commit, the horizon is one
+//! commit behind; the task's restored watermark (from the committed offsets,
+//! part of the Kafka transaction) then tells which windows were already
+//! emitted, and the scan starts after them too. A store rebuilt from its
+//! changelog alone with no committed offsets has neither, so windows still
+//! in the changelog that had closed before the crash are forwarded once more
+//! (duplicate final results, never missing ones).
 //!
 //! Store layout: key = the key serde's bytes, window start = the window's;
 //! value = the aggregate serde's bytes; each applied update is one Put, hence
@@ -178,9 +182,19 @@ class KStreamWindowAggregate final
     if (emit_ == EmitStrategy::kOnWindowClose) {
       // Windows with start <= limit are closed: start + size + grace <= now.
       const int64_t limit = now - windows_.size_ms() - windows_.grace_ms();
-      const int64_t from = std::max(emitted_to_ + 1, store_->expiry_horizon());
-      if (limit >= from) {
-        auto it = store_->FetchAll(from, limit);
+      // Windows closed by the restored watermark went out before the last
+      // commit, even if the store's commit (its horizon) did not follow.
+      const int64_t restored = this->context_->restored_watermark();
+      const int64_t emitted_before =
+          restored >= 0 ? restored - windows_.size_ms() - windows_.grace_ms() : -1;
+      const int64_t from =
+          std::max({emitted_to_ + 1, store_->expiry_horizon(), emitted_before + 1});
+      // Window starts are multiples of the advance: scan only when the limit
+      // reaches the next one (once per advance of the watermark, not per ms).
+      const int64_t advance = windows_.advance_ms();
+      const int64_t first_start = from <= 0 ? 0 : (from + advance - 1) / advance * advance;
+      if (limit >= first_start) {
+        auto it = store_->FetchAll(first_start, limit);
         for (; it->Valid(); it->Next()) {
           Windowed<K> key{K{}, it->window_start(), it->window_start() + windows_.size_ms()};
           Check(key_serde_->Deserialize(it->key(), &key.key), "decoding a stored key");
@@ -190,8 +204,8 @@ class KStreamWindowAggregate final
           this->context_->Forward(Out{std::move(key), std::move(value), timestamp, {}});
         }
         Check(it->status(), "scanning closed windows");
-        emitted_to_ = limit;
       }
+      emitted_to_ = std::max(emitted_to_, limit);
     }
     Check(store_->AdvanceStreamTime(now), "advancing stream time");
   }
