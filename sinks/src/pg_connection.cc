@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <vector>
@@ -466,6 +467,38 @@ Result<PgResult> PgConnection::Query(std::string_view sql,
                                    "\" failed: COPY is not supported through PgConnection");
   }
   return ResultError(conn_.get(), result.result_.get(), sql);
+}
+
+std::string WithCredentials(std::string url, const char* user, const char* password) {
+  const bool is_uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
+  auto add = [&](std::string_view key, const char* value) {
+    if (value == nullptr) return;
+    if (is_uri) {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      url += (url.find('?') == std::string::npos ? '?' : '&');
+      url += key;
+      url += '=';
+      for (unsigned char c : std::string_view(value)) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+          url.push_back(static_cast<char>(c));
+        } else {
+          url += {'%', kHex[c >> 4], kHex[c & 15]};
+        }
+      }
+    } else {
+      url += ' ';
+      url += key;
+      url += "='";
+      for (char c : std::string_view(value)) {
+        if (c == '\'' || c == '\\') url.push_back('\\');
+        url.push_back(c);
+      }
+      url += '\'';
+    }
+  };
+  add("user", user);
+  add("password", password);
+  return url;
 }
 
 }  // namespace eventflow::sinks

@@ -73,4 +73,18 @@ TEST(RedactConnInfoTest, PlainDatabaseNameIsUnchanged) {
 }
 
 }  // namespace
+TEST(WithCredentialsTest, AppendsEncodedUserAndPasswordThatRedactionHides) {
+  const std::string secret = "p@ss w'ord\\&";
+  const std::string url =
+      WithCredentials("postgresql://h:5432/db?sslmode=disable", "ana lytics", secret.c_str());
+  EXPECT_EQ(url,
+            "postgresql://h:5432/db?sslmode=disable&user=ana%20lytics&password=p%40ss%20w%27ord%5C%26");
+  EXPECT_EQ(RedactConnInfo(url).find("p%40ss"), std::string::npos) << RedactConnInfo(url);
+  EXPECT_EQ(WithCredentials("postgres://h/db", nullptr, "x"), "postgres://h/db?password=x");
+  const std::string conninfo = WithCredentials("host=h dbname=db", "u", secret.c_str());
+  EXPECT_EQ(conninfo, "host=h dbname=db user='u' password='p@ss w\\'ord\\\\&'");
+  EXPECT_EQ(RedactConnInfo(conninfo).find("ss w"), std::string::npos) << RedactConnInfo(conninfo);
+  EXPECT_EQ(WithCredentials("db", nullptr, nullptr), "db");
+}
+
 }  // namespace eventflow::sinks

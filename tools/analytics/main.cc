@@ -31,39 +31,6 @@ int Fail(const Status& status) {
   return status.IsInvalidArgument() ? 2 : 1;
 }
 
-// POSTGRES_USER / POSTGRES_PASSWORD (the original's variables) override the
-// URL's user and password: libpq lets a later setting win. Same rule as
-// eventflow-sink.
-std::string WithCredentials(std::string url, const char* user, const char* password) {
-  const bool is_uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
-  auto add = [&](const char* key, const char* value) {
-    if (value == nullptr) return;
-    std::string encoded;
-    if (is_uri) {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      for (unsigned char c : std::string_view(value)) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-          encoded.push_back(static_cast<char>(c));
-        } else {
-          encoded += {'%', kHex[c >> 4], kHex[c & 15]};
-        }
-      }
-      url += (url.find('?') == std::string::npos ? "?" : "&");
-      url += std::string(key) + "=" + encoded;
-    } else {
-      encoded = "'";
-      for (char c : std::string_view(value)) {
-        if (c == '\'' || c == '\\') encoded.push_back('\\');
-        encoded.push_back(c);
-      }
-      url += " " + std::string(key) + "=" + encoded + "'";
-    }
-  };
-  add("user", user);
-  add("password", password);
-  return url;
-}
-
 std::string RatesHelp() {
   std::string help;
   for (const auto& rate : eventflow::analytics::UsdRates()) {
@@ -149,7 +116,7 @@ int main(int argc, char** argv) {
     url = env;
   }
   auto conn = eventflow::sinks::PgConnection::Connect(
-      WithCredentials(url, Env("POSTGRES_USER"), Env("POSTGRES_PASSWORD")));
+      eventflow::sinks::WithCredentials(url, Env("POSTGRES_USER"), Env("POSTGRES_PASSWORD")));
   if (!conn.ok()) return Fail(conn.status());
   if (vm.count("schema")) {
     if (Status s = analytics::UseSchema(*conn, vm["schema"].as<std::string>()); !s.ok()) {

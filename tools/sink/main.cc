@@ -38,48 +38,6 @@ int Fail(const Status& status) {
   return status.IsInvalidArgument() ? 2 : 1;
 }
 
-std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string ConnInfoQuote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "'";
-}
-
-// Applies POSTGRES_USER / POSTGRES_PASSWORD (the original's variables) to the
-// connection string; later settings win in libpq, so they override the URL's.
-std::string WithCredentials(std::string url, const char* user, const char* password) {
-  const bool is_uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
-  auto add = [&](std::string_view key, const char* value) {
-    if (value == nullptr) return;
-    if (is_uri) {
-      url += (url.find('?') == std::string::npos ? "?" : "&");
-      url += std::string(key) + "=" + PercentEncode(value);
-    } else {
-      url += " " + std::string(key) + "=" + ConnInfoQuote(value);
-    }
-  };
-  add("user", user);
-  add("password", password);
-  return url;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,7 +111,8 @@ int main(int argc, char** argv) {
   } else if (const char* env = Env("POSTGRES_URL")) {
     url = env;
   }
-  options.postgres_url = WithCredentials(url, Env("POSTGRES_USER"), Env("POSTGRES_PASSWORD"));
+  options.postgres_url =
+      eventflow::sinks::WithCredentials(url, Env("POSTGRES_USER"), Env("POSTGRES_PASSWORD"));
   options.group_id = vm["group"].as<std::string>();
   options.topic_prefix = vm["topic-prefix"].as<std::string>();
   options.batch_size = vm["batch-size"].as<size_t>();

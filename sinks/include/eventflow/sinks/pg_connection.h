@@ -46,6 +46,13 @@ namespace eventflow::sinks {
 //! plain database name) is returned unchanged.
 std::string RedactConnInfo(std::string_view url_or_conninfo);
 
+//! Returns `url_or_conninfo` with `user` and `password` appended when not
+//! nullptr (the original EventFlow's POSTGRES_USER / POSTGRES_PASSWORD): as
+//! percent-encoded query parameters of a `postgresql://` / `postgres://` URL,
+//! else as quoted `key='value'` pairs. libpq lets a later setting win, so they
+//! override the string's own user and password.
+std::string WithCredentials(std::string url_or_conninfo, const char* user, const char* password);
+
 //! The outcome of one statement: its rows, in libpq's text format.
 //!
 //! Owns its PGresult and frees it on destruction; movable, not copyable. Values
