@@ -136,24 +136,6 @@ const TableSpec* FindTable(std::string_view name) {
   return nullptr;
 }
 
-void AppendContractTimestamp(int64_t epoch_ms, std::string* out) {
-  const size_t before = out->size();
-  AppendTimestamp(epoch_ms, out);
-  // AppendTimestamp leaves out a zero millisecond part; the contract always has it.
-  if (out->find('.', before) == std::string::npos) out->insert(out->size() - 1, ".000");
-}
-
-void AppendContractDecimal(int64_t cents, std::string* out) {
-  uint64_t magnitude = cents < 0 ? 0 - static_cast<uint64_t>(cents) : static_cast<uint64_t>(cents);
-  if (cents < 0) out->push_back('-');
-  char buffer[24];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, magnitude / 100);
-  out->append(buffer, end);
-  out->push_back('.');
-  out->push_back(static_cast<char>('0' + magnitude % 100 / 10));
-  out->push_back(static_cast<char>('0' + magnitude % 10));
-}
-
 // ---------------------------------------------------------------------------
 
 struct RowDecoder::Impl {

@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/core/table_format.h"
 
 namespace eventflow::sinks {
 
@@ -85,12 +86,10 @@ const std::array<TableSpec, kTableCount>& PipelineTables();
 //! Returns the table named `name`, or nullptr.
 const TableSpec* FindTable(std::string_view name);
 
-//! Appends `epoch_ms` as the contract's timestamp, "YYYY-MM-DDThh:mm:ss.mmmZ"
-//! (always with milliseconds). Precondition as AppendTimestamp.
-void AppendContractTimestamp(int64_t epoch_ms, std::string* out);
-
-//! Appends `cents` hundredths as the contract's decimal ("59.99", "-0.50").
-void AppendContractDecimal(int64_t cents, std::string* out);
+// The contract's column encoders live in core (eventflow/core/table_format.h)
+// so that the topologies, which do not link sinks, write the same text.
+using ::eventflow::AppendContractDecimal;
+using ::eventflow::AppendContractTimestamp;
 
 //! Rows of one table held as PostgreSQL text values in one growing arena.
 //!
