@@ -1,0 +1,94 @@
+// MetricsServer: the eventflow binary's HTTP endpoints, on one loopback (by
+// default) port:
+//
+//   /metrics  Prometheus text format (prometheus-cpp core's TextSerializer):
+//             eventflow_records_processed_total, eventflow_records_dropped_total
+//             {reason="late"}, eventflow_restored_records_total{store},
+//             eventflow_restore_remaining_records{store},
+//             eventflow_application_state{state} (1 for the current state, else 0),
+//             eventflow_up; every series labelled application_id and instance.
+//   /healthz  200 unless the application is in ERROR (503 then)
+//   /readyz   200 when the application is RUNNING (all tasks assigned and
+//             restored), else 503
+//
+// The record path never touches this class: each scrape polls KafkaStreams'
+// counters (processed(), dropped_late(), restore_metrics(), state()) and turns
+// them into the registry's counters and gauges then. Requests are served one at
+// a time by a blocking server on its own thread (per-request cost does not
+// matter here); a request must arrive within 5 s of its connection.
+//
+// Lifecycle: Start() binds and starts the thread; Attach() points it at the
+// running application (nullptr detaches; call before destroying the
+// KafkaStreams); the destructor stops the thread and closes the socket.
+// Thread-safety: Attach() and port() from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "eventflow/core/status.h"
+#include "eventflow/streams/kafka_streams.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace eventflow::tools {
+
+class MetricsServer {
+ public:
+  //! Binds `address`:`port` (port 0: any free port, see port()) and starts
+  //! serving. Returns InvalidArgument naming --http-address/--http-port when
+  //! the address is bad or the port cannot be bound.
+  static Result<std::unique_ptr<MetricsServer>> Start(const std::string& address, int port,
+                                                      const std::string& application_id,
+                                                      const std::string& instance);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  //! Serves the metrics and health of `app` from now on (nullptr: none; then
+  //! /healthz is 200, /readyz 503 and /metrics has eventflow_up 0 only).
+  void Attach(const streams::KafkaStreams* app);
+  //! Returns the bound port.
+  int port() const { return port_; }
+
+  //! Returns the response body of /metrics as of now (also used by tests).
+  std::string ScrapeText();
+
+ private:
+  MetricsServer(int fd, int port, const std::string& application_id, const std::string& instance);
+  void Serve();
+  void Handle(int client);
+
+  int fd_;
+  int port_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;  // guards app_ and the registry's last-seen values
+  const streams::KafkaStreams* app_ = nullptr;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* restored_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* remaining_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* state_ = nullptr;
+  prometheus::Counter* processed_ = nullptr;
+  prometheus::Counter* dropped_late_ = nullptr;
+  prometheus::Gauge* up_ = nullptr;
+  std::map<std::string, prometheus::Gauge*> state_gauges_;
+  // The application's counters as of the last scrape: a counter grows by the
+  // difference (a restarted count never makes it go back).
+  uint64_t last_processed_ = 0;
+  uint64_t last_dropped_late_ = 0;
+  std::map<std::string, uint64_t> last_restored_;
+};
+
+}  // namespace eventflow::tools

@@ -1,0 +1,260 @@
+#include "eventflow/topologies/pipeline.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "eventflow/streams/join_windows.h"
+#include "eventflow/streams/windowed.h"
+#include "pipeline_serdes.h"
+
+namespace eventflow::topologies {
+
+using streams::Consumed;
+using streams::Grouped;
+using streams::JoinWindows;
+using streams::KeyValue;
+using streams::Materialized;
+using streams::Named;
+using streams::Produced;
+using streams::Serdes;
+using streams::StreamJoined;
+using streams::TimeWindows;
+using streams::Windowed;
+
+namespace {
+
+TimeWindows PipelineWindows() { return TimeWindows::OfSizeAndGrace(kWindowSize, kGrace); }
+
+streams::EmitStrategy Strategy(EmitMode mode) {
+  return mode == EmitMode::kFinal ? streams::EmitStrategy::kOnWindowClose
+                                  : streams::EmitStrategy::kOnWindowUpdate;
+}
+
+std::string Topic(const PipelineOptions& options, std::string_view name) {
+  return options.topic_prefix + std::string(name);
+}
+
+// The attribution join's key: userId NUL productId. Ids never contain NUL (the
+// decoder rejects it), so distinct pairs give distinct keys.
+std::string UserProductKey(const std::string& user_id, const std::string& product_id) {
+  std::string key;
+  key.reserve(user_id.size() + 1 + product_id.size());
+  key.append(user_id);
+  key.push_back('\0');
+  key.append(product_id);
+  return key;
+}
+
+}  // namespace
+
+Result<EmitMode> ParseEmitMode(std::string_view name, std::string_view setting) {
+  if (name == "update") return EmitMode::kUpdate;
+  if (name == "final") return EmitMode::kFinal;
+  return Status::InvalidArgument(std::string(setting) + ": expected update or final, got \"" +
+                                 std::string(name) + "\"");
+}
+
+std::string_view EmitModeName(EmitMode mode) {
+  return mode == EmitMode::kFinal ? "final" : "update";
+}
+
+const streams::KStream<std::string, Order>& PipelineInputs::Orders() {
+  if (!orders_) {
+    orders_ = builder_->Stream<std::string, Order>(
+        Topic(options_, kOrdersTopic),
+        Consumed<std::string, Order>::With(Serdes::String(), internal::OrderJsonSerde())
+            .WithTimestampExtractor([](const streams::Record<std::string, Order>& record)
+                                        -> Result<int64_t> { return record.value.timestamp_ms; })
+            .WithName("orders-source"));
+  }
+  return *orders_;
+}
+
+const streams::KStream<std::string, ProductView>& PipelineInputs::Views() {
+  if (!views_) {
+    views_ = builder_->Stream<std::string, ProductView>(
+        Topic(options_, kProductViewTopic),
+        Consumed<std::string, ProductView>::With(Serdes::String(),
+                                                 internal::ProductViewJsonSerde())
+            .WithTimestampExtractor([](const streams::Record<std::string, ProductView>& record)
+                                        -> Result<int64_t> { return record.value.timestamp_ms; })
+            .WithName("product-view-source"));
+  }
+  return *views_;
+}
+
+void AddOrdersRaw(PipelineInputs& inputs) {
+  inputs.Orders()
+      .Map([](const std::string&,
+              const Order& order) { return KeyValue<std::string, Order>(order.order_id, order); },
+           Named::As("orders-raw-key-by-order"))
+      .To(Topic(inputs.options(), kOrdersRawTopic),
+          Produced<std::string, Order>::With(internal::OrderIdKeySerde(),
+                                             internal::OrdersRawValueSerde())
+              .WithName("orders-raw-sink"));
+}
+
+void AddRevenueByCurrency(PipelineInputs& inputs) {
+  using internal::RevenueAggregate;
+  using internal::RevenueRow;
+  inputs.Orders()
+      .Map(
+          [](const std::string&, const Order& order) {
+            return KeyValue<std::string, int64_t>(std::string(Name(order.currency)),
+                                                  order.price_cents);
+          },
+          Named::As("revenue-key-by-currency"))
+      .GroupByKey(Grouped<std::string, int64_t>::As("revenue-by-currency"))
+      .WindowedBy(PipelineWindows())
+      .WithEmitStrategy(Strategy(inputs.options().emit))
+      .Aggregate([] { return RevenueAggregate{}; },
+                 [](const std::string&, const int64_t& price_cents, const RevenueAggregate& agg) {
+                   return RevenueAggregate{agg.total_cents + price_cents, agg.order_count + 1};
+                 },
+                 Materialized<std::string, RevenueAggregate>::As("revenue-by-currency-store")
+                     .WithValueSerde(internal::RevenueAggregateSerde()),
+                 Named::As("revenue-aggregate"))
+      .ToStream(Named::As("revenue-to-stream"))
+      .MapValues(
+          [](const Windowed<std::string>& key,
+             const std::optional<RevenueAggregate>& agg) -> std::optional<RevenueRow> {
+            if (!agg) return std::nullopt;
+            return RevenueRow{key.start, key.end, key.key, *agg};
+          },
+          Named::As("revenue-rows"))
+      .To(Topic(inputs.options(), kRevenueTopic),
+          Produced<Windowed<std::string>, std::optional<RevenueRow>>::With(
+              internal::WindowedKeySerde("currency"), internal::RevenueValueSerde())
+              .WithName("revenue-sink"));
+}
+
+void AddConversionFunnel(PipelineInputs& inputs) {
+  using internal::FunnelCounts;
+  using internal::FunnelRow;
+  const bool final_mode = inputs.options().emit == EmitMode::kFinal;
+  // The counts always emit on update: a table-table join looks the other side
+  // up in its window store, and with kOnWindowClose the side that closes second
+  // would find the other's window already expired (retention = size + grace).
+  // In final mode the counts skip the record cache (each update reaches the join
+  // while its window is open) and the joined rows go through a final stage.
+  auto counts = [&](auto stream, const char* store, const char* name) {
+    auto materialized = Materialized<std::string, int64_t>::As(store);
+    if (final_mode) materialized = materialized.WithCachingDisabled();
+    return stream.GroupByKey().WindowedBy(PipelineWindows()).Count(materialized, Named::As(name));
+  };
+  auto views = counts(inputs.Views(), "funnel-views-store", "funnel-views-count");
+  auto orders = counts(inputs.Orders(), "funnel-orders-store", "funnel-orders-count");
+  auto joined =
+      views
+          .OuterJoin(
+              orders,
+              [](const std::optional<int64_t>& view_count,
+                 const std::optional<int64_t>& order_count) {
+                return FunnelCounts{view_count.value_or(0), order_count.value_or(0)};
+              },
+              Named::As("funnel-join"))
+          .ToStream(Named::As("funnel-to-stream"));
+  auto to_row = [](const Windowed<std::string>& key,
+                   const std::optional<FunnelCounts>& c) -> std::optional<FunnelRow> {
+    if (!c) return std::nullopt;
+    return FunnelRow{key.start, key.end, key.key, *c};
+  };
+  auto produced = Produced<Windowed<std::string>, std::optional<FunnelRow>>::With(
+                      internal::WindowedKeySerde("user_id"), internal::FunnelValueSerde())
+                      .WithName("funnel-sink");
+  if (!final_mode) {
+    joined.MapValues(to_row, Named::As("funnel-rows"))
+        .To(Topic(inputs.options(), kFunnelTopic), produced);
+    return;
+  }
+  // Final stage (Kafka's suppress(untilWindowCloses)): the latest joined counts
+  // of each (user, window), kept per the same window, forwarded once when it
+  // closes. The joined key is the key here, so no repartition is needed; a
+  // joined update's timestamp lies in its own window.
+  const auto windowed_key = streams::SerdePtr<Windowed<std::string>>(
+      std::make_shared<streams::TimeWindowedSerde<std::string>>(
+          Serdes::String(), std::chrono::milliseconds(kWindowSize).count()));
+  joined
+      .Filter([](const Windowed<std::string>&,
+                 const std::optional<FunnelCounts>& c) { return c.has_value(); },
+              Named::As("funnel-final-filter"))
+      .MapValues([](const std::optional<FunnelCounts>& c) { return *c; },
+                 Named::As("funnel-final-values"))
+      .GroupByKey(Grouped<Windowed<std::string>, FunnelCounts>::With(windowed_key, nullptr))
+      .WindowedBy(PipelineWindows())
+      .WithEmitStrategy(streams::EmitStrategy::kOnWindowClose)
+      .Reduce([](const FunnelCounts&, const FunnelCounts& latest) { return latest; },
+              Materialized<Windowed<std::string>, FunnelCounts>::As("funnel-final-store")
+                  .WithKeySerde(windowed_key)
+                  .WithValueSerde(internal::FunnelCountsSerde()),
+              Named::As("funnel-final"))
+      .ToStream(Named::As("funnel-final-to-stream"))
+      .MapValues(
+          [to_row](const Windowed<Windowed<std::string>>& key,
+                   const std::optional<FunnelCounts>& c) { return to_row(key.key, c); },
+          Named::As("funnel-rows"))
+      .Map(
+          [](const Windowed<Windowed<std::string>>& key, const std::optional<FunnelRow>& row) {
+            return KeyValue<Windowed<std::string>, std::optional<FunnelRow>>(key.key, row);
+          },
+          Named::As("funnel-final-key"))
+      .To(Topic(inputs.options(), kFunnelTopic), produced);
+}
+
+void AddOrderAttribution(PipelineInputs& inputs) {
+  using internal::AttributionRow;
+  auto orders = inputs.Orders().Map(
+      [](const std::string&, const Order& order) {
+        return KeyValue<std::string, AttributionRow>(
+            UserProductKey(order.user_id, order.product_id),
+            AttributionRow{order.order_id, order.user_id, order.product_id, order.timestamp_ms, 0,
+                           -1});
+      },
+      Named::As("attribution-orders-by-user-product"));
+  auto view_times = inputs.Views().Map(
+      [](const std::string&, const ProductView& view) {
+        return KeyValue<std::string, int64_t>(UserProductKey(view.user_id, view.product_id),
+                                              view.timestamp_ms);
+      },
+      Named::As("attribution-views-by-user-product"));
+  // An order at t joins the views at [t - 5 min, t]: before = 5 min, after = 0.
+  const JoinWindows windows =
+      JoinWindows::OfTimeDifferenceAndGrace(kAttributionWindow, kGrace)
+          .After(std::chrono::milliseconds(0));
+  orders
+      .Join(
+          view_times,
+          [](const AttributionRow& order, const int64_t& view_time) {
+            AttributionRow pair = order;
+            pair.views = 1;
+            pair.last_view_time = view_time;
+            return pair;
+          },
+          windows,
+          StreamJoined<std::string, AttributionRow, int64_t>::With(
+              Serdes::String(), internal::AttributionRowSerde(), Serdes::Int64())
+              .WithName("attribution-join")
+              .WithStoreName("attribution-join"))
+      .SelectKey([](const std::string&, const AttributionRow& pair) { return pair.order_id; },
+                 Named::As("attribution-key-by-order"))
+      .GroupByKey(Grouped<std::string, AttributionRow>::With(Serdes::String(),
+                                                             internal::AttributionRowSerde())
+                      .WithName("attribution-by-order"))
+      .Aggregate([] { return AttributionRow{}; },
+                 [](const std::string&, const AttributionRow& pair, const AttributionRow& agg) {
+                   AttributionRow row = pair;
+                   row.views = agg.views + 1;
+                   row.last_view_time = std::max(agg.last_view_time, pair.last_view_time);
+                   return row;
+                 },
+                 Materialized<std::string, AttributionRow>::As("attribution-store")
+                     .WithValueSerde(internal::AttributionRowSerde()),
+                 Named::As("attribution-aggregate"))
+      .ToStream(Named::As("attribution-to-stream"))
+      .To(Topic(inputs.options(), kAttributionTopic),
+          Produced<std::string, std::optional<AttributionRow>>::With(
+              internal::OrderIdKeySerde(), internal::AttributionValueSerde())
+              .WithName("attribution-sink"));
+}
+
+}  // namespace eventflow::topologies
