@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <random>
 #include <string>
@@ -238,6 +239,92 @@ TEST(WindowedTableJoinTest, OuterJoinOfWindowedCountsGivesEveryWindowOfEitherSid
   EXPECT_GT(dropped, 0u);
   EXPECT_GT(outputs, 100u);
   EXPECT_EQ(driver.Counters(0).dropped_late, dropped);
+}
+
+// Both windowed counts emit on close (final results only): each side's final
+// result looks up the other side's window after it closed, so the stores keep
+// closed windows (Materialized::WithRetention) for retention - (size + grace)
+// of watermark progress. The last joined result per (user, window) equals both
+// sides' final counts.
+TEST(WindowedTableJoinTest, OuterJoinOfEmitOnCloseCountsWithRetentionGivesFinalPairs) {
+  constexpr int64_t kSize = 10;
+  constexpr int64_t kGrace = 5;
+  const TimeWindows windows =
+      TimeWindows::OfSizeAndGrace(milliseconds(kSize), milliseconds(kGrace));
+  StreamsBuilder builder;
+  const auto keep = milliseconds(3 * (kSize + kGrace));
+  auto views = builder.Stream<S, S>("views")
+                   .GroupByKey()
+                   .WindowedBy(windows)
+                   .WithEmitStrategy(EmitStrategy::kOnWindowClose)
+                   .Count(Materialized<S, int64_t>::As("views-final").WithRetention(keep));
+  auto orders = builder.Stream<S, S>("orders")
+                    .GroupByKey()
+                    .WindowedBy(windows)
+                    .WithEmitStrategy(EmitStrategy::kOnWindowClose)
+                    .Count(Materialized<S, int64_t>::As("orders-final").WithRetention(keep));
+  views
+      .OuterJoin(orders,
+                 [](const std::optional<int64_t>& v, const std::optional<int64_t>& o) {
+                   return "v=" + (v ? std::to_string(*v) : S("null")) +
+                          ",o=" + (o ? std::to_string(*o) : S("null"));
+                 })
+      .ToStream()
+      .To("out");
+  TopologyTestDriver driver(builder.Build());
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in_views = driver.CreateInputTopic("views", Serdes::String(), Serdes::String());
+  auto in_orders = driver.CreateInputTopic("orders", Serdes::String(), Serdes::String());
+  std::map<std::pair<S, int64_t>, int64_t> view_counts, order_counts;
+  std::mt19937 rng(11);
+  int64_t t = 0;
+  for (int i = 0; i < 300; ++i) {
+    t += static_cast<int64_t>(rng() % 3);
+    const int64_t ts = std::max<int64_t>(0, t - static_cast<int64_t>(rng() % 4));  // < grace
+    const bool is_view = rng() % 3 != 0;
+    const S user = "u" + std::to_string(rng() % 3);
+    ASSERT_TRUE((is_view ? in_views : in_orders).PipeInput(user, "e", ts).ok());
+    ++(is_view ? view_counts : order_counts)[{user, ts / kSize * kSize}];
+  }
+  // Both topics move on in steps smaller than retention - (size + grace), so
+  // a window closed by one step is still readable by the other side's final
+  // result; every window above closes.
+  for (int64_t z = t + 5; z <= t + 60; z += 5) {
+    ASSERT_TRUE(in_views.PipeInput("z", "e", z).ok());
+    ASSERT_TRUE(in_orders.PipeInput("z", "e", z).ok());
+  }
+  auto out = driver.CreateOutputTopic(
+      "out", SerdePtr<Windowed<S>>(std::make_shared<TimeWindowedSerde<S>>(Serdes::String(), kSize)),
+      Serdes::Nullable(Serdes::String()));
+  auto records = out.ReadRecordsToList();
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  std::map<std::pair<S, int64_t>, OptS> last;
+  for (const auto& r : *records) {
+    if (r.key.key != "z") last[{r.key.key, r.key.start}] = r.value;
+  }
+  std::map<std::pair<S, int64_t>, OptS> expected;
+  std::set<std::pair<S, int64_t>> keys;
+  for (const auto& [k, n] : view_counts) keys.insert(k);
+  for (const auto& [k, n] : order_counts) keys.insert(k);
+  for (const auto& k : keys) {
+    auto v = view_counts.find(k);
+    auto o = order_counts.find(k);
+    expected[k] = "v=" + (v == view_counts.end() ? S("null") : std::to_string(v->second)) +
+                  ",o=" + (o == order_counts.end() ? S("null") : std::to_string(o->second));
+  }
+  EXPECT_GT(expected.size(), 40u);
+  EXPECT_EQ(last, expected);
+  EXPECT_EQ(driver.Counters(0).dropped_late, 0u);
+
+  // A retention shorter than size + grace is a topology error naming it.
+  StreamsBuilder bad;
+  bad.Stream<S, S>("in").GroupByKey().WindowedBy(windows).Count(
+      Materialized<S, int64_t>::As("short").WithRetention(milliseconds(kSize)));
+  const Status status = bad.Build().Validate();
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("retention 10 ms is shorter than window size + grace 15 ms"),
+            S::npos)
+      << status.ToString();
 }
 
 // StreamsBuilder::Table: Kafka's names, tombstones delete, a tombstone for an

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -208,6 +209,11 @@ struct Materialized {
   //! Through the task's record cache (emit on update: one update per key per
   //! commit downstream and to the changelog); false: every update at once.
   bool caching = true;
+  //! How long a window store keeps a window (windowed aggregations); nullopt:
+  //! window size + grace, so a window is dropped as soon as it closes. Longer
+  //! keeps closed windows readable — e.g. for a join of two emit-on-close
+  //! windowed tables, whose lookups must still find the other side's window.
+  std::optional<std::chrono::milliseconds> retention{};
 
   //! Returns options naming the store `store_name`.
   static Materialized As(std::string store_name) {
@@ -233,6 +239,13 @@ struct Materialized {
   Materialized WithInMemoryStore() const {
     Materialized m = *this;
     m.in_memory = true;
+    return m;
+  }
+  //! Returns a copy whose window store keeps windows for `retention` (at
+  //! least window size + grace; see `retention`).
+  Materialized WithRetention(std::chrono::milliseconds keep) const {
+    Materialized m = *this;
+    m.retention = keep;
     return m;
   }
   //! Returns a copy that forwards (and logs) every update at once.

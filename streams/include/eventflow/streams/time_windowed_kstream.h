@@ -22,7 +22,8 @@
 //
 // Store: a window store named by Materialized::As, else
 // "KSTREAM-AGGREGATE-STATE-STORE-<n>" / "KSTREAM-REDUCE-STATE-STORE-<n>" as
-// in Kafka Streams; retention = window size + grace (so a window is dropped
+// in Kafka Streams; retention = window size + grace unless Materialized
+// WithRetention keeps windows longer (by default a window is dropped
 // as soon as it closes), default segment interval. Keys and aggregates are
 // stored as the bytes of their serdes, as for KGroupedStream; unless
 // Materialized disables logging, every applied update is written to the
@@ -161,9 +162,17 @@ KTable<Windowed<K>, VA> TimeWindowedKStream<K, V>::DoAggregate(
   spec.kind = StoreSpec::Kind::kWindow;
   spec.in_memory = materialized.in_memory;
   spec.logging = materialized.logging;
-  // Size + grace: a window expires exactly when it closes, which
-  // KStreamWindowAggregate relies on for kOnWindowClose after a restart.
-  spec.retention = std::chrono::milliseconds(windows_.size_ms() + windows_.grace_ms());
+  // Default size + grace: a window expires exactly when it closes. A longer
+  // retention keeps closed windows readable (emit on close then learns what
+  // it already emitted from the restored watermark after a restart).
+  const std::chrono::milliseconds closes_after(windows_.size_ms() + windows_.grace_ms());
+  spec.retention = materialized.retention.value_or(closes_after);
+  if (spec.retention < closes_after) {
+    builder->RecordError(operation, "Materialized retention " +
+                                        std::to_string(spec.retention.count()) +
+                                        " ms is shorter than window size + grace " +
+                                        std::to_string(closes_after.count()) + " ms");
+  }
   topology.AddStateStore(std::move(spec), {nodes.name});
   SerdePtr<Windowed<K>> key_serde =
       std::make_shared<TimeWindowedSerde<K>>(nodes.key_serde, windows_.size_ms());
