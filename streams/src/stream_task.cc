@@ -57,14 +57,17 @@ Status BadMetadata(std::string_view metadata, const std::string& what) {
 }  // namespace
 
 std::string FormatWatermarkStamp(const WatermarkStamp& stamp) {
-  return stamp.task.ToString() + ":" + std::to_string(stamp.watermark);
+  std::string out = stamp.task.ToString() + ":" + std::to_string(stamp.watermark);
+  if (stamp.origin_time >= 0) out += ":" + std::to_string(stamp.origin_time);
+  return out;
 }
 
 Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text) {
   auto bad = [&](const char* what) {
     return Status::InvalidArgument("watermark stamp \"" + std::string(text.substr(0, 64)) +
                                    "\" is invalid: " + what +
-                                   " (expected \"<subtopology>_<partition>:<watermark ms>\")");
+                                   " (expected \"<subtopology>_<partition>:<watermark ms>"
+                                   "[:<origin time ms>]\")");
   };
   const size_t underscore = text.find('_');
   const size_t colon = text.find(':');
@@ -80,11 +83,20 @@ Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text) {
       partition < 0 || partition > std::numeric_limits<int32_t>::max()) {
     return bad("bad partition");
   }
-  if (!ParseInt(text.substr(colon + 1), &watermark) || watermark < -1) {
+  const size_t second = text.find(':', colon + 1);
+  const std::string_view watermark_text =
+      second == std::string_view::npos ? text.substr(colon + 1)
+                                       : text.substr(colon + 1, second - colon - 1);
+  if (!ParseInt(watermark_text, &watermark) || watermark < -1) {
     return bad("bad watermark");
   }
+  int64_t origin = -1;
+  if (second != std::string_view::npos &&
+      (!ParseInt(text.substr(second + 1), &origin) || origin < 0)) {
+    return bad("bad origin time");
+  }
   return WatermarkStamp{TaskId{static_cast<int>(sub), static_cast<int32_t>(partition)},
-                        watermark};
+                        watermark, origin};
 }
 
 std::string FormatOffsetMetadata(const PartitionTimes& times) {
@@ -361,6 +373,14 @@ int64_t StreamTask::watermark() const {
   return w == kNoHold ? watermark_ : std::max(watermark_, w);
 }
 
+int64_t StreamTask::record_partition_time() const {
+  const PartitionState* p = in_record_ ? current_ : nullptr;
+  if (p == nullptr) return -1;
+  if (p->upstream_ids != nullptr) return current_origin_time_;
+  if (p->source == nullptr) return p->stream_time;
+  return std::max(p->stream_time, p->source->last_timestamp());
+}
+
 int64_t StreamTask::PartitionTime(std::string_view topic, int32_t partition) const {
   for (const auto& p : partitions_) {
     if (p->partition == partition && p->topic == topic) return TimeOf(*p);
@@ -391,6 +411,7 @@ void StreamTask::ApplyStamp(PartitionState& p, std::string_view text) {
     }
     return;
   }
+  current_origin_time_ = stamp->origin_time;
   Upstream& u = p.upstream[i];
   u.watermark = std::max(u.watermark, stamp->watermark);
   ++u.heard;
@@ -456,8 +477,16 @@ Status StreamTask::WatermarkCollector::Send(std::string_view topic, int32_t part
     const std::string& prefix = task_->stamp_prefix_;
     const size_t n = std::min(prefix.size(), sizeof(stamp_) - 24);
     std::memcpy(stamp_, prefix.data(), n);
-    auto [end, ec] = std::to_chars(stamp_ + n, stamp_ + sizeof(stamp_), task_->watermark());
-    (void)ec;
+    const int64_t watermark = task_->watermark();
+    auto [end, ec] = std::to_chars(stamp_ + n, stamp_ + sizeof(stamp_), watermark);
+    // The origin time: the record in process's own partition time, else (a
+    // punctuator or a cache flush) the watermark, which is never later.
+    const int64_t origin = task_->in_record_ ? task_->record_partition_time() : watermark;
+    if (ec == std::errc() && origin >= 0 && end < stamp_ + sizeof(stamp_)) {
+      *end++ = ':';
+      auto [end2, ec2] = std::to_chars(end, stamp_ + sizeof(stamp_), origin);
+      end = ec2 == std::errc() ? end2 : end - 1;
+    }
     return task_->collector_->SendWithHeader(topic, partition, key, value, timestamp, headers,
                                              kWatermarkHeader,
                                              std::string_view(stamp_, end - stamp_));
@@ -495,6 +524,7 @@ Result<bool> StreamTask::Process() {
         return true;
       }
     }
+    current_origin_time_ = -1;
     if (const std::string* stamp = raw.headers.LastValue(kWatermarkHeader)) {
       ApplyStamp(*next, *stamp);
       record.raw.headers.Remove(kWatermarkHeader);  // processors never see it

@@ -44,7 +44,9 @@ S Show(const std::optional<S>& v) { return v ? *v : S("null"); }
 
 // The reference model. The clock is the watermark: the smaller of the two
 // input topics' largest times (-1 until both have a record), counting the
-// record being processed. A record is late when ts + grace < the clock; a
+// record being processed. A record is late when ts + grace < the larger of
+// the clock and its own topic's largest time (the watermark is never later,
+// so: its own topic's); a
 // left record matches right records of its key in [ts - before, ts + after],
 // a right record left records in [ts - after, ts + before]; an unmatched
 // record of an outer side gets its null result once the clock passes
@@ -72,7 +74,7 @@ struct Model {
     int64_t& side_max = in.left ? left_max : right_max;
     side_max = std::max(side_max, in.ts);
     const int64_t now = std::max(stream_time, std::min(left_max, right_max));
-    if (in.ts + grace < now) {
+    if (in.ts + grace < std::max(now, side_max)) {
       ++dropped;
     } else {
       // Other-side matches in time order, ties in arrival order.

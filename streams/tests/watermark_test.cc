@@ -80,7 +80,13 @@ TEST(WatermarkStampTest, RoundTripsAndRejectsGarbage) {
   EXPECT_EQ(FormatWatermarkStamp(stamp), "2_17:1700000000000");
   EXPECT_EQ(*ParseWatermarkStamp("2_17:1700000000000"), stamp);
   EXPECT_EQ(*ParseWatermarkStamp("0_0:-1"), (WatermarkStamp{TaskId{0, 0}, -1}));
-  for (const char* bad : {"", "2_17", "2:17_5", "a_1:5", "1_b:5", "1_1:", "1_1:-2", "1_1:5x"}) {
+  // With the origin partition's time of a data record.
+  const WatermarkStamp with_origin{TaskId{1, 2}, 500, 900};
+  EXPECT_EQ(FormatWatermarkStamp(with_origin), "1_2:500:900");
+  EXPECT_EQ(*ParseWatermarkStamp("1_2:500:900"), with_origin);
+  EXPECT_EQ(*ParseWatermarkStamp("1_2:-1:80"), (WatermarkStamp{TaskId{1, 2}, -1, 80}));
+  for (const char* bad : {"", "2_17", "2:17_5", "a_1:5", "1_b:5", "1_1:", "1_1:-2", "1_1:5x",
+                          "1_1:5:", "1_1:5:-1", "1_1:5:7x", "1_1:5:6:7"}) {
     EXPECT_FALSE(ParseWatermarkStamp(bad).ok()) << bad;
   }
 }
@@ -287,9 +293,10 @@ TEST_F(WatermarkTaskTest, StampsRecordsToRepartitionTopicsAndEmitsWatermarkRecor
   Add("b", 0, 80);
   ProcessAll();
   ASSERT_EQ(collector_.sent.size(), 2u);
-  // a@100 went out while b was unknown; b@80 with min(100, 80).
-  EXPECT_EQ(*collector_.sent[0].headers.LastValue(kWatermarkHeader), "1_3:-1");
-  EXPECT_EQ(*collector_.sent[1].headers.LastValue(kWatermarkHeader), "1_3:80");
+  // b@80 (the smaller timestamp) went out while a was unknown, then a@100
+  // with min(100, 80); each with its own partition's time as origin.
+  EXPECT_EQ(*collector_.sent[0].headers.LastValue(kWatermarkHeader), "1_3:-1:80");
+  EXPECT_EQ(*collector_.sent[1].headers.LastValue(kWatermarkHeader), "1_3:80:100");
   collector_.sent.clear();
 
   ASSERT_TRUE(task_->EmitWatermarks().ok());

@@ -159,6 +159,13 @@ class TaskContext {
   //! driver). Everything a stream-time punctuator did up to it was committed
   //! with those offsets — e.g. windows closed by it were already emitted.
   virtual int64_t restored_watermark() const { return -1; }
+  //! The stream time of the input partition the record in process came from,
+  //! counting the record: for a source partition the largest event time read
+  //! from it so far; for a repartition record the same figure of its origin
+  //! partition upstream, carried in its watermark stamp (the upstream
+  //! watermark when it was sent from a punctuator or a cache flush). -1
+  //! outside a record. What lateness is judged by (internal::LatenessClock).
+  virtual int64_t record_partition_time() const { return -1; }
   //! The current wall-clock time (epoch ms; the test driver's mock clock).
   virtual int64_t wall_clock_ms() const = 0;
   //! Schedules a punctuator (see ProcessorContext::Schedule).
@@ -290,6 +297,9 @@ class ProcessorContext {
   int64_t watermark() const { return task_->watermark(); }
   //! The watermark the task resumed from (see TaskContext::restored_watermark()).
   int64_t restored_watermark() const { return task_->restored_watermark(); }
+  //! The stream time of the current record's own input partition (see
+  //! TaskContext::record_partition_time()).
+  int64_t record_partition_time() const { return task_->record_partition_time(); }
   //! Wall-clock time (epoch ms).
   int64_t wall_clock_ms() const { return task_->wall_clock_ms(); }
   //! This processor's node name.

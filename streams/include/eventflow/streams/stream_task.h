@@ -34,7 +34,9 @@
 //
 // Through repartition topics (TaskOptions::repartition_sinks) the task carries
 // its watermark downstream: every record it writes there gets the header
-// "eventflow.wm" = "<task id>:<watermark ms>" (replacing one it had), and
+// "eventflow.wm" = "<task id>:<watermark ms>:<origin time ms>" (replacing one
+// it had; the origin time is record_partition_time() of the record being
+// processed, or the watermark when sent from a punctuator or cache flush), and
 // EmitWatermarks() — called at every commit, so inside the transaction under
 // exactly-once — sends, when the watermark advanced since the last call, one
 // watermark record (no key, no value, header "eventflow.wm.record" with the
@@ -109,7 +111,8 @@ inline std::string DeadLetterTopic(const std::string& application_id) {
 }
 
 //! Header carrying the writing task's watermark on every record it sends to a
-//! repartition topic: "<task id>:<watermark ms>", e.g. "0_2:1700000000000".
+//! repartition topic: "<task id>:<watermark ms>:<origin time ms>", e.g.
+//! "0_2:1700000000000:1700000004000" (the origin time may be absent).
 inline constexpr std::string_view kWatermarkHeader = "eventflow.wm";
 //! Marker header of a watermark record (no key, no value), same value format.
 inline constexpr std::string_view kWatermarkRecordHeader = "eventflow.wm.record";
@@ -118,10 +121,14 @@ inline constexpr std::string_view kWatermarkRecordHeader = "eventflow.wm.record"
 struct WatermarkStamp {
   TaskId task;
   int64_t watermark = -1;
+  //! Data records only: the stream time of the record's origin partition
+  //! (TaskContext::record_partition_time()); -1 when absent.
+  int64_t origin_time = -1;
   friend bool operator==(const WatermarkStamp&, const WatermarkStamp&) = default;
 };
 
-//! Returns "<subtopology>_<partition>:<watermark>".
+//! Returns "<subtopology>_<partition>:<watermark>[:<origin time>]" (the
+//! origin time only when >= 0).
 std::string FormatWatermarkStamp(const WatermarkStamp& stamp);
 //! Parses FormatWatermarkStamp's output; InvalidArgument quoting the text otherwise.
 Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text);
@@ -320,6 +327,7 @@ class StreamTask final : public TaskContext {
   int64_t stream_time() const override { return stream_time_; }
   int64_t watermark() const override;
   int64_t restored_watermark() const override { return restored_watermark_; }
+  int64_t record_partition_time() const override;
   int64_t wall_clock_ms() const override { return options_.wall_clock(); }
   Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
                        Punctuator punctuator) override;
@@ -362,7 +370,7 @@ class StreamTask final : public TaskContext {
 
    private:
     StreamTask* task_;
-    char stamp_[64];
+    char stamp_[96];
   };
   struct Schedule_ {
     int64_t next = 0;
@@ -397,7 +405,8 @@ class StreamTask final : public TaskContext {
   size_t buffered_ = 0;
   int64_t stream_time_ = -1;
   int64_t watermark_ = -1;
-  int64_t restored_watermark_ = -1;  // watermark_ after the last ResetPartition
+  int64_t restored_watermark_ = -1;
+  int64_t current_origin_time_ = -1;  // the stamp's origin time of the repartition record in process  // watermark_ after the last ResetPartition
   int64_t emitted_watermark_ = -1;  // last sent by EmitWatermarks()
   PartitionState* current_ = nullptr;  // the partition of the record in process
   std::vector<std::pair<std::string, int>> repartition_sinks_;  // this sub-topology's

@@ -607,8 +607,8 @@ inline constexpr char kRightSideTag = 'R';
 //! join processor.
 //!
 //! Late records: a record is late, dropped and counted (dropped_late), when
-//! WindowClosed(time + 1, grace, WindowCloseClock) — its time + grace is
-//! before the clock. This is what makes left/outer results final: an
+//! WindowClosed(time + 1, grace, LatenessClock) — its time + grace is before
+//! the window-close clock or its own partition's stream time. This is what makes left/outer results final: an
 //! unmatched record's null result is emitted only once every record that
 //! could match it would be late (see KStreamKStreamJoin).
 //!
@@ -660,7 +660,7 @@ class KStreamJoinWindow final : public DslProcessor<K, V, K, V> {
       WarnSkippedNullOnce(*this->context_, &warned_null_, "value");
       return;
     }
-    const int64_t now = WindowCloseClock(*this->context_, record.timestamp);
+    const int64_t now = LatenessClock(*this->context_, record.timestamp);
     if (WindowClosed(record.timestamp + 1, spec_.grace, now)) {
       DropLate(record.timestamp, now);
       return;

@@ -24,6 +24,24 @@ int64_t WindowCloseClock(const ProcessorContext<KOut, VOut>& context, int64_t re
   return context.watermark();
 }
 
+//! Returns the time a record's lateness is judged by: the larger of the
+//! window-close clock and the stream time of the record's own input partition
+//! (ProcessorContext::record_partition_time(), carried through repartition
+//! topics). A record within grace of its own partition's stream time is never
+//! late; one beyond it is late whatever other partitions do — so records far
+//! beyond grace are excluded deterministically, not only once every partition
+//! has caught up. The watermark is never later than the record's own partition
+//! time, so a window closed on the watermark takes no more records. Used for
+//! the drop decision of windowed aggregations and stream-join windows; windows
+//! still close (emit, expire) by WindowCloseClock alone. `record_time` is the
+//! record's event time (-1 outside a record: then the window-close clock).
+template <typename KOut, typename VOut>
+int64_t LatenessClock(const ProcessorContext<KOut, VOut>& context, int64_t record_time) {
+  const int64_t clock = WindowCloseClock(context, record_time);
+  if (record_time < 0) return clock;
+  return std::max(clock, context.record_partition_time());
+}
+
 //! Returns whether the window ending at `window_end` (exclusive) with `grace`
 //! is closed at `now` (a WindowCloseClock value): end + grace <= now.
 inline bool WindowClosed(int64_t window_end, int64_t grace, int64_t now) {

@@ -39,9 +39,10 @@ namespace eventflow::streams::internal {
 //!   store keeps no record timestamps). Windows closing at the same time are
 //!   forwarded in the store's FetchAll order (segment, key, start).
 //!
-//! Late records: an update for a window that is closed (WindowClosed) is not
-//! applied, and counted in the task's dropped_late; the first per task is
-//! logged. Other windows of the same (hopping) record are still updated.
+//! Late records: an update for a window that is closed (WindowClosed on the
+//! LatenessClock: the window-close clock or the record's own partition's
+//! stream time) is not applied, and counted in the task's dropped_late; the
+//! first per task is logged. Other windows of the same (hopping) record are still updated.
 //!
 //! Expiry: the same punctuator then advances the store's stream time, so its
 //! horizon is now - retention + 1; with retention = size + grace (what the
@@ -109,7 +110,7 @@ class KStreamWindowAggregate final
       WarnSkippedNullOnce(*this->context_, &warned_null_, null_value ? "value" : "key");
       return;
     }
-    const int64_t now = WindowCloseClock(*this->context_, record.timestamp);
+    const int64_t now = LatenessClock(*this->context_, record.timestamp);
     const int64_t size = windows_.size_ms();
     const int64_t grace = windows_.grace_ms();
     windows_.ForEachWindow(record.timestamp, [&](int64_t start) {
