@@ -107,6 +107,13 @@ class WindowStoreImpl final : public internal::SegmentedStoreBase<WindowStore> {
     return engine().Get(SegmentId(window_start), scratch_, value);
   }
 
+  Status FetchRetained(std::string_view key, int64_t window_start, std::string* value) override {
+    if (retain_duplicates_flag()) return NoDuplicates("FetchRetained(key, window_start)");
+    if (window_start < 0) return NegativeTime(window_start);
+    EncodeWindowKey(key, window_start, &scratch_);
+    return engine().Get(SegmentId(window_start), scratch_, value);
+  }
+
   std::unique_ptr<WindowIterator> Fetch(std::string_view key, int64_t time_from,
                                         int64_t time_to) override {
     const int64_t from = std::max<int64_t>({time_from, expiry_horizon(), 0});

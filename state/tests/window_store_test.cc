@@ -223,6 +223,56 @@ TEST_P(WindowStoreTest, DuplicatesAreKeptInArrivalOrder) {
   EXPECT_EQ(view.sequence, 3u);
 }
 
+// FetchRetained still reads a window behind the horizon until its segment is
+// dropped at the next commit; Fetch hides it at once.
+TEST_P(WindowStoreTest, FetchRetainedReadsExpiredWindowsUntilTheCommit) {
+  auto store = Open(Retention(100, 50));
+  ASSERT_TRUE(store->Put("k", 10, "v", 0).ok());
+  ASSERT_TRUE(store->Commit(1).ok());
+  ASSERT_TRUE(store->AdvanceStreamTime(400).ok());  // horizon 301
+  std::string value;
+  EXPECT_TRUE(store->Fetch("k", 10, &value).IsNotFound());
+  ASSERT_TRUE(store->FetchRetained("k", 10, &value).ok());
+  EXPECT_EQ(value, "v");
+  EXPECT_TRUE(store->FetchRetained("k", 20, &value).IsNotFound());
+  ASSERT_TRUE(store->Commit(2).ok());  // drops the segment
+  EXPECT_TRUE(store->FetchRetained("k", 10, &value).IsNotFound());
+}
+
+// The runtime's full restore: a store without a committed offset is wiped,
+// then restored in batches, then read and written by the task.
+TEST_P(WindowStoreTest, FullRestoreAfterWipeIsReadable) {
+  TempDir dir;
+  WindowStoreOptions window_options = Retention(900'000, 0);  // default segment interval
+  RecordingChangelogWriter changelog;
+  StoreOptions source_options = MakeOptions(dir, "source", GetParam());
+  source_options.changelog_writer = &changelog;
+  auto source = Unwrap(OpenWindowStore(source_options, window_options));
+  const int64_t base = 1'795'651'800'000;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(source->Put("u" + std::to_string(i % 17), base + (i % 5) * 300'000,
+                            std::to_string(i), 0)
+                    .ok());
+  }
+  ASSERT_TRUE(source->Commit(200).ok());
+  auto target = Unwrap(OpenWindowStore(MakeOptions(dir, "target", GetParam()), window_options));
+  EXPECT_FALSE(target->OffsetStatus().ok());
+  ASSERT_TRUE(target->Wipe().ok());
+  std::vector<ChangelogRecord> records = changelog.Records();
+  ASSERT_TRUE(target->RestoreBatch(records, 200).ok());
+  EXPECT_EQ(Drain(*target->FetchAll(0, kMax)), Drain(*source->FetchAll(0, kMax)));
+  for (int k = 0; k < 17; ++k) {
+    for (int w = 0; w < 5; ++w) {
+      EXPECT_EQ(FetchOne(*target, "u" + std::to_string(k), base + w * 300'000),
+                FetchOne(*source, "u" + std::to_string(k), base + w * 300'000))
+          << k << "@" << w;
+    }
+  }
+  // The task then advances stream time and writes.
+  ASSERT_TRUE(target->AdvanceStreamTime(base + 600'000).ok());
+  EXPECT_EQ(FetchOne(*target, "u3", base + 300'000), FetchOne(*source, "u3", base + 300'000));
+}
+
 TEST_P(WindowStoreTest, RestoreFromTheChangelogRebuildsTheStore) {
   for (bool duplicates : {false, true}) {
     SCOPED_TRACE(duplicates ? "duplicates" : "plain");

@@ -82,6 +82,13 @@ class WindowStore : public SegmentedStore {
   //! (also when expired), or InvalidArgument with retain_duplicates.
   virtual Status Fetch(std::string_view key, int64_t window_start, std::string* value) = 0;
 
+  //! As Fetch, but also finds a window behind the expiry horizon whose segment
+  //! has not been dropped yet (segments go at the next Commit): what a
+  //! windowed-table join reads when the other table's cached update for a
+  //! window reaches it, at the commit's cache flush, after this store's window
+  //! closed during the same commit interval.
+  virtual Status FetchRetained(std::string_view key, int64_t window_start, std::string* value) = 0;
+
   //! Returns key's windows with start in [time_from, time_to], oldest first.
   virtual std::unique_ptr<WindowIterator> Fetch(std::string_view key, int64_t time_from,
                                                 int64_t time_to) = 0;

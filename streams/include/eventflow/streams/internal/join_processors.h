@@ -284,7 +284,9 @@ class WindowStoreGetter final : public TableValueGetter<Windowed<KI>, V> {
           got = Status::NotFound("deleted");
         }
       } else {
-        got = store_->Fetch(key_bytes_, key.start, &value_bytes_);
+        // A window closed during this commit interval is still read: the
+        // update looking it up may be a cached one flushed at the commit.
+        got = store_->FetchRetained(key_bytes_, key.start, &value_bytes_);
       }
       if (got.ok()) {
         if (!value->has_value()) value->emplace();
