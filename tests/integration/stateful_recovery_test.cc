@@ -14,6 +14,7 @@
 // the processing speed, crash or restart; the recomputation checks that too.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
