@@ -437,6 +437,7 @@ void RunCrashScenario(const std::string& emit) {
   producer.join();
   {
     auto instance = start("restart, runs to the end");
+    ASSERT_TRUE(await_restored()) << "see " << log;  // see the stream-join test
     auto ends = testing::EndOffsets(app.input);
     ASSERT_TRUE(ends.ok()) << ends.status().ToString();
     const Status caught_up = testing::AwaitCommitted(app.app_id, app.input, *ends, 120s);
@@ -575,7 +576,11 @@ TEST(StatefulRecoveryTest, WindowedCountTaskMovesRestoreFromTheChangelogAndStayE
 // Runs `args` until its group has committed all of `app.input`, then stops it.
 void RunToTheEnd(const WindowedCountApp& app, const std::vector<std::string>& args,
                  const std::string& log) {
+  const size_t from = testing::FileSize(log);
   ChildProcess instance(args, log);
+  // Running before its progress is judged: if the input was committed
+  // already, a SIGTERM before the app set up its handlers would kill it.
+  ASSERT_TRUE(testing::AwaitLogText(log, from, "REBALANCING -> RUNNING", 1, 60s)) << "see " << log;
   auto ends = testing::EndOffsets(app.input);
   ASSERT_TRUE(ends.ok()) << ends.status().ToString();
   const Status caught_up = testing::AwaitCommitted(app.app_id, app.input, *ends, 60s);
@@ -647,6 +652,11 @@ TEST(StatefulRecoveryTest, StreamJoinIsExactAfterKillNineAndAfterKafkaCommitCras
   {
     starts.push_back(testing::FileSize(log));
     ChildProcess instance(args, log);
+    // Restored and running before its progress is judged: the crashed run may
+    // have committed all the input already, and a SIGTERM before the app set
+    // up its handlers would kill it (exit 143, nothing restored or logged).
+    ASSERT_TRUE(testing::AwaitLogText(log, starts.back(), "all stores restored", kStores, 60s))
+        << "see " << log;
     for (int side = 0; side < 2; ++side) {
       auto ends = testing::EndOffsets(topics.name(side));
       ASSERT_TRUE(ends.ok()) << ends.status().ToString();
