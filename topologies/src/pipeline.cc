@@ -54,6 +54,21 @@ Result<EmitMode> ParseEmitMode(std::string_view name, std::string_view setting) 
                                  std::string(name) + "\"");
 }
 
+namespace {
+
+// The contract keys every record by its userId, and the funnel groups by the
+// key: a record keyed otherwise is bad input (to the dead-letter topic, before
+// any output), not a count for another user. Checked where the event time is
+// extracted, the first step that sees both key and value.
+Status CheckKeyIsUserId(const std::string& key, const std::string& user_id) {
+  if (key == user_id) return Status::OK();
+  return Status::InvalidArgument("record key \"" + key.substr(0, 64) +
+                                 "\" differs from the payload's userId \"" +
+                                 user_id.substr(0, 64) + "\" (records are keyed by userId)");
+}
+
+}  // namespace
+
 std::string_view EmitModeName(EmitMode mode) {
   return mode == EmitMode::kFinal ? "final" : "update";
 }
@@ -64,7 +79,10 @@ const streams::KStream<std::string, Order>& PipelineInputs::Orders() {
         Topic(options_, kOrdersTopic),
         Consumed<std::string, Order>::With(Serdes::String(), internal::OrderJsonSerde())
             .WithTimestampExtractor([](const streams::Record<std::string, Order>& record)
-                                        -> Result<int64_t> { return record.value.timestamp_ms; })
+                                        -> Result<int64_t> {
+              EVENTFLOW_RETURN_IF_ERROR(CheckKeyIsUserId(record.key, record.value.user_id));
+              return record.value.timestamp_ms;
+            })
             .WithName("orders-source"));
   }
   return *orders_;
@@ -77,7 +95,10 @@ const streams::KStream<std::string, ProductView>& PipelineInputs::Views() {
         Consumed<std::string, ProductView>::With(Serdes::String(),
                                                  internal::ProductViewJsonSerde())
             .WithTimestampExtractor([](const streams::Record<std::string, ProductView>& record)
-                                        -> Result<int64_t> { return record.value.timestamp_ms; })
+                                        -> Result<int64_t> {
+              EVENTFLOW_RETURN_IF_ERROR(CheckKeyIsUserId(record.key, record.value.user_id));
+              return record.value.timestamp_ms;
+            })
             .WithName("product-view-source"));
   }
   return *views_;

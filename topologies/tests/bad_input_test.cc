@@ -314,15 +314,10 @@ std::vector<Case> Catalogue() {
   // string serde, which refuses a Kafka null.
   add("null key", {DeadLettered(kOrders, std::nullopt, order, "deserialization",
                                 {"key (string serde)", "null"})});
-  {
-    // The key is not checked against the payload's userId. orders_raw,
-    // revenue and attribution use the payload; the funnel counts the order
-    // under the key (see Model): wrong for the contract's meaning, today's
-    // behaviour, reported.
-    Step step = Accepted(base);
-    step.key = "someone-else";
-    add("key differs from the payload's userId", {step});
-  }
+  // The contract's key is the userId: a record keyed otherwise is bad input.
+  add("key differs from the payload's userId",
+      {DeadLettered(kOrders, std::string("someone-else"), order, "timestamp",
+                    {"record key \"someone-else\" differs from the payload's userId"})});
   add("trailing content after the object",
       {BadOrder(order + " {}", {"trailing content at byte " + std::to_string(order.size() + 1)})});
 
@@ -554,11 +549,9 @@ Row OrdersRawRow(const Order& o) {
           Ts(o.timestamp_ms)};
 }
 
-// The funnel counts a record under its Kafka key: the topology groups the
-// input streams by key without re-keying, trusting the contract (key =
-// userId). A record whose key is another user's is counted for that user in
-// the funnel, for its payload's userId everywhere else (the case "key differs
-// from the payload's userId"; reported, not fixed here).
+// The funnel counts a record under its Kafka key, which the topology checks
+// equals the payload's userId (the case "key differs from the payload's
+// userId" goes to the dead-letter topic).
 struct Model {
   std::vector<Order> raw;                             // every decoded order, late ones included
   std::vector<std::pair<Order, std::string>> orders;  // within grace, with their keys
