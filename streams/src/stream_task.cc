@@ -87,12 +87,15 @@ Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text) {
   const std::string_view watermark_text =
       second == std::string_view::npos ? text.substr(colon + 1)
                                        : text.substr(colon + 1, second - colon - 1);
-  if (!ParseInt(watermark_text, &watermark) || watermark < -1) {
+  // Times beyond year 9999 are no event times (and would overflow the
+  // offset metadata's deltas).
+  constexpr int64_t kMaxTime = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+  if (!ParseInt(watermark_text, &watermark) || watermark < -1 || watermark > kMaxTime) {
     return bad("bad watermark");
   }
   int64_t origin = -1;
   if (second != std::string_view::npos &&
-      (!ParseInt(text.substr(second + 1), &origin) || origin < 0)) {
+      (!ParseInt(text.substr(second + 1), &origin) || origin < 0 || origin > kMaxTime)) {
     return bad("bad origin time");
   }
   return WatermarkStamp{TaskId{static_cast<int>(sub), static_cast<int32_t>(partition)},

@@ -86,7 +86,8 @@ TEST(WatermarkStampTest, RoundTripsAndRejectsGarbage) {
   EXPECT_EQ(*ParseWatermarkStamp("1_2:500:900"), with_origin);
   EXPECT_EQ(*ParseWatermarkStamp("1_2:-1:80"), (WatermarkStamp{TaskId{1, 2}, -1, 80}));
   for (const char* bad : {"", "2_17", "2:17_5", "a_1:5", "1_b:5", "1_1:", "1_1:-2", "1_1:5x",
-                          "1_1:5:", "1_1:5:-1", "1_1:5:7x", "1_1:5:6:7"}) {
+                          "1_1:5:", "1_1:5:-1", "1_1:5:7x", "1_1:5:6:7",
+                          "1_1:253402300800000", "1_1:5:9223372036854775807"}) {
     EXPECT_FALSE(ParseWatermarkStamp(bad).ok()) << bad;
   }
 }
