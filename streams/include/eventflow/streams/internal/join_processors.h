@@ -434,11 +434,7 @@ class KTableSource final : public DslProcessor<K, std::optional<V>, K, std::opti
 
   void Init(ProcessorContext<K, std::optional<V>>& context) override {
     DslProcessor<K, std::optional<V>, K, std::optional<V>>::Init(context);
-    store_ = context.template GetStateStore<state::KeyValueStore>(store_name_);
-    if (store_ == nullptr) {
-      throw std::logic_error("node \"" + context.node_name() + "\" has no key-value store \"" +
-                             store_name_ + "\"");
-    }
+    store_ = RequireStore<state::KeyValueStore>(context, store_name_, "key-value");
   }
 
   void Process(Record<K, std::optional<V>> record) override {
@@ -635,11 +631,7 @@ class KStreamJoinWindow final : public DslProcessor<K, V, K, V> {
 
   void Init(ProcessorContext<K, V>& context) override {
     DslProcessor<K, V, K, V>::Init(context);
-    store_ = context.template GetStateStore<state::WindowStore>(store_name_);
-    if (store_ == nullptr) {
-      throw std::logic_error("node \"" + context.node_name() + "\" has no window store \"" +
-                             store_name_ + "\"");
-    }
+    store_ = RequireStore<state::WindowStore>(context, store_name_, "window");
     context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime, [this](int64_t) {
       const int64_t now = WindowCloseClock(*this->context_, -1);
       if (now < 0) return;
@@ -748,17 +740,9 @@ class KStreamKStreamJoin final : public DslProcessor<K, VThis, K, VR> {
 
   void Init(ProcessorContext<K, VR>& context) override {
     DslProcessor<K, VThis, K, VR>::Init(context);
-    other_store_ = context.template GetStateStore<state::WindowStore>(other_store_name_);
-    if (other_store_ == nullptr) {
-      throw std::logic_error("node \"" + context.node_name() + "\" has no window store \"" +
-                             other_store_name_ + "\"");
-    }
+    other_store_ = RequireStore<state::WindowStore>(context, other_store_name_, "window");
     if (outer_store_name_) {
-      outer_store_ = context.template GetStateStore<state::WindowStore>(*outer_store_name_);
-      if (outer_store_ == nullptr) {
-        throw std::logic_error("node \"" + context.node_name() + "\" has no window store \"" +
-                               *outer_store_name_ + "\"");
-      }
+      outer_store_ = RequireStore<state::WindowStore>(context, *outer_store_name_, "window");
       if constexpr (kThisIsLeft) {
         context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime,
                          [this](int64_t) { EmitClosed(WindowCloseClock(*this->context_, -1)); });

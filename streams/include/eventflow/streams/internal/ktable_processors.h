@@ -39,6 +39,19 @@ inline void ThrowIfStoreError(const std::string& store, const Status& status, co
   }
 }
 
+//! Returns the store `name` of type S connected to `context`'s node; throws
+//! std::logic_error naming the node, the store and `kind` (e.g. "window")
+//! when the node has none. For processors' Init.
+template <typename S, typename KOut, typename VOut>
+S* RequireStore(ProcessorContext<KOut, VOut>& context, const std::string& name, const char* kind) {
+  S* store = context.template GetStateStore<S>(name);
+  if (store == nullptr) {
+    throw std::logic_error("node \"" + context.node_name() + "\" has no " + kind + " store \"" +
+                           name + "\"");
+  }
+  return store;
+}
+
 //! The aggregation step shared by the plain and the windowed aggregation:
 //! decodes the stored aggregate when `got` (the store read) found one, applies
 //! `adder`, and serializes the result into `*bytes` for the caller to write.
@@ -120,11 +133,7 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
 
   void Init(ProcessorContext<K, std::optional<VA>>& context) override {
     DslProcessor<K, V, K, std::optional<VA>>::Init(context);
-    store_ = context.template GetStateStore<state::KeyValueStore>(store_name_);
-    if (store_ == nullptr) {
-      throw std::logic_error("node \"" + context.node_name() + "\" has no key-value store \"" +
-                             store_name_ + "\"");
-    }
+    store_ = RequireStore<state::KeyValueStore>(context, store_name_, "key-value");
     cache_.Init(context.record_cache(), caching_, store_name_,
                 [this](std::string_view key, std::optional<std::string_view> value,
                        int64_t timestamp) { EmitCached(key, value, timestamp); });

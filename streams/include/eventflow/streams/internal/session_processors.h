@@ -102,11 +102,7 @@ class KStreamSessionWindowAggregate final
 
   void Init(ProcessorContext<Windowed<K>, std::optional<VA>>& context) override {
     DslProcessor<K, V, Windowed<K>, std::optional<VA>>::Init(context);
-    store_ = context.template GetStateStore<state::SessionStore>(store_name_);
-    if (store_ == nullptr) {
-      throw std::logic_error("node \"" + context.node_name() + "\" has no session store \"" +
-                             store_name_ + "\"");
-    }
+    store_ = RequireStore<state::SessionStore>(context, store_name_, "session");
     context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime,
                      [this](int64_t) { OnStreamTime(WindowCloseClock(*this->context_, -1)); });
   }

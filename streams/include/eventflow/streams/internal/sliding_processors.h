@@ -84,11 +84,7 @@ class KStreamSlidingWindowAggregate final
 
   void Init(ProcessorContext<Windowed<K>, std::optional<VA>>& context) override {
     DslProcessor<K, V, Windowed<K>, std::optional<VA>>::Init(context);
-    store_ = context.template GetStateStore<state::WindowStore>(store_name_);
-    if (store_ == nullptr) {
-      throw std::logic_error("node \"" + context.node_name() + "\" has no window store \"" +
-                             store_name_ + "\"");
-    }
+    store_ = RequireStore<state::WindowStore>(context, store_name_, "window");
     // The windows emitted before a restart: those closed at the stream time
     // the horizon was last advanced to (horizon + retention - 1).
     const int64_t horizon = store_->expiry_horizon();

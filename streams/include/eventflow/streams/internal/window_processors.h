@@ -88,11 +88,7 @@ class KStreamWindowAggregate final
 
   void Init(ProcessorContext<Windowed<K>, std::optional<VA>>& context) override {
     DslProcessor<K, V, Windowed<K>, std::optional<VA>>::Init(context);
-    store_ = context.template GetStateStore<state::WindowStore>(store_name_);
-    if (store_ == nullptr) {
-      throw std::logic_error("node \"" + context.node_name() + "\" has no window store \"" +
-                             store_name_ + "\"");
-    }
+    store_ = RequireStore<state::WindowStore>(context, store_name_, "window");
     context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime,
                      [this](int64_t) { OnStreamTime(WindowCloseClock(*this->context_, -1)); });
     // Final results are read from the store at close: only updates are cached.
