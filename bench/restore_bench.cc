@@ -277,13 +277,10 @@ void RawConsume(const Options& o) {
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
   int pending = 0;
   for (int p = 0; p < *partitions; ++p) {
-    int64_t low = 0, high = 0;
-    Check(FromKafkaError(
-              rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 30'000),
-              "reading the end of " + topic),
-          "raw-consume");
-    if (low >= high) continue;
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = low;
+    auto marks = eventflow::streams::QueryWatermarks(rk, topic, p, std::chrono::seconds(30));
+    Check(marks.status(), "raw-consume");
+    if (marks->low >= marks->high) continue;
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = marks->low;
     ++pending;
   }
   int64_t records = 0;

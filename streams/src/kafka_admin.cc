@@ -1,5 +1,6 @@
 #include "eventflow/streams/kafka_admin.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "eventflow/streams/kafka_client.h"
@@ -184,6 +185,25 @@ Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
     }
   }
   return Status::NotFound("topic \"" + topic + "\" does not exist");
+}
+
+Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
+                                            int partition, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(50);
+  while (true) {
+    PartitionWatermarks w;
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        client, topic.c_str(), partition, &w.low, &w.high, std::max(RemainingMs(deadline), 1));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return w;
+    Status s = FromKafkaError(
+        err, "watermarks of " + topic + " partition " + std::to_string(partition));
+    const bool transient = s.code() == StatusCode::kUnavailable ||
+                           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    if (!transient || Clock::now() + backoff >= deadline) return s;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
 }
 
 }  // namespace eventflow::streams

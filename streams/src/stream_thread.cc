@@ -8,6 +8,7 @@
 #include <set>
 
 #include "eventflow/core/log.h"
+#include "eventflow/streams/kafka_admin.h"
 
 namespace eventflow::streams {
 namespace {
@@ -650,11 +651,10 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
   } clear_remaining{&restoring, &progress};
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(restoring.size())));
   for (Restoring& r : restoring) {
-    int64_t low = 0;
-    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
-        rd_kafka_query_watermark_offsets(rk, r.topic.c_str(), r.partition, &low, &r.high, 30'000),
-        r.what + ": reading the end of " + r.topic));
-    if (r.full) r.from = low;
+    auto marks = QueryWatermarks(rk, r.topic, r.partition, std::chrono::seconds(30));
+    if (!marks.ok()) return marks.status().WithContext(r.what + ": reading the end of the changelog");
+    r.high = marks->high;
+    if (r.full) r.from = marks->low;
     r.next = r.from;
     r.done = r.from >= r.high;
     report(r, 0, r.done ? 0 : r.high - r.from);

@@ -18,6 +18,7 @@
 #include "eventflow/sinks/pg_connection.h"
 #include "eventflow/sinks/pg_sink.h"
 #include "eventflow/sinks/sink_schema.h"
+#include "eventflow/streams/kafka_admin.h"
 #include "eventflow/streams/stream_task.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/postgres_fixture.h"
@@ -360,11 +361,10 @@ class PgSinkTest : public ::testing::Test {
     std::map<std::pair<std::string, int>, int64_t> ends;
     for (const char* t : kTables) {
       for (int p = 0; p < kPartitions; ++p) {
-        int64_t low = 0, high = 0;
         const std::string topic = prefix_ + t;
-        EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10'000),
-                  RD_KAFKA_RESP_ERR_NO_ERROR);
-        if (high > 0) ends[{topic, p}] = high;
+        auto marks = streams::QueryWatermarks(rk, topic, p, std::chrono::seconds(10));
+        EXPECT_TRUE(marks.ok()) << marks.status().ToString();
+        if (marks.ok() && marks->high > 0) ends[{topic, p}] = marks->high;
       }
     }
     return ends;

@@ -112,10 +112,9 @@ Result<std::vector<int64_t>> EndOffsets(const std::string& topic) {
   if (!partitions.ok()) return partitions.status();
   std::vector<int64_t> ends(static_cast<size_t>(*partitions), 0);
   for (int p = 0; p < *partitions; ++p) {
-    int64_t low = 0;
-    EVENTFLOW_RETURN_IF_ERROR(streams::FromKafkaError(
-        rd_kafka_query_watermark_offsets(client->get(), topic.c_str(), p, &low, &ends[p], 30'000),
-        "end offsets of " + topic));
+    auto marks = streams::QueryWatermarks(client->get(), topic, p, std::chrono::seconds(30));
+    if (!marks.ok()) return marks.status();
+    ends[p] = marks->high;
   }
   return ends;
 }

@@ -59,11 +59,9 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
   streams::KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
   std::vector<int64_t> high(static_cast<size_t>(*partitions), 0);
   for (int p = 0; p < *partitions; ++p) {
-    int64_t low = 0;
-    EVENTFLOW_RETURN_IF_ERROR(streams::FromKafkaError(
-        rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high[p],
-                                         static_cast<int>(timeout.count())),
-        "watermarks of " + topic));
+    auto marks = streams::QueryWatermarks(rk, topic, p, timeout);
+    if (!marks.ok()) return marks.status();
+    high[p] = marks->high;
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
   }
@@ -86,10 +84,9 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
   auto ends_moved = [&]() -> Result<bool> {
     bool moved = false;
     for (int p = 0; p < *partitions; ++p) {
-      int64_t low = 0, now_high = 0;
-      EVENTFLOW_RETURN_IF_ERROR(streams::FromKafkaError(
-          rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &now_high, 10'000),
-          "watermarks of " + topic));
+      auto marks = streams::QueryWatermarks(rk, topic, p, std::chrono::seconds(10));
+      if (!marks.ok()) return marks.status();
+      const int64_t now_high = marks->high;
       if (now_high > high[p]) {
         high[p] = now_high;
         done[p] = false;

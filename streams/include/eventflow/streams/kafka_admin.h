@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <utility>
@@ -43,5 +44,19 @@ Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
 //! Returns the partition count of `topic`, or NotFound when it does not exist.
 Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
                            std::chrono::milliseconds timeout);
+
+//! Low and high watermark (log start and end offset) of one partition.
+struct PartitionWatermarks {
+  int64_t low = 0;
+  int64_t high = 0;
+};
+
+//! Asks the partition's leader for its watermarks. Transient answers — no
+//! leader yet (a topic just created), leadership moving (a broker restart),
+//! the broker unreachable — are retried until `timeout`; any other error, or
+//! the transient one still there at the deadline, is returned with `topic`
+//! and `partition` named.
+Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
+                                            int partition, std::chrono::milliseconds timeout);
 
 }  // namespace eventflow::streams
