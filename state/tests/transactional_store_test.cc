@@ -5,10 +5,13 @@
 // restores persist; layout and store-kind checks.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 #include <rocksdb/wal_filter.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -312,6 +315,101 @@ TEST_F(TransactionalStoreTest, DestroyStoreRemovesTheDirectory) {
   ASSERT_TRUE(DestroyStore(Options()).ok());
   EXPECT_FALSE(std::filesystem::exists(Path()));
   EXPECT_TRUE(DestroyStore(Options()).ok());  // already gone: fine
+}
+
+// A file system whose writes fail with ENOSPC while `full` is set, as a small
+// tmpfs that filled up: new files cannot be created, appends fail.
+class FillableFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  FillableFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "FillableFileSystem"; }
+  std::atomic<bool> full{false};
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    if (full) return rocksdb::IOStatus::NoSpace(name, "No space left on device");
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), this);
+    return s;
+  }
+
+ private:
+  class File final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile>&& file, FillableFileSystem* fs)
+        : FSWritableFileOwnerWrapper(std::move(file)), fs_(fs) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (fs_->full) return rocksdb::IOStatus::NoSpace("append", "No space left on device");
+      return target()->Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (fs_->full) return rocksdb::IOStatus::NoSpace("append", "No space left on device");
+      return target()->Append(data, options, info, dbg);
+    }
+
+   private:
+    FillableFileSystem* fs_;
+  };
+};
+
+// A full disk at commit (the commit comes after the Kafka transaction's): the
+// commit fails with an IOError naming the store, its path and the cause, and
+// the store reopens (once there is space) exactly as of its last commit, so
+// the runtime's tail replay from that offset re-applies what is missing.
+TEST_F(TransactionalStoreTest, CommitOnAFullDiskFailsNamingTheStoreAndKeepsTheLastCommit) {
+  auto fs = std::make_shared<FillableFileSystem>();
+  std::shared_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  StoreOptions options = Options();
+  options.rocksdb_config_setter = [env](std::string_view, rocksdb::Options& o) {
+    o.env = env.get();
+  };
+  {
+    auto store = Unwrap(OpenKeyValueStore(options));
+    ASSERT_TRUE(store->Put("a", "1", 0).ok());
+    ASSERT_TRUE(store->Commit(10).ok());
+    ASSERT_TRUE(store->Put("a", "2", 0).ok());
+    ASSERT_TRUE(store->Put("b", "2", 0).ok());
+    fs->full = true;
+    const Status s = store->Commit(20);
+    EXPECT_EQ(s.code(), StatusCode::kIOError) << s.ToString();
+    EXPECT_NE(s.message().find("store 'counts' at " + Path().string()), std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find("No space left on device"), std::string::npos) << s.message();
+    EXPECT_EQ(store->CommittedOffset(), 10);
+  }
+  fs->full = false;
+  auto store = Open();
+  EXPECT_EQ(store->CommittedOffset(), 10);
+  EXPECT_EQ(ReadAll(*store), (Map{{"a", "1"}}));
+  ASSERT_TRUE(store->Put("b", "3", 0).ok());
+  EXPECT_TRUE(store->Commit(30).ok());
+}
+
+// A window store needs a new column family for a new time segment, which a
+// full disk refuses while the task processes (not only at commit): the write
+// fails with an IOError naming the store (the runtime stops the thread).
+TEST_F(TransactionalStoreTest, NewSegmentOnAFullDiskFailsNamingTheStore) {
+  auto fs = std::make_shared<FillableFileSystem>();
+  std::shared_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  StoreOptions options = Options();
+  options.rocksdb_config_setter = [env](std::string_view, rocksdb::Options& o) {
+    o.env = env.get();
+  };
+  WindowStoreOptions window;
+  window.retention = std::chrono::milliseconds(120'000);
+  auto store = Unwrap(OpenWindowStore(options, window));
+  ASSERT_TRUE(store->Put("k", 0, "1", 0).ok());
+  ASSERT_TRUE(store->Commit(1).ok());
+  fs->full = true;
+  const Status s = store->Put("k", 3'600'000, "1", 3'600'000);  // a segment an hour later
+  EXPECT_EQ(s.code(), StatusCode::kIOError) << s.ToString();
+  EXPECT_NE(s.message().find("store 'counts' at " + Path().string()), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("No space left on device"), std::string::npos) << s.message();
 }
 
 }  // namespace

@@ -238,35 +238,44 @@ Status StreamTask::OpenStores() {
           ChangelogTopic(options_.application_id, spec->name), id_.partition, collector_));
       options.changelog_writer = changelog_writers_.back().get();
     }
-    std::unique_ptr<state::StateStore> store;
-    switch (spec->kind) {
-      case StoreSpec::Kind::kKeyValue: {
-        auto kv = state::OpenKeyValueStore(options);
-        if (!kv.ok()) return kv.status().WithContext("task " + id_.ToString());
-        store = std::move(*kv);
-        break;
+    auto open = [&]() -> Result<std::unique_ptr<state::StateStore>> {
+      auto upcast = [](auto opened) -> Result<std::unique_ptr<state::StateStore>> {
+        if (!opened.ok()) return opened.status();
+        return std::unique_ptr<state::StateStore>(std::move(*opened));
+      };
+      switch (spec->kind) {
+        case StoreSpec::Kind::kKeyValue:
+          return upcast(state::OpenKeyValueStore(options));
+        case StoreSpec::Kind::kWindow: {
+          state::WindowStoreOptions window;
+          window.retention = spec->retention;
+          window.segment_interval = spec->segment_interval;
+          window.retain_duplicates = spec->retain_duplicates;
+          return upcast(state::OpenWindowStore(options, window));
+        }
+        case StoreSpec::Kind::kSession: {
+          state::SessionStoreOptions session;
+          session.retention = spec->retention;
+          session.segment_interval = spec->segment_interval;
+          return upcast(state::OpenSessionStore(options, session));
+        }
       }
-      case StoreSpec::Kind::kWindow: {
-        state::WindowStoreOptions window;
-        window.retention = spec->retention;
-        window.segment_interval = spec->segment_interval;
-        window.retain_duplicates = spec->retain_duplicates;
-        auto ws = state::OpenWindowStore(options, window);
-        if (!ws.ok()) return ws.status().WithContext("task " + id_.ToString());
-        store = std::move(*ws);
-        break;
-      }
-      case StoreSpec::Kind::kSession: {
-        state::SessionStoreOptions session;
-        session.retention = spec->retention;
-        session.segment_interval = spec->segment_interval;
-        auto ss = state::OpenSessionStore(options, session);
-        if (!ss.ok()) return ss.status().WithContext("task " + id_.ToString());
-        store = std::move(*ss);
-        break;
-      }
+      return Status::Internal("unknown kind of store " + name);
+    };
+    auto store = open();
+    if (!store.ok() && store.status().code() == StatusCode::kCorruption && spec->logging &&
+        options.backend == state::StoreBackend::kRocksDb) {
+      // Unusable local state (e.g. files damaged when the disk filled up): the
+      // changelog holds everything, so start over and restore it in full.
+      Log(LogLevel::kWarn, "stream-task",
+          "task " + id_.ToString() + ": " + store.status().ToString() +
+              "; deleting the store's directory for a full restore from its changelog");
+      EVENTFLOW_RETURN_IF_ERROR(
+          state::DestroyStore(options).WithContext("task " + id_.ToString()));
+      store = open();
     }
-    stores_.emplace(name, std::move(store));
+    if (!store.ok()) return store.status().WithContext("task " + id_.ToString());
+    stores_.emplace(name, std::move(*store));
   }
   return Status::OK();
 }
@@ -553,6 +562,15 @@ Result<bool> StreamTask::Process() {
   } catch (const ProductionError& e) {
     status = Status::InvalidArgument(std::string("producing output failed: ") + e.what());
     stage = "production";
+  } catch (const StateStoreError& e) {
+    // Not the record's fault (a full disk, an I/O error): nothing is
+    // dead-lettered, the task fails and its thread stops without committing.
+    in_record_ = false;
+    current_ = nullptr;
+    return e.status().WithContext("task " + id_.ToString() + ": state store failed at topic " +
+                                  std::string(raw.topic) + ", partition " +
+                                  std::to_string(raw.partition) + ", offset " +
+                                  std::to_string(raw.offset));
   } catch (const std::exception& e) {
     status = Status::InvalidArgument(std::string("processing failed: ") + e.what());
     stage = "processing";
@@ -644,6 +662,11 @@ Status StreamTask::FirePunctuators(std::vector<Schedule_>& schedules, int64_t no
     std::string error;
     try {
       fn(now);
+    } catch (const StateStoreError& e) {
+      // A failed store stops the task whatever the policy (see Process).
+      result = e.status().WithContext("task " + id_.ToString() + ": " + std::string(kind) +
+                                      " punctuator at " + std::to_string(now));
+      break;
     } catch (const std::exception& e) {
       error = e.what();
     } catch (...) {

@@ -160,13 +160,15 @@ void StreamThread::Run() {
     KafkaError ignored(rd_kafka_abort_transaction(producer_.get(), 10'000));
     transaction_open_ = false;
   }
+  // Logged before the stores close: closing a store whose disk failed may
+  // fail (or, in RocksDB builds with assertions, abort) too.
+  if (!status.ok()) {
+    Log(LogLevel::kError, "stream-thread " + name_, status.ToString());
+  }
   CloseTasks();
   if (consumer_) {
     // Static members keep their partitions for session.timeout.ms (no rebalance on restart).
     rd_kafka_consumer_close(consumer_.get());
-  }
-  if (!status.ok()) {
-    Log(LogLevel::kError, "stream-thread " + name_, status.ToString());
   }
   {
     std::lock_guard<std::mutex> lock(error_mu_);
@@ -372,13 +374,16 @@ Status StreamThread::MaybeCommit(bool force) {
   }
   last_commit_ = Clock::now();
   if (!dirty_ && !transaction_open_) return Status::OK();
-  Status s = Commit();
+  bool store_failed = false;
+  Status s = Commit(&store_failed);
   if (s.ok()) {
     dirty_ = false;
     failed_commits_ = 0;
     return s;
   }
-  if (s.IsInvalidArgument()) return s;
+  // A failed store stops the thread: no rewind, which after the Kafka commit
+  // would process committed records again (see Commit).
+  if (store_failed || s.IsInvalidArgument()) return s;
   // The same output failing again and again (e.g. a topic whose
   // max.message.bytes is below the producer's limit) must not loop forever.
   if (++failed_commits_ >= kMaxFailedCommits) {
@@ -400,18 +405,29 @@ Status StreamThread::MaybeCommit(bool force) {
   return Rewind(s);
 }
 
-Status StreamThread::Commit() {
+Status StreamThread::Commit(bool* store_failed) {
   // The record caches' merged updates (store writes, changelog and output
   // records) belong to this transaction: emit them first.
-  for (auto& [id, task] : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->FlushCache());
+  for (auto& [id, task] : tasks_) {
+    Status flushed = task->FlushCache();
+    if (!flushed.ok()) {
+      *store_failed = IsStoreFailure(flushed);
+      return flushed;
+    }
+  }
   // Watermark records to the repartition topics, in the same transaction.
   for (auto& [id, task] : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->EmitWatermarks());
   KafkaPartitionList offsets = ProgressList();
   Status s = eos_ ? CommitTransaction(offsets.get()) : CommitAtLeastOnce(offsets.get());
   if (!s.ok()) return s;
-  // The Kafka commit made the tasks' output final: now their stores' pending
-  // writes become durable too (a crash in between loses only local writes,
-  // which recovery replays).
+  // The Kafka commit made the tasks' output final, whatever happens to the
+  // stores below.
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = offsets->elems[i];
+    committed_[{tp.topic, tp.partition}] = Committed{tp.offset, ReadTimes(tp, name_)};
+  }
+  // Now the stores' pending writes become durable too (a crash in between
+  // loses only local writes, which recovery replays from the changelog).
   MaybeCrash(CrashPoint::kAfterKafkaCommit);
   for (auto& [id, task] : tasks_) {
     std::map<std::string, int64_t> changelog_offsets;
@@ -420,14 +436,20 @@ Status StreamThread::Commit() {
           ChangelogTopic(config_.application_id, name), id.partition);
       if (last >= 0) changelog_offsets[name] = last + 1;  // where a replay would resume
     }
-    EVENTFLOW_RETURN_IF_ERROR(task->CommitStores(changelog_offsets));
+    s = task->CommitStores(changelog_offsets);
+    if (!s.ok()) {
+      // E.g. the disk is full. The transaction cannot be taken back, and
+      // processing on would leave the store behind its changelog: the thread
+      // stops. On restart the store replays the changelog from the offset of
+      // its last successful commit, which re-applies exactly what is missing.
+      *store_failed = true;
+      return s.WithContext("stream-thread " + name_ +
+                           ": committing the state stores after the Kafka transaction "
+                           "committed (they recover from their changelogs on restart)");
+    }
     uint64_t& counted = dropped_late_committed_[id];
     dropped_late_.fetch_add(task->counters().dropped_late - counted, std::memory_order_relaxed);
     counted = task->counters().dropped_late;
-  }
-  for (int i = 0; i < offsets->cnt; ++i) {
-    const rd_kafka_topic_partition_t& tp = offsets->elems[i];
-    committed_[{tp.topic, tp.partition}] = Committed{tp.offset, ReadTimes(tp, name_)};
   }
   return s;
 }
@@ -754,8 +776,9 @@ void StreamThread::CloseTasks() {
 Status StreamThread::OnRevoke() {
   SetState(ThreadState::kRebalancing);
   Status s = Status::OK();
+  bool store_failed = false;
   if (dirty_ || transaction_open_) {
-    s = Commit();
+    s = Commit(&store_failed);
     if (!s.ok() && eos_ && transaction_open_) {
       KafkaError err(rd_kafka_abort_transaction(producer_.get(), 30'000));
       transaction_open_ = false;
@@ -764,12 +787,12 @@ Status StreamThread::OnRevoke() {
   }
   CloseTasks();
   committed_.clear();
-  if (!s.ok()) {
+  if (!s.ok() && !store_failed) {
     Log(LogLevel::kWarn, "stream-thread " + name_,
         "commit on revocation failed, the new owner resumes from the previous commit: " +
             s.ToString());
   }
-  return s.code() == StatusCode::kFenced ? s : Status::OK();
+  return s.code() == StatusCode::kFenced || store_failed ? s : Status::OK();
 }
 
 Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {

@@ -31,6 +31,15 @@
 // At-least-once: at commit, the producer is flushed; only if every record was
 // acknowledged are the offsets committed, otherwise the thread rewinds.
 //
+// A failed state store (IsStoreFailure: disk full, I/O error, corruption) stops
+// the thread — never a rewind, never a dead-lettered record: while processing
+// or flushing the caches, the open transaction is aborted; after the Kafka
+// commit (the stores commit second), the output is final but a store missed
+// it, and processing on would leave the store behind its changelog. Either
+// way the instance goes to ERROR with the store's name, path and cause, and a
+// restart recovers the store from its changelog (a tail replay from its
+// stored offset).
+//
 // Rebalance (eager, range assignor): on revoke, commit and close all tasks; on
 // assign, read the committed offsets and partition times (metadata that does
 // not parse is logged and treated as unknown times, which only hold the
@@ -142,7 +151,11 @@ class StreamThread {
   Status PollBatch();
   Status ProcessTasks();
   Status MaybeCommit(bool force);
-  Status Commit();
+  //! Flushes the caches, commits the transaction (or the offsets), then the
+  //! stores. Sets *store_failed when a state store failed (IsStoreFailure in
+  //! the flush, or any store commit error after the Kafka commit): the
+  //! thread must stop, not rewind.
+  Status Commit(bool* store_failed);
   Status CommitTransaction(rd_kafka_topic_partition_list_t* offsets);
   Status CommitAtLeastOnce(rd_kafka_topic_partition_list_t* offsets);
   Status BeginTransactionIfNeeded();

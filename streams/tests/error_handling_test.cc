@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "eventflow/streams/internal/ktable_processors.h"
 #include "eventflow/streams/topology.h"
 #include "eventflow/streams/topology_test_driver.h"
 
@@ -346,6 +347,97 @@ TEST(ErrorHandlingTest, OutputTheProducerRefusesDeadLettersTheInputRecord) {
   EXPECT_NE(status.message().find("bad record (production) at task 0_0, topic in"),
             std::string::npos)
       << status.message();
+}
+
+// A state store that fails (disk full) is not the record's fault: the record is
+// not dead-lettered, the task returns the store's error whatever the policy,
+// and (under the runtime) its thread stops without committing.
+constexpr char kNoSpace[] =
+    "store 'counts' at /state/app/0_0/counts: commit: IO error: No space left on device";
+
+// Forwards records; a record valued "full" meets a store write failing with
+// ENOSPC (through ThrowIfStoreError, as the DSL processors report it), one
+// valued "undecodable" a stored value the serde rejects.
+class StoreWriter final : public Processor<S, S, S, S> {
+ public:
+  void Init(ProcessorContext<S, S>& context) override { context_ = &context; }
+  void Process(Record<S, S> record) override {
+    if (record.value == "full") {
+      internal::ThrowIfStoreError("counts", Status::IOError(kNoSpace), "writing");
+    }
+    if (record.value == "undecodable") {
+      internal::ThrowIfStoreError("counts", Status::InvalidArgument("not an int64"),
+                                  "decoding the stored aggregate");
+    }
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  ProcessorContext<S, S>* context_ = nullptr;
+};
+
+TEST(ErrorHandlingTest, FailedStateStoreStopsTheTaskInsteadOfDeadLettering) {
+  Topology topology;
+  topology.AddSource<S, S>("source", {"in"}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, S>("writer", [] { return std::make_unique<StoreWriter>(); },
+                                {"source"})
+      .AddSink<S, S>("sink", "out", Serdes::String(), Serdes::String(), {"writer"});
+  TopologyTestDriver driver(topology, Options());  // dead-letter policies
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  ASSERT_TRUE(in.PipeInput("a", "fine", 1).ok());
+  // A bad stored value is still a processing error: dead-lettered.
+  ASSERT_TRUE(in.PipeInput("b", "undecodable", 2).ok());
+  ASSERT_EQ(driver.OutputQueue("err-app-dlq").size(), 1u);
+
+  const Status status = in.PipeInput("c", "full", 3);
+  EXPECT_EQ(status.code(), StatusCode::kIOError) << status.ToString();
+  EXPECT_NE(status.message().find("task 0_0: state store failed at topic in, partition 0, "
+                                  "offset 2: store \"counts\": writing: " +
+                                  std::string(kNoSpace)),
+            std::string::npos)
+      << status.message();
+  EXPECT_EQ(driver.OutputQueue("err-app-dlq").size(), 1u) << "the record must not be dead-lettered";
+  auto out = driver.CreateOutputTopic("out", Serdes::String(), Serdes::String());
+  EXPECT_EQ(*out.ReadKeyValuesToList(), (std::vector<std::pair<S, S>>{{"a", "fine"}}));
+}
+
+TEST(ErrorHandlingTest, FailedStateStoreInAPunctuatorStopsTheTaskWhateverThePolicy) {
+  Topology topology;
+  topology.AddSource<S, S>("source", {"in"}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, S>(
+          "closer",
+          [] {
+            class Closer final : public Processor<S, S, S, S> {
+             public:
+              void Init(ProcessorContext<S, S>& context) override {
+                context.Schedule(milliseconds(1000), PunctuationType::kStreamTime, [](int64_t t) {
+                  if (t >= 1000) throw StateStoreError(Status::IOError(kNoSpace));
+                });
+              }
+              void Process(Record<S, S>) override {}
+            };
+            return std::make_unique<Closer>();
+          },
+          {"source"});
+  TopologyTestDriver driver(topology, Options());  // punctuator errors only logged by default
+  ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
+  auto in = driver.CreateInputTopic("in", Serdes::String(), Serdes::String());
+  ASSERT_TRUE(in.PipeInput("a", "x", 10).ok());
+  const Status status = in.PipeInput("b", "y", 1500);
+  EXPECT_EQ(status.code(), StatusCode::kIOError) << status.ToString();
+  EXPECT_NE(status.message().find("stream-time punctuator at 1500: " + std::string(kNoSpace)),
+            std::string::npos)
+      << status.message();
+  EXPECT_TRUE(driver.OutputQueue("err-app-dlq").empty());
+}
+
+TEST(ErrorHandlingTest, OnlyStoreFailuresCountAsStoreFailures) {
+  EXPECT_TRUE(IsStoreFailure(Status::IOError("No space left on device")));
+  EXPECT_TRUE(IsStoreFailure(Status::Corruption("bad block")));
+  EXPECT_FALSE(IsStoreFailure(Status::OK()));
+  EXPECT_FALSE(IsStoreFailure(Status::NotFound("")));
+  EXPECT_FALSE(IsStoreFailure(Status::InvalidArgument("bad bytes")));
 }
 
 }  // namespace

@@ -132,6 +132,30 @@ class ProductionError : public std::runtime_error {
   explicit ProductionError(const Status& status) : std::runtime_error(status.message()) {}
 };
 
+//! Returns true when `status`, returned by a state store call, means the store
+//! itself failed — the disk or file system (IOError: "No space left on
+//! device", a read-only file system, RocksDB's background error) or damaged
+//! data (Corruption) — rather than that the record or its bytes are bad.
+inline bool IsStoreFailure(const Status& status) {
+  return status.code() == StatusCode::kIOError || status.code() == StatusCode::kCorruption;
+}
+
+//! Thrown by a processor when a state store failed (IsStoreFailure; Kafka
+//! Streams' ProcessorStateException). Not the record's fault, so never handed
+//! to the processing error policy: the task fails, the stream thread stops
+//! without committing, and the instance goes to ERROR. Its status names the
+//! store, its path and the cause.
+class StateStoreError : public std::runtime_error {
+ public:
+  explicit StateStoreError(Status status)
+      : std::runtime_error(status.message()), status_(std::move(status)) {}
+  //! The store's error.
+  const Status& status() const { return status_; }
+
+ private:
+  Status status_;
+};
+
 //! What a task offers its nodes (implemented by the runtime's task and by the
 //! test driver). Not for user code: processors use ProcessorContext.
 class TaskContext {

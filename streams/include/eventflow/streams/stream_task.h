@@ -17,7 +17,11 @@
 // "<application.id>-dlq" (through the task's collector, so inside the
 // transaction under exactly-once) with headers naming the error, stage,
 // source topic, partition and offset, and is counted; with kFail the task
-// returns the error and the application stops.
+// returns the error and the application stops. A failed state store (a
+// processor or punctuator throwing StateStoreError: disk full, I/O error,
+// corruption) is not a bad record: whatever the policy, nothing is
+// dead-lettered and Process() or the punctuation returns the store's error,
+// on which the stream thread stops without committing.
 //
 // Time and watermarks (DESIGN.md "Time"). Every input partition has a time:
 // a source partition's is its stream time (the largest valid event time
@@ -240,12 +244,14 @@ class StreamTask final : public TaskContext {
 
   //! Processes the next buffered record (see class comment) and fires the
   //! stream-time punctuators it makes due. Returns true when a record was
-  //! taken, false when nothing is buffered, or the error under kFail.
+  //! taken, false when nothing is buffered, or the error under kFail or of a
+  //! failed state store.
   Result<bool> Process();
 
   //! Fires the wall-clock punctuators due at `now_ms`; returns how many fired.
   //! A punctuator that throws is logged and counted (punctuation_errors), or
-  //! under ErrorPolicy::kFail (processing errors) its error is returned.
+  //! under ErrorPolicy::kFail (processing errors) its error is returned; a
+  //! failed state store's error (StateStoreError) is always returned.
   Result<int> PunctuateWallClock(int64_t now_ms);
 
   //! True when a wall-clock punctuator is due at `now_ms`.

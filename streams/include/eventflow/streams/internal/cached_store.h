@@ -17,7 +17,10 @@
 //
 // Errors: an emit function that throws (a downstream processor failing on a
 // flushed update) is turned into a Status naming the store, which fails the
-// flush and so the commit (the transaction is aborted and the task rewinds).
+// flush and so the commit (the transaction is aborted and the task rewinds);
+// a StateStoreError keeps the store's own status (IsStoreFailure), on which
+// the stream thread stops instead. An eviction whose store write fails that
+// way throws StateStoreError from Put.
 //
 // Lifecycle: Init() once from the processor's Init; the cache keeps the emit
 // function, which must stay valid as long as the task (the task destroys the
@@ -33,6 +36,7 @@
 
 #include "eventflow/core/status.h"
 #include "eventflow/state/record_cache.h"
+#include "eventflow/streams/processor.h"
 
 namespace eventflow::streams::internal {
 
@@ -54,6 +58,8 @@ class StoreCache {
       try {
         emit(key, value, timestamp);
         return Status::OK();
+      } catch (const StateStoreError& e) {
+        return e.status();
       } catch (const std::exception& e) {
         return Status::Internal("store \"" + store_name + "\": emitting a cached update: " +
                                 e.what());
@@ -69,11 +75,14 @@ class StoreCache {
     return cache_->Get(id_, key);
   }
 
-  //! Records the latest value of `key`; throws (for the processing error
-  //! policy) when an eviction it caused failed.
+  //! Records the latest value of `key`; throws when an eviction it caused
+  //! failed: StateStoreError when a store failed (IsStoreFailure), else
+  //! std::runtime_error (for the processing error policy).
   void Put(std::string_view key, std::string_view value, int64_t timestamp) {
     const Status s = cache_->Put(id_, key, value, timestamp);
-    if (!s.ok()) throw std::runtime_error(s.ToString());
+    if (s.ok()) return;
+    if (IsStoreFailure(s)) throw StateStoreError(s);
+    throw std::runtime_error(s.ToString());
   }
 
  private:

@@ -31,12 +31,17 @@ namespace eventflow::streams::internal {
 template <typename K, typename V, typename VA>
 using AggregateAdder = std::function<VA(const K& key, const V& value, std::optional<VA>&& old)>;
 
-//! Throws, for the processing error policy, when a call on store `store`
-//! failed; the message names the store and what was being done.
+//! Throws when a call on store `store` failed; the message names the store
+//! and what was being done. A failure of the store itself (IsStoreFailure:
+//! disk full, I/O error, corruption) throws StateStoreError, which stops the
+//! stream thread; anything else (e.g. stored bytes the serde rejects) throws
+//! std::runtime_error, for the processing error policy.
 inline void ThrowIfStoreError(const std::string& store, const Status& status, const char* doing) {
-  if (!status.ok()) {
-    throw std::runtime_error("store \"" + store + "\": " + doing + ": " + status.ToString());
+  if (status.ok()) return;
+  if (IsStoreFailure(status)) {
+    throw StateStoreError(status.WithContext("store \"" + store + "\": " + doing));
   }
+  throw std::runtime_error("store \"" + store + "\": " + doing + ": " + status.ToString());
 }
 
 //! Returns the store `name` of type S connected to `context`'s node; throws
