@@ -8,7 +8,10 @@
 #include <cassert>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 namespace eventflow::sinks {
@@ -250,6 +253,21 @@ std::string TakeSqlState(std::string& message) {
 
 std::string OrEmpty(const char* s) { return s != nullptr ? s : ""; }
 
+// libpq's client-side TLS failures that retrying cannot cure (libpq has no
+// codes for them, only these messages of libpq 15): a certificate the root CA
+// did not sign, one for another host, a missing root certificate file, or a
+// server without TLS when sslmode requires it. (A TLS connection cut by a
+// server restart, "SSL SYSCALL error", is not among them.)
+bool IsTlsSetupFailure(std::string_view message) {
+  for (std::string_view needle :
+       {"certificate verify failed", "does not match host name", "root certificate file",
+        "server does not support SSL", "could not read certificate file",
+        "certificate present, but not private key file", "private key file"}) {
+    if (message.find(needle) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 Status ConnectError(PGconn* conn, std::string_view conninfo, const std::string& target) {
   std::string message = Scrub(OrEmpty(PQerrorMessage(conn)), conninfo);
   const std::string sqlstate = TakeSqlState(message);
@@ -263,6 +281,11 @@ Status ConnectError(PGconn* conn, std::string_view conninfo, const std::string& 
   if (sqlstate.starts_with("28")) {
     return Status::InvalidArgument("authentication failed for user \"" + user + "\" at " + where +
                                    ": SQLSTATE " + sqlstate + ": " + message);
+  }
+  if (sqlstate.empty() && IsTlsSetupFailure(message)) {
+    return Status::InvalidArgument("TLS to PostgreSQL at " + target +
+                                   " failed (check sslmode, sslrootcert and that the server's "
+                                   "certificate names the host): " + message);
   }
   const StatusCode code = sqlstate.empty() ? StatusCode::kUnavailable : CodeFor(sqlstate, false);
   std::string text = "cannot connect to PostgreSQL at " + target + ": ";
@@ -467,6 +490,41 @@ Result<PgResult> PgConnection::Query(std::string_view sql,
                                    "\" failed: COPY is not supported through PgConnection");
   }
   return ResultError(conn_.get(), result.result_.get(), sql);
+}
+
+Result<std::string> ReadPasswordFile(const std::string& path, std::string_view setting) {
+  const std::string where = std::string(setting) + ": \"" + path + "\"";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::InvalidArgument("cannot read the password file " + where + ": " +
+                                   std::strerror(errno));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return Status::InvalidArgument("cannot read the password file " + where);
+  std::string password = std::move(content).str();
+  if (password.ends_with('\n')) password.pop_back();
+  if (password.ends_with('\r')) password.pop_back();
+  if (password.empty()) return Status::InvalidArgument("the password file " + where + " is empty");
+  if (password.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("the password file " + where + " holds a NUL byte");
+  }
+  return password;
+}
+
+Result<std::optional<std::string>> PostgresPasswordSetting(const std::string* password_file) {
+  auto from_file = [](const std::string& path,
+                      std::string_view setting) -> Result<std::optional<std::string>> {
+    auto password = ReadPasswordFile(path, setting);
+    if (!password.ok()) return password.status();
+    return std::optional<std::string>(std::move(*password));
+  };
+  if (password_file != nullptr) return from_file(*password_file, "--postgres-password-file");
+  const char* file = std::getenv("POSTGRES_PASSWORD_FILE");
+  if (file != nullptr && *file != '\0') return from_file(file, "POSTGRES_PASSWORD_FILE");
+  const char* password = std::getenv("POSTGRES_PASSWORD");
+  if (password != nullptr && *password != '\0') return std::optional<std::string>(password);
+  return std::optional<std::string>();
 }
 
 std::string WithCredentials(std::string url, const char* user, const char* password) {

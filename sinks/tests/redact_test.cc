@@ -1,4 +1,10 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "eventflow/sinks/pg_connection.h"
 
@@ -85,6 +91,45 @@ TEST(WithCredentialsTest, AppendsEncodedUserAndPasswordThatRedactionHides) {
   EXPECT_EQ(conninfo, "host=h dbname=db user='u' password='p@ss w\\'ord\\\\&'");
   EXPECT_EQ(RedactConnInfo(conninfo).find("ss w"), std::string::npos) << RedactConnInfo(conninfo);
   EXPECT_EQ(WithCredentials("db", nullptr, nullptr), "db");
+}
+
+// A password file as Docker/Kubernetes secrets mount them.
+class PasswordFileTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& content) {
+    const std::string path = ::testing::TempDir() + "pw-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(paths_.size());
+    std::ofstream(path, std::ios::binary) << content;
+    paths_.push_back(path);
+    return path;
+  }
+  void TearDown() override {
+    for (const std::string& p : paths_) std::remove(p.c_str());
+  }
+  std::vector<std::string> paths_;
+};
+
+TEST_F(PasswordFileTest, StripsOneTrailingLineBreak) {
+  EXPECT_EQ(*ReadPasswordFile(Write("s3cr3t\n"), "--f"), "s3cr3t");
+  EXPECT_EQ(*ReadPasswordFile(Write("s3cr3t\r\n"), "--f"), "s3cr3t");
+  EXPECT_EQ(*ReadPasswordFile(Write("s3cr3t"), "--f"), "s3cr3t");
+  EXPECT_EQ(*ReadPasswordFile(Write(" a b \n\n"), "--f"), " a b \n");  // only one
+}
+
+TEST_F(PasswordFileTest, ErrorsNameTheSettingAndPathButNeverTheContent) {
+  Result<std::string> missing = ReadPasswordFile("/nonexistent/pw", "--postgres-password-file");
+  ASSERT_TRUE(missing.status().IsInvalidArgument());
+  EXPECT_NE(missing.status().message().find("--postgres-password-file"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("/nonexistent/pw"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("No such file"), std::string::npos);
+
+  Result<std::string> empty = ReadPasswordFile(Write("\n"), "POSTGRES_PASSWORD_FILE");
+  ASSERT_TRUE(empty.status().IsInvalidArgument());
+  EXPECT_NE(empty.status().message().find("is empty"), std::string::npos);
+
+  Result<std::string> nul = ReadPasswordFile(Write(std::string("se\0cret-xyz", 10)), "--f");
+  ASSERT_TRUE(nul.status().IsInvalidArgument());
+  EXPECT_EQ(nul.status().message().find("cret-xyz"), std::string::npos);
 }
 
 }  // namespace eventflow::sinks

@@ -21,15 +21,40 @@ int RemainingMs(Clock::time_point deadline) {
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
-// Waits for the admin result event of `type` on `queue`.
-Result<KafkaEvent> AwaitResult(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
-                               Clock::time_point deadline, std::string_view what) {
+// How long one wait lasts before the client's connection errors are checked.
+constexpr int kSliceMs = 250;
+
+// Waits for the admin result event of `type` on `queue`; an authentication or
+// TLS failure of `client` ends the wait (PollConnectionErrors).
+Result<KafkaEvent> AwaitResult(rd_kafka_t* client, rd_kafka_queue_t* queue,
+                               rd_kafka_event_type_t type, Clock::time_point deadline,
+                               std::string_view what) {
   while (true) {
-    KafkaEvent ev(rd_kafka_queue_poll(queue, RemainingMs(deadline)));
-    if (!ev) return Status::TimedOut(std::string(what) + ": no answer from the broker in time");
+    KafkaEvent ev(rd_kafka_queue_poll(queue, std::min(RemainingMs(deadline), kSliceMs)));
+    if (!ev) {
+      EVENTFLOW_RETURN_IF_ERROR(PollConnectionErrors(client).WithContext(what));
+      if (RemainingMs(deadline) > 0) continue;
+      return Status::TimedOut(std::string(what) + ": no answer from the broker in time");
+    }
     if (rd_kafka_event_type(ev.get()) == type) {
       EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_event_error(ev.get()), what));
       return ev;
+    }
+  }
+}
+
+// The cluster's metadata (all topics), asked for in slices so that an
+// authentication or TLS failure of `client` ends the wait.
+Result<KafkaMetadata> FetchMetadata(rd_kafka_t* client, Clock::time_point deadline,
+                                    std::string_view what) {
+  while (true) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(
+        client, 1, nullptr, &raw, std::max(std::min(RemainingMs(deadline), kSliceMs), 1));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaMetadata(raw);
+    EVENTFLOW_RETURN_IF_ERROR(PollConnectionErrors(client).WithContext(what));
+    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT || RemainingMs(deadline) == 0) {
+      return FromKafkaError(err, what);
     }
   }
 }
@@ -64,11 +89,9 @@ Status CheckTopicResults(const rd_kafka_topic_result_t** results, size_t n,
 Result<std::vector<int>> ReadyPartitionCounts(rd_kafka_t* client,
                                               std::span<const std::string> names,
                                               Clock::time_point deadline) {
-  const rd_kafka_metadata_t* raw = nullptr;
-  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
-      rd_kafka_metadata(client, 1, nullptr, &raw, std::max(RemainingMs(deadline), 1)),
-      "reading cluster metadata"));
-  KafkaMetadata md(raw);
+  auto fetched = FetchMetadata(client, deadline, "reading cluster metadata");
+  if (!fetched.ok()) return fetched.status();
+  const KafkaMetadata& md = *fetched;
   std::vector<int> counts(names.size(), -1);
   for (size_t i = 0; i < names.size(); ++i) {
     for (int t = 0; t < md->topic_cnt; ++t) {
@@ -116,7 +139,7 @@ Status EnsureTopics(rd_kafka_t* client, std::span<const NewTopic> topics,
   KafkaQueue queue(rd_kafka_queue_new(client));
   rd_kafka_CreateTopics(client, new_topics.data(), new_topics.size(), options.get(),
                         queue.get());
-  auto ev = AwaitResult(queue.get(), RD_KAFKA_EVENT_CREATETOPICS_RESULT, deadline,
+  auto ev = AwaitResult(client, queue.get(), RD_KAFKA_EVENT_CREATETOPICS_RESULT, deadline,
                         "creating topics");
   if (!ev.ok()) return ev.status();
 
@@ -161,7 +184,7 @@ Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
   KafkaQueue queue(rd_kafka_queue_new(client));
   rd_kafka_DeleteTopics(client, dels.data(), dels.size(), options.get(), queue.get());
   rd_kafka_DeleteTopic_destroy_array(dels.data(), dels.size());
-  auto ev = AwaitResult(queue.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, deadline,
+  auto ev = AwaitResult(client, queue.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, deadline,
                         "deleting topics");
   if (!ev.ok()) return ev.status();
   size_t n = 0;
@@ -172,13 +195,12 @@ Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
 
 Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
                            std::chrono::milliseconds timeout) {
-  const rd_kafka_metadata_t* raw = nullptr;
   // Ask for all topics: asking for one unknown topic would not auto-create it
   // here (auto-creation is off) but still costs a round trip per topic.
-  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
-      rd_kafka_metadata(client, 1, nullptr, &raw, static_cast<int>(timeout.count())),
-      "reading metadata for topic \"" + topic + "\""));
-  KafkaMetadata md(raw);
+  auto fetched = FetchMetadata(client, Clock::now() + timeout,
+                               "reading metadata for topic \"" + topic + "\"");
+  if (!fetched.ok()) return fetched.status();
+  const KafkaMetadata& md = *fetched;
   for (int t = 0; t < md->topic_cnt; ++t) {
     if (topic == md->topics[t].topic && md->topics[t].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       return md->topics[t].partition_cnt;

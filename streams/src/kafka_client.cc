@@ -85,7 +85,70 @@ void LogCallback(const rd_kafka_t* rk, int level, const char* fac, const char* b
   Log(ours, component, buf);
 }
 
+// What PollConnectionErrors() collects while it serves a client's main queue:
+// the error callback runs inside rd_kafka_poll(), on the polling thread.
+struct ErrorCapture {
+  const rd_kafka_t* client = nullptr;
+  Status first;
+};
+thread_local ErrorCapture* t_capture = nullptr;
+
+std::string ConfValue(rd_kafka_t* rk, const char* name) {
+  char buf[256];
+  size_t size = sizeof(buf);
+  if (rd_kafka_conf_get(rd_kafka_conf(rk), name, buf, &size) != RD_KAFKA_CONF_OK) return "";
+  return buf;
+}
+
+// Installed on every producer (CreateKafkaClient). Without it librdkafka logs
+// these errors as "ERROR" lines; so does this, and it also hands
+// authentication and TLS failures to a PollConnectionErrors() in progress.
+// (Not on consumers: there an error callback would take the errors that
+// rd_kafka_consumer_poll() otherwise returns as messages.)
+void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  std::string component = "rdkafka ";
+  component.append(rk != nullptr ? rd_kafka_name(rk) : "-").append(" ERROR");
+  Log(LogLevel::kError, component,
+      std::string(rd_kafka_err2str(code)) + ": " + (reason != nullptr ? reason : ""));
+  if (t_capture == nullptr || t_capture->client != rk || !t_capture->first.ok() ||
+      !IsAuthenticationOrTlsError(code)) {
+    return;
+  }
+  std::string msg = code == RD_KAFKA_RESP_ERR__SSL
+                        ? "Kafka TLS handshake failed (check ssl.ca.location and that the "
+                          "broker's certificate names the host in bootstrap.servers)"
+                        : "Kafka authentication failed (check sasl.username, sasl.password "
+                          "and sasl.mechanisms)";
+  msg.append(": ").append(reason != nullptr ? reason : rd_kafka_err2str(code));
+  msg.append(" (").append(rd_kafka_err2name(code)).append(")");
+  if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION &&
+      ConfValue(rk, "sasl.mechanisms").starts_with("SCRAM")) {
+    msg.append(
+        "; note: librdkafka before 2.6.1 (this build links " + std::string(rd_kafka_version_str()) +
+        ") cannot log in with SCRAM to Kafka 4.x brokers, whatever the password "
+        "(librdkafka issue #4895): use sasl.mechanisms=PLAIN over SASL_SSL");
+  }
+  t_capture->first = Status::InvalidArgument(std::move(msg));
+}
+
 }  // namespace
+
+bool IsAuthenticationOrTlsError(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL ||
+         err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM ||
+         err == RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE;
+}
+
+Status PollConnectionErrors(rd_kafka_t* client) {
+  ErrorCapture capture{client, Status::OK()};
+  ErrorCapture* const outer = t_capture;
+  t_capture = &capture;
+  rd_kafka_poll(client, 0);
+  t_capture = outer;
+  return capture.first;
+}
 
 Status FromKafkaError(rd_kafka_resp_err_t err, std::string_view context) {
   const StatusCode code = CodeFor(err);
@@ -127,6 +190,7 @@ Result<KafkaConf> BuildKafkaConf(const KafkaProperties& props) {
 
 Result<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, KafkaConf conf) {
   char errstr[512];
+  if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_error_cb(conf.get(), &ErrorCallback);
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof(errstr));
   if (rk == nullptr) {
     return Status::InvalidArgument(

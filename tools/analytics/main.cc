@@ -62,8 +62,10 @@ int main(int argc, char** argv) {
       "  all                  every report (the default), from one snapshot\n\n"
       "--since/--until select orders by event_time and funnel windows by\n"
       "window_start, half-open: since <= t < until.\n\n"
-      "Environment: POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD (user and password\n"
-      "override the URL's). Flags override the environment.\n"
+      "Environment: POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_PASSWORD_FILE\n"
+      "(user and password override the URL's; a password file wins over\n"
+      "POSTGRES_PASSWORD). Flags override the environment. TLS: add\n"
+      "sslmode=verify-full&sslrootcert=<CA file> to the URL.\n"
       "Exit codes: 0 ok, 2 bad setting, 1 runtime failure (e.g. a missing table).\n\n"
       "Options";
   po::options_description desc(about);
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
       ("top", po::value<int64_t>()->default_value(10), "rows of the ranked lists (top currencies, users, spenders)")
       ("format", po::value<std::string>()->default_value("table"), "table (aligned, for terminals), json or csv")
       ("postgres-url", po::value<std::string>(), "PostgreSQL URL or conninfo (default $POSTGRES_URL, else postgresql://analytics:secret@127.0.0.1:15432/analytics)")
+      ("postgres-password-file", po::value<std::string>(), "read the PostgreSQL password from this file, without its trailing line break (default $POSTGRES_PASSWORD_FILE); overrides POSTGRES_PASSWORD and the URL's")
       ("schema", po::value<std::string>(), "read the tables from this schema (sets search_path)")
       ("since", po::value<std::string>(), "first instant included, RFC 3339 UTC (e.g. 2025-11-30T00:00:00Z)")
       ("until", po::value<std::string>(), "first instant excluded, RFC 3339 UTC");
@@ -115,8 +118,12 @@ int main(int argc, char** argv) {
   } else if (const char* env = Env("POSTGRES_URL")) {
     url = env;
   }
-  auto conn = eventflow::sinks::PgConnection::Connect(
-      eventflow::sinks::WithCredentials(url, Env("POSTGRES_USER"), Env("POSTGRES_PASSWORD")));
+  auto password = eventflow::sinks::PostgresPasswordSetting(
+      vm.count("postgres-password-file") ? &vm["postgres-password-file"].as<std::string>()
+                                         : nullptr);
+  if (!password.ok()) return Fail(password.status());
+  auto conn = eventflow::sinks::PgConnection::Connect(eventflow::sinks::WithCredentials(
+      url, Env("POSTGRES_USER"), password->has_value() ? (*password)->c_str() : nullptr));
   if (!conn.ok()) return Fail(conn.status());
   if (vm.count("schema")) {
     if (Status s = analytics::UseSchema(*conn, vm["schema"].as<std::string>()); !s.ok()) {

@@ -45,8 +45,10 @@ int main(int argc, char** argv) {
       "eventflow-sink: writes the EventFlow result topics (orders_raw,\n"
       "revenue_by_currency_5min, conversion_funnel_5min, order_attribution) into the\n"
       "PostgreSQL tables of the same names, exactly once.\n\n"
-      "Environment: KAFKA_BOOTSTRAP_SERVERS, POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD\n"
-      "(user and password override the URL's). Flags override the environment. Any\n"
+      "Environment: KAFKA_BOOTSTRAP_SERVERS, POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD,\n"
+      "POSTGRES_PASSWORD_FILE (user and password override the URL's; a password file wins\n"
+      "over POSTGRES_PASSWORD). Flags override the environment. TLS to PostgreSQL: add\n"
+      "sslmode=verify-full&sslrootcert=<CA file> to the URL. Any\n"
       "--kafka.<librdkafka property>=<value> is passed to librdkafka unchanged.\n"
       "SIGTERM/SIGINT: finish and commit the current batch, leave the group, exit 0.\n\n"
       "Options");
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
       ("help,h", "show this help")
       ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:19092)")
       ("postgres-url", po::value<std::string>(), "PostgreSQL URL or conninfo (default $POSTGRES_URL, else postgresql://analytics:secret@127.0.0.1:15432/analytics)")
+      ("postgres-password-file", po::value<std::string>(), "read the PostgreSQL password from this file, without its trailing line break (default $POSTGRES_PASSWORD_FILE); overrides POSTGRES_PASSWORD and the URL's")
       ("group", po::value<std::string>()->default_value("eventflow-sink"), "the sink's consumer group")
       ("topic-prefix", po::value<std::string>()->default_value(""), "prefix of the four topic names")
       ("batch-size", po::value<size_t>()->default_value(5000), "records per PostgreSQL transaction, at most")
@@ -111,8 +114,12 @@ int main(int argc, char** argv) {
   } else if (const char* env = Env("POSTGRES_URL")) {
     url = env;
   }
-  options.postgres_url =
-      eventflow::sinks::WithCredentials(url, Env("POSTGRES_USER"), Env("POSTGRES_PASSWORD"));
+  auto password = eventflow::sinks::PostgresPasswordSetting(
+      vm.count("postgres-password-file") ? &vm["postgres-password-file"].as<std::string>()
+                                         : nullptr);
+  if (!password.ok()) return Fail(password.status());
+  options.postgres_url = eventflow::sinks::WithCredentials(
+      url, Env("POSTGRES_USER"), password->has_value() ? (*password)->c_str() : nullptr);
   options.group_id = vm["group"].as<std::string>();
   options.topic_prefix = vm["topic-prefix"].as<std::string>();
   options.batch_size = vm["batch-size"].as<size_t>();

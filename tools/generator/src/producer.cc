@@ -174,18 +174,16 @@ struct KafkaSink::State {
                       std::to_string(msg->partition)));
   }
 
-  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-    auto* self = static_cast<State*>(opaque);
-    const auto code = static_cast<rd_kafka_resp_err_t>(err);
-    if (code == RD_KAFKA_RESP_ERR__FATAL) {
-      char detail[512];
-      const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, detail, sizeof(detail));
-      self->RecordError(Status::Fatal(std::string("producer fatal error: ") + detail + " (" +
-                                      rd_kafka_err2name(orig) + ")"));
+  // Records the producer's fatal error, if it has one. Other errors (broker
+  // down for a while) are transient: librdkafka retries until
+  // message.timeout.ms, and the delivery report then says what failed.
+  void CheckFatal() {
+    char detail[512];
+    const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(producer.get(), detail, sizeof(detail));
+    if (orig != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      RecordError(Status::Fatal(std::string("producer fatal error: ") + detail + " (" +
+                                rd_kafka_err2name(orig) + ")"));
     }
-    // Other errors (broker down for a while) are transient: librdkafka retries
-    // until message.timeout.ms, and the delivery report then says what failed.
-    (void)reason;
   }
 
   ~State() {
@@ -227,7 +225,6 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(const KafkaSinkOptions& opt
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), state.get());
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &State::OnDelivery);
-  rd_kafka_conf_set_error_cb(conf->get(), &State::OnError);
   auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!producer.ok()) return producer.status();
   state->producer = std::move(*producer);
@@ -264,6 +261,7 @@ Status KafkaSink::Send(const OutRecord& record) {
     }
     rd_kafka_poll(s.producer.get(), 50);  // queue full: serve delivery reports, retry
   }
+  s.CheckFatal();
   std::lock_guard<std::mutex> lock(s.error_mu);
   return s.first_error;
 }
@@ -274,6 +272,7 @@ Status KafkaSink::Flush(std::chrono::milliseconds timeout) {
   State& s = *state_;
   const rd_kafka_resp_err_t err =
       rd_kafka_flush(s.producer.get(), static_cast<int>(timeout.count()));
+  s.CheckFatal();
   {
     std::lock_guard<std::mutex> lock(s.error_mu);
     if (!s.first_error.ok()) {

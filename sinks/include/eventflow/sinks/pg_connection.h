@@ -7,7 +7,9 @@
 //   57P01..57P03 (server shutting down or starting); 53300 (too many connections)
 //                                                    -> Unavailable
 //   authentication failed (SQLSTATE class 28), database does not exist (3D000),
-//   malformed connection string                      -> InvalidArgument
+//   malformed connection string, TLS set-up failures (certificate not signed
+//   by sslrootcert, or for another host; no root certificate file; server
+//   without TLS under sslmode=require or stricter)   -> InvalidArgument
 //   40001 serialization failure, 40P01 deadlock      -> Aborted (retry the transaction)
 //   class 23 integrity violation, class 22 data exception -> InvalidArgument
 //   57014 statement timeout or cancel                -> TimedOut
@@ -52,6 +54,20 @@ std::string RedactConnInfo(std::string_view url_or_conninfo);
 //! else as quoted `key='value'` pairs. libpq lets a later setting win, so they
 //! override the string's own user and password.
 std::string WithCredentials(std::string url_or_conninfo, const char* user, const char* password);
+
+//! Reads a password kept in a file (e.g. a mounted secret): the file's content
+//! without one trailing line break ("\n" or "\r\n"). Returns InvalidArgument
+//! naming `setting` (the flag or variable that named the file) and the path when
+//! the file is missing, unreadable, empty or holds a NUL byte; the content never
+//! appears in a message.
+Result<std::string> ReadPasswordFile(const std::string& path, std::string_view setting);
+
+//! The PostgreSQL password the tools use, by precedence: the file
+//! `password_file` (their --postgres-password-file flag; nullptr when not
+//! given), the file named by $POSTGRES_PASSWORD_FILE, $POSTGRES_PASSWORD.
+//! Returns nullopt when none is set (a password in the URL then applies), or
+//! ReadPasswordFile's error naming the flag or variable.
+Result<std::optional<std::string>> PostgresPasswordSetting(const std::string* password_file);
 
 //! The outcome of one statement: its rows, in libpq's text format.
 //!
@@ -102,7 +118,7 @@ class PgConnection {
   //! name). `connect_timeout` bounds the whole attempt (it replaces any
   //! connect_timeout in the string). The client encoding is always UTF8.
   //! Returns Unavailable when the server cannot be reached in time,
-  //! InvalidArgument when the string is malformed, authentication fails or the
+  //! InvalidArgument when the string is malformed, authentication or TLS set-up fails or the
   //! database does not exist.
   static Result<PgConnection> Connect(
       const std::string& url_or_conninfo,

@@ -30,6 +30,11 @@ struct NewTopic {
   std::vector<std::pair<std::string, std::string>> configs;  //!< e.g. cleanup.policy
 };
 
+//! EnsureTopics, DeleteTopics and PartitionCount are what applications call
+//! first, so while they wait for a broker they watch the client for
+//! authentication and TLS failures (PollConnectionErrors in kafka_client.h) and
+//! return InvalidArgument naming the failure at once, instead of timing out.
+
 //! Creates the topics that do not exist and waits until their metadata (with a
 //! leader for every partition) is visible to `client`. An existing topic is
 //! accepted when its partition count equals the requested one; otherwise the

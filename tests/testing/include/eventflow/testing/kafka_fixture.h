@@ -74,7 +74,7 @@ struct ProcessResult {
 class ChildProcess {
  public:
   //! Starts `argv` with stdout and stderr appended to `log_path` and `env`
-  //! ("NAME=value") added to the environment.
+  //! ("NAME=value") added to the environment (replacing inherited values).
   ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
                const std::vector<std::string>& env = {});
   ~ChildProcess();
