@@ -5,9 +5,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <charconv>
+#include <cstdarg>
+#include <cstdio>
 #include <system_error>
 #include <utility>
 
+#include "eventflow/core/log.h"
 #include "eventflow/state/memory_budget.h"
 #include "rocksdb_status.h"
 
@@ -64,6 +67,34 @@ class RocksDbIterator final : public KeyValueIterator {
   std::unique_ptr<rocksdb::Iterator> iter_;
 };
 
+// RocksDB's own messages, warnings and errors only, go to the process log
+// naming the store — not to an info LOG file in the store's directory. On a
+// full disk that file is a hazard: after one failed write to it, RocksDB 7.8's
+// file logger aborts the process on its next message (an assertion in
+// WritableFileWriter, compiled into Debian's package), so a full state
+// directory was a SIGABRT instead of the store's clean error. Warnings and
+// errors are rare (background errors, recovery): no cost on the write path.
+class ProcessLogger final : public rocksdb::Logger {
+ public:
+  explicit ProcessLogger(std::string context)
+      : Logger(rocksdb::InfoLogLevel::WARN_LEVEL), context_(std::move(context)) {}
+
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char text[1024];
+    std::vsnprintf(text, sizeof text, format, ap);
+    ::eventflow::Log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? LogLevel::kError
+                                                                 : LogLevel::kWarn,
+                     "rocksdb", context_ + ": " + text);
+  }
+
+ private:
+  std::string context_;
+};
+
 }  // namespace
 
 RocksDbEngine::RocksDbEngine(const RocksDbEngineOptions& options)
@@ -71,7 +102,7 @@ RocksDbEngine::RocksDbEngine(const RocksDbEngineOptions& options)
   context_ = "store '" + options.store_name + "' at " + options.path.string();
   options_.create_if_missing = true;
   options_.create_missing_column_families = true;
-  options_.keep_log_file_num = 4;  // many stores per instance: keep few info logs each
+  options_.info_log = std::make_shared<ProcessLogger>(context_);  // see ProcessLogger
   if (options.memory_budget != nullptr) options.memory_budget->ApplyTo(options_);
   if (options.config_setter) options.config_setter(options.store_name, options_);
   write_options_.disableWAL = false;  // the WAL makes Commit durable and atomic
