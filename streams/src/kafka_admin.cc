@@ -53,9 +53,15 @@ Result<KafkaMetadata> FetchMetadata(rd_kafka_t* client, Clock::time_point deadli
         client, 1, nullptr, &raw, std::max(std::min(RemainingMs(deadline), kSliceMs), 1));
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaMetadata(raw);
     EVENTFLOW_RETURN_IF_ERROR(PollConnectionErrors(client).WithContext(what));
-    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT || RemainingMs(deadline) == 0) {
-      return FromKafkaError(err, what);
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT && RemainingMs(deadline) > 0) continue;
+    // A failed login also fails the request (e.g. "Broker transport failure"),
+    // sometimes before librdkafka has queued the error saying why: give it a
+    // moment, so that the message names the cause.
+    for (int i = 0; i < 4; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EVENTFLOW_RETURN_IF_ERROR(PollConnectionErrors(client).WithContext(what));
     }
+    return FromKafkaError(err, what);
   }
 }
 

@@ -64,6 +64,8 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::ChildProcess;
+using testing::FreePort;
+using testing::HttpGet;
 using testing::ConsumedRecord;
 using testing::KafkaBootstrap;
 using testing::UniqueName;
@@ -443,68 +445,6 @@ int64_t Sum(const PartitionOffsets& offsets) {
 }
 
 // --- Metrics -------------------------------------------------------------------------
-
-// A port that was free a moment ago on 127.0.0.1.
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("cannot find a free port on 127.0.0.1");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// GET http://127.0.0.1:<port><path> (HTTP/1.0, 2 s time-outs). Returns the
-// body, or an error naming the port.
-Result<std::string> HttpGet(int port, const std::string& path) {
-  const std::string where = "http://127.0.0.1:" + std::to_string(port) + path;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return Status::IOError("socket() for " + where);
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return Status::Unavailable("cannot connect to " + where);
-  }
-  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return Status::IOError("cannot send the request to " + where);
-  }
-  char buf[16384];
-  for (int reads = 0; reads < 10000; ++reads) {  // bounded: 160 MB at most
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0) {
-      ::close(fd);
-      return Status::TimedOut("reading " + where);
-    }
-    if (n == 0) break;
-    response.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  const size_t body = response.find("\r\n\r\n");
-  if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos) {
-    return Status::Corruption("not an HTTP response from " + where);
-  }
-  if (response.find(" 200") > response.find("\r\n")) {
-    return Status::Corruption(where + " answered " + response.substr(0, response.find("\r\n")));
-  }
-  return response.substr(body + 4);
-}
 
 // The sum of eventflow_records_dropped_total samples with reason="late" (over
 // every other label) in a Prometheus text exposition.

@@ -61,6 +61,14 @@ Status AwaitCommitted(const std::string& group, const std::string& topic,
 bool AwaitLogText(const std::string& path, size_t from, std::string_view text, size_t count,
                   std::chrono::milliseconds timeout);
 
+//! Returns a TCP port that was free on 127.0.0.1 a moment ago (throws
+//! std::runtime_error when none can be found).
+int FreePort();
+
+//! GET http://127.0.0.1:<port><path> (HTTP/1.0, 2 s time-outs). Returns the body
+//! of a 200 answer, or an error naming the URL.
+Result<std::string> HttpGet(int port, const std::string& path);
+
 //! Waits up to `timeout` for `child` to exit and returns its exit code (see
 //! ChildProcess::Wait); on time-out kills it (SIGKILL), fails the test and
 //! returns -1.
