@@ -12,8 +12,20 @@
 //
 // The tmpfs is mounted by the test (the machine runs as root); a test that
 // cannot mount fails, naming the command, and the mount is always removed.
+//
+// PostgresDownForAMinute: the sink (eventflow-sink, default backoff) writes
+// orders_raw records into a PostgreSQL cluster of the test's own
+// (scripts/postgres with EVENTFLOW_RUN_DIR under the build directory, port
+// $EVENTFLOW_TEST_OUTAGE_PG_PORT, default 25832: stopping the shared test
+// database would break tests running in parallel), which is stopped for 60 s
+// while records keep coming. The sink must keep waiting (not give up, not
+// spin: its reconnect attempts are counted from its log), log the outage a
+// few times rather than per record, and catch up within seconds of the
+// restart: the table equals the latest value per key read back from the
+// topic, and eventflow_sink_offsets equals the topics' end offsets.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,10 +34,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "eventflow/sinks/pg_connection.h"
+#include "eventflow/streams/kafka_admin.h"
 #include "eventflow/streams/kafka_client.h"
 #include "eventflow/streams/serde.h"
 #include "eventflow/testing/app_progress.h"
@@ -300,7 +315,9 @@ TEST(ResourceFaultsTest, StateDirFullStopsTheInstanceAndARestartRecoversExactly)
                   ? "no stream-thread error logged"
                   : first_log.substr(error_at, first_log.find('\n', error_at) - error_at).c_str());
 
-  // 2. What it committed: exactly the input below its committed offsets.
+  // 2. What it committed: exactly the input below its committed offsets (the
+  // input is read once complete: ReadAll reads to an end that stays put).
+  producer.join();
   auto committed = testing::CommittedOffsets(app_id, input);
   ASSERT_TRUE(committed.ok()) << committed.status().ToString();
   auto input_now = ReadAll(input, true, 60s);
@@ -314,7 +331,6 @@ TEST(ResourceFaultsTest, StateDirFullStopsTheInstanceAndARestartRecoversExactly)
               static_cast<long long>(at_stop.records), windows_at_stop);
 
   // 3. Space freed, restarted: recovers and finishes the input.
-  producer.join();
   std::filesystem::remove(tmpfs.path() / "filler");
   log_from = testing::FileSize(log);
   auto second = std::make_unique<ChildProcess>(args, log);
@@ -368,6 +384,271 @@ TEST(ResourceFaultsTest, StateDirFullStopsTheInstanceAndARestartRecoversExactly)
   std::printf("at the end: %zu windows exact in the output, %zu live ones in the stores; "
               "test took %.0f s\n",
               windows, store_windows,
+              std::chrono::duration<double>(Clock::now() - test_start).count());
+}
+
+// --- PostgreSQL down for a minute --------------------------------------------------
+
+// A PostgreSQL cluster of the test's own, started by scripts/postgres in a
+// run directory under the build directory; removed (`clean`) on destruction.
+class OwnPostgres {
+ public:
+  OwnPostgres()
+      : run_dir_(std::filesystem::path(testing::ToolDir()).parent_path() /
+                 UniqueName("resource-faults-pg")) {
+    const char* port = std::getenv("EVENTFLOW_TEST_OUTAGE_PG_PORT");
+    port_ = port != nullptr && *port != '\0' ? port : "25832";
+    url_ = "postgresql://analytics:secret@127.0.0.1:" + port_ + "/analytics";
+  }
+  ~OwnPostgres() {
+    const testing::ProcessResult r = Script("clean");
+    if (r.exit_code != 0) ADD_FAILURE() << "scripts/postgres clean: " << r.err;
+    std::error_code ec;
+    std::filesystem::remove_all(run_dir_, ec);
+  }
+  //! Runs `scripts/postgres <command>` for this cluster.
+  testing::ProcessResult Script(const std::string& command) const {
+    return testing::RunProcess({std::string(EVENTFLOW_SOURCE_DIR) + "/scripts/postgres", command},
+                               {"EVENTFLOW_RUN_DIR=" + run_dir_.string(),
+                                "EVENTFLOW_PG_PORT=" + port_});
+  }
+  const std::string& url() const { return url_; }
+  const std::string& port() const { return port_; }
+
+ private:
+  std::filesystem::path run_dir_;
+  std::string port_;
+  std::string url_;
+};
+
+// Order records of the sink's orders_raw contract, over 500 order ids (so
+// rows are overwritten), produced at about `rate` records/s until `stop`.
+// Returns the count sent.
+int64_t ProduceOrders(const std::string& topic, int rate, const std::atomic<bool>* stop) {
+  streams::KafkaProperties props = testing::TestKafkaProperties();
+  props.Set("enable.idempotence", "true");
+  props.Set("linger.ms", "5");
+  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  if (!producer.ok()) {
+    ADD_FAILURE() << producer.status().ToString();
+    return 0;
+  }
+  const char* currencies[] = {"USD", "EUR", "GBP", "JPY", "INR"};
+  const auto start = Clock::now();
+  int64_t i = 0;
+  for (; !stop->load(); ++i) {
+    const std::string order = "o" + std::to_string((i * 7919) % 500);
+    const std::string key = "{\"order_id\":\"" + order + "\"}";
+    char price[32];
+    std::snprintf(price, sizeof price, "%lld.%02lld", static_cast<long long>(i % 997),
+                  static_cast<long long>(i % 100));
+    char time[40];
+    std::snprintf(time, sizeof time, "2025-11-30T%02lld:%02lld:%02lld.%03lldZ",
+                  static_cast<long long>(i / 3600 % 24), static_cast<long long>(i / 60 % 60),
+                  static_cast<long long>(i % 60), static_cast<long long>(i % 1000));
+    const std::string value = "{\"order_id\":\"" + order + "\",\"user_id\":\"u" +
+                              std::to_string(i % 50) + "\",\"product_id\":\"p" +
+                              std::to_string(i % 40) + "\",\"price\":\"" + price +
+                              "\",\"currency\":\"" + currencies[i % 5] + "\",\"event_time\":\"" +
+                              time + "\"}";
+    while (rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                             RD_KAFKA_V_KEY(key.data(), key.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer->get(), 10);
+    }
+    rd_kafka_poll(producer->get(), 0);
+    if (i % 20 == 0) std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1'000'000 / rate));
+  }
+  EXPECT_EQ(rd_kafka_flush(producer->get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  return i;
+}
+
+// Returns the value of the JSON string field `name` in `json` (the test's
+// own flat records: no escapes).
+std::string Field(const std::string& json, const std::string& name) {
+  const std::string open = "\"" + name + "\":\"";
+  const size_t at = json.find(open);
+  if (at == std::string::npos) return "<missing>";
+  const size_t from = at + open.size();
+  return json.substr(from, json.find('"', from) - from);
+}
+
+using Rows = std::map<std::string, std::vector<std::string>>;  // order_id → the other columns
+
+// The sink's offsets table, (topic, partition) → next offset.
+std::map<std::pair<std::string, int>, int64_t> StoredOffsets(sinks::PgConnection& conn) {
+  std::map<std::pair<std::string, int>, int64_t> stored;
+  auto rows = conn.Query("SELECT topic, partition, next_offset FROM eventflow_sink_offsets", {});
+  if (!rows.ok()) return stored;  // not created yet, or the server is away
+  for (int r = 0; r < rows->rows(); ++r) {
+    stored[{std::string(rows->Get(r, 0)), std::stoi(std::string(rows->Get(r, 1)))}] =
+        std::stoll(std::string(rows->Get(r, 2)));
+  }
+  return stored;
+}
+
+// End offsets of the partitions that have records, as the sink stores them.
+std::map<std::pair<std::string, int>, int64_t> EndOffsetsOf(const std::vector<std::string>& topics) {
+  std::map<std::pair<std::string, int>, int64_t> ends;
+  for (const std::string& topic : topics) {
+    auto marks = testing::EndOffsets(topic);
+    EXPECT_TRUE(marks.ok()) << marks.status().ToString();
+    if (!marks.ok()) continue;
+    for (size_t p = 0; p < marks->size(); ++p) {
+      if ((*marks)[p] > 0) ends[{topic, static_cast<int>(p)}] = (*marks)[p];
+    }
+  }
+  return ends;
+}
+
+// Polls (every 100 ms, until `timeout`) until the stored offsets equal the
+// end offsets; returns whether they did.
+bool AwaitSinkCaughtUp(const std::string& url, const std::vector<std::string>& topics,
+                       std::chrono::seconds timeout) {
+  const auto ends = EndOffsetsOf(topics);
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto conn = sinks::PgConnection::Connect(url, std::chrono::seconds(5));
+    if (conn.ok() && StoredOffsets(*conn) == ends) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+TEST(ResourceFaultsTest, PostgresDownForAMinuteTheSinkWaitsAndCatchesUp) {
+  const auto test_start = Clock::now();
+  OwnPostgres pg;
+  const testing::ProcessResult started = pg.Script("start");
+  ASSERT_EQ(started.exit_code, 0) << "scripts/postgres start on port " << pg.port() << ": "
+                                  << started.err;
+  const std::string prefix = UniqueName("pgdown") + "-";
+  const char* tables[] = {"orders_raw", "revenue_by_currency_5min", "conversion_funnel_5min",
+                          "order_attribution"};
+  std::vector<streams::NewTopic> new_topics;
+  std::vector<std::string> table_topics;
+  for (const char* t : tables) {
+    new_topics.push_back({prefix + t, 3, -1, {}});
+    table_topics.push_back(prefix + t);
+  }
+  new_topics.push_back({prefix + "dlq", 1, -1, {}});
+  testing::ScopedTopics topics(new_topics);
+  const std::string log =
+      (std::filesystem::temp_directory_path() / (prefix + "sink.log")).string();
+  std::printf("sink log %s, PostgreSQL on port %s\n", log.c_str(), pg.port().c_str());
+
+  std::atomic<bool> stop{false};
+  int64_t produced = 0;
+  std::thread producer([&] { produced = ProduceOrders(prefix + "orders_raw", 200, &stop); });
+  struct JoinOnExit {
+    std::atomic<bool>* stop;
+    std::thread* t;
+    ~JoinOnExit() {
+      stop->store(true);
+      if (t->joinable()) t->join();
+    }
+  } join_producer{&stop, &producer};
+
+  auto sink = std::make_unique<ChildProcess>(
+      std::vector<std::string>{testing::ToolDir() + "/eventflow-sink",
+                               "--bootstrap-servers", testing::KafkaBootstrap(),
+                               "--postgres-url", pg.url(),
+                               "--group", prefix + "group",
+                               "--topic-prefix", prefix,
+                               "--dlq-topic", prefix + "dlq",
+                               "--batch-ms", "100ms"},
+      log);
+  // 1. Writing.
+  ASSERT_TRUE(testing::AwaitLogText(log, 0, "consuming", 1, 60s)) << "see " << log;
+  std::this_thread::sleep_for(5s);
+  ASSERT_GT(testing::FileSize(log), 0u);
+  {
+    auto conn = sinks::PgConnection::Connect(pg.url());
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    ASSERT_FALSE(StoredOffsets(*conn).empty()) << "the sink wrote nothing before the outage";
+  }
+  // 2. PostgreSQL away for a minute while records keep coming.
+  const size_t log_before_outage = testing::FileSize(log);
+  const testing::ProcessResult stopped = pg.Script("stop");
+  ASSERT_EQ(stopped.exit_code, 0) << "scripts/postgres stop: " << stopped.err;
+  const auto down_at = Clock::now();
+  std::this_thread::sleep_for(60s);
+  // Still waiting, not gone: the process has not exited.
+  ASSERT_EQ(::waitpid(sink->pid(), nullptr, WNOHANG), 0) << "the sink gave up; see " << log;
+  const testing::ProcessResult restarted = pg.Script("start");
+  ASSERT_EQ(restarted.exit_code, 0) << "scripts/postgres start: " << restarted.err;
+  const auto up_at = Clock::now();
+  const double down_s = std::chrono::duration<double>(up_at - down_at).count();
+  // 3. Catches up: a few more records, then the input stops.
+  std::this_thread::sleep_for(3s);
+  stop.store(true);
+  producer.join();
+  ASSERT_TRUE(AwaitSinkCaughtUp(pg.url(), table_topics, 60s))
+      << "the sink did not reach the end offsets within 60 s of the restart; see " << log;
+  const double catch_up_s = std::chrono::duration<double>(Clock::now() - up_at).count();
+
+  const std::string outage_log = testing::ReadFileFrom(log, log_before_outage);
+  size_t warnings = 0;
+  for (size_t at = outage_log.find(" WARN "); at != std::string::npos;
+       at = outage_log.find(" WARN ", at + 1)) {
+    ++warnings;
+  }
+  std::smatch m;
+  const std::regex again("reachable again after ([0-9]+) attempts, ([0-9]+) ms");
+  ASSERT_TRUE(std::regex_search(outage_log, m, again))
+      << "no reconnection logged; see " << log;
+  const int attempts = std::stoi(m[1]);
+  const int64_t waited_ms = std::stoll(m[2]);
+  std::printf("PostgreSQL down %.1f s; %lld records produced; the sink reconnected after %d "
+              "attempts in %lld ms, logged %zu warnings during the outage, caught up %.1f s "
+              "after the restart\n",
+              down_s, static_cast<long long>(produced), attempts,
+              static_cast<long long>(waited_ms), warnings, catch_up_s);
+  // Backoff 100 ms doubling to 5 s: about 17 attempts in a minute. Hundreds
+  // would be spinning; a handful would mean it stopped retrying.
+  EXPECT_GE(attempts, 8);
+  EXPECT_LE(attempts, 40);
+  EXPECT_GE(waited_ms, 55'000);
+  EXPECT_LE(warnings, 10u) << "the outage must be logged, not per record; see " << log;
+  EXPECT_LT(catch_up_s, 20.0) << "backoff must be capped at a few seconds";
+
+  // 4. Exact: orders_raw is the latest value per key, the other tables are
+  // empty, the stored offsets are the end offsets.
+  auto records = ReadAll(prefix + "orders_raw", /*read_committed=*/true, 60s);
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  EXPECT_EQ(static_cast<int64_t>(records->size()), produced);
+  Rows want;
+  for (const ConsumedRecord& r : *records) {
+    want[Field(r.value, "order_id")] = {Field(r.value, "user_id"), Field(r.value, "product_id"),
+                                        Field(r.value, "price"), Field(r.value, "currency"),
+                                        Field(r.value, "event_time")};
+  }
+  auto conn = sinks::PgConnection::Connect(pg.url());
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  auto rows = conn->Query(
+      "SELECT order_id, user_id, product_id, price::text, currency, "
+      "to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM orders_raw",
+      {});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  Rows have;
+  for (int r = 0; r < rows->rows(); ++r) {
+    have[std::string(rows->Get(r, 0))] = {std::string(rows->Get(r, 1)), std::string(rows->Get(r, 2)),
+                                          std::string(rows->Get(r, 3)), std::string(rows->Get(r, 4)),
+                                          std::string(rows->Get(r, 5))};
+  }
+  EXPECT_EQ(have.size(), want.size());
+  EXPECT_TRUE(have == want) << "orders_raw differs from the latest value per key";
+  for (const char* t : {"revenue_by_currency_5min", "conversion_funnel_5min", "order_attribution"}) {
+    auto count = conn->Query(std::string("SELECT count(*) FROM ") + t, {});
+    ASSERT_TRUE(count.ok()) << count.status().ToString();
+    EXPECT_EQ(std::string(count->Get(0, 0)), "0") << t;
+  }
+  EXPECT_EQ(StoredOffsets(*conn), EndOffsetsOf(table_topics));
+
+  sink->Signal(SIGTERM);
+  EXPECT_EQ(testing::WaitForExit(*sink, 60s), 0) << "see " << log;
+  std::printf("%zu rows exact; test took %.0f s\n", have.size(),
               std::chrono::duration<double>(Clock::now() - test_start).count());
 }
 
