@@ -208,17 +208,19 @@ Status KafkaStreams::Start() {
   EVENTFLOW_RETURN_IF_ERROR(config_.Validate());
   EVENTFLOW_RETURN_IF_ERROR(topology_.Validate());
 
-  shared_ = std::make_unique<ThreadShared>();
-  shared_->topology = &topology_;
-  shared_->subtopologies = topology_.SubTopologies();
-  shared_->config = &config_;
-  shared_->instance_id = config_.EffectiveInstanceId();
-  shared_->resolve = topology_.ResolverFor(config_.application_id);
-  for (const Topology::SubTopology& sub : shared_->subtopologies) {
+  // Built aside and published under mu_: restore_metrics() may read shared_
+  // from another thread (the metrics server attaches before Start()).
+  auto shared = std::make_unique<ThreadShared>();
+  shared->topology = &topology_;
+  shared->subtopologies = topology_.SubTopologies();
+  shared->config = &config_;
+  shared->instance_id = config_.EffectiveInstanceId();
+  shared->resolve = topology_.ResolverFor(config_.application_id);
+  for (const Topology::SubTopology& sub : shared->subtopologies) {
     for (const std::string& topic : sub.source_topics) {
-      const std::string resolved = shared_->resolve(topic);
-      shared_->subtopology_of_topic[resolved] = sub.id;
-      shared_->source_topics.push_back(resolved);
+      const std::string resolved = shared->resolve(topic);
+      shared->subtopology_of_topic[resolved] = sub.id;
+      shared->source_topics.push_back(resolved);
     }
   }
   state::StateMemoryBudgetOptions budget;
@@ -228,7 +230,11 @@ Status KafkaStreams::Start() {
   if (!created_budget.ok()) {
     return created_budget.status().WithContext("statestore.memory.bytes");
   }
-  shared_->memory_budget = std::move(*created_budget);
+  shared->memory_budget = std::move(*created_budget);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shared_ = std::move(shared);
+  }
   EVENTFLOW_RETURN_IF_ERROR(CreateInternalTopics());
 
   SetState(State::kRebalancing);

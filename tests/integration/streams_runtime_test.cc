@@ -2,7 +2,8 @@
 // child processes (tests/integration/echo_app.cc) that are killed and
 // restarted: exactly-once survives kill -9 in open transactions, instances
 // joining and leaving move tasks without duplicates or loss, poison records go
-// to the dead-letter topic, at-least-once loses nothing.
+// to the dead-letter topic, at-least-once loses nothing, several stream threads
+// per instance count exactly.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -428,6 +429,41 @@ TEST(StreamsRuntimeTest, CrashBetweenKafkaCommitAndStoreCommitAndMidRestoreKeeps
   EXPECT_NE(text.find("crashing at after-kafka-commit"), std::string::npos);
   EXPECT_NE(text.find("crashing at mid-restore"), std::string::npos);
   std::filesystem::remove_all(state_dir);
+}
+
+// Several stream threads per instance: the threads of one KafkaStreams share
+// the state memory budget, the restore metrics and the state bookkeeping, and
+// hand tasks over when a second multi-threaded instance joins. Counts stay
+// exact. (scripts/test --tsan runs this under ThreadSanitizer.)
+TEST(StreamsRuntimeTest, SeveralStreamThreadsPerInstanceCountExactlyAcrossARebalance) {
+  ScopedTopics topics({{UniqueName("mt-in"), 6, -1, {}}, {UniqueName("mt-out"), 6, -1, {}}});
+  App app;
+  app.input = topics.name(0);
+  app.output = topics.name(1);
+  const auto values = NumberedValues(12'000);
+  std::thread producer([&] { ProduceValues(app.input, values, 2'000); });
+  auto args = [&](const std::string& instance, const std::string& threads) {
+    std::vector<std::string> a = app.Args(instance, "eos");
+    a.insert(a.end(), {"--mode", "count", "--threads", threads, "--state-dir",
+                       "/tmp/" + app.app_id + "-" + instance});
+    return a;
+  };
+  auto a = std::make_unique<ChildProcess>(args("a", "3"), app.log);
+  std::this_thread::sleep_for(3s);
+  auto b = std::make_unique<ChildProcess>(args("b", "2"), app.log);
+  producer.join();
+  AwaitRecords(app.output, values.size(), 180s);
+  a->Signal(SIGTERM);
+  b->Signal(SIGTERM);
+  EXPECT_EQ(a->Wait(), 0) << "see " << app.log;
+  EXPECT_EQ(b->Wait(), 0) << "see " << app.log;
+  auto input = ReadAll(app.input, true);
+  auto output = ReadAll(app.output, true, 60s);
+  ASSERT_TRUE(input.ok() && output.ok());
+  EXPECT_EQ(output->size(), values.size());
+  EXPECT_EQ(LastValuePerKey(*output), ExpectedCounts(*input)) << "see " << app.log;
+  std::filesystem::remove_all("/tmp/" + app.app_id + "-a");
+  std::filesystem::remove_all("/tmp/" + app.app_id + "-b");
 }
 
 }  // namespace
