@@ -5,20 +5,9 @@
 // late) → two `eventflow run` instances of one application → eventflow-sink →
 // the four tables of DESIGN.md's data contract, in a schema of the test's own.
 //
-// The expected tables are recomputed here in plain code from the input records
-// read back from the input topics (with their partitions and offsets), from
-// the contract's words alone, never from the pipeline's code:
-//   - per input partition, stream time = the largest event time read so far
-//     (the record itself included);
-//   - windows are tumbling, 5 minutes, epoch-aligned, 10 minutes of grace: a
-//     record is excluded from the windowed tables when its window end + grace
-//     <= its own partition's stream time; from the attribution when its time +
-//     the join's grace < that stream time (streams/join_windows.h's rule);
-//   - orders_raw has every order; money is exact in cents;
-//   - avg_order_value = total / count rounded to the cent, half away from zero;
-//   - conversion_rate = orders / views, NULL when views = 0;
-//   - order_attribution: the views of the same user and product with
-//     order_time - 5 min <= t <= order_time, their count and latest time.
+// The expected tables are recomputed in plain code from the input records
+// read back from the input topics, from the contract's words alone
+// (eventflow/testing/pipeline_contract.h, shared with chaos_test).
 // The late events are hours late (before the whole input's time range), so they
 // can only be excluded, whatever the instances' relative speed; the in-grace
 // disorder can never be excluded. The same input therefore has one correct
@@ -28,12 +17,7 @@
 // (eventflow_records_dropped_total{reason="late"} on the instances' /metrics).
 //
 // Every wait is bounded; everything listens on loopback.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -55,6 +39,7 @@
 #include "eventflow/streams/kafka_client.h"
 #include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
+#include "eventflow/testing/pipeline_contract.h"
 #include "eventflow/testing/postgres_fixture.h"
 #include "eventflow/testing/test_env.h"
 
@@ -64,20 +49,28 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::ChildProcess;
-using testing::FreePort;
-using testing::HttpGet;
 using testing::ConsumedRecord;
 using testing::KafkaBootstrap;
 using testing::UniqueName;
 
-// The data contract (DESIGN.md, "The EventFlow pipeline").
-constexpr int64_t kWindowMs = 5 * 60'000;
-constexpr int64_t kGraceMs = 10 * 60'000;
-constexpr int64_t kAttributionMs = 5 * 60'000;  // views up to 5 min before the order
-constexpr int64_t kJoinGraceMs = 10 * 60'000;   // the attribution join's grace
-const char* const kTables[] = {"orders_raw", "revenue_by_currency_5min", "conversion_funnel_5min",
-                               "order_attribution"};
-const char* const kCurrencies[] = {"USD", "EUR", "GBP", "JPY", "INR"};
+// The data contract (DESIGN.md, "The EventFlow pipeline"), recomputed in
+// eventflow/testing/pipeline_contract.h.
+using testing::EndOffsetsOf;
+using testing::Expected;
+using testing::ExpectTablesEqual;
+using testing::FreePort;
+using testing::HttpGet;
+using testing::LateDrops;
+using testing::PartitionOffsets;
+using testing::ReadTables;
+using testing::Recompute;
+using testing::StoredOffsets;
+using testing::Sum;
+using testing::TopicsStartingWith;
+using testing::Ts;
+constexpr int64_t kGraceMs = testing::kContractGraceMs;
+constexpr int64_t kJoinGraceMs = testing::kContractJoinGraceMs;
+constexpr const char* const* kTables = testing::kContractTables;
 
 // The input, in two runs of the generator:
 //  1. 36,000 events 100 ms apart (an hour of event time: 12 windows), lagging
@@ -101,230 +94,6 @@ constexpr char kLateBy[] = "3h";
 static_assert(kMaxDisorderMs < kGraceMs && kMaxDisorderMs < kJoinGraceMs,
               "the disordered events must stay within grace");
 
-// --- Small helpers -----------------------------------------------------------------
-
-std::string Money(int64_t cents) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%s%lld.%02lld", cents < 0 ? "-" : "",
-                static_cast<long long>(std::abs(cents) / 100),
-                static_cast<long long>(std::abs(cents) % 100));
-  return buf;
-}
-
-// "YYYY-MM-DDThh:mm:ss.mmmZ", as the table read-back below prints timestamps.
-std::string Ts(int64_t epoch_ms) {
-  using namespace std::chrono;
-  const sys_time<milliseconds> tp{milliseconds(epoch_ms)};
-  const sys_days day = floor<days>(tp);
-  const year_month_day ymd(day);
-  const hh_mm_ss<milliseconds> hms(tp - day);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
-}
-
-std::string NormalDouble(const std::string& text) {
-  if (text == "NULL") return text;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", std::stod(text));
-  return buf;
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-// The raw text of a top-level field of the generator's flat JSON object: the
-// string's characters (escapes are not expected in generated ids) or the
-// number's token. Throws naming the field when absent.
-std::string JsonField(const std::string& json, std::string_view name) {
-  const std::string needle = "\"" + std::string(name) + "\":";
-  size_t at = json.find(needle);
-  if (at == std::string::npos) throw std::runtime_error("no field " + std::string(name) + " in " + json);
-  at += needle.size();
-  while (at < json.size() && json[at] == ' ') ++at;
-  if (at < json.size() && json[at] == '"') {
-    const size_t end = json.find('"', at + 1);
-    const std::string s = json.substr(at + 1, end - at - 1);
-    if (end == std::string::npos || s.find('\\') != std::string::npos) {
-      throw std::runtime_error("unexpected string in field " + std::string(name) + " of " + json);
-    }
-    return s;
-  }
-  size_t end = at;
-  while (end < json.size() && json[end] != ',' && json[end] != '}' && json[end] != ' ') ++end;
-  return json.substr(at, end - at);
-}
-
-// A JSON number with at most two decimals, as exact cents.
-int64_t ParseCents(const std::string& text) {
-  const size_t dot = text.find('.');
-  const std::string whole = text.substr(0, dot);
-  std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
-  if (whole.empty() || frac.size() > 2 ||
-      whole.find_first_not_of("0123456789") != std::string::npos ||
-      frac.find_first_not_of("0123456789") != std::string::npos) {
-    throw std::runtime_error("not a price with at most two decimals: " + text);
-  }
-  while (frac.size() < 2) frac += '0';
-  return std::stoll(whole) * 100 + std::stoll(frac);
-}
-
-int64_t EventTime(const std::string& json) {
-  auto t = ParseTimestampMillis(JsonField(json, "timestamp"));
-  if (!t.ok()) throw std::runtime_error(t.status().ToString() + " in " + json);
-  return *t;
-}
-
-// --- The input, read back, and the contract recomputed ---------------------------
-
-struct InputEvent {
-  bool is_order = false;
-  std::string user, product;
-  std::string order_id, currency;  // orders only
-  int64_t price_cents = 0;         // orders only
-  int64_t time = 0;
-  bool late_window = false;  // excluded from the windowed tables
-  bool late_join = false;    // excluded from the attribution
-};
-
-// table -> key (the key columns joined) -> row cells as PostgreSQL prints them.
-using Tables = std::map<std::string, std::map<std::string, std::vector<std::string>>>;
-
-std::string RowKey(int table, const std::vector<std::string>& cells) {
-  const size_t keys = (table == 1 || table == 2) ? 2 : 1;
-  std::string k;
-  for (size_t c = 0; c < keys; ++c) k += cells[c] + "|";
-  return k;
-}
-
-struct Expected {
-  Tables tables;
-  int64_t views = 0, orders = 0;
-  int64_t late_views = 0, late_orders = 0;  // beyond the windows' grace
-  int64_t disordered = 0;                   // behind their partition's stream time, in grace
-  //! The least number of late drops the application must count: every late
-  //! event's update of a windowed count (an order: revenue and funnel; a view: funnel).
-  int64_t MinLateDrops() const { return 2 * late_orders + late_views; }
-};
-
-// Marks lateness per input partition, in offset order (ReadAll's order).
-void MarkLateness(std::vector<InputEvent>& events, const std::vector<ConsumedRecord>& records,
-                  Expected* expected) {
-  std::map<int32_t, int64_t> stream_time;
-  for (size_t i = 0; i < events.size(); ++i) {
-    InputEvent& e = events[i];
-    auto [it, inserted] = stream_time.try_emplace(records[i].partition, e.time);
-    if (e.time < it->second) ++expected->disordered;
-    it->second = std::max(it->second, e.time);
-    const int64_t window_end = FloorDiv(e.time, kWindowMs) * kWindowMs + kWindowMs;
-    e.late_window = window_end + kGraceMs <= it->second;
-    e.late_join = e.time + kJoinGraceMs < it->second;
-    if (e.late_window) ++(e.is_order ? expected->late_orders : expected->late_views);
-  }
-}
-
-Expected Recompute(const std::vector<ConsumedRecord>& view_records,
-                   const std::vector<ConsumedRecord>& order_records) {
-  Expected x;
-  std::vector<InputEvent> views, orders;
-  for (const ConsumedRecord& r : view_records) {
-    InputEvent e;
-    e.user = JsonField(r.value, "userId");
-    e.product = JsonField(r.value, "productId");
-    e.time = EventTime(r.value);
-    EXPECT_EQ(e.time, r.timestamp_ms) << "record timestamp = event time, partition " << r.partition
-                                      << " offset " << r.offset;
-    views.push_back(std::move(e));
-  }
-  for (const ConsumedRecord& r : order_records) {
-    InputEvent e;
-    e.is_order = true;
-    e.order_id = JsonField(r.value, "orderId");
-    e.user = JsonField(r.value, "userId");
-    e.product = JsonField(r.value, "productId");
-    e.currency = JsonField(r.value, "currency");
-    e.price_cents = ParseCents(JsonField(r.value, "price"));
-    e.time = EventTime(r.value);
-    EXPECT_EQ(e.time, r.timestamp_ms) << "record timestamp = event time, partition " << r.partition
-                                      << " offset " << r.offset;
-    orders.push_back(std::move(e));
-  }
-  MarkLateness(views, view_records, &x);
-  MarkLateness(orders, order_records, &x);
-  x.views = static_cast<int64_t>(views.size());
-  x.orders = static_cast<int64_t>(orders.size());
-  for (const char* t : kTables) x.tables[t];
-
-  // orders_raw: every order.
-  std::set<std::string> order_ids;
-  for (const InputEvent& o : orders) {
-    EXPECT_TRUE(order_ids.insert(o.order_id).second) << "order id " << o.order_id << " twice";
-    std::vector<std::string> row = {o.order_id, o.user, o.product, Money(o.price_cents),
-                                    o.currency, Ts(o.time)};
-    x.tables[kTables[0]][RowKey(0, row)] = row;
-  }
-  // revenue_by_currency_5min and conversion_funnel_5min.
-  struct Revenue {
-    int64_t cents = 0, count = 0;
-  };
-  std::map<std::pair<int64_t, std::string>, Revenue> revenue;
-  std::map<std::pair<int64_t, std::string>, std::pair<int64_t, int64_t>> funnel;  // views, orders
-  for (const InputEvent& v : views) {
-    if (!v.late_window) ++funnel[{FloorDiv(v.time, kWindowMs) * kWindowMs, v.user}].first;
-  }
-  for (const InputEvent& o : orders) {
-    if (o.late_window) continue;
-    const int64_t start = FloorDiv(o.time, kWindowMs) * kWindowMs;
-    Revenue& r = revenue[{start, o.currency}];
-    r.cents += o.price_cents;
-    ++r.count;
-    ++funnel[{start, o.user}].second;
-  }
-  for (const auto& [key, r] : revenue) {
-    const int64_t avg = (2 * r.cents + r.count) / (2 * r.count);  // half away from zero (cents >= 0)
-    std::vector<std::string> row = {Ts(key.first),   key.second,    Ts(key.first + kWindowMs),
-                                    Money(r.cents), std::to_string(r.count), Money(avg)};
-    x.tables[kTables[1]][RowKey(1, row)] = row;
-  }
-  for (const auto& [key, counts] : funnel) {
-    const auto [v, o] = counts;
-    std::string rate = "NULL";
-    if (v > 0) {
-      char buf[40];
-      std::snprintf(buf, sizeof buf, "%.17g", static_cast<double>(o) / static_cast<double>(v));
-      rate = buf;
-    }
-    std::vector<std::string> row = {Ts(key.first), key.second, Ts(key.first + kWindowMs),
-                                    std::to_string(v), std::to_string(o), rate};
-    x.tables[kTables[2]][RowKey(2, row)] = row;
-  }
-  // order_attribution: views of the same user and product in [t - 5 min, t].
-  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> view_times;
-  for (const InputEvent& v : views) {
-    if (!v.late_join) view_times[{v.user, v.product}].push_back(v.time);
-  }
-  for (const InputEvent& o : orders) {
-    if (o.late_join) continue;
-    auto it = view_times.find({o.user, o.product});
-    if (it == view_times.end()) continue;
-    int64_t count = 0, last = 0;
-    for (int64_t t : it->second) {
-      if (o.time - kAttributionMs <= t && t <= o.time) {
-        ++count;
-        last = count == 1 ? t : std::max(last, t);
-      }
-    }
-    if (count == 0) continue;
-    std::vector<std::string> row = {o.order_id, o.user, o.product, Ts(o.time),
-                                    std::to_string(count), Ts(last)};
-    x.tables[kTables[3]][RowKey(3, row)] = row;
-  }
-  return x;
-}
-
 // The input must exercise what the test is about; a change of the generator
 // that stopped doing so would otherwise pass silently.
 void CheckInputCoverage(const Expected& x) {
@@ -340,7 +109,9 @@ void CheckInputCoverage(const Expected& x) {
     currencies.insert(row[1]);
     windows.insert(row[0]);
   }
-  for (const char* c : kCurrencies) EXPECT_TRUE(currencies.count(c)) << "no revenue in " << c;
+  for (const char* c : testing::kContractCurrencies) {
+    EXPECT_TRUE(currencies.count(c)) << "no revenue in " << c;
+  }
   EXPECT_GE(windows.size(), 10u) << "the input should span many 5-minute windows";
   EXPECT_GE(x.views + x.orders, kEvents / 2);
   EXPECT_GT(x.late_views, 0) << "no view beyond grace";
@@ -352,156 +123,10 @@ void CheckInputCoverage(const Expected& x) {
   EXPECT_GT(null_rates, 0u) << "no funnel row with orders but no views";
 }
 
-// --- PostgreSQL read-back -----------------------------------------------------------
-
 sinks::PgConnection Connect(const std::string& url) {
   auto conn = sinks::PgConnection::Connect(url);
   if (!conn.ok()) throw std::runtime_error(conn.status().ToString());
   return std::move(*conn);
-}
-
-std::string TsText(const char* column) {
-  return std::string("to_char(") + column +
-         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
-}
-
-Tables ReadTables(sinks::PgConnection& conn) {
-  const std::string queries[] = {
-      "SELECT order_id, user_id, product_id, price::text, currency, " + TsText("event_time") +
-          " FROM orders_raw",
-      "SELECT " + TsText("window_start") + ", currency, " + TsText("window_end") +
-          ", total_revenue::text, order_count::text, avg_order_value::text FROM "
-          "revenue_by_currency_5min",
-      "SELECT " + TsText("window_start") + ", user_id, " + TsText("window_end") +
-          ", views::text, orders::text, conversion_rate::text FROM conversion_funnel_5min",
-      "SELECT order_id, user_id, product_id, " + TsText("order_time") +
-          ", views_before_order::text, " + TsText("last_view_time") + " FROM order_attribution",
-  };
-  Tables out;
-  for (int t = 0; t < 4; ++t) {
-    auto& table = out[kTables[t]];
-    auto rows = conn.Query(queries[t], {});
-    EXPECT_TRUE(rows.ok()) << kTables[t] << ": " << rows.status().ToString();
-    if (!rows.ok()) continue;
-    for (int r = 0; r < rows->rows(); ++r) {
-      std::vector<std::string> cells;
-      for (int c = 0; c < rows->columns(); ++c) {
-        cells.push_back(rows->IsNull(r, c) ? "NULL" : std::string(rows->Get(r, c)));
-      }
-      if (t == 2) cells[5] = NormalDouble(cells[5]);
-      table[RowKey(t, cells)] = cells;
-    }
-  }
-  return out;
-}
-
-std::string Join(const std::vector<std::string>& cells) {
-  std::string s;
-  for (const auto& c : cells) s += (s.empty() ? "" : ",") + c;
-  return s;
-}
-
-void ExpectTablesEqual(const Tables& expected, const Tables& actual) {
-  for (const char* t : kTables) {
-    const auto& e = expected.at(t);
-    const auto& a = actual.at(t);
-    EXPECT_EQ(a.size(), e.size()) << t << ": row count";
-    size_t shown = 0;
-    for (const auto& [key, row] : e) {
-      auto it = a.find(key);
-      if (it == a.end()) {
-        if (shown++ < 5) ADD_FAILURE() << t << ": missing row " << Join(row);
-      } else if (it->second != row) {
-        if (shown++ < 5) {
-          ADD_FAILURE() << t << ": row " << key << " is " << Join(it->second) << "; expected "
-                        << Join(row);
-        }
-      }
-    }
-    for (const auto& [key, row] : a) {
-      if (!e.count(key) && shown++ < 5) ADD_FAILURE() << t << ": unexpected row " << Join(row);
-    }
-    if (shown > 5) ADD_FAILURE() << t << ": " << shown << " rows differ in all";
-  }
-}
-
-using PartitionOffsets = std::map<std::pair<std::string, int>, int64_t>;
-
-PartitionOffsets StoredOffsets(sinks::PgConnection& conn) {
-  PartitionOffsets stored;
-  auto rows = conn.Query("SELECT topic, partition, next_offset FROM eventflow_sink_offsets", {});
-  if (!rows.ok()) return stored;  // the sink may not have created it yet
-  for (int r = 0; r < rows->rows(); ++r) {
-    stored[{std::string(rows->Get(r, 0)), std::stoi(std::string(rows->Get(r, 1)))}] =
-        std::stoll(std::string(rows->Get(r, 2)));
-  }
-  return stored;
-}
-
-int64_t Sum(const PartitionOffsets& offsets) {
-  int64_t sum = 0;
-  for (const auto& [tp, o] : offsets) sum += o;
-  return sum;
-}
-
-// --- Metrics -------------------------------------------------------------------------
-
-// The sum of eventflow_records_dropped_total samples with reason="late" (over
-// every other label) in a Prometheus text exposition.
-double LateDrops(const std::string& exposition) {
-  double sum = 0;
-  size_t at = 0;
-  while (at < exposition.size()) {
-    size_t end = exposition.find('\n', at);
-    if (end == std::string::npos) end = exposition.size();
-    const std::string_view line(exposition.data() + at, end - at);
-    at = end + 1;
-    if (!line.starts_with("eventflow_records_dropped_total{") ||
-        line.find("reason=\"late\"") == std::string_view::npos) {
-      continue;
-    }
-    const size_t brace = line.rfind('}');
-    sum += std::stod(std::string(line.substr(brace + 1)));
-  }
-  return sum;
-}
-
-// --- The pipeline under test ----------------------------------------------------------
-
-std::vector<std::string> TopicsStartingWith(const std::string& prefix) {
-  std::vector<std::string> names;
-  auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
-  if (!client.ok()) return names;
-  const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_metadata(client->get(), 1, nullptr, &md, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return names;
-  }
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    const std::string name = md->topics[i].topic;
-    if (name.rfind(prefix, 0) == 0) names.push_back(name);
-  }
-  rd_kafka_metadata_destroy(md);
-  return names;
-}
-
-PartitionOffsets EndOffsetsOf(const std::vector<std::string>& topics) {
-  PartitionOffsets ends;
-  for (const std::string& topic : topics) {
-    auto e = testing::EndOffsets(topic);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    if (!e.ok()) continue;
-    for (size_t p = 0; p < e->size(); ++p) ends[{topic, static_cast<int>(p)}] = (*e)[p];
-  }
-  return ends;
-}
-
-bool Exited(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content;
-  std::getline(stat, content);
-  const size_t paren = content.rfind(')');
-  return content.empty() || paren == std::string::npos || paren + 2 >= content.size() ||
-         content[paren + 2] == 'Z';
 }
 
 // Input and output topics under a unique prefix, a schema of its own, and the
@@ -542,7 +167,7 @@ class Pipeline {
     for (const char* t : {"user-events", "product-view", "orders"}) {
       topics.push_back({prefix + t, kPartitions, 1, {}});
     }
-    for (const char* t : kTables) topics.push_back({prefix + t, kPartitions, 1, {}});
+    for (const char* t : testing::kContractTables) topics.push_back({prefix + t, kPartitions, 1, {}});
     topics.push_back({prefix + "sink-dlq", 1, 1, {}});
     return topics;
   }
@@ -683,13 +308,13 @@ class Pipeline {
         if (apps_[i] && apps_[i]->running()) ScrapeLate(i);
       }
       for (int i = 0; i < 2; ++i) {
-        if (apps_[i] && apps_[i]->running() && Exited(apps_[i]->pid())) {
+        if (apps_[i] && apps_[i]->running() && testing::ProcessExited(apps_[i]->pid())) {
           ADD_FAILURE() << "application instance " << i << " exited while waiting for " << what
                         << "; see " << Log("app-" + std::to_string(i));
           return false;
         }
       }
-      if (sink_ && sink_->running() && Exited(sink_->pid())) {
+      if (sink_ && sink_->running() && testing::ProcessExited(sink_->pid())) {
         ADD_FAILURE() << "the sink exited while waiting for " << what << "; see " << Log("sink");
         return false;
       }
@@ -735,7 +360,7 @@ class Pipeline {
     const auto deadline = Clock::now() + timeout;
     if (!AwaitInputCommitted(timeout)) return std::nullopt;
     std::vector<std::string> outputs, repartition;
-    for (const char* t : kTables) outputs.push_back(prefix_ + t);
+    for (const char* t : testing::kContractTables) outputs.push_back(prefix_ + t);
     for (const std::string& topic : TopicsStartingWith(app_id_ + "-")) {
       if (topic.ends_with("-repartition")) repartition.push_back(topic);
     }
@@ -802,7 +427,7 @@ class Pipeline {
     ExpectTablesEqual(expected.tables, ReadTables(conn_));
     EXPECT_EQ(StoredOffsets(conn_), output_ends) << "eventflow_sink_offsets";
     std::vector<std::string> outputs;
-    for (const char* t : kTables) outputs.push_back(prefix_ + t);
+    for (const char* t : testing::kContractTables) outputs.push_back(prefix_ + t);
     PartitionOffsets ends;
     for (const auto& [tp, end] : EndOffsetsOf(outputs)) {
       if (end > 0) ends[tp] = end;

@@ -86,6 +86,7 @@ std::vector<RestoreLine> ParseRestoreLines(std::string_view log) {
     if (!Expect(line, &at, " (changelog end ")) continue;
     r.changelog_end = NumberAt(line, &at);
     if (r.records < 0 || r.from < 0 || r.changelog_end < 0) continue;
+    if (Expect(line, &at, "); all stores restored in ")) r.duration_ms = NumberAt(line, &at);
     out.push_back(std::move(r));
   }
   return out;
@@ -109,6 +110,35 @@ size_t FileSize(const std::string& path) {
   const auto size = std::filesystem::file_size(path, ec);
   return ec ? 0 : static_cast<size_t>(size);
 }
+
+std::vector<std::string> TopicsStartingWith(const std::string& prefix) {
+  std::vector<std::string> names;
+  auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, TestKafkaProperties());
+  if (!client.ok()) return names;
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(client->get(), 1, nullptr, &md, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return names;
+  }
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const std::string name = md->topics[i].topic;
+    if (name.rfind(prefix, 0) == 0) names.push_back(name);
+  }
+  rd_kafka_metadata_destroy(md);
+  return names;
+}
+
+PartitionOffsets EndOffsetsOf(const std::vector<std::string>& topics) {
+  PartitionOffsets ends;
+  for (const std::string& topic : topics) {
+    auto e = EndOffsets(topic);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    if (!e.ok()) continue;
+    for (size_t p = 0; p < e->size(); ++p) ends[{topic, static_cast<int>(p)}] = (*e)[p];
+  }
+  return ends;
+}
+
+bool ProcessExited(int pid) { return IsZombieOrGone(pid); }
 
 Result<std::vector<int64_t>> EndOffsets(const std::string& topic) {
   streams::KafkaProperties props = TestKafkaProperties();
@@ -267,6 +297,26 @@ Result<std::string> HttpGet(int port, const std::string& path) {
     return Status::Corruption(where + " answered " + response.substr(0, response.find("\r\n")));
   }
   return response.substr(body + 4);
+}
+
+// The sum of eventflow_records_dropped_total samples with reason="late" (over
+// every other label) in a Prometheus text exposition.
+double LateDrops(const std::string& exposition) {
+  double sum = 0;
+  size_t at = 0;
+  while (at < exposition.size()) {
+    size_t end = exposition.find('\n', at);
+    if (end == std::string::npos) end = exposition.size();
+    const std::string_view line(exposition.data() + at, end - at);
+    at = end + 1;
+    if (!line.starts_with("eventflow_records_dropped_total{") ||
+        line.find("reason=\"late\"") == std::string_view::npos) {
+      continue;
+    }
+    const size_t brace = line.rfind('}');
+    sum += std::stod(std::string(line.substr(brace + 1)));
+  }
+  return sum;
 }
 
 }  // namespace eventflow::testing

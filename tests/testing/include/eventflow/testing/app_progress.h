@@ -12,8 +12,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "eventflow/core/status.h"
@@ -29,6 +31,7 @@ struct RestoreLine {
   int64_t records = 0;        //!< records restored or replayed
   int64_t from = 0;           //!< first changelog offset read
   int64_t changelog_end = 0;  //!< changelog end offset when the restore began
+  int64_t duration_ms = -1;   //!< "all stores restored in <n> ms"; -1 when absent
 };
 
 //! Returns the restore lines in `log`, in order.
@@ -40,6 +43,21 @@ std::string ReadFileFrom(const std::string& path, size_t from = 0);
 
 //! Returns the size of the file at `path` (0 when missing).
 size_t FileSize(const std::string& path);
+
+//! Offsets per (topic, partition).
+using PartitionOffsets = std::map<std::pair<std::string, int>, int64_t>;
+
+//! Returns the names of the topics starting with `prefix` (empty when the
+//! metadata cannot be read within 10 s).
+std::vector<std::string> TopicsStartingWith(const std::string& prefix);
+
+//! Returns EndOffsets of every partition of `topics`; fails the test (and
+//! leaves the topic out) when one cannot be read.
+PartitionOffsets EndOffsetsOf(const std::vector<std::string>& topics);
+
+//! Returns true when process `pid` has exited (a zombie not reaped yet counts
+//! as exited) or does not exist.
+bool ProcessExited(int pid);
 
 //! Returns the end offset (high watermark) of every partition of `topic`.
 Result<std::vector<int64_t>> EndOffsets(const std::string& topic);
@@ -68,6 +86,10 @@ int FreePort();
 //! GET http://127.0.0.1:<port><path> (HTTP/1.0, 2 s time-outs). Returns the body
 //! of a 200 answer, or an error naming the URL.
 Result<std::string> HttpGet(int port, const std::string& path);
+
+//! Returns the sum of eventflow_records_dropped_total samples with
+//! reason="late" (over every other label) in a Prometheus text exposition.
+double LateDrops(const std::string& exposition);
 
 //! Waits up to `timeout` for `child` to exit and returns its exit code (see
 //! ChildProcess::Wait); on time-out kills it (SIGKILL), fails the test and
