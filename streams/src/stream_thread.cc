@@ -775,6 +775,7 @@ void StreamThread::CloseTasks() {
 
 Status StreamThread::OnRevoke() {
   SetState(ThreadState::kRebalancing);
+  if (consumer_ && rd_kafka_assignment_lost(consumer_.get())) return OnLost();
   Status s = Status::OK();
   bool store_failed = false;
   if (dirty_ || transaction_open_) {
@@ -793,6 +794,33 @@ Status StreamThread::OnRevoke() {
             s.ToString());
   }
   return s.code() == StatusCode::kFenced || store_failed ? s : Status::OK();
+}
+
+Status StreamThread::OnLost() {
+  // The session expired (e.g. the process was stopped): the group has given
+  // these partitions to other members, which resume from the last commit.
+  // Whatever this thread did since then must not be committed — it is a
+  // zombie's work — so the open transaction is aborted and the tasks are
+  // closed without committing (Kafka Streams' handleLostAll).
+  Log(LogLevel::kWarn, "stream-thread " + name_,
+      std::string("assignment lost (consumer session expired): closing the tasks without "
+                  "committing") +
+          (eos_ && transaction_open_ ? " and aborting the open transaction" : ""));
+  Status s = Status::OK();
+  if (eos_ && transaction_open_) {
+    KafkaError err(rd_kafka_abort_transaction(producer_.get(), 30'000));
+    transaction_open_ = false;
+    s = FromKafkaError(err.get(), "aborting the transaction of lost partitions");
+    if (!s.ok() && s.code() != StatusCode::kFenced) {
+      Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString() + "; recreating the producer");
+      s = CreateProducer();
+    }
+  }
+  (void)collector_.TakeError();
+  dirty_ = false;
+  CloseTasks();
+  committed_.clear();
+  return s;
 }
 
 Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {

@@ -169,6 +169,8 @@ class StreamThread {
   void MaybeCrash(CrashPoint point);
   Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
   Status OnRevoke();
+  //! Revocation of a lost assignment (session expired): aborts, commits nothing.
+  Status OnLost();
   Route* RouteFor(const rd_kafka_message_t* msg);
   KafkaPartitionList ProgressList();
   void AttachPartitionQueues();
