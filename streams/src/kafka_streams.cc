@@ -277,7 +277,9 @@ void KafkaStreams::Supervise() {
     const Status cause = dead->error();
     const ErrorResponse response =
         error_handler_ ? error_handler_(cause) : ErrorResponse::kShutdownClient;
-    if (response == ErrorResponse::kReplaceThread && !cause.ok()) {
+    // A thread fenced by its own consumer's rejoin is always replaced: the
+    // error is librdkafka's (issue #3437), not the application's.
+    if ((response == ErrorResponse::kReplaceThread || dead->self_fenced()) && !cause.ok()) {
       Log(LogLevel::kWarn, "kafka-streams",
           "replacing stream thread " + std::to_string(index) + " after: " + cause.ToString());
       auto thread = std::make_unique<StreamThread>(

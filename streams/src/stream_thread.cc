@@ -260,6 +260,21 @@ BufferedRecord ToBufferedRecord(KafkaMessage msg) {
 
 Status StreamThread::HandleConsumerError(const rd_kafka_message_t* msg) {
   if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return Status::OK();
+  if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+    char reason[512] = "";
+    rd_kafka_resp_err_t cause = rd_kafka_fatal_error(consumer_.get(), reason, sizeof reason);
+    if (cause == RD_KAFKA_RESP_ERR_NO_ERROR) cause = msg->err;
+    const Status s = FromKafkaError(cause, std::string("consumer fatal error (") + reason + ")");
+    if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID && assignment_lost_) {
+      // Our own rejoin after the lost session fenced the member id this
+      // consumer still used: not another process (that one would have fenced
+      // us while we held an assignment). The supervisor replaces the thread.
+      self_fenced_ = true;
+      return s.WithContext("static member " + name_ +
+                           " fenced by its own rejoin after its session expired");
+    }
+    return s;
+  }
   const Status s = FromKafkaError(msg->err, "consumer");
   if (msg->err == RD_KAFKA_RESP_ERR__FATAL || s.code() == StatusCode::kFenced) return s;
   Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString());
@@ -806,6 +821,7 @@ Status StreamThread::OnLost() {
       std::string("assignment lost (consumer session expired): closing the tasks without "
                   "committing") +
           (eos_ && transaction_open_ ? " and aborting the open transaction" : ""));
+  assignment_lost_ = true;
   Status s = Status::OK();
   if (eos_ && transaction_open_) {
     KafkaError err(rd_kafka_abort_transaction(producer_.get(), 30'000));
@@ -837,6 +853,7 @@ Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
       committed_[{tp.topic, tp.partition}] = Committed{tp.offset, ReadTimes(tp, name_)};
     }
   }
+  assignment_lost_ = false;
   EVENTFLOW_RETURN_IF_ERROR(CreateTasks(partitions));
   Log(LogLevel::kInfo, "stream-thread " + name_,
       "assigned " + std::to_string(partitions->cnt) + " partition(s), " +

@@ -130,6 +130,12 @@ class StreamThread {
   ThreadState state() const { return state_.load(); }
   //! Why the thread died (OK after a clean shutdown).
   Status error() const;
+  //! True when the thread died because librdkafka fenced its own static
+  //! member: after the consumer's session expired locally (e.g. while the
+  //! broker restarted) its rejoin replaced the member id the consumer still
+  //! used, and the consumer turned fatal (librdkafka issue #3437). No other
+  //! process is involved, so a new thread (new consumer) may take its place.
+  bool self_fenced() const { return self_fenced_.load(); }
   //! Records processed by this thread's tasks so far.
   uint64_t processed() const { return processed_.load(std::memory_order_relaxed); }
   //! Window updates dropped as late by this thread's tasks, as of their last commit.
@@ -201,6 +207,7 @@ class StreamThread {
   std::map<std::pair<std::string, int32_t>, Committed> committed_;
   bool transaction_open_ = false;
   bool dirty_ = false;  // processed something since the last commit
+  bool assignment_lost_ = false;  // lost (session expired) and not reassigned since
   int failed_commits_ = 0;
   bool idle_ = false;  // the last poll found nothing to do
   CrashPoint crash_point_ = CrashPoint::kNone;
@@ -211,6 +218,7 @@ class StreamThread {
 
   std::thread thread_;
   std::atomic<bool> shutdown_{false};
+  std::atomic<bool> self_fenced_{false};
   std::atomic<ThreadState> state_{ThreadState::kCreated};
   std::atomic<uint64_t> processed_{0};
   std::atomic<uint64_t> dropped_late_{0};
