@@ -53,7 +53,13 @@ Result<KafkaMetadata> FetchMetadata(rd_kafka_t* client, Clock::time_point deadli
         client, 1, nullptr, &raw, std::max(std::min(RemainingMs(deadline), kSliceMs), 1));
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaMetadata(raw);
     EVENTFLOW_RETURN_IF_ERROR(PollConnectionErrors(client).WithContext(what));
-    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT && RemainingMs(deadline) > 0) continue;
+    // rd_kafka_metadata() answers _TRANSPORT when no connection is up within
+    // its time-out: a new client whose TLS and SASL handshakes take longer
+    // than one slice (SCRAM on a busy machine) is not failed for that.
+    if ((err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT) &&
+        RemainingMs(deadline) > 0) {
+      continue;
+    }
     // A failed login also fails the request (e.g. "Broker transport failure"),
     // sometimes before librdkafka has queued the error saying why: give it a
     // moment, so that the message names the cause.

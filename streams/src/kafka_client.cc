@@ -122,12 +122,16 @@ void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/
                           "and sasl.mechanisms)";
   msg.append(": ").append(reason != nullptr ? reason : rd_kafka_err2str(code));
   msg.append(" (").append(rd_kafka_err2name(code)).append(")");
-  if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION &&
+  // The broker answers a repeated SCRAM nonce exactly as a wrong password, so
+  // which of the two happened cannot be told here: name both.
+  if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION && rd_kafka_version() < 0x020601ff &&
       ConfValue(rk, "sasl.mechanisms").starts_with("SCRAM")) {
     msg.append(
-        "; note: librdkafka before 2.6.1 (this build links " + std::string(rd_kafka_version_str()) +
-        ") cannot log in with SCRAM to Kafka 4.x brokers, whatever the password "
-        "(librdkafka issue #4895): use sasl.mechanisms=PLAIN over SASL_SSL");
+        "; note: if the broker is Kafka 4.x, librdkafka before 2.6.1 (this build links " +
+        std::string(rd_kafka_version_str()) +
+        ") cannot log in with SCRAM whatever the password (librdkafka issue #4895): use "
+        "sasl.mechanisms=PLAIN over SASL_SSL there; Kafka 3.x brokers accept this build's "
+        "SCRAM, so there check the user name, the password and the SCRAM mechanism");
   }
   t_capture->first = Status::InvalidArgument(std::move(msg));
 }

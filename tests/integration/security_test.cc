@@ -31,6 +31,20 @@
 // services scripts' own output (scripts/postgres prints its URL with the
 // password, by design) is kept apart from the outputs searched for secrets.
 // Every wait is bounded; everything listens on loopback.
+//
+// ScramOnKafka39Test: librdkafka 2.0.2 repeats the client nonce in SCRAM's
+// client-final-message (librdkafka #4895, fixed in 2.6.1); Kafka 4.x rejects
+// that, Kafka 3.9.x accepts it. So SCRAM is shown end to end against a broker
+// of its own running Kafka $EVENTFLOW_SECURITY_TEST_SCRAM_KAFKA_VERSION
+// (default 3.9.1; scripts/kafka with EVENTFLOW_KAFKA_VERSION, which fetches
+// its jars on first use), SASL_SSL with SCRAM mechanisms only, on
+// $EVENTFLOW_SECURITY_TEST_SCRAM_KAFKA_PORT (29892; controller on
+// ..._SCRAM_KAFKA_CONTROLLER_PORT, 29992; internal listener on that + 100),
+// and a TLS PostgreSQL of its own on $EVENTFLOW_SECURITY_TEST_SCRAM_PG_PORT
+// (25933): the generator logs in with SCRAM-SHA-256, the app and the sink
+// with SCRAM-SHA-512, and every order lands in PostgreSQL; a wrong SCRAM
+// password ends each of them at start-up (exit 2) with a message naming
+// authentication whose #4895 note does not claim that SCRAM cannot work.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -40,6 +54,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <regex>
@@ -72,6 +88,12 @@ const std::string kWrongPgPassword = "wrongPgPw-F1u6Ns3Y";
 const std::string kBrokerKeystorePassword = "brokerKsPw-B6y4Rf2N";
 const std::string kClientKeyPassword = "sslKeyPw-M2x7Pq9V";
 const std::string kClientKeystorePassword = "clientKsPw-G8k3Js5D";
+// ScramOnKafka39Test's users (one per mechanism) and a wrong password.
+const std::string kScram512User = "scram512-app";
+const std::string kScram512Password = "scram512Pw-K8d3Vq6Z";
+const std::string kScram256User = "scram256-gen";
+const std::string kScram256Password = "scram256Pw-R5j2Xn7C";
+const std::string kWrongScramPassword = "wrongScramPw-N4b9Tg1U";
 
 constexpr int64_t kEvents = 3000;
 
@@ -81,6 +103,16 @@ int EnvPort(const char* name, int fallback) {
 }
 
 std::string ReadFile(const fs::path& path) { return testing::ReadFileFrom(path.string()); }
+
+// False once `child` has exited (a zombie until reaped: ChildProcess::running()
+// stays true until Wait()).
+bool Alive(const ChildProcess& child) {
+  std::ifstream stat("/proc/" + std::to_string(child.pid()) + "/stat");
+  const std::string line((std::istreambuf_iterator<char>(stat)), {});
+  const size_t paren = line.rfind(')');
+  return child.running() && paren != std::string::npos && paren + 2 < line.size() &&
+         line[paren + 2] != 'Z' && line[paren + 2] != 'X';
+}
 
 // Runs `argv` (with `env` set), its stdout and stderr into `log`, and waits up
 // to `timeout`. Returns the exit code (-1 after a time-out, which fails the test).
@@ -141,18 +173,29 @@ Certs MakeCerts(const fs::path& dir, const fs::path& log) {
 
 // --- The private services ----------------------------------------------------------
 
+// What a test's services look like: the Kafka version (empty: scripts/kafka's
+// default), the ports, and the broker's users and listeners (scripts/kafka
+// environment entries beyond the TLS ones, which may use the certificates).
+struct ServicesSetup {
+  std::string name;  // of the test's directory
+  std::string kafka_version;
+  int kafka_port = 0, controller_port = 0, pg_port = 0;
+  std::function<std::vector<std::string>(const Certs&)> kafka_env;
+};
+
 // Starts a SASL_SSL broker and a TLS PostgreSQL with scripts/kafka and
 // scripts/postgres; the destructor stops them (and deletes the private keys;
 // the whole run directory too when the test passed).
 class SecureServices {
  public:
-  explicit SecureServices(fs::path base)
+  SecureServices(fs::path base, ServicesSetup setup)
       : base_(std::move(base)),
         run_dir_(base_ / "run"),
         scripts_log_(base_ / "scripts.log"),
-        kafka_port_(EnvPort("EVENTFLOW_SECURITY_TEST_KAFKA_PORT", 29592)),
-        controller_port_(EnvPort("EVENTFLOW_SECURITY_TEST_KAFKA_CONTROLLER_PORT", 29692)),
-        pg_port_(EnvPort("EVENTFLOW_SECURITY_TEST_PG_PORT", 25932)) {
+        setup_(std::move(setup)),
+        kafka_port_(setup_.kafka_port),
+        controller_port_(setup_.controller_port),
+        pg_port_(setup_.pg_port) {
     fs::remove_all(base_);
     fs::create_directories(run_dir_);
     // The PostgreSQL server runs as another OS user; it must reach the run dir
@@ -202,23 +245,22 @@ class SecureServices {
     return args;
   }
   std::vector<std::string> KafkaEnv() const {
-    return {"EVENTFLOW_RUN_DIR=" + run_dir_.string(),
-            "EVENTFLOW_KAFKA_PORT=" + std::to_string(kafka_port_),
-            "EVENTFLOW_KAFKA_CONTROLLER_PORT=" + std::to_string(controller_port_),
-            "EVENTFLOW_KAFKA_INTERNAL_PORT=" + std::to_string(controller_port_ + 100),
-            "EVENTFLOW_KAFKA_SECURITY=sasl_ssl",
-            "EVENTFLOW_KAFKA_SSL_KEYSTORE=" + certs_.server_p12.string(),
-            "EVENTFLOW_KAFKA_SSL_KEYSTORE_TYPE=PKCS12",
-            "EVENTFLOW_KAFKA_SSL_KEYSTORE_PASSWORD=" + kBrokerKeystorePassword,
-            "EVENTFLOW_KAFKA_PLAIN_USERS=" + kKafkaUser + "=" + kKafkaPassword,
-            "EVENTFLOW_KAFKA_SCRAM=SCRAM-SHA-256=[name=" + kScramUser +
-                ",password=" + kScramPassword + "]",
-            "EVENTFLOW_KAFKA_EXTRA_LISTENERS=WRONGHOST:SASL_SSL:" + std::to_string(kafka_port_ + 3),
-            "EVENTFLOW_KAFKA_PROPS=listener.name.wronghost.ssl.keystore.location=" +
-                certs_.wrong_host_p12.string(),
-            "EVENTFLOW_KAFKA_START_TIMEOUT=120",
-            "EVENTFLOW_KAFKA_STOP_TIMEOUT=20",
-            "KAFKA_HEAP_OPTS=-Xms128m -Xmx512m"};
+    std::vector<std::string> env = {
+        "EVENTFLOW_RUN_DIR=" + run_dir_.string(),
+        "EVENTFLOW_KAFKA_PORT=" + std::to_string(kafka_port_),
+        "EVENTFLOW_KAFKA_CONTROLLER_PORT=" + std::to_string(controller_port_),
+        "EVENTFLOW_KAFKA_INTERNAL_PORT=" + std::to_string(controller_port_ + 100),
+        "EVENTFLOW_KAFKA_SECURITY=sasl_ssl",
+        "EVENTFLOW_KAFKA_SSL_KEYSTORE=" + certs_.server_p12.string(),
+        "EVENTFLOW_KAFKA_SSL_KEYSTORE_TYPE=PKCS12",
+        "EVENTFLOW_KAFKA_SSL_KEYSTORE_PASSWORD=" + kBrokerKeystorePassword,
+        "EVENTFLOW_KAFKA_START_TIMEOUT=120",
+        "EVENTFLOW_KAFKA_STOP_TIMEOUT=20",
+        "KAFKA_HEAP_OPTS=-Xms128m -Xmx512m"};
+    // Set even when empty: an EVENTFLOW_KAFKA_VERSION of the caller's must not leak in.
+    env.push_back("EVENTFLOW_KAFKA_VERSION=" + setup_.kafka_version);
+    for (std::string& e : setup_.kafka_env(certs_)) env.push_back(std::move(e));
+    return env;
   }
   std::vector<std::string> PgEnv() const {
     return {"EVENTFLOW_RUN_DIR=" + run_dir_.string(),
@@ -229,6 +271,7 @@ class SecureServices {
   }
 
   fs::path base_, run_dir_, scripts_log_;
+  ServicesSetup setup_;
   int kafka_port_, controller_port_, pg_port_;
   Certs certs_;
 };
@@ -237,10 +280,31 @@ class SecureServices {
 
 class SecurityTest : public ::testing::Test {
  protected:
+  // Kafka 4.1.1 (scripts/kafka's default) with PLAIN and SCRAM users and a
+  // listener whose certificate names another host.
+  virtual ServicesSetup Setup() const {
+    ServicesSetup s;
+    s.name = "security-test";
+    s.kafka_port = EnvPort("EVENTFLOW_SECURITY_TEST_KAFKA_PORT", 29592);
+    s.controller_port = EnvPort("EVENTFLOW_SECURITY_TEST_KAFKA_CONTROLLER_PORT", 29692);
+    s.pg_port = EnvPort("EVENTFLOW_SECURITY_TEST_PG_PORT", 25932);
+    const int port = s.kafka_port;
+    s.kafka_env = [port](const Certs& certs) -> std::vector<std::string> {
+      return {"EVENTFLOW_KAFKA_PLAIN_USERS=" + kKafkaUser + "=" + kKafkaPassword,
+              "EVENTFLOW_KAFKA_SCRAM=SCRAM-SHA-256=[name=" + kScramUser +
+                  ",password=" + kScramPassword + "]",
+              "EVENTFLOW_KAFKA_EXTRA_LISTENERS=WRONGHOST:SASL_SSL:" + std::to_string(port + 3),
+              "EVENTFLOW_KAFKA_PROPS=listener.name.wronghost.ssl.keystore.location=" +
+                  certs.wrong_host_p12.string()};
+    };
+    return s;
+  }
+
   void SetUp() override {
+    ServicesSetup setup = Setup();
+    const std::string dir = setup.name + "-" + std::to_string(::getpid());
     services_ = std::make_unique<SecureServices>(
-        fs::weakly_canonical(fs::path(testing::ToolDir()) / ".." /
-                             ("security-test-" + std::to_string(::getpid()))));
+        fs::weakly_canonical(fs::path(testing::ToolDir()) / ".." / dir), std::move(setup));
     ASSERT_NO_FATAL_FAILURE(services_->Start());
     out_ = services_->base() / "out";
     fs::create_directories(out_);
@@ -353,7 +417,8 @@ TEST_F(SecurityTest, SaslSslAndTlsPostgresEndToEndClearFailuresNoSecretsInOutput
   while (Clock::now() < deadline) {
     landed = OrdersInPostgres();
     if (landed.ok() && *landed >= orders) break;
-    ASSERT_TRUE(app_->running() && sink_->running()) << "app or sink exited early";
+    ASSERT_TRUE(Alive(*app_) && Alive(*sink_))
+        << "app or sink exited early; see " << (out_ / "app.log") << " and " << (out_ / "sink.log");
     std::this_thread::sleep_for(250ms);
   }
   ASSERT_TRUE(landed.ok()) << landed.status().ToString();
@@ -521,6 +586,127 @@ TEST_F(SecurityTest, SaslSslAndTlsPostgresEndToEndClearFailuresNoSecretsInOutput
               "searched for secrets\n",
               static_cast<long long>(kEvents), static_cast<long long>(orders),
               other_outputs_.size(), searched);
+}
+
+// --- SCRAM where the broker accepts librdkafka 2.0.2's nonce ----------------------------
+
+class ScramOnKafka39Test : public SecurityTest {
+ protected:
+  // Kafka 3.9.x, SASL_SSL with SCRAM only: a SCRAM-SHA-512 and a SCRAM-SHA-256
+  // user, created when scripts/kafka formats the storage.
+  ServicesSetup Setup() const override {
+    ServicesSetup s;
+    s.name = "security-scram-test";
+    const char* version = std::getenv("EVENTFLOW_SECURITY_TEST_SCRAM_KAFKA_VERSION");
+    s.kafka_version = (version != nullptr && *version != '\0') ? version : "3.9.1";
+    s.kafka_port = EnvPort("EVENTFLOW_SECURITY_TEST_SCRAM_KAFKA_PORT", 29892);
+    s.controller_port = EnvPort("EVENTFLOW_SECURITY_TEST_SCRAM_KAFKA_CONTROLLER_PORT", 29992);
+    s.pg_port = EnvPort("EVENTFLOW_SECURITY_TEST_SCRAM_PG_PORT", 25933);
+    s.kafka_env = [](const Certs&) -> std::vector<std::string> {
+      return {"EVENTFLOW_KAFKA_SASL_MECHANISMS=SCRAM-SHA-256,SCRAM-SHA-512",
+              "EVENTFLOW_KAFKA_SCRAM=SCRAM-SHA-512=[name=" + kScram512User +
+                  ",password=" + kScram512Password + "]\nSCRAM-SHA-256=[name=" + kScram256User +
+                  ",password=" + kScram256Password + "]"};
+    };
+    return s;
+  }
+};
+
+TEST_F(ScramOnKafka39Test, ScramSha256And512EndToEndWrongPasswordFailsClearly) {
+  const Certs& certs = services_->certs();
+  const std::string prefix = testing::UniqueName("scram") + "-";
+  const std::string bootstrap = services_->bootstrap();
+  const auto scram512 =
+      KafkaFlags(bootstrap, kScram512Password, certs.ca, "SCRAM-SHA-512", kScram512User);
+  const auto scram256 =
+      KafkaFlags(bootstrap, kScram256Password, certs.ca, "SCRAM-SHA-256", kScram256User);
+  const std::vector<std::string> sink_args = {
+      "--postgres-url", services_->PgUrl(certs.ca), "--postgres-password-file",
+      pg_password_file_.string(), "--group", prefix + "sink", "--topic-prefix", prefix,
+      "--dlq-topic", prefix + "sink-dlq", "--batch-ms", "50ms"};
+
+  // --- 1. Generator (SCRAM-SHA-256) → app → sink (SCRAM-SHA-512) → PostgreSQL ----------
+  const fs::path produce_log = Log("produce");
+  ASSERT_EQ(RunLogged(With(With({Tool("eventflow-produce")}, scram256),
+                           {"--topic-prefix", prefix, "--partitions", "3", "--count", "2000",
+                            "--max-rate", "--seed", "12", "--progress", "off"}),
+                      produce_log, 90s),
+            0)
+      << ReadFile(produce_log);
+  std::smatch m;
+  const std::string produced = ReadFile(produce_log);
+  ASSERT_TRUE(std::regex_search(produced, m, std::regex(R"(events sent: (\d+) \(.*orders (\d+)\))")))
+      << produced;
+  ASSERT_EQ(std::stoll(m[1]), 2000) << produced;
+  const int64_t orders = std::stoll(m[2]);
+  ASSERT_GT(orders, 0);
+
+  app_ = std::make_unique<ChildProcess>(
+      With(With({Tool("eventflow"), "run"}, scram512),
+           {"--application-id", prefix + "app", "--instance-id", "i0", "--state-dir",
+            (out_ / "state").string(), "--topic-prefix", prefix, "--http-port",
+            std::to_string(testing::FreePort()), "--commit-interval-ms", "100"}),
+      Log("app").string());
+  sink_ = std::make_unique<ChildProcess>(
+      With(With({Tool("eventflow-sink")}, scram512), sink_args), Log("sink").string());
+  const auto deadline = Clock::now() + 100s;
+  Result<int64_t> landed = Status::NotFound("not read yet");
+  while (Clock::now() < deadline) {
+    landed = OrdersInPostgres();
+    if (landed.ok() && *landed >= orders) break;
+    ASSERT_TRUE(Alive(*app_) && Alive(*sink_))
+        << "app or sink exited early\n--- app:\n"
+        << ReadFile(out_ / "app.log") << "\n--- sink:\n"
+        << ReadFile(out_ / "sink.log");
+    std::this_thread::sleep_for(250ms);
+  }
+  ASSERT_TRUE(landed.ok()) << landed.status().ToString();
+  EXPECT_EQ(*landed, orders) << "orders_raw rows vs orders produced";
+  app_->Signal(SIGTERM);
+  sink_->Signal(SIGTERM);
+  EXPECT_EQ(testing::WaitForExit(*app_, 60s), 0) << ReadFile(out_ / "app.log");
+  EXPECT_EQ(testing::WaitForExit(*sink_, 60s), 0) << ReadFile(out_ / "sink.log");
+
+  // --- 2. A wrong SCRAM password: exit 2 at start-up, naming authentication, and the
+  // #4895 note does not claim that SCRAM cannot work (it just did).
+  const auto wrong =
+      KafkaFlags(bootstrap, kWrongScramPassword, certs.ca, "SCRAM-SHA-512", kScram512User);
+  const std::map<std::string, std::vector<std::string>> tools = {
+      {"eventflow-produce",
+       With(With({Tool("eventflow-produce")}, wrong),
+            {"--topic-prefix", prefix, "--count", "10", "--max-rate", "--progress", "off"})},
+      {"eventflow run",
+       With(With({Tool("eventflow"), "run"}, wrong),
+            {"--application-id", prefix + "bad", "--state-dir", (out_ / "bad-state").string(),
+             "--topic-prefix", prefix})},
+      {"eventflow-sink", With(With({Tool("eventflow-sink")}, wrong), sink_args)},
+  };
+  for (const auto& [tool, argv] : tools) {
+    SCOPED_TRACE(tool + " with a wrong SCRAM password");
+    const fs::path log = Log("fail-" + std::to_string(logs_.size()));
+    const auto t0 = Clock::now();
+    EXPECT_EQ(RunLogged(argv, log, 60s), 2) << ReadFile(log);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    EXPECT_LT(took, 20s) << "took " << took.count() << " ms";
+    const std::string out = ReadFile(log);
+    for (const char* text :
+         {"Kafka authentication failed", "SCRAM-SHA-512", "_AUTHENTICATION",
+          "if the broker is Kafka 4.x", "Kafka 3.x brokers accept this build's SCRAM",
+          "check the user name, the password"}) {
+      EXPECT_NE(out.find(text), std::string::npos) << "no \"" << text << "\" in:\n" << out;
+    }
+  }
+
+  // --- 3. No SCRAM password in any output.
+  for (const fs::path& log : logs_) {
+    const std::string text = ReadFile(log);
+    for (const std::string& secret : {kScram512Password, kScram256Password, kWrongScramPassword,
+                                      kPgPassword, kBrokerKeystorePassword}) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << "secret \"" << secret << "\" in " << log;
+    }
+  }
+  std::printf("security_test (SCRAM on Kafka %s): %lld orders in PostgreSQL\n",
+              Setup().kafka_version.c_str(), static_cast<long long>(orders));
 }
 
 }  // namespace
