@@ -1,7 +1,8 @@
 // The streams runtime on the real broker, with the application running as
 // child processes (tests/integration/echo_app.cc) that are killed and
 // restarted: exactly-once survives kill -9 in open transactions, instances
-// joining and leaving move tasks without duplicates or loss, poison records go
+// joining and leaving move tasks without duplicates or loss, a zombie woken
+// after its session expired commits nothing, poison records go
 // to the dead-letter topic, at-least-once loses nothing, several stream threads
 // per instance count exactly.
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "eventflow/streams/kafka_client.h"
+#include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/test_env.h"
 
@@ -163,6 +165,41 @@ TEST(StreamsRuntimeTest, InstancesJoiningAndLeavingMoveTasksWithoutDuplicatesOrL
   ASSERT_TRUE(input.ok() && output.ok());
   EXPECT_EQ(output->size(), values.size());
   EXPECT_TRUE(ByPartition(*output) == ByPartition(*input)) << "see " << app.log;
+}
+
+// A SIGSTOPped instance whose consumer session expires meanwhile is a zombie:
+// its tasks move to the other instance, which resumes from the last commit.
+// Woken (SIGCONT), it must see that its assignment was lost and commit
+// nothing of what it had processed (Kafka Streams' handleLostAll): every
+// input record reaches the output exactly once, in order.
+TEST(StreamsRuntimeTest, AZombieWokenAfterItsSessionExpiredCommitsNothing) {
+  ScopedTopics topics({{UniqueName("zombie-in"), 3, -1, {}}, {UniqueName("zombie-out"), 3, -1, {}}});
+  App app;
+  app.input = topics.name(0);
+  app.output = topics.name(1);
+  const std::string zombie_log = "/tmp/" + app.app_id + "-a.log";
+  const auto values = NumberedValues(40'000);
+  std::thread producer([&] { ProduceValues(app.input, values, 2'000); });  // ~20 s
+  auto a = std::make_unique<ChildProcess>(app.Args("a", "eos"), zombie_log);
+  auto b = std::make_unique<ChildProcess>(app.Args("b", "eos"), app.log);
+  std::this_thread::sleep_for(5s);
+  a->Signal(SIGSTOP);
+  std::this_thread::sleep_for(12s);  // > the 6 s session timeout: a's tasks move to b
+  a->Signal(SIGCONT);
+  EXPECT_TRUE(testing::AwaitLogText(zombie_log, 0, "assignment lost", 1, 30s))
+      << "the woken instance did not notice it lost its tasks; see " << zombie_log;
+  producer.join();
+  AwaitRecords(app.output, values.size(), 180s);
+  a->Signal(SIGTERM);
+  b->Signal(SIGTERM);
+  EXPECT_EQ(a->Wait(), 0) << "see " << zombie_log;
+  EXPECT_EQ(b->Wait(), 0) << "see " << app.log;
+  auto input = ReadAll(app.input, true);
+  auto output = ReadAll(app.output, true, 60s);
+  ASSERT_TRUE(input.ok() && output.ok());
+  EXPECT_EQ(output->size(), values.size());
+  EXPECT_TRUE(ByPartition(*output) == ByPartition(*input))
+      << "see " << zombie_log << " and " << app.log;
 }
 
 TEST(StreamsRuntimeTest, PoisonRecordsGoToTheDeadLetterTopicAndTheAppKeepsGoing) {
