@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -47,6 +48,9 @@ Status PgSinkOptions::Validate() const {
   if (batch_time.count() <= 0) return Status::InvalidArgument("batch_time: must be positive");
   if (dlq_topic.empty()) return Status::InvalidArgument("dlq_topic: must not be empty");
   if (dlq_partitions < 1) return Status::InvalidArgument("dlq_partitions: must be at least 1");
+  if (progress_interval.count() <= 0) {
+    return Status::InvalidArgument("progress_interval: must be positive");
+  }
   if (reconnect_backoff_min.count() <= 0 || reconnect_backoff_max < reconnect_backoff_min) {
     return Status::InvalidArgument("reconnect_backoff_min/max: need 0 < min <= max");
   }
@@ -141,6 +145,7 @@ class PgSink::Runner {
   bool AdvanceToEnd(const rd_kafka_message_t* eof);
   Status EnsureDlqTopic();
   Status SendDeadLetters();
+  void MaybeLogProgress();
 
   // Batches.
   Status CommitBatch();
@@ -166,6 +171,10 @@ class PgSink::Runner {
   std::atomic<uint64_t> delivery_failures_{0};
   std::string first_delivery_error_;
   rd_kafka_resp_err_t last_consumer_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  // Progress line (MaybeLogProgress).
+  Clock::time_point progress_at_ = Clock::now();
+  uint64_t progress_records_ = 0;
+  uint64_t progress_batches_ = 0;
 };
 
 Status PgSink::Runner::Init() {
@@ -481,6 +490,7 @@ Status PgSink::Runner::CollectBatch() {
       wait = std::min(wait, left);
     }
     streams::KafkaMessage msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait.count())));
+    MaybeLogProgress();
     if (!rebalance_error_.ok()) {
       Status s = rebalance_error_;
       rebalance_error_ = Status::OK();
@@ -510,6 +520,78 @@ Status PgSink::Runner::CollectBatch() {
     AddRecord(msg.get());
   }
   return Status::OK();
+}
+
+// At most once per progress_interval, and only when batches were committed
+// since the last line or a partition's stored offset is behind the end of the
+// partition as last seen by the consumer (its cached high watermark: no
+// request to the broker). Under read_committed an open transaction keeps the
+// high watermark ahead of what can be consumed, so "behind" may also mean
+// "waiting for a producer's transaction to end".
+void PgSink::Runner::MaybeLogProgress() {
+  const auto now = Clock::now();
+  if (now - progress_at_ < options_.progress_interval) return;
+  const PgSinkProbe::Snapshot snap = probe_->Read();
+  const uint64_t records = snap.records_consumed - progress_records_;
+  const uint64_t batches = snap.batches - progress_batches_;
+  size_t assigned = 0;
+  size_t behind = 0;
+  size_t unknown = 0;
+  int64_t behind_total = 0;
+  std::string worst;
+  int64_t worst_lag = 0;
+  for (size_t t = 0; t < kTableCount; ++t) {
+    for (size_t p = 0; p < partitions_[t].size(); ++p) {
+      const PartitionState& ps = partitions_[t][p];
+      if (!ps.assigned) continue;
+      ++assigned;
+      int64_t low = -1;
+      int64_t high = -1;
+      rd_kafka_get_watermark_offsets(consumer_.get(), topics_[t].c_str(), static_cast<int32_t>(p),
+                                     &low, &high);
+      const int64_t stored = ps.stored ? ps.stored_next : 0;
+      if (high < 0) {  // nothing fetched from it yet: its end is unknown here
+        ++unknown;
+        continue;
+      }
+      if (high <= stored) continue;
+      ++behind;
+      behind_total += high - stored;
+      if (high - stored > worst_lag) {
+        worst_lag = high - stored;
+        worst = topics_[t] + " partition " + std::to_string(p) + ": stored " +
+                std::to_string(stored) + ", read up to " + std::to_string(ps.position) +
+                ", end " + std::to_string(high);
+      }
+    }
+  }
+  if (batches == 0 && behind == 0 && unknown == 0) {  // idle and caught up: no line
+    progress_at_ = now;
+    return;
+  }
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - progress_at_).count() / 1000.0;
+  char elapsed[32];
+  std::snprintf(elapsed, sizeof elapsed, "%.1f", seconds);
+  std::string line = "progress: " + std::to_string(records) + " records in " +
+                     std::to_string(batches) + " batches in the last " + elapsed + " s (" +
+                     std::to_string(snap.records_consumed) + " records, " +
+                     std::to_string(snap.batches) + " batches in all); ";
+  if (behind == 0 && unknown == 0) {
+    line += "all " + std::to_string(assigned) + " assigned partition(s) caught up";
+  } else if (behind == 0) {
+    line += std::to_string(unknown) + " of " + std::to_string(assigned) +
+            " assigned partition(s) not fetched from yet";
+  } else {
+    line += std::to_string(behind) + " of " + std::to_string(assigned) +
+            " assigned partition(s) behind by " + std::to_string(behind_total) +
+            " offset(s) in all, most " + worst;
+    if (unknown > 0) line += "; " + std::to_string(unknown) + " not fetched from yet";
+  }
+  Log(LogLevel::kInfo, kComponent, line);
+  progress_at_ = now;
+  progress_records_ = snap.records_consumed;
+  progress_batches_ = snap.batches;
 }
 
 Status PgSink::Runner::SendDeadLetters() {

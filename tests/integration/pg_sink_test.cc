@@ -20,6 +20,7 @@
 #include "eventflow/sinks/sink_schema.h"
 #include "eventflow/streams/kafka_admin.h"
 #include "eventflow/streams/stream_task.h"
+#include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/postgres_fixture.h"
 #include "eventflow/testing/test_env.h"
@@ -382,14 +383,54 @@ class PgSinkTest : public ::testing::Test {
   }
 
   // Waits (bounded) until the stored offsets equal the topics' end offsets.
-  bool WaitCaughtUp(rd_kafka_t* rk, std::chrono::seconds timeout = std::chrono::seconds(90)) {
+  // On failure says which partitions are short and by how much (1 short of a
+  // transactional partition's end: only its last commit marker, i.e. the sink
+  // read everything but never stored the end), and how the stored sum moved
+  // during the wait (stuck or slow), plus the end of `sink_log` if given.
+  bool WaitCaughtUp(rd_kafka_t* rk, std::chrono::seconds timeout = std::chrono::seconds(90),
+                    const std::string& sink_log = "") {
     const auto ends = EndOffsets(rk);
-    const auto deadline = Clock::now() + timeout;
+    const auto start = Clock::now();
+    const auto deadline = start + timeout;
+    std::map<std::pair<std::string, int>, int64_t> stored;
+    std::string samples;  // the stored sum every 10 s
+    auto next_sample = start;
     while (Clock::now() < deadline) {
-      if (StoredOffsets(conn_) == ends) return true;
+      stored = StoredOffsets(conn_);
+      if (stored == ends) return true;
+      if (Clock::now() >= next_sample) {
+        int64_t sum = 0;
+        for (const auto& [tp, next] : stored) sum += next;
+        samples += " " + std::to_string(sum);
+        next_sample += std::chrono::seconds(10);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    ADD_FAILURE() << "the sink did not catch up within " << timeout.count() << " s";
+    int64_t end_sum = 0;
+    std::string short_of_end;
+    for (const auto& [tp, end] : ends) {
+      end_sum += end;
+      const auto it = stored.find(tp);
+      const int64_t have = it == stored.end() ? -1 : it->second;
+      if (have != end) {
+        short_of_end += "\n  " + tp.first + " partition " + std::to_string(tp.second) +
+                        ": stored " + (have < 0 ? std::string("none") : std::to_string(have)) +
+                        ", end " + std::to_string(end);
+      }
+    }
+    std::string log_tail;
+    if (!sink_log.empty()) {
+      const std::string text = testing::ReadFileFrom(sink_log);
+      size_t from = text.size();
+      for (int lines = 0; lines < 16 && from > 0; ++lines) {
+        from = text.rfind('\n', from - 2);
+        if (from == std::string::npos) { from = 0; break; }
+      }
+      log_tail = "\nlast lines of " + sink_log + ":\n" + text.substr(from);
+    }
+    ADD_FAILURE() << "the sink did not catch up within " << timeout.count()
+                  << " s; stored sum every 10 s:" << samples << " (end sum " << end_sum
+                  << "); partitions not at their end:" << short_of_end << log_tail;
     return false;
   }
 
@@ -466,6 +507,8 @@ TEST_F(PgSinkTest, ExactlyOnceAcrossKillNineOfTheBinary) {
       testing::ToolDir() + "/eventflow-sink", "--bootstrap-servers", KafkaBootstrap(),
       "--postgres-url", schema_.url(), "--group", prefix_ + "group", "--topic-prefix", prefix_,
       "--dlq-topic", dlq_, "--batch-size", "20", "--batch-ms", "20ms",
+      // A line every 2 s in the log: whether a slow catch-up is stuck or only slow.
+      "--progress-interval", "2s",
       // The killed member's partitions move after its session times out.
       "--kafka.session.timeout.ms=6000"};
   const std::string log = "/tmp/" + prefix_ + "sink.log";
@@ -485,7 +528,7 @@ TEST_F(PgSinkTest, ExactlyOnceAcrossKillNineOfTheBinary) {
   for (size_t i = 10000; i < records.size(); i += 2000) producer.Send(prefix_, records, i, i + 2000, true);
 
   testing::ChildProcess second(argv, log);
-  ASSERT_TRUE(WaitCaughtUp(producer.get(), std::chrono::seconds(120)));
+  ASSERT_TRUE(WaitCaughtUp(producer.get(), std::chrono::seconds(120), log));
   second.Signal(SIGTERM);
   EXPECT_EQ(second.Wait(), 0) << "see " << log;
   ExpectTablesEqual(Expected(records), ReadTables(conn_));

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
       ("dlq-topic", po::value<std::string>()->default_value("eventflow-sink-dlq"), "dead-letter topic for bad rows")
       ("no-kafka-commit", po::bool_switch(), "do not also commit offsets to Kafka (they only serve lag monitoring)")
       ("application-name", po::value<std::string>()->default_value("eventflow-sink"), "PostgreSQL application_name of the connection")
+      ("progress-interval", po::value<std::string>()->default_value("30s"), "log a progress line at most this often, when batches were written or partitions are behind (e.g. 30s)")
       ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error");
   // clang-format on
 
@@ -132,6 +133,10 @@ int main(int argc, char** argv) {
   options.dlq_topic = vm["dlq-topic"].as<std::string>();
   options.commit_to_kafka = !vm["no-kafka-commit"].as<bool>();
   options.application_name = vm["application-name"].as<std::string>();
+  auto progress = eventflow::ParseDuration(vm["progress-interval"].as<std::string>(), "--progress-interval");
+  if (!progress.ok()) return Fail(progress.status());
+  if (progress->count() <= 0) return Fail(Status::InvalidArgument("--progress-interval: must be positive"));
+  options.progress_interval = *progress;
   if (options.dlq_topic.empty()) return Fail(Status::InvalidArgument("--dlq-topic: must not be empty"));
 
   auto sink = eventflow::sinks::PgSink::Create(std::move(options));

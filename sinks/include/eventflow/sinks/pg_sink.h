@@ -70,6 +70,10 @@ struct PgSinkOptions {
   std::chrono::milliseconds reconnect_backoff_min{100};  //!< first reconnect delay
   std::chrono::milliseconds reconnect_backoff_max{5000};  //!< cap of the doubling delay
   std::chrono::seconds connect_timeout{10};  //!< one PostgreSQL connection attempt
+  //! How often, at most, the sink logs one progress line (records and batches
+  //! since the last line, partitions whose stored offset is behind the end the
+  //! consumer last saw); only when it made progress or is behind.
+  std::chrono::milliseconds progress_interval{30'000};
   //! PostgreSQL application_name of the sink's connection (pg_stat_activity).
   std::string application_name = "eventflow-sink";
   //! librdkafka settings applied over the sink's own (kafka.* pass-through).
