@@ -955,10 +955,15 @@ TEST(ChaosTest, PipelineSurvivesKillsStopsAndServiceRestartsExactlyOnce) {
   CheckStoresAgainstChangelogs(p, state_dirs);
 
   // 5. The logs: recoveries, kills with open transactions, the zombies.
-  int tail_replays = 0, full_restores = 0, kills_with_open_txn = 0;
+  int tail_replays = 0, full_restores = 0, kills_with_open_txn = 0, threads_replaced = 0;
   int64_t max_restore_ms = 0, tail_records = 0;
   for (int i = 0; i < kInstances; ++i) {
-    for (const testing::RestoreLine& r : testing::ParseRestoreLines(ReadWhole(p.AppLog(i)))) {
+    const std::string log = ReadWhole(p.AppLog(i));
+    for (size_t at = log.find("replacing stream thread"); at != std::string::npos;
+         at = log.find("replacing stream thread", at + 1)) {
+      ++threads_replaced;
+    }
+    for (const testing::RestoreLine& r : testing::ParseRestoreLines(log)) {
       (r.full ? full_restores : tail_replays)++;
       if (!r.full) tail_records += r.records;
       max_restore_ms = std::max(max_restore_ms, r.duration_ms);
@@ -999,7 +1004,7 @@ TEST(ChaosTest, PipelineSurvivesKillsStopsAndServiceRestartsExactlyOnce) {
       "kill -9               %d instance(s), %d sink(s); %d restart(s) after kill -9 replayed a "
       "tail with aborted records skipped\n"
       "restarts              %d graceful, %d broker, %d PostgreSQL, %d SIGSTOP instance, %d SIGSTOP "
-      "sink, %d unexpected exit(s)\n"
+      "sink, %d unexpected exit(s), %d stream thread(s) replaced after fencing themselves\n"
       "zombies               instance: %s; sink: %s\n"
       "aborted records       %lld in the output topics (read_uncommitted - read_committed)\n"
       "recoveries            %d tail replays (%lld records), %d full restores; max restore %lld ms\n"
@@ -1008,6 +1013,7 @@ TEST(ChaosTest, PipelineSurvivesKillsStopsAndServiceRestartsExactlyOnce) {
       static_cast<long long>(events), static_cast<unsigned long long>(seed),
       static_cast<long long>(rate), sum.kills, sum.sink_kills, kills_with_open_txn, sum.graceful,
       sum.broker, sum.postgres, sum.sigstop_apps, sum.sigstop_sinks, sum.unexpected_exits,
+      threads_replaced,
       zombie_evidence.empty() ? "-" : zombie_evidence.front().c_str(),
       sink_zombie_evidence.empty() ? "-" : sink_zombie_evidence.front().c_str(),
       static_cast<long long>(sum.aborted_records), tail_replays,
