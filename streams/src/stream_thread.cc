@@ -80,7 +80,14 @@ Status StreamThread::CreateProducer() {
   props.Set("compression.type", "lz4");
   if (eos_) {
     props.Set("transactional.id", config_.application_id + "-" + name_);
-    props.Set("transaction.timeout.ms", "60000");
+    // As Kafka Streams (10 s under exactly-once): a killed instance's open
+    // transaction holds back the committed offsets of its partitions
+    // (UNSTABLE_OFFSET_COMMIT) and read_committed consumers until the broker
+    // aborts it, so this bounds how long a takeover waits. Longer when the
+    // commit interval is: a transaction spans one interval.
+    const auto interval = config_.EffectiveCommitInterval().count();
+    props.Set("transaction.timeout.ms",
+              std::to_string(std::max<int64_t>(10'000, 3 * static_cast<int64_t>(interval))));
   }
   props.Merge(config_.kafka);
   auto conf = BuildKafkaConf(props);
@@ -841,11 +848,25 @@ Status StreamThread::OnLost() {
 
 Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
   // Committed offsets and stream times (read_committed consumers get stable offsets).
-  KafkaPartitionList committed(rd_kafka_topic_partition_list_copy(partitions));
-  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(
-      rd_kafka_committed(consumer_.get(), committed.get(),
-                         static_cast<int>(std::chrono::milliseconds(kClientTimeout).count())),
-      "reading committed offsets"));
+  // The coordinator answers UNSTABLE_OFFSET_COMMIT while a previous owner's
+  // transaction with offsets for these partitions is open (a killed instance
+  // that has not come back): librdkafka retries until the call's timeout, and
+  // the broker aborts the transaction after transaction.timeout.ms plus its
+  // clean-up interval. A slow broker may take longer than one call: retry a
+  // time-out a few times (Kafka Streams retries within task.timeout.ms).
+  KafkaPartitionList committed(nullptr);
+  constexpr int kCommittedAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    committed.reset(rd_kafka_topic_partition_list_copy(partitions));
+    Status s = FromKafkaError(
+        rd_kafka_committed(consumer_.get(), committed.get(),
+                           static_cast<int>(std::chrono::milliseconds(kClientTimeout).count())),
+        "reading committed offsets");
+    if (s.ok()) break;
+    if (s.code() != StatusCode::kTimedOut || attempt == kCommittedAttempts) return s;
+    Log(LogLevel::kWarn, "stream-thread " + name_,
+        s.ToString() + " (an open transaction of the partitions' previous owner?); retrying");
+  }
   committed_.clear();
   for (int i = 0; i < committed->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = committed->elems[i];
