@@ -389,7 +389,11 @@ class PgSinkTest : public ::testing::Test {
   // during the wait (stuck or slow), plus the end of `sink_log` if given.
   bool WaitCaughtUp(rd_kafka_t* rk, std::chrono::seconds timeout = std::chrono::seconds(90),
                     const std::string& sink_log = "") {
-    const auto ends = EndOffsets(rk);
+    // The ends are read again on every look: a transaction's commit returns
+    // before the coordinator has written its markers, and until then the end
+    // offsets (the last stable offsets: this client reads committed) miss
+    // that transaction, so a snapshot taken once can be behind the sink.
+    auto ends = EndOffsets(rk);
     const auto start = Clock::now();
     const auto deadline = start + timeout;
     std::map<std::pair<std::string, int>, int64_t> stored;
@@ -397,6 +401,7 @@ class PgSinkTest : public ::testing::Test {
     auto next_sample = start;
     while (Clock::now() < deadline) {
       stored = StoredOffsets(conn_);
+      ends = EndOffsets(rk);
       if (stored == ends) return true;
       if (Clock::now() >= next_sample) {
         int64_t sum = 0;

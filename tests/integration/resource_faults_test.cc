@@ -507,11 +507,12 @@ std::map<std::pair<std::string, int>, int64_t> EndOffsetsOf(const std::vector<st
 // end offsets; returns whether they did.
 bool AwaitSinkCaughtUp(const std::string& url, const std::vector<std::string>& topics,
                        std::chrono::seconds timeout) {
-  const auto ends = EndOffsetsOf(topics);
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
+    // Read on every look: a committed transaction's markers (and so the end
+    // offsets) may become visible only after its commit returned.
     auto conn = sinks::PgConnection::Connect(url, std::chrono::seconds(5));
-    if (conn.ok() && StoredOffsets(*conn) == ends) return true;
+    if (conn.ok() && StoredOffsets(*conn) == EndOffsetsOf(topics)) return true;
     std::this_thread::sleep_for(100ms);
   }
   return false;
