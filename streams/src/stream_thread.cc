@@ -80,14 +80,14 @@ Status StreamThread::CreateProducer() {
   props.Set("compression.type", "lz4");
   if (eos_) {
     props.Set("transactional.id", config_.application_id + "-" + name_);
-    // As Kafka Streams (10 s under exactly-once): a killed instance's open
-    // transaction holds back the committed offsets of its partitions
-    // (UNSTABLE_OFFSET_COMMIT) and read_committed consumers until the broker
-    // aborts it, so this bounds how long a takeover waits. Longer when the
-    // commit interval is: a transaction spans one interval.
-    const auto interval = config_.EffectiveCommitInterval().count();
-    props.Set("transaction.timeout.ms",
-              std::to_string(std::max<int64_t>(10'000, 3 * static_cast<int64_t>(interval))));
+    // 60 s, not Kafka Streams' 10 s: a transaction must outlive a broker
+    // restart (the chaos test's broker is down 12 s; with 10 s the broker
+    // aborted the open transaction and the producer was fenced on its abort).
+    // The price: a killed instance that does not come back holds its
+    // partitions' committed offsets (UNSTABLE_OFFSET_COMMIT) until the broker
+    // aborts its transaction, up to this plus the broker's clean-up interval;
+    // OnAssign waits that long.
+    props.Set("transaction.timeout.ms", "60000");
   }
   props.Merge(config_.kafka);
   auto conf = BuildKafkaConf(props);
@@ -851,9 +851,9 @@ Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
   // The coordinator answers UNSTABLE_OFFSET_COMMIT while a previous owner's
   // transaction with offsets for these partitions is open (a killed instance
   // that has not come back): librdkafka retries until the call's timeout, and
-  // the broker aborts the transaction after transaction.timeout.ms plus its
-  // clean-up interval. A slow broker may take longer than one call: retry a
-  // time-out a few times (Kafka Streams retries within task.timeout.ms).
+  // the broker aborts the transaction after transaction.timeout.ms (60 s) plus
+  // its clean-up interval (10 s by default), longer than one call: retry a
+  // time-out twice (Kafka Streams retries within task.timeout.ms, 5 min).
   KafkaPartitionList committed(nullptr);
   constexpr int kCommittedAttempts = 3;
   for (int attempt = 1;; ++attempt) {
