@@ -221,6 +221,47 @@ Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
   return Status::NotFound("topic \"" + topic + "\" does not exist");
 }
 
+void StartDeleteRecords(rd_kafka_t* client, std::span<const PartitionOffset> offsets,
+                        std::chrono::milliseconds timeout, rd_kafka_queue_t* queue) {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const PartitionOffset& o : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
+  }
+  rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(list.get());
+  AdminOptions options =
+      MakeOptions(client, RD_KAFKA_ADMIN_OP_DELETERECORDS, Clock::now() + timeout);
+  rd_kafka_DeleteRecords(client, &del, 1, options.get(), queue);
+  rd_kafka_DeleteRecords_destroy(del);
+}
+
+Status DeleteRecordsOutcome(rd_kafka_event_t* event) {
+  EVENTFLOW_RETURN_IF_ERROR(
+      FromKafkaError(rd_kafka_event_error(event), "deleting records"));
+  const rd_kafka_DeleteRecords_result_t* result = rd_kafka_event_DeleteRecords_result(event);
+  if (result == nullptr) return Status::Internal("not a DeleteRecords result event");
+  const rd_kafka_topic_partition_list_t* parts = rd_kafka_DeleteRecords_result_offsets(result);
+  for (int i = 0; parts != nullptr && i < parts->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = parts->elems[i];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return FromKafkaError(tp.err, std::string("deleting records of ") + tp.topic +
+                                        " partition " + std::to_string(tp.partition));
+    }
+  }
+  return Status::OK();
+}
+
+Status DeleteRecordsBefore(rd_kafka_t* client, std::span<const PartitionOffset> offsets,
+                           std::chrono::milliseconds timeout) {
+  if (offsets.empty()) return Status::OK();
+  const Clock::time_point deadline = Clock::now() + timeout;
+  KafkaQueue queue(rd_kafka_queue_new(client));
+  StartDeleteRecords(client, offsets, timeout, queue.get());
+  auto ev = AwaitResult(client, queue.get(), RD_KAFKA_EVENT_DELETERECORDS_RESULT, deadline,
+                        "deleting records");
+  if (!ev.ok()) return ev.status();
+  return DeleteRecordsOutcome(ev->get());
+}
+
 Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
                                             int partition, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;

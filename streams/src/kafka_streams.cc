@@ -56,6 +56,29 @@ std::map<std::string, KafkaStreams::StoreRestoreMetrics> KafkaStreams::restore_m
   return shared_->restore_progress->Snapshot();
 }
 
+std::map<std::string, uint64_t> KafkaStreams::records_lost() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!shared_) return {};
+  return shared_->lost_records->Snapshot();
+}
+
+int KafkaStreams::stalled_partitions() const {
+  int n = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& t : threads_) n += t->stalled_partitions();
+  return n;
+}
+
+uint64_t KafkaStreams::partition_stalls_total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stalls_of_replaced_threads_ +
+         [&] {
+           uint64_t n = 0;
+           for (const auto& t : threads_) n += t->partition_stalls_total();
+           return n;
+         }();
+}
+
 uint64_t KafkaStreams::dropped_late() const {
   uint64_t n = 0;
   std::lock_guard<std::mutex> lock(mu_);
@@ -143,8 +166,29 @@ Status KafkaStreams::CreateInternalTopics() {
         }
       }
     }
-    topics.push_back(NewTopic{shared_->resolve(spec.name), n, config_.replication_factor,
-                              spec.configs});
+    // Repartition topics (the only internal topics a topology declares) keep
+    // their records by time forever: records carry event times, which for a
+    // replay of old data are months old, and time retention would delete
+    // records nobody has read yet. The threads purge what they committed
+    // (DeleteRecords, repartition_purge_interval); small segments let the
+    // broker free the purged space soon (Kafka Streams' KIP-284 settings).
+    std::vector<std::pair<std::string, std::string>> configs = {
+        {"cleanup.policy", "delete"},
+        {"retention.ms", "-1"},
+        {"segment.bytes", "52428800"},
+        {"segment.ms", "600000"},
+    };
+    for (const auto& [key, value] : spec.configs) {
+      auto it = std::find_if(configs.begin(), configs.end(),
+                             [&](const auto& kv) { return kv.first == key; });
+      if (it != configs.end()) {
+        it->second = value;
+      } else {
+        configs.emplace_back(key, value);
+      }
+    }
+    topics.push_back(
+        NewTopic{shared_->resolve(spec.name), n, config_.replication_factor, std::move(configs)});
   }
   // Changelog topics: one partition per task of the sub-topology using the store.
   std::map<std::string, int> internal_partitions;
@@ -183,14 +227,19 @@ Status KafkaStreams::CreateInternalTopics() {
     if (store.kind == StoreSpec::Kind::kKeyValue) {
       configs = {{"cleanup.policy", "compact"}};
     } else {
-      // Windows and sessions expire: compact, and delete after retention + 1 day.
-      const auto retention = store.retention + std::chrono::hours(24);
+      // Windows and sessions expire: compact, and delete after retention plus
+      // windowstore_changelog_additional_retention (1 day). Changelog records
+      // carry the wall-clock time they were written (TaskChangelogWriter), so
+      // this counts from the write, whatever the event times.
+      const auto retention = store.retention + config_.windowstore_changelog_additional_retention;
       configs = {{"cleanup.policy", "compact,delete"},
                  {"retention.ms", std::to_string(retention.count())}};
     }
     topics.push_back(NewTopic{ChangelogTopic(config_.application_id, store.name), n,
                               config_.replication_factor, std::move(configs)});
   }
+  // Dead letters carry the wall-clock time they were written: the broker's
+  // default retention (7 days) counts from then.
   topics.push_back(NewTopic{DeadLetterTopic(config_.application_id), 1,
                             config_.replication_factor, {{"cleanup.policy", "delete"}}});
   (void)max_partitions;
@@ -287,6 +336,7 @@ void KafkaStreams::Supervise() {
           [this](int i, ThreadState s) { OnThreadState(i, s); });
       Status s = thread->Start();
       std::lock_guard<std::mutex> lock(mu_);
+      stalls_of_replaced_threads_ += dead->partition_stalls_total();
       threads_[index] = std::move(thread);
       if (s.ok()) continue;
       error_ = s;

@@ -174,6 +174,7 @@ StreamTask::StreamTask(TaskId id, const Topology& topology,
           .count();
     };
   }
+  cached_wall_clock_ = options_.wall_clock();
 }
 
 StreamTask::~StreamTask() { Close(); }
@@ -202,20 +203,30 @@ namespace {
 
 // Sends a store's changes to its changelog partition (the task's partition)
 // through the task's collector, so under exactly-once they are part of the
-// task's transaction.
+// task's transaction. The Kafka timestamp is the wall-clock time of writing,
+// not the change's event time: the window is in the key already, and the
+// broker's time retention of a window or session changelog must count from
+// when the state was written — a replay of months-old events would otherwise
+// have its changelog deleted at the next retention check, and a restore would
+// miss state the store still needs.
 class TaskChangelogWriter final : public state::ChangelogWriter {
  public:
-  TaskChangelogWriter(std::string topic, int32_t partition, RecordCollector* collector)
-      : topic_(std::move(topic)), partition_(partition), collector_(collector) {}
+  TaskChangelogWriter(std::string topic, int32_t partition, RecordCollector* collector,
+                      const int64_t* wall_clock)
+      : topic_(std::move(topic)),
+        partition_(partition),
+        collector_(collector),
+        wall_clock_(wall_clock) {}
   Status Log(std::string_view key, std::optional<std::string_view> value,
-             int64_t timestamp) override {
-    return collector_->Send(topic_, partition_, key, value, timestamp, no_headers_);
+             int64_t /*event_time*/) override {
+    return collector_->Send(topic_, partition_, key, value, *wall_clock_, no_headers_);
   }
 
  private:
   std::string topic_;
   int32_t partition_;
   RecordCollector* collector_;
+  const int64_t* wall_clock_;  // the task's cached wall clock (SetWallClock)
   Headers no_headers_;
 };
 
@@ -235,7 +246,8 @@ Status StreamTask::OpenStores() {
     options.rocksdb_config_setter = options_.rocksdb_config_setter;
     if (spec->logging) {
       changelog_writers_.push_back(std::make_unique<TaskChangelogWriter>(
-          ChangelogTopic(options_.application_id, spec->name), id_.partition, collector_));
+          ChangelogTopic(options_.application_id, spec->name), id_.partition, collector_,
+          &cached_wall_clock_));
       options.changelog_writer = changelog_writers_.back().get();
     }
     auto open = [&]() -> Result<std::unique_ptr<state::StateStore>> {
@@ -615,7 +627,11 @@ Status StreamTask::HandleBadRecord(const RawRecord& raw, std::string_view stage,
   headers.Add(kDlqTopicHeader, raw.topic);
   headers.Add(kDlqPartitionHeader, std::to_string(raw.partition));
   headers.Add(kDlqOffsetHeader, std::to_string(raw.offset));
-  const Status sent = collector_->Send(dlq_topic_, -1, raw.key, raw.value, raw.timestamp, headers);
+  headers.Add(kDlqTimestampHeader, std::to_string(raw.timestamp));
+  // Stamped with the wall clock: the topic's time retention counts from when
+  // the record was dead-lettered, whatever (or however wrong) its own time.
+  const Status sent =
+      collector_->Send(dlq_topic_, -1, raw.key, raw.value, cached_wall_clock_, headers);
   if (!sent.ok()) {
     // Not even the dead-letter topic takes it (e.g. larger than the producer's
     // limit): nothing can keep this record, so the task stops.
@@ -733,6 +749,16 @@ void StreamTask::ResetPartition(const std::string& topic, int32_t partition, int
   // within a task's life (the runtime rebuilds tasks after a rewind).
   UpdateWatermark();
   restored_watermark_ = watermark_;
+}
+
+bool StreamTask::AdvancePartitionTo(std::string_view topic, int32_t partition, int64_t offset) {
+  for (auto& p : partitions_) {
+    if (p->partition != partition || p->topic != topic) continue;
+    if (!p->queue.empty() || p->next_offset >= offset) return false;
+    p->next_offset = offset;
+    return true;
+  }
+  return false;
 }
 
 void StreamTask::ClearBuffers() {

@@ -127,7 +127,11 @@ Status StreamThread::Start() {
   props.Set("partition.assignment.strategy", "range");
   props.Set("enable.auto.commit", "false");
   props.Set("enable.auto.offset.store", "false");
-  props.Set("auto.offset.reset", "earliest");
+  // Every partition is assigned with an explicit position (its committed
+  // offset, else its beginning), so librdkafka resets a position only when it
+  // is out of range: records deleted before they were read. "error" makes that
+  // a consumer error (HandleOutOfRange) instead of a silent jump.
+  props.Set("auto.offset.reset", "error");
   props.Set("isolation.level", eos_ ? "read_committed" : "read_uncommitted");
   props.Set("session.timeout.ms", std::to_string(config_.session_timeout.count()));
   props.Set("max.poll.interval.ms", "300000");
@@ -186,11 +190,14 @@ void StreamThread::Run() {
 
 Status StreamThread::RunLoop() {
   while (!shutdown_.load()) {
-    EVENTFLOW_RETURN_IF_ERROR(PollBatch());
-    EVENTFLOW_RETURN_IF_ERROR(ProcessTasks());
+    loop_now_ = Clock::now();
+    // The tasks' wall clock (changelog and dead-letter timestamps), once per loop.
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
+    for (auto& [id, task] : tasks_) task->SetWallClock(now);
+    EVENTFLOW_RETURN_IF_ERROR(PollBatch());
+    EVENTFLOW_RETURN_IF_ERROR(ProcessTasks());
     for (auto& [id, task] : tasks_) {
       // Open a transaction only when a punctuator will run (it may produce):
       // an idle thread commits nothing.
@@ -211,6 +218,12 @@ Status StreamThread::RunLoop() {
       }
     }
     EVENTFLOW_RETURN_IF_ERROR(MaybeCommit(/*force=*/false));
+    if (purge_in_flight_) ReapPurge();
+    if (config_.partition_stall_timeout.count() > 0 &&
+        loop_now_ - last_stall_check_ >= std::chrono::seconds(1)) {
+      last_stall_check_ = loop_now_;
+      CheckStalls(loop_now_);
+    }
   }
   return Status::OK();
 }
@@ -267,6 +280,9 @@ BufferedRecord ToBufferedRecord(KafkaMessage msg) {
 
 Status StreamThread::HandleConsumerError(const rd_kafka_message_t* msg) {
   if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return Status::OK();
+  if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && msg->rkt != nullptr) {
+    return HandleOutOfRange(rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset);
+  }
   if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
     char reason[512] = "";
     rd_kafka_resp_err_t cause = rd_kafka_fatal_error(consumer_.get(), reason, sizeof reason);
@@ -314,6 +330,9 @@ Status StreamThread::PollBatch() {
     }
     Route* route = RouteFor(msg.get());
     if (route == nullptr) continue;  // a partition revoked meanwhile
+    route->position = msg->offset + 1;
+    route->last_progress = loop_now_;
+    route->stalled = false;
     route->task->AddRecord(ToBufferedRecord(std::move(msg)));
     ++taken;
   }
@@ -329,6 +348,10 @@ Status StreamThread::PollBatch() {
     if (!r.queue || r.task->buffered() >= limit) continue;
     const size_t room = std::min(limit - r.task->buffered(), static_cast<size_t>(kPollBatch));
     const ssize_t n = rd_kafka_consume_batch_queue(r.queue.get(), 0, batch, room);
+    if (n > 0) {
+      r.last_progress = loop_now_;
+      r.stalled = false;
+    }
     for (ssize_t i = 0; i < n; ++i) {
       KafkaMessage m(batch[i]);
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -339,6 +362,7 @@ Status StreamThread::PollBatch() {
         }
         continue;
       }
+      r.position = m->offset + 1;
       r.task->AddRecord(ToBufferedRecord(std::move(m)));
       ++taken;
     }
@@ -401,6 +425,7 @@ Status StreamThread::MaybeCommit(bool force) {
   if (s.ok()) {
     dirty_ = false;
     failed_commits_ = 0;
+    MaybePurgeRepartitionTopics();
     return s;
   }
   // A failed store stops the thread: no rewind, which after the Kafka commit
@@ -600,7 +625,10 @@ Status StreamThread::CreateTasks(const rd_kafka_topic_partition_list_t* assignme
       task->ResetPartition(tp.topic, tp.partition, c->second.offset, c->second.times.stream_time,
                            c->second.times.upstream_watermarks);
     }
-    routes_.push_back(Route{nullptr, tp.topic, tp.partition, task, nullptr});
+    Route route{nullptr, tp.topic, tp.partition, task, nullptr};
+    route.position = c != committed_.end() ? c->second.offset : -1;
+    route.last_progress = Clock::now();
+    routes_.push_back(std::move(route));
   }
   AttachPartitionQueues();
   // Stores catch up with their changelogs before the tasks process anything.
@@ -632,6 +660,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     int64_t remaining = 0;  // as last reported to restore_progress
     bool done = false;
     std::vector<KafkaMessage> batch;
+    bool windowed = false;  // a window or session store: its changelog has time retention
   };
   RestoreProgress& progress = *shared_->restore_progress;
   std::vector<Restoring> restoring;
@@ -642,6 +671,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
       Restoring r{store.get(), name, ChangelogTopic(config_.application_id, name),
                   task->task_id().partition, "task " + task->task_id().ToString() + " store " + name,
                   true, 0, 0, 0, 0, 0, false, {}};
+      r.windowed = spec->kind != StoreSpec::Kind::kKeyValue;
       if (store->OffsetStatus().ok()) {
         r.from = *store->CommittedOffset();
         r.full = false;
@@ -664,6 +694,9 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     props.Set("enable.auto.commit", "false");
     props.Set("enable.partition.eof", "true");
     props.Set("isolation.level", "read_committed");
+    // A position below the log start (deleted while restoring) is an error
+    // (gap() below), never a silent jump to the end.
+    props.Set("auto.offset.reset", "error");
     // The end of a caught-up changelog is found by an empty fetch, which the
     // broker holds for fetch.wait.max.ms (default 500 ms): keep it short.
     props.Set("fetch.wait.max.ms", "20");
@@ -693,12 +726,51 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
       }
     }
   } clear_remaining{&restoring, &progress};
+  // The changelog starts at `low`, above `from`, where the store needs it to
+  // start: the records in between are gone. A window or session changelog
+  // deletes by time (retention.ms counted from when each record was written,
+  // see TaskChangelogWriter): expected, said at WARN. A key-value changelog is
+  // compacted and never loses its head by itself: that is data loss, handled
+  // by the data loss policy.
+  auto gap = [&](Restoring& r, int64_t from, int64_t low) -> Status {
+    const std::string range = "offsets " + std::to_string(from) + " to " +
+                              std::to_string(low - 1) + " (up to " +
+                              std::to_string(low - from) + " record(s))";
+    const std::string where = r.what + ": changelog " + r.topic + " partition " +
+                              std::to_string(r.partition) + " starts at offset " +
+                              std::to_string(low) + ", ";
+    if (r.windowed) {
+      Log(LogLevel::kWarn, "restore",
+          where + range + " were deleted by its time retention (retention.ms, counted from when " +
+              "each record was written); restoring from " + std::to_string(low) +
+              ": windows last written longer ago than that are not restored (they have expired " +
+              "unless this application was stopped or idle that long)");
+      return Status::OK();
+    }
+    const std::string what = where + range +
+                             " are gone (deleted by DeleteRecords or a retention set on this "
+                             "compacted topic): the store cannot be restored completely";
+    if (config_.data_loss_policy == DataLossPolicy::kFail) {
+      return Status::DataLoss(what + "; stopping (on-data-loss=fail). To restore from offset " +
+                              std::to_string(low) +
+                              " and count the records lost, restart with on-data-loss=skip");
+    }
+    Log(LogLevel::kError, "restore",
+        what + "; restoring from offset " + std::to_string(low) +
+            " (on-data-loss=skip), counted in eventflow_records_lost_total");
+    shared_->lost_records->Add(r.topic, static_cast<uint64_t>(low - from));
+    return Status::OK();
+  };
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(restoring.size())));
   for (Restoring& r : restoring) {
     auto marks = QueryWatermarks(rk, r.topic, r.partition, std::chrono::seconds(30));
     if (!marks.ok()) return marks.status().WithContext(r.what + ": reading the end of the changelog");
     r.high = marks->high;
-    if (r.full) r.from = marks->low;
+    const int64_t needed_from = r.full ? 0 : r.from;
+    if (needed_from < marks->low) {
+      EVENTFLOW_RETURN_IF_ERROR(gap(r, needed_from, marks->low));
+      r.from = marks->low;
+    }
     r.next = r.from;
     r.done = r.from >= r.high;
     report(r, 0, r.done ? 0 : r.high - r.from);
@@ -766,6 +838,20 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
         report(r, 0, 0);
         continue;
       }
+      if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+        // The head was deleted while we read it: go on from the new start.
+        auto marks = QueryWatermarks(rk, r.topic, r.partition, std::chrono::seconds(30));
+        if (!marks.ok()) return marks.status().WithContext(r.what + ": restoring from " + r.topic);
+        EVENTFLOW_RETURN_IF_ERROR(flush(r));
+        const int64_t low = std::max(marks->low, r.next);
+        if (r.next < low) EVENTFLOW_RETURN_IF_ERROR(gap(r, r.next, low));
+        r.next = low;
+        KafkaPartitionList seek(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(seek.get(), r.topic.c_str(), r.partition)->offset = low;
+        KafkaError err(rd_kafka_seek_partitions(rk, seek.get(), 30'000));
+        EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), r.what + ": seeking " + r.topic));
+        continue;
+      }
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return FromKafkaError(m->err, r.what + ": restoring from " + r.topic);
       }
@@ -793,6 +879,7 @@ void StreamThread::CloseTasks() {
   dropped_late_committed_.clear();
   routes_.clear();
   last_route_ = 0;
+  stalled_partitions_.store(0, std::memory_order_relaxed);
 }
 
 Status StreamThread::OnRevoke() {
@@ -889,6 +976,14 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   Status s;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     s = self->OnAssign(partitions);
+    // Explicit positions: the committed offsets OnAssign read, else the
+    // beginning. librdkafka does not look them up again, and auto.offset.reset
+    // (error) applies only to a position that is out of range.
+    for (int i = 0; i < partitions->cnt; ++i) {
+      rd_kafka_topic_partition_t& tp = partitions->elems[i];
+      auto c = self->committed_.find({tp.topic, tp.partition});
+      tp.offset = c != self->committed_.end() ? c->second.offset : RD_KAFKA_OFFSET_BEGINNING;
+    }
     rd_kafka_assign(rk, partitions);
     self->AttachPartitionQueues();  // for partitions that had no queue before the assignment
   } else {
@@ -896,6 +991,147 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, nullptr);
   }
   if (!s.ok() && self->rebalance_error_.ok()) self->rebalance_error_ = s;
+}
+
+
+Status StreamThread::HandleOutOfRange(const std::string& topic, int32_t partition,
+                                      int64_t offset) {
+  auto marks = QueryWatermarks(consumer_.get(), topic, partition, std::chrono::seconds(30));
+  if (!marks.ok()) {
+    return marks.status().WithContext("topic " + topic + " partition " +
+                                      std::to_string(partition) + ": position " +
+                                      std::to_string(offset) + " is out of range");
+  }
+  const bool internal = shared_->repartition_partitions.count(topic) > 0;
+  const std::string where = (internal ? "repartition topic " : "topic ") + topic +
+                            " partition " + std::to_string(partition);
+  int64_t resume = marks->low;
+  uint64_t lost = 0;
+  std::string what;
+  if (offset >= 0 && offset < marks->low) {
+    lost = static_cast<uint64_t>(marks->low - offset);
+    what = where + ": the records at offsets " + std::to_string(offset) + " to " +
+           std::to_string(marks->low - 1) + " (" + std::to_string(lost) +
+           ") were deleted before this application read them (the log now starts at " +
+           std::to_string(marks->low) +
+           "; time retention counted from old record timestamps, or DeleteRecords)";
+  } else {
+    resume = marks->high;
+    what = where + ": position " + std::to_string(offset) + " is beyond the log end " +
+           std::to_string(marks->high) + " (the topic was recreated or truncated)";
+  }
+  if (config_.data_loss_policy == DataLossPolicy::kFail) {
+    return Status::DataLoss(what + "; stopping (on-data-loss=fail). To go on from offset " +
+                            std::to_string(resume) +
+                            " and count the records lost, restart with on-data-loss=skip");
+  }
+  Log(LogLevel::kError, "stream-thread " + name_,
+      what + "; going on from offset " + std::to_string(resume) +
+          " (on-data-loss=skip), counted in eventflow_records_lost_total");
+  if (lost > 0) shared_->lost_records->Add(topic, lost);
+  KafkaPartitionList seek(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(seek.get(), topic.c_str(), partition)->offset = resume;
+  KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 30'000));
+  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "seeking " + where));
+  for (Route& r : routes_) {
+    if (r.partition != partition || r.topic != topic) continue;
+    r.position = resume;
+    r.last_progress = Clock::now();
+    // Commit the new position even if no record follows, so a restart does
+    // not find (and count) the same gap again.
+    if (r.task->AdvancePartitionTo(topic, partition, resume)) dirty_ = true;
+  }
+  auto c = committed_.find({topic, partition});
+  if (c != committed_.end() && c->second.offset < resume) c->second.offset = resume;
+  return Status::OK();
+}
+
+void StreamThread::MaybePurgeRepartitionTopics() {
+  if (config_.repartition_purge_interval.count() == 0 || purge_in_flight_ ||
+      shared_->repartition_partitions.empty()) {
+    return;
+  }
+  const auto now = Clock::now();
+  if (now - last_purge_ < config_.repartition_purge_interval) return;
+  last_purge_ = now;
+  std::vector<PartitionOffset> offsets;
+  for (const auto& [key, c] : committed_) {
+    if (shared_->repartition_partitions.count(key.first) == 0 || c.offset <= 0) continue;
+    auto purged = purged_.find(key);
+    if (purged != purged_.end() && purged->second >= c.offset) continue;
+    offsets.push_back(PartitionOffset{key.first, key.second, c.offset});
+    purged_[key] = c.offset;
+  }
+  if (offsets.empty()) return;
+  if (!purge_queue_) purge_queue_.reset(rd_kafka_queue_new(consumer_.get()));
+  StartDeleteRecords(consumer_.get(), offsets, std::chrono::seconds(30), purge_queue_.get());
+  purge_in_flight_ = true;
+}
+
+void StreamThread::ReapPurge() {
+  KafkaEvent ev(rd_kafka_queue_poll(purge_queue_.get(), 0));
+  if (!ev || rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_DELETERECORDS_RESULT) return;
+  purge_in_flight_ = false;
+  const Status s = DeleteRecordsOutcome(ev.get());
+  if (!s.ok()) {
+    // Not an error for processing: the records stay until the next purge.
+    Log(LogLevel::kWarn, "stream-thread " + name_,
+        "purging repartition topics: " + s.ToString() + "; retried at the next purge");
+    purged_.clear();
+  }
+}
+
+void StreamThread::CheckStalls(Clock::time_point now) {
+  const auto timeout = config_.partition_stall_timeout;
+  for (Route& r : routes_) {
+    if (now - r.last_progress < timeout || now < r.next_stall_check) continue;
+    r.next_stall_check = now + std::min<Clock::duration>(timeout, std::chrono::seconds(10));
+    // Nothing taken from this partition for the time-out: is there anything
+    // to take? Its last stable offset (the broker's, read_committed) against
+    // where we are, and against the high watermark the fetcher last saw:
+    // a fetcher that runs has seen the data (its cached high watermark is at
+    // least the stable offset), so transaction markers and aborted records
+    // past our position are not a stall.
+    auto marks = QueryWatermarks(consumer_.get(), r.topic, r.partition, std::chrono::seconds(5));
+    if (!marks.ok()) continue;  // the broker is away: asked again in a second
+    int64_t cached_low = -1;
+    int64_t cached_high = -1;
+    rd_kafka_get_watermark_offsets(consumer_.get(), r.topic.c_str(), r.partition, &cached_low,
+                                   &cached_high);
+    const int64_t position = r.position >= 0 ? r.position : marks->low;
+    const bool lagging = marks->high > position && cached_high < marks->high;
+    if (!lagging) {
+      r.last_progress = now;
+      if (r.stalled) r.stalled = false;
+      continue;
+    }
+    if (r.stalled) continue;  // reported already; still not moving
+    r.stalled = true;
+    partition_stalls_total_.fetch_add(1, std::memory_order_relaxed);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - r.last_progress);
+    Log(LogLevel::kError, "stream-thread " + name_,
+        "topic " + r.topic + " partition " + std::to_string(r.partition) +
+            " is stalled: nothing taken for " + std::to_string(seconds.count()) +
+            " s while the broker has records up to " + std::to_string(marks->high) +
+            " past our position " + std::to_string(position) + " (the fetcher last saw " +
+            std::to_string(cached_high) + "); restarting its fetch at " +
+            std::to_string(position));
+    KafkaPartitionList seek(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(seek.get(), r.topic.c_str(), r.partition)->offset =
+        r.position >= 0 ? r.position : RD_KAFKA_OFFSET_BEGINNING;
+    KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 10'000));
+    if (err) {
+      Log(LogLevel::kWarn, "stream-thread " + name_,
+          FromKafkaError(err.get(), "restarting the fetch of " + r.topic).ToString());
+    }
+  }
+  CountStalled();
+}
+
+void StreamThread::CountStalled() {
+  int stalled = 0;
+  for (const Route& r : routes_) stalled += r.stalled ? 1 : 0;
+  stalled_partitions_.store(stalled, std::memory_order_relaxed);
 }
 
 }  // namespace eventflow::streams

@@ -93,8 +93,29 @@ class RestoreProgress {
   std::map<std::string, Metrics> by_store_;
 };
 
+//! Records the broker no longer had when a thread (or its restore) read a
+//! partition, per topic, summed over the instance's threads; updated per
+//! event, never per record (eventflow_records_lost_total{topic}).
+class LostRecords {
+ public:
+  //! Adds `count` lost records of `topic`.
+  void Add(const std::string& topic, uint64_t count) {
+    std::lock_guard<std::mutex> lock(mu_);
+    by_topic_[topic] += count;
+  }
+  //! Returns the counts per topic (topics with at least one event).
+  std::map<std::string, uint64_t> Snapshot() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return by_topic_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> by_topic_;
+};
+
 //! What all threads of an instance share (immutable while they run, except
-//! the thread-safe restore_progress).
+//! the thread-safe restore_progress and lost_records).
 struct ThreadShared {
   const Topology* topology = nullptr;
   std::vector<Topology::SubTopology> subtopologies;
@@ -111,6 +132,8 @@ struct ThreadShared {
   std::unique_ptr<state::StateMemoryBudget> memory_budget;
   //! Restore metrics of the instance.
   std::unique_ptr<RestoreProgress> restore_progress = std::make_unique<RestoreProgress>();
+  //! Records lost to retention or DeleteRecords (DataLossPolicy::kSkip).
+  std::unique_ptr<LostRecords> lost_records = std::make_unique<LostRecords>();
 };
 
 class StreamThread {
@@ -141,6 +164,13 @@ class StreamThread {
   //! Window updates dropped as late by this thread's tasks, as of their last commit.
   uint64_t dropped_late() const { return dropped_late_.load(std::memory_order_relaxed); }
   int index() const { return index_; }
+  //! Partitions found stalled (lag and nothing taken for partition_stall_timeout)
+  //! and not moving since.
+  int stalled_partitions() const { return stalled_partitions_.load(std::memory_order_relaxed); }
+  //! Stalls detected since the thread started (each counted once).
+  uint64_t partition_stalls_total() const {
+    return partition_stalls_total_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Route {
@@ -149,6 +179,14 @@ class StreamThread {
     int32_t partition = 0;
     StreamTask* task = nullptr;
     KafkaQueue queue;  // the partition's own queue, detached from the consumer queue
+    // Stall check (CheckStalls): the offset after the last record taken (-1:
+    // none yet), when the last record was taken (or the partition was last
+    // found not lagging), and whether it is counted as stalled (until a
+    // record is taken from it again).
+    int64_t position = -1;
+    std::chrono::steady_clock::time_point last_progress{};
+    bool stalled = false;
+    std::chrono::steady_clock::time_point next_stall_check{};  // rate of broker queries
   };
 
   void Run();
@@ -181,6 +219,19 @@ class StreamThread {
   KafkaPartitionList ProgressList();
   void AttachPartitionQueues();
   Status HandleConsumerError(const rd_kafka_message_t* msg);
+  //! A fetch position below the log start (records deleted before they were
+  //! read) or beyond the log end: stops with DataLoss (DataLossPolicy::kFail)
+  //! or logs, counts and goes on from the log start (kSkip).
+  Status HandleOutOfRange(const std::string& topic, int32_t partition, int64_t offset);
+  //! After a commit, every repartition_purge_interval: deletes the records of
+  //! the thread's repartition partitions below their committed offsets
+  //! (DeleteRecords, asynchronous; ReapPurge collects the outcome).
+  void MaybePurgeRepartitionTopics();
+  void ReapPurge();
+  //! The stall guard (partition_stall_timeout), from the loop about once a second.
+  void CheckStalls(std::chrono::steady_clock::time_point now);
+  //! Refreshes stalled_partitions_ from the routes.
+  void CountStalled();
   void SetState(ThreadState s);
   static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
@@ -215,6 +266,14 @@ class StreamThread {
   int crash_hits_ = 0;  // consecutive failed commits (each followed by a rewind)
   std::chrono::steady_clock::time_point last_commit_;
   Status rebalance_error_;
+  // Repartition purging: the last offset purged per partition, the async
+  // DeleteRecords result queue (on the consumer handle), one request at a time.
+  std::map<std::pair<std::string, int32_t>, int64_t> purged_;
+  KafkaQueue purge_queue_;
+  bool purge_in_flight_ = false;
+  std::chrono::steady_clock::time_point last_purge_{};
+  std::chrono::steady_clock::time_point last_stall_check_{};
+  std::chrono::steady_clock::time_point loop_now_{};  // read once per loop iteration
 
   std::thread thread_;
   std::atomic<bool> shutdown_{false};
@@ -222,6 +281,8 @@ class StreamThread {
   std::atomic<ThreadState> state_{ThreadState::kCreated};
   std::atomic<uint64_t> processed_{0};
   std::atomic<uint64_t> dropped_late_{0};
+  std::atomic<int> stalled_partitions_{0};
+  std::atomic<uint64_t> partition_stalls_total_{0};
   // Each task's dropped_late counter as of the last commit (reset with the tasks).
   std::map<TaskId, uint64_t> dropped_late_committed_;
   mutable std::mutex error_mu_;

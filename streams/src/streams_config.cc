@@ -55,6 +55,21 @@ Status StreamsConfig::Validate() const {
                                    std::to_string(watermark_idle_timeout.count()) +
                                    " (0 turns the idle timeout off)");
   }
+  if (repartition_purge_interval.count() < 0) {
+    return Status::InvalidArgument("repartition.purge.interval.ms must not be negative, got " +
+                                   std::to_string(repartition_purge_interval.count()) +
+                                   " (0 turns purging off)");
+  }
+  if (windowstore_changelog_additional_retention.count() < 0) {
+    return Status::InvalidArgument(
+        "windowstore.changelog.additional.retention.ms must not be negative, got " +
+        std::to_string(windowstore_changelog_additional_retention.count()));
+  }
+  if (partition_stall_timeout.count() < 0) {
+    return Status::InvalidArgument("partition.stall.timeout.ms must not be negative, got " +
+                                   std::to_string(partition_stall_timeout.count()) +
+                                   " (0 turns the check off)");
+  }
   if (session_timeout.count() < 1000) {
     return Status::InvalidArgument("session.timeout.ms must be at least 1000");
   }
@@ -63,6 +78,12 @@ Status StreamsConfig::Validate() const {
         key == "isolation.level" || key == "group.instance.id") {
       return Status::InvalidArgument("kafka." + key +
                                      " is set by the runtime and cannot be overridden");
+    }
+    if (key == "auto.offset.reset") {
+      return Status::InvalidArgument(
+          "kafka.auto.offset.reset is set by the runtime (a partition without committed offset "
+          "starts at its beginning; a position below the log start follows the data loss "
+          "policy, on.data.loss=fail|skip)");
     }
   }
   return Status::OK();

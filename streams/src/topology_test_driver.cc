@@ -168,6 +168,7 @@ Status TopologyTestDriver::AdvanceWallClockTime(std::chrono::milliseconds advanc
   EVENTFLOW_RETURN_IF_ERROR(status_);
   wall_clock_ms_ += advance.count();
   for (auto& task : tasks_) {
+    task->SetWallClock(wall_clock_ms_);
     auto fired = task->PunctuateWallClock(wall_clock_ms_);
     if (!fired.ok()) return fired.status();
     if (task->RefreshIdle(wall_clock_ms_)) EVENTFLOW_RETURN_IF_ERROR(task->AdvanceWatermark());

@@ -59,7 +59,10 @@ TEST(ErrorHandlingTest, UndecodableRecordGoesToTheDeadLetterTopicAndTheNextOneFl
   const TestRecord& dead = dlq.front();
   EXPECT_EQ(dead.key, std::optional<S>("k"));  // the bytes as consumed
   EXPECT_EQ(dead.value, std::optional<S>("abc"));
-  EXPECT_EQ(dead.timestamp, 500);
+  // Stamped when dead-lettered (the driver's wall clock), its own time in a header.
+  EXPECT_EQ(dead.timestamp, driver.wall_clock_ms());
+  EXPECT_NE(dead.timestamp, 500);
+  EXPECT_EQ(HeaderValue(dead.headers, "eventflow.source.timestamp"), "500");
   EXPECT_EQ(HeaderValue(dead.headers, "origin"), "sensor-7");
   EXPECT_EQ(HeaderValue(dead.headers, "eventflow.error"),
             "value (int64 serde): int64 serde needs 8 bytes, got 3");

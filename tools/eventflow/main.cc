@@ -134,10 +134,14 @@ int Describe(int argc, char** argv) {
   return 0;
 }
 
-// Creates the topology's input and output topics when missing.
+// Creates the topology's input and output topics when missing, with
+// retention.ms = `retention_ms` (-1 by default: records carry event times,
+// and a replay of old data must not have its input or results deleted by
+// time retention at the broker's next check).
 Status EnsurePipelineTopics(const streams::StreamsConfig& config,
                             const topologies::NamedTopology& entry,
-                            const topologies::PipelineOptions& options, int partitions) {
+                            const topologies::PipelineOptions& options, int partitions,
+                            int64_t retention_ms) {
   streams::KafkaProperties props;
   props.Set("bootstrap.servers", config.bootstrap_servers);
   props.Merge(config.kafka);
@@ -146,7 +150,8 @@ Status EnsurePipelineTopics(const streams::StreamsConfig& config,
   std::vector<streams::NewTopic> topics;
   for (auto names : {entry.InputTopics(options), entry.OutputTopics(options)}) {
     for (std::string& name : names) {
-      topics.push_back(streams::NewTopic{std::move(name), partitions, config.replication_factor, {}});
+      topics.push_back(streams::NewTopic{std::move(name), partitions, config.replication_factor,
+                                         {{"retention.ms", std::to_string(retention_ms)}}});
     }
   }
   return streams::EnsureTopics(admin->get(), topics, std::chrono::seconds(60));
@@ -170,6 +175,10 @@ int Run(int argc, char** argv) {
       ("processing-guarantee", po::value<std::string>()->default_value("exactly_once_v2"), "exactly_once_v2 or at_least_once")
       ("commit-interval-ms", po::value<int64_t>()->default_value(0), "commit interval (0: 100 under exactly-once, 30000 under at-least-once)")
       ("partitions", po::value<int>()->default_value(3), "partitions of the input and output topics created when missing")
+      ("topic-retention-ms", po::value<int64_t>()->default_value(-1), "retention.ms of the input and output topics created when missing (-1: kept by time forever, so replays of old events lose nothing)")
+      ("on-data-loss", po::value<std::string>()->default_value("fail"), "records deleted by the broker before they were read: fail (stop, naming topic, partition and offsets) or skip (go on, log an ERROR, count eventflow_records_lost_total)")
+      ("repartition-purge-interval-ms", po::value<int64_t>()->default_value(30'000), "how often committed records are deleted from repartition topics (0: never)")
+      ("partition-stall-timeout-ms", po::value<int64_t>()->default_value(120'000), "a partition with records to read and none read for this long is stalled: ERROR, counted, /readyz 503 (0: off)")
       ("state-memory-bytes", po::value<int64_t>()->default_value(int64_t{512} << 20), "RocksDB and record-cache memory of the instance")
       ("http-port", po::value<int>()->default_value(0), "serve /metrics, /healthz, /readyz on this port (0: off)")
       ("http-address", po::value<std::string>()->default_value("127.0.0.1"), "address the HTTP server binds")
@@ -248,6 +257,25 @@ int Run(int argc, char** argv) {
                                         std::to_string(memory)));
   }
   config.state_memory_bytes = static_cast<size_t>(memory);
+  const int64_t topic_retention_ms = vm["topic-retention-ms"].as<int64_t>();
+  if (topic_retention_ms < -1 || topic_retention_ms == 0) {
+    return Fail(Status::InvalidArgument(
+        "--topic-retention-ms: must be -1 (no time limit) or positive, got " +
+        std::to_string(topic_retention_ms)));
+  }
+  const std::string on_data_loss = vm["on-data-loss"].as<std::string>();
+  if (on_data_loss == "fail") {
+    config.data_loss_policy = streams::DataLossPolicy::kFail;
+  } else if (on_data_loss == "skip") {
+    config.data_loss_policy = streams::DataLossPolicy::kSkip;
+  } else {
+    return Fail(Status::InvalidArgument("--on-data-loss: expected fail or skip, got \"" +
+                                        on_data_loss + "\""));
+  }
+  config.repartition_purge_interval =
+      std::chrono::milliseconds(vm["repartition-purge-interval-ms"].as<int64_t>());
+  config.partition_stall_timeout =
+      std::chrono::milliseconds(vm["partition-stall-timeout-ms"].as<int64_t>());
   const int http_port = vm["http-port"].as<int>();
   if (http_port < 0 || http_port > 65535) {
     return Fail(Status::InvalidArgument("--http-port: must be in 0..65535, got " +
@@ -278,7 +306,8 @@ int Run(int argc, char** argv) {
                      (config.kafka.entries().empty()
                           ? std::string()
                           : ", kafka settings:\n" + config.kafka.ToRedactedString()));
-  if (Status s = EnsurePipelineTopics(config, *entry, options, partitions); !s.ok()) {
+  if (Status s = EnsurePipelineTopics(config, *entry, options, partitions, topic_retention_ms);
+      !s.ok()) {
     return Fail(s);
   }
 

@@ -110,6 +110,26 @@ MetricsServer::MetricsServer(int fd, int port, const std::string& application_id
     const std::string name(streams::KafkaStreams::StateName(s));
     state_gauges_[name] = &state_->Add({{"state", name}});
   }
+  lost_ = &prometheus::BuildCounter()
+               .Name("eventflow_records_lost_total")
+               .Help("Records skipped because the broker no longer had them (deleted by "
+                     "retention or DeleteRecords before they were read), per topic; 0 unless "
+                     "--on-data-loss=skip")
+               .Labels(labels)
+               .Register(*registry_);
+  stalls_ = &prometheus::BuildCounter()
+                 .Name("eventflow_partition_stalls_total")
+                 .Help("Input partitions found stalled: records to read and none taken for "
+                       "--partition-stall-timeout-ms")
+                 .Labels(labels)
+                 .Register(*registry_)
+                 .Add({});
+  stalled_ = &prometheus::BuildGauge()
+                  .Name("eventflow_stalled_partitions")
+                  .Help("Input partitions stalled now (non-zero: /readyz answers 503)")
+                  .Labels(labels)
+                  .Register(*registry_)
+                  .Add({});
   up_ = &prometheus::BuildGauge()
              .Name("eventflow_up")
              .Help("1 while a streams application is attached to this endpoint")
@@ -150,6 +170,18 @@ std::string MetricsServer::ScrapeText() {
       }
       remaining_->Add({{"store", store}}).Set(double(m.remaining_records));
     }
+    for (const auto& [topic, n] : app_->records_lost()) {
+      uint64_t& last = last_lost_[topic];
+      prometheus::Counter& counter = lost_->Add({{"topic", topic}});
+      if (n > last) {
+        counter.Increment(double(n - last));
+        last = n;
+      }
+    }
+    const uint64_t stalls = app_->partition_stalls_total();
+    if (stalls > last_stalls_) stalls_->Increment(double(stalls - last_stalls_));
+    last_stalls_ = std::max(last_stalls_, stalls);
+    stalled_->Set(double(app_->stalled_partitions()));
     const std::string current(streams::KafkaStreams::StateName(app_->state()));
     for (auto& [name, gauge] : state_gauges_) gauge->Set(name == current ? 1 : 0);
   }
@@ -189,13 +221,21 @@ void MetricsServer::Handle(int client) {
   }
   if (path == "/healthz" || path == "/readyz") {
     std::optional<State> state;
+    int stalled = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (app_ != nullptr) state = app_->state();
+      if (app_ != nullptr) {
+        state = app_->state();
+        stalled = app_->stalled_partitions();
+      }
     }
-    const std::string name = state ? std::string(streams::KafkaStreams::StateName(*state))
-                                   : std::string("STARTING");
-    const bool ok = path == "/healthz" ? state != State::kError : state == State::kRunning;
+    std::string name = state ? std::string(streams::KafkaStreams::StateName(*state))
+                             : std::string("STARTING");
+    bool ok = path == "/healthz" ? state != State::kError : state == State::kRunning;
+    if (path == "/readyz" && stalled > 0) {
+      ok = false;
+      name += " (" + std::to_string(stalled) + " stalled partition(s))";
+    }
     Respond(client, ok ? 200 : 503, "text/plain", name + "\n");
     return;
   }

@@ -6,10 +6,12 @@
 //             {reason="late"}, eventflow_restored_records_total{store},
 //             eventflow_restore_remaining_records{store},
 //             eventflow_application_state{state} (1 for the current state, else 0),
+//             eventflow_records_lost_total{topic}, eventflow_partition_stalls_total,
+//             eventflow_stalled_partitions,
 //             eventflow_up; every series labelled application_id and instance.
 //   /healthz  200 unless the application is in ERROR (503 then)
 //   /readyz   200 when the application is RUNNING (all tasks assigned and
-//             restored), else 503
+//             restored) and no partition is stalled, else 503
 //
 // The record path never touches this class: each scrape polls KafkaStreams'
 // counters (processed(), dropped_late(), restore_metrics(), state()) and turns
@@ -83,12 +85,17 @@ class MetricsServer {
   prometheus::Counter* processed_ = nullptr;
   prometheus::Counter* dropped_late_ = nullptr;
   prometheus::Gauge* up_ = nullptr;
+  prometheus::Family<prometheus::Counter>* lost_ = nullptr;
+  prometheus::Counter* stalls_ = nullptr;
+  prometheus::Gauge* stalled_ = nullptr;
   std::map<std::string, prometheus::Gauge*> state_gauges_;
   // The application's counters as of the last scrape: a counter grows by the
   // difference (a restarted count never makes it go back).
   uint64_t last_processed_ = 0;
   uint64_t last_dropped_late_ = 0;
   std::map<std::string, uint64_t> last_restored_;
+  std::map<std::string, uint64_t> last_lost_;
+  uint64_t last_stalls_ = 0;
 };
 
 }  // namespace eventflow::tools

@@ -31,6 +31,7 @@ enum class StatusCode {
   kFenced,           //!< another instance took over (transactional or sink fencing)
   kFatal,            //!< the component cannot continue and must be recreated
   kInternal,         //!< a bug: an invariant did not hold
+  kDataLoss,         //!< records still needed are gone (e.g. deleted by the broker before read)
 };
 
 //! Returns the code's name, e.g. "InvalidArgument".
@@ -57,6 +58,7 @@ class Status {
   static Status Fenced(std::string msg) { return {StatusCode::kFenced, std::move(msg)}; }
   static Status Fatal(std::string msg) { return {StatusCode::kFatal, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+  static Status DataLoss(std::string msg) { return {StatusCode::kDataLoss, std::move(msg)}; }
 
   //! True when the operation succeeded.
   bool ok() const { return code_ == StatusCode::kOk; }

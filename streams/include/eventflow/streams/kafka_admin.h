@@ -50,6 +50,29 @@ Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
 Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
                            std::chrono::milliseconds timeout);
 
+//! A partition and an offset in it.
+struct PartitionOffset {
+  std::string topic;   //!< topic name
+  int32_t partition;   //!< partition number
+  int64_t offset;      //!< offset
+};
+
+//! Deletes the records of each partition below its offset (Kafka's
+//! DeleteRecords: the partition's log start moves there) and waits for the
+//! answer. Returns the first per-partition error, naming topic and partition.
+Status DeleteRecordsBefore(rd_kafka_t* client, std::span<const PartitionOffset> offsets,
+                           std::chrono::milliseconds timeout);
+
+//! Starts the same request without waiting: its result event
+//! (RD_KAFKA_EVENT_DELETERECORDS_RESULT) arrives on `queue`, and
+//! DeleteRecordsOutcome() reads it.
+void StartDeleteRecords(rd_kafka_t* client, std::span<const PartitionOffset> offsets,
+                        std::chrono::milliseconds timeout, rd_kafka_queue_t* queue);
+
+//! Returns OK when every partition of a DeleteRecords result event succeeded,
+//! else the first error naming topic and partition.
+Status DeleteRecordsOutcome(rd_kafka_event_t* event);
+
 //! Low and high watermark (log start and end offset) of one partition.
 struct PartitionWatermarks {
   int64_t low = 0;

@@ -81,6 +81,16 @@ class KafkaStreams {
   //! rolled back by an aborted transaction is not counted).
   uint64_t dropped_late() const;
 
+  //! Records the broker no longer had when they were to be read (deleted by
+  //! retention or DeleteRecords), per topic, counted when skipped under
+  //! DataLossPolicy::kSkip (eventflow_records_lost_total{topic}); empty otherwise.
+  std::map<std::string, uint64_t> records_lost() const;
+  //! Partitions stalled right now (partition_stall_timeout): lag, and nothing
+  //! taken from them for that long. Non-zero makes the instance not ready.
+  int stalled_partitions() const;
+  //! Stalls detected since start (eventflow_partition_stalls_total).
+  uint64_t partition_stalls_total() const;
+
   //! Restore progress of one store name, summed over this instance's tasks.
   struct StoreRestoreMetrics {
     //! Changelog records restored since the instance started
@@ -115,6 +125,7 @@ class KafkaStreams {
   std::vector<ThreadState> thread_states_;
   std::thread supervisor_;
   bool closing_ = false;
+  uint64_t stalls_of_replaced_threads_ = 0;  // guarded by mu_
 };
 
 }  // namespace eventflow::streams

@@ -103,6 +103,9 @@ inline constexpr std::string_view kDlqStageHeader = "eventflow.error.stage";
 inline constexpr std::string_view kDlqTopicHeader = "eventflow.source.topic";
 inline constexpr std::string_view kDlqPartitionHeader = "eventflow.source.partition";
 inline constexpr std::string_view kDlqOffsetHeader = "eventflow.source.offset";
+//! The bad record's own Kafka timestamp (the dead letter carries the wall-clock
+//! time it was dead-lettered, so the topic's retention counts from then).
+inline constexpr std::string_view kDlqTimestampHeader = "eventflow.source.timestamp";
 
 //! The changelog topic of a store: "<application.id>-<store>-changelog".
 inline std::string ChangelogTopic(const std::string& application_id, const std::string& store) {
@@ -254,6 +257,11 @@ class StreamTask final : public TaskContext {
   //! failed state store's error (StateStoreError) is always returned.
   Result<int> PunctuateWallClock(int64_t now_ms);
 
+  //! Sets the task's cached wall clock (epoch ms), the Kafka timestamp of its
+  //! changelog records and dead letters. The thread calls it once per loop
+  //! and before each commit; Process() also refreshes it every 64 records.
+  void SetWallClock(int64_t now_ms) { cached_wall_clock_ = now_ms; }
+
   //! True when a wall-clock punctuator is due at `now_ms`.
   bool WallClockPunctuationDue(int64_t now_ms) const;
 
@@ -265,6 +273,12 @@ class StreamTask final : public TaskContext {
   //! heard from.
   void ResetPartition(const std::string& topic, int32_t partition, int64_t next_offset,
                       int64_t stream_time, std::span<const int64_t> upstream_watermarks = {});
+
+  //! Moves a registered partition's next offset to commit up to `offset` when
+  //! nothing of it is buffered (records skipped because the broker deleted
+  //! them: the commit must not fall back below them). Returns true when it
+  //! moved.
+  bool AdvancePartitionTo(std::string_view topic, int32_t partition, int64_t offset);
 
   //! Registers an input partition before any record of it arrives, so that
   //! it holds the watermark back until it has a time (the runtime registers

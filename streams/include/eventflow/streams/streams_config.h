@@ -18,6 +18,19 @@ enum class ProcessingGuarantee {
   kExactlyOnceV2, //!< outputs and offsets committed in one Kafka transaction per thread
 };
 
+//! What happens when records the application still had to read are gone from
+//! the broker (the position is below the partition's log start: deleted by
+//! retention or DeleteRecords before they were read).
+enum class DataLossPolicy {
+  //! Stop the application with an error naming the topic, partition, the
+  //! offsets and how many records are gone (the default: nothing is skipped
+  //! without an operator deciding so).
+  kFail,
+  //! Log an ERROR naming the same, count the records in
+  //! eventflow_records_lost_total{topic} and go on from the log start.
+  kSkip,
+};
+
 //! Settings of an application instance. Defaults follow Kafka Streams.
 struct StreamsConfig {
   //! The application's name: consumer group, prefix of internal topics. Required.
@@ -68,6 +81,26 @@ struct StreamsConfig {
   std::chrono::milliseconds watermark_idle_timeout{0};
   //! Consumer group session timeout (static members keep their partitions this long).
   std::chrono::milliseconds session_timeout{45'000};
+  //! Records gone before the application read them (input, repartition or
+  //! changelog topics; see DataLossPolicy and docs/architecture.md "Topics
+  //! and retention").
+  DataLossPolicy data_loss_policy = DataLossPolicy::kFail;
+  //! repartition.purge.interval.ms: how often a thread deletes (DeleteRecords)
+  //! the records of its repartition partitions below their committed offsets,
+  //! after a successful commit. Repartition topics keep records by time
+  //! forever (retention.ms=-1), so this is what bounds them. Zero: never purge.
+  std::chrono::milliseconds repartition_purge_interval{30'000};
+  //! windowstore.changelog.additional.retention.ms: added to a window or
+  //! session store's retention for its changelog's retention.ms (changelog
+  //! records carry the wall-clock time they were written, so this counts in
+  //! wall-clock time from the write).
+  std::chrono::milliseconds windowstore_changelog_additional_retention{std::chrono::hours(24)};
+  //! A partition whose committed end (last stable offset) is ahead of the
+  //! thread's position and from which nothing was taken for this long is
+  //! stalled: logged at ERROR, counted (eventflow_partition_stalls_total),
+  //! reported by stalled_partitions() (so /readyz fails), and its fetch is
+  //! restarted by a seek to the position. Zero turns the check off.
+  std::chrono::milliseconds partition_stall_timeout{120'000};
   //! librdkafka properties passed through unchanged ("kafka.<property>"); they win.
   KafkaProperties kafka;
 
