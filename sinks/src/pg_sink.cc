@@ -63,6 +63,7 @@ Status PgSinkOptions::Validate() const {
   const std::pair<std::string_view, std::string_view> required[] = {
       {"isolation.level", "read_committed"},
       {"enable.auto.commit", "false"},
+      {"auto.offset.reset", "error"},
   };
   for (const auto& [key, value] : required) {
     const std::string* set = kafka.Find(key);
@@ -86,6 +87,9 @@ PgSinkProbe::Snapshot PgSinkProbe::Read() const {
   s.retries = retries_.load(std::memory_order_relaxed);
   s.fenced = fenced_.load(std::memory_order_relaxed);
   s.reconnects = reconnects_.load(std::memory_order_relaxed);
+  for (size_t t = 0; t < kTableCount; ++t) {
+    s.records_lost[t] = records_lost_[t].load(std::memory_order_relaxed);
+  }
   return s;
 }
 
@@ -143,6 +147,7 @@ class PgSink::Runner {
   Status CollectBatch();
   void AddRecord(const rd_kafka_message_t* msg);
   bool AdvanceToEnd(const rd_kafka_message_t* eof);
+  Result<bool> HandleOutOfRange(const rd_kafka_message_t* msg);
   Status EnsureDlqTopic();
   Status SendDeadLetters();
   void MaybeLogProgress();
@@ -183,13 +188,16 @@ Status PgSink::Runner::Init() {
   consumer_props.Set("client.id", "eventflow-sink");
   consumer_props.Set("group.id", options_.group_id);
   consumer_props.Set("partition.assignment.strategy", "range");
-  consumer_props.Set("auto.offset.reset", "earliest");
   consumer_props.Set("enable.auto.offset.store", "false");
   // The end of a partition tells where its last transaction marker is (below).
   consumer_props.Set("enable.partition.eof", "true");
   consumer_props.Merge(options_.kafka);
   consumer_props.Set("isolation.level", "read_committed");
   consumer_props.Set("enable.auto.commit", "false");
+  // Every partition is assigned (and sought) at an explicit position: a reset
+  // happens only for a position below the log start, records deleted before
+  // the sink wrote them — a consumer error (HandleOutOfRange), never a jump.
+  consumer_props.Set("auto.offset.reset", "error");
   auto conf = streams::BuildKafkaConf(consumer_props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), this);
@@ -479,6 +487,72 @@ bool PgSink::Runner::AdvanceToEnd(const rd_kafka_message_t* eof) {
   return true;
 }
 
+// A position below the partition's log start: records deleted before the sink
+// wrote them. kFail stops with DataLoss naming topic, partition, offsets and
+// count; kSkip logs an ERROR, counts them (records_lost) and goes on from the
+// log start, storing that position with the next batch (so a restart does not
+// find and count the same gap again). Returns whether the batch now has
+// something to store.
+Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
+  const int t = TableOf(msg);
+  if (t < 0) return false;
+  const std::string& topic = topics_[static_cast<size_t>(t)];
+  PartitionState& ps = State(static_cast<size_t>(t), msg->partition);
+  const std::string where = topic + " partition " + std::to_string(msg->partition);
+  auto marks = streams::QueryWatermarks(consumer_.get(), topic, msg->partition,
+                                        std::chrono::milliseconds(kKafkaTimeoutMs));
+  if (!marks.ok()) return marks.status().WithContext(where + ": position out of range");
+  const int64_t offset = msg->offset >= 0 ? msg->offset : ps.position;
+  int64_t resume = marks->low;
+  uint64_t lost = 0;
+  std::string what;
+  if (offset < marks->low) {
+    lost = static_cast<uint64_t>(marks->low - offset);
+    what = where + ": the records at offsets " + std::to_string(offset) + " to " +
+           std::to_string(marks->low - 1) + " (" + std::to_string(lost) +
+           ") were deleted before the sink wrote them (the log now starts at " +
+           std::to_string(marks->low) +
+           "; time retention counted from old record timestamps, or DeleteRecords)";
+  } else {
+    resume = marks->high;
+    what = where + ": position " + std::to_string(offset) + " is beyond the log end " +
+           std::to_string(marks->high) + " (the topic was recreated or truncated)";
+  }
+  if (options_.data_loss_policy == streams::DataLossPolicy::kFail) {
+    return Status::DataLoss(what + "; stopping (--on-data-loss=fail). To go on from offset " +
+                            std::to_string(resume) +
+                            " and count the records lost, restart with --on-data-loss=skip");
+  }
+  Log(LogLevel::kError, kComponent,
+      what + "; going on from offset " + std::to_string(resume) +
+          " (--on-data-loss=skip), counted in eventflow_records_lost_total");
+  probe_->records_lost_[static_cast<size_t>(t)].fetch_add(lost, std::memory_order_relaxed);
+  const bool moved = ps.assigned && resume != ps.position;
+  if (moved) {
+    ps.position = resume;
+    if (!ps.in_batch) {
+      ps.in_batch = true;
+      touched_.emplace_back(static_cast<size_t>(t), msg->partition);
+    }
+  }
+  // After an "error" reset librdkafka stops fetching the partition and a
+  // seek is refused (its fetcher is not started): assign again, every
+  // partition at the position the sink expects next.
+  KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(12));
+  for (size_t tt = 0; tt < kTableCount; ++tt) {
+    for (size_t p = 0; p < partitions_[tt].size(); ++p) {
+      const PartitionState& s = partitions_[tt][p];
+      if (!s.assigned) continue;
+      rd_kafka_topic_partition_list_add(assignment.get(), topics_[tt].c_str(),
+                                        static_cast<int32_t>(p))
+          ->offset = s.stored || s.position > 0 ? s.position : RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+  EVENTFLOW_RETURN_IF_ERROR(
+      FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()), "resuming " + where));
+  return moved;
+}
+
 Status PgSink::Runner::CollectBatch() {
   const auto poll_slice = std::chrono::milliseconds(100);
   std::optional<Clock::time_point> deadline;
@@ -500,6 +574,12 @@ Status PgSink::Runner::CollectBatch() {
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         if (AdvanceToEnd(msg.get()) && !deadline) deadline = Clock::now() + options_.batch_time;
+        continue;
+      }
+      if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && msg->rkt != nullptr) {
+        auto moved = HandleOutOfRange(msg.get());
+        if (!moved.ok()) return moved.status();
+        if (*moved && !deadline) deadline = Clock::now() + options_.batch_time;
         continue;
       }
       if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -822,6 +902,13 @@ Status PgSink::Runner::Run() {
       "stopped after " + std::to_string(snap.batches) + " batches, " +
           std::to_string(snap.records_consumed) + " records, " +
           std::to_string(snap.dlq_records) + " to the dead-letter topic");
+  uint64_t lost = 0;
+  for (uint64_t n : snap.records_lost) lost += n;
+  if (lost > 0) {
+    Log(LogLevel::kError, kComponent,
+        std::to_string(lost) + " record(s) were deleted by the broker before the sink wrote "
+        "them and were skipped (--on-data-loss=skip)");
+  }
   return result;
 }
 

@@ -218,6 +218,8 @@ Status StreamThread::RunLoop() {
       }
     }
     EVENTFLOW_RETURN_IF_ERROR(MaybeCommit(/*force=*/false));
+    // Also when idle: what was committed last is purged an interval later.
+    MaybePurgeRepartitionTopics();
     if (purge_in_flight_) ReapPurge();
     if (config_.partition_stall_timeout.count() > 0 &&
         loop_now_ - last_stall_check_ >= std::chrono::seconds(1)) {
@@ -425,7 +427,6 @@ Status StreamThread::MaybeCommit(bool force) {
   if (s.ok()) {
     dirty_ = false;
     failed_commits_ = 0;
-    MaybePurgeRepartitionTopics();
     return s;
   }
   // A failed store stops the thread: no rewind, which after the Kafka commit
@@ -1029,10 +1030,7 @@ Status StreamThread::HandleOutOfRange(const std::string& topic, int32_t partitio
       what + "; going on from offset " + std::to_string(resume) +
           " (on-data-loss=skip), counted in eventflow_records_lost_total");
   if (lost > 0) shared_->lost_records->Add(topic, lost);
-  KafkaPartitionList seek(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(seek.get(), topic.c_str(), partition)->offset = resume;
-  KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 30'000));
-  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "seeking " + where));
+  EVENTFLOW_RETURN_IF_ERROR(RestartFetch(topic, partition, resume).WithContext(where));
   for (Route& r : routes_) {
     if (r.partition != partition || r.topic != topic) continue;
     r.position = resume;
@@ -1116,16 +1114,35 @@ void StreamThread::CheckStalls(Clock::time_point now) {
             " past our position " + std::to_string(position) + " (the fetcher last saw " +
             std::to_string(cached_high) + "); restarting its fetch at " +
             std::to_string(position));
-    KafkaPartitionList seek(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(seek.get(), r.topic.c_str(), r.partition)->offset =
-        r.position >= 0 ? r.position : RD_KAFKA_OFFSET_BEGINNING;
-    KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 10'000));
-    if (err) {
+    const Status restarted = RestartFetch(r.topic, r.partition, -1);
+    if (!restarted.ok()) {
       Log(LogLevel::kWarn, "stream-thread " + name_,
-          FromKafkaError(err.get(), "restarting the fetch of " + r.topic).ToString());
+          restarted.WithContext("restarting the fetch of " + r.topic).ToString());
     }
   }
   CountStalled();
+}
+
+Status StreamThread::RestartFetch(const std::string& topic, int32_t partition, int64_t offset) {
+  // A seek cannot do this: after an auto.offset.reset=error reset librdkafka
+  // leaves the partition's fetcher stopped and refuses seeks on it. Assigning
+  // again (every partition at the position the thread expects next: after the
+  // last record taken, else the committed offset, else the beginning)
+  // restarts every fetcher; records fetched but not taken are fetched again.
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
+  for (const Route& r : routes_) {
+    int64_t at = r.position;
+    if (r.partition == partition && r.topic == topic && offset >= 0) at = offset;
+    if (at < 0) {
+      auto c = committed_.find({r.topic, r.partition});
+      at = c != committed_.end() ? c->second.offset : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition)->offset = at;
+  }
+  EVENTFLOW_RETURN_IF_ERROR(
+      FromKafkaError(rd_kafka_assign(consumer_.get(), list.get()), "assigning again"));
+  AttachPartitionQueues();
+  return Status::OK();
 }
 
 void StreamThread::CountStalled() {

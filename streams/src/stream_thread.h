@@ -223,13 +223,17 @@ class StreamThread {
   //! read) or beyond the log end: stops with DataLoss (DataLossPolicy::kFail)
   //! or logs, counts and goes on from the log start (kSkip).
   Status HandleOutOfRange(const std::string& topic, int32_t partition, int64_t offset);
-  //! After a commit, every repartition_purge_interval: deletes the records of
+  //! From the loop, every repartition_purge_interval: deletes the records of
   //! the thread's repartition partitions below their committed offsets
   //! (DeleteRecords, asynchronous; ReapPurge collects the outcome).
   void MaybePurgeRepartitionTopics();
   void ReapPurge();
   //! The stall guard (partition_stall_timeout), from the loop about once a second.
   void CheckStalls(std::chrono::steady_clock::time_point now);
+  //! Restarts the fetch of every assigned partition by assigning them again,
+  //! `partition` of `topic` at `offset` (if >= 0), the others where the thread
+  //! expects to read next.
+  Status RestartFetch(const std::string& topic, int32_t partition, int64_t offset);
   //! Refreshes stalled_partitions_ from the routes.
   void CountStalled();
   void SetState(ThreadState s);

@@ -85,6 +85,7 @@
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/pipeline_contract.h"
 #include "eventflow/testing/postgres_fixture.h"
+#include "eventflow/testing/private_services.h"
 #include "eventflow/testing/test_env.h"
 #include "eventflow/topologies/pipeline.h"
 #include "eventflow/topologies/registry.h"
@@ -120,74 +121,14 @@ std::string ReadWhole(const std::string& path) { return testing::ReadFileFrom(pa
 
 // --- Our own services -----------------------------------------------------------------
 
-// A Kafka broker and a PostgreSQL cluster of the test's own, through the
-// project's scripts, in a run directory under the build directory. Started
-// fresh by Start() (leftovers of an earlier run are killed and removed),
-// stopped by the destructor.
-class ChaosServices {
+// A Kafka broker and a PostgreSQL cluster of the test's own
+// (testing::PrivateServices), in a run directory under the build directory.
+class ChaosServices : public testing::PrivateServices {
  public:
   ChaosServices()
-      : run_dir_(EVENTFLOW_CHAOS_RUN_DIR),
-        kafka_port_(static_cast<int>(EnvInt("EVENTFLOW_CHAOS_KAFKA_PORT", 29392))),
-        pg_port_(static_cast<int>(EnvInt("EVENTFLOW_CHAOS_PG_PORT", 25732))) {
-    env_ = {"EVENTFLOW_RUN_DIR=" + run_dir_,
-            "EVENTFLOW_KAFKA_PORT=" + std::to_string(kafka_port_),
-            "EVENTFLOW_KAFKA_CONTROLLER_PORT=" + std::to_string(kafka_port_ + 100),
-            "EVENTFLOW_PG_PORT=" + std::to_string(pg_port_),
-            "KAFKA_HEAP_OPTS=-Xms256m -Xmx768m"};
-  }
-
-  //! Starts the broker (and PostgreSQL unless `with_postgres` is false)
-  //! afresh; returns an error naming the script that failed.
-  Status Start(bool with_postgres = true) {
-    Script("kafka", {"kill"});
-    Script("postgres", {"kill"});
-    Script("postgres", {"clean"});
-    std::error_code ec;
-    std::filesystem::remove_all(run_dir_, ec);
-    std::filesystem::create_directories(run_dir_);
-    for (const char* name : {"kafka", "postgres"}) {
-      if (!with_postgres && std::string_view(name) == "postgres") continue;
-      const testing::ProcessResult r = Script(name, {"start"});
-      if (r.exit_code != 0) {
-        return Status::Unavailable(std::string("scripts/") + name + " start failed (exit " +
-                                   std::to_string(r.exit_code) + "): " + r.err);
-      }
-    }
-    // The test helpers (ReadAll, EndOffsets, ...) and ScopedSchema use these.
-    ::setenv("EVENTFLOW_TEST_KAFKA", bootstrap().c_str(), 1);
-    ::setenv("EVENTFLOW_TEST_POSTGRES", postgres_url().c_str(), 1);
-    return Status::OK();
-  }
-
-  ~ChaosServices() {
-    Script("kafka", {"stop"});
-    Script("postgres", {"stop"});
-    if (!::testing::Test::HasFailure()) {
-      Script("postgres", {"clean"});
-      std::error_code ec;
-      std::filesystem::remove_all(run_dir_ + "/kafka", ec);
-    }
-  }
-
-  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(kafka_port_); }
-  std::string postgres_url() const {
-    return "postgresql://analytics:secret@127.0.0.1:" + std::to_string(pg_port_) + "/analytics";
-  }
-  const std::string& run_dir() const { return run_dir_; }
-
-  //! Runs scripts/<name> with the services' environment; returns its result.
-  testing::ProcessResult Script(const std::string& name, std::vector<std::string> args) const {
-    std::vector<std::string> argv = {std::string(EVENTFLOW_SOURCE_DIR) + "/scripts/" + name};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testing::RunProcess(argv, env_);
-  }
-
- private:
-  std::string run_dir_;
-  int kafka_port_;
-  int pg_port_;
-  std::vector<std::string> env_;
+      : PrivateServices(EVENTFLOW_CHAOS_RUN_DIR,
+                        static_cast<int>(EnvInt("EVENTFLOW_CHAOS_KAFKA_PORT", 29392)),
+                        static_cast<int>(EnvInt("EVENTFLOW_CHAOS_PG_PORT", 25732))) {}
 };
 
 sinks::PgConnection Connect(const std::string& url) {
@@ -307,7 +248,7 @@ class ChaosPipeline {
   }
 
   bool ProducerRunning() const { return producer_ && producer_->running() && !testing::ProcessExited(producer_->pid()); }
-  int WaitProducer(std::chrono::seconds timeout) { return testing::WaitForExit(*producer_, timeout); }
+  int WaitProducer(std::chrono::seconds timeout) { return producer_->Wait(timeout, "eventflow-produce"); }
 
   void StartApp(int i, const std::string& why) {
     if (ports_[i] == 0) ports_[i] = testing::FreePort();
@@ -332,14 +273,14 @@ class ChaosPipeline {
 
   void KillApp(int i) {
     apps_[i]->Signal(SIGKILL);
-    EXPECT_EQ(apps_[i]->Wait(), 128 + SIGKILL) << "see " << AppLog(i);
+    EXPECT_EQ(apps_[i]->Wait(120s, "application instance " + std::to_string(i)), 128 + SIGKILL) << "see " << AppLog(i);
   }
 
   // SIGTERM: a graceful stop must exit 0.
   void StopApp(int i) {
     if (!apps_[i] || !apps_[i]->running()) return;
     apps_[i]->Signal(SIGTERM);
-    EXPECT_EQ(testing::WaitForExit(*apps_[i], 90s), 0) << "see " << AppLog(i);
+    EXPECT_EQ(apps_[i]->Wait(90s, "application instance " + std::to_string(i)), 0) << "see " << AppLog(i);
   }
 
   void SignalApp(int i, int sig) { apps_[i]->Signal(sig); }
@@ -365,13 +306,13 @@ class ChaosPipeline {
   }
   void KillSink() {
     sink_->Signal(SIGKILL);
-    EXPECT_EQ(sink_->Wait(), 128 + SIGKILL);
+    EXPECT_EQ(sink_->Wait(120s, "eventflow-sink"), 128 + SIGKILL);
   }
   void SignalSink(int sig) { sink_->Signal(sig); }
   void StopSink(std::unique_ptr<ChildProcess>& sink, const std::string& log) {
     if (!sink || !sink->running()) return;
     sink->Signal(SIGTERM);
-    EXPECT_EQ(testing::WaitForExit(*sink, 90s), 0) << "see " << log;
+    EXPECT_EQ(sink->Wait(90s, "eventflow-sink"), 0) << "see " << log;
   }
   void StopSinks() {
     StopSink(sink_, Log("sink"));
@@ -387,7 +328,7 @@ class ChaosPipeline {
     do {
       for (int i = 0; i < kInstances; ++i) {
         if (apps_[i] && apps_[i]->running() && testing::ProcessExited(apps_[i]->pid())) {
-          const int code = apps_[i]->Wait();
+          const int code = apps_[i]->Wait(120s, "application instance " + std::to_string(i));
           ADD_FAILURE() << "instance " << i << " exited on its own (exit " << code << "); see "
                         << AppLog(i);
           ++summary_.unexpected_exits;
@@ -396,7 +337,7 @@ class ChaosPipeline {
       }
       for (auto* sink : {&sink_, &sink_b_}) {
         if (*sink && (*sink)->running() && testing::ProcessExited((*sink)->pid())) {
-          const int code = (*sink)->Wait();
+          const int code = (*sink)->Wait(120s, "eventflow-sink");
           ADD_FAILURE() << "a sink exited on its own (exit " << code << "); see " << Log("sink")
                         << " / " << Log("sink-b");
           ++summary_.unexpected_exits;
@@ -872,17 +813,38 @@ TEST(ChaosTest, PipelineSurvivesKillsStopsAndServiceRestartsExactlyOnce) {
       // batch commits first; the other one's compare-and-set then finds the
       // offsets moved and must refuse to write (fenced), re-read and seek.
       ++sum.sigstop_sinks;
-      sinks::PgConnection lock = Connect(p.schema_url());
-      const bool locked = lock.Query("BEGIN", {}).ok() &&
-                          lock.Query("SELECT 1 FROM eventflow_sink_offsets FOR UPDATE", {}).ok();
-      EXPECT_TRUE(locked) << "locking eventflow_sink_offsets";
+      // The set-up is retried on a new connection (e.g. PostgreSQL still
+      // recovering from an earlier fault, or a sink transaction holding the
+      // rows longer than the lock time-out); every failure is printed. If it
+      // never works the scenario cannot happen, and the test fails.
+      std::optional<sinks::PgConnection> lock;
+      std::string lock_errors;
+      p.WatchUntil("the test to lock eventflow_sink_offsets", 90s, [&] {
+        auto conn = sinks::PgConnection::Connect(p.schema_url());
+        Status s = conn.status();
+        if (s.ok()) s = conn->Execute("SET lock_timeout = '10s'");
+        if (s.ok()) s = conn->Execute("BEGIN");
+        if (s.ok()) s = conn->Query("SELECT 1 FROM eventflow_sink_offsets FOR UPDATE", {}).status();
+        if (s.ok()) {
+          lock.emplace(std::move(*conn));
+          return true;
+        }
+        lock_errors += "\n  " + s.ToString();
+        return false;  // WatchUntil watches the pipeline for a second, then retries
+      });
+      if (!lock_errors.empty()) {
+        std::printf("[%6.1f s] locking eventflow_sink_offsets needed retries:%s\n", stamp(),
+                    lock_errors.c_str());
+      }
+      ASSERT_TRUE(lock.has_value()) << "locking eventflow_sink_offsets failed:" << lock_errors;
       const bool a_waits =
           p.WatchUntil("the sink to wait on the offsets' lock", 30s, [&] { return p.WaitsOnLock("chaos-sink"); });
       p.SignalSink(SIGSTOP);
       p.StartSinkB();  // takes the partitions once the stopped one's session expires
       const bool b_waits = p.WatchUntil("the second sink to wait on the offsets' lock", 60s,
                                         [&] { return p.WaitsOnLock("chaos-sink-b"); });
-      EXPECT_TRUE(lock.Query("COMMIT", {}).ok());
+      const Status released = lock->Execute("COMMIT");
+      EXPECT_TRUE(released.ok()) << "releasing the lock: " << released.ToString();
       p.Watch(1s);
       p.SignalSink(SIGCONT);
       const char* const kFencedText = "another sink instance wrote past this one";
@@ -1074,7 +1036,7 @@ TEST(ChaosTest, BrokerRestartKeepsStaticMembersRunningExactlyOnce) {
   std::this_thread::sleep_for(12s);  // twice the instances' 6 s session timeout
   const testing::ProcessResult restarted = services.Script("kafka", {"start-node", "1"});
   ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
-  EXPECT_EQ(testing::WaitForExit(producer, 180s), 0) << "see " << dir << "/produce.log";
+  EXPECT_EQ(producer.Wait(180s, "eventflow-produce"), 0) << "see " << dir << "/produce.log";
   auto in = testing::ReadAll(input, true, 60s);
   ASSERT_TRUE(in.ok()) << in.status().ToString();
   const auto deadline = Clock::now() + 180s;
@@ -1089,7 +1051,7 @@ TEST(ChaosTest, BrokerRestartKeepsStaticMembersRunningExactlyOnce) {
   for (int i = 0; i < 2; ++i) {
     if (!apps[i]->running() || testing::ProcessExited(apps[i]->pid())) continue;
     apps[i]->Signal(SIGTERM);
-    EXPECT_EQ(testing::WaitForExit(*apps[i], 60s), 0) << "see " << log(i);
+    EXPECT_EQ(apps[i]->Wait(60s, "application instance " + std::to_string(i)), 0) << "see " << log(i);
     const std::string text = ReadWhole(log(i));
     for (size_t at = text.find("replacing stream thread"); at != std::string::npos;
          at = text.find("replacing stream thread", at + 1)) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -32,6 +33,7 @@ using testing::KafkaBootstrap;
 using testing::UniqueName;
 using Param = std::optional<std::string_view>;
 using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
 constexpr int kPartitions = 3;
 const char* const kTables[] = {"orders_raw", "revenue_by_currency_5min", "conversion_funnel_5min",
@@ -525,7 +527,7 @@ TEST_F(PgSinkTest, ExactlyOnceAcrossKillNineOfTheBinary) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     first.Signal(SIGKILL);
-    EXPECT_EQ(first.Wait(), 128 + SIGKILL);
+    EXPECT_EQ(first.Wait(120s, "the first sink"), 128 + SIGKILL);
   }
   // Mid-run: some but not all of the first half was stored.
   EXPECT_GE(at_kill, 1000);
@@ -535,7 +537,7 @@ TEST_F(PgSinkTest, ExactlyOnceAcrossKillNineOfTheBinary) {
   testing::ChildProcess second(argv, log);
   ASSERT_TRUE(WaitCaughtUp(producer.get(), std::chrono::seconds(120), log));
   second.Signal(SIGTERM);
-  EXPECT_EQ(second.Wait(), 0) << "see " << log;
+  EXPECT_EQ(second.Wait(120s, "the second sink"), 0) << "see " << log;
   ExpectTablesEqual(Expected(records), ReadTables(conn_));
   EXPECT_EQ(StoredOffsets(conn_), EndOffsets(producer.get()));
 }
@@ -635,6 +637,93 @@ TEST_F(PgSinkTest, ReconnectsWhenItsBackendIsTerminated) {
   EXPECT_GE(sink.probe().reconnects, 3u);
   ExpectTablesEqual(Expected(records), ReadTables(conn_));
   EXPECT_EQ(StoredOffsets(conn_), EndOffsets(producer.get()));
+}
+
+// Records the broker deleted (DeleteRecords) before the sink wrote them: by
+// default the sink stops naming topic, partition, offsets and count; with
+// DataLossPolicy::kSkip it goes on from the log start and counts exactly the
+// records deleted, and the tables equal the contract without them.
+TEST_F(PgSinkTest, RecordsDeletedBeforeTheSinkWritesThemStopItOrAreSkippedAndCounted) {
+  std::vector<Rec> records = MakeRecords(3000, 9, 0.0);
+  Producer producer(/*transactional=*/false);
+  producer.Send(prefix_, records, 0, 1200);
+  {
+    SinkThread sink(Options());
+    ASSERT_TRUE(WaitCaughtUp(producer.get()));
+    ASSERT_TRUE(sink.Stop().ok());
+  }
+  producer.Send(prefix_, records, 1200, records.size());
+  // Half of what the sink has not read yet, per partition it has a position in.
+  const auto stored = StoredOffsets(conn_);
+  const auto ends = EndOffsets(producer.get());
+  std::vector<streams::PartitionOffset> cuts;
+  std::map<std::pair<std::string, int>, std::pair<int64_t, int64_t>> deleted;  // [from, to)
+  uint64_t deleted_count = 0;
+  for (const auto& [tp, end] : ends) {
+    auto at = stored.find(tp);
+    if (at == stored.end() || end - at->second < 2) continue;
+    const int64_t cut = at->second + (end - at->second) / 2;
+    cuts.push_back({tp.first, tp.second, cut});
+    deleted[tp] = {at->second, cut};
+    deleted_count += static_cast<uint64_t>(cut - at->second);
+  }
+  ASSERT_GE(cuts.size(), 6u) << "too few partitions to cut";
+  Status cut = streams::DeleteRecordsBefore(producer.get(), cuts, 30s);
+  ASSERT_TRUE(cut.ok()) << cut.ToString();
+
+  // The default: the sink stops by itself, naming what is gone.
+  {
+    auto sink = PgSink::Create(Options());
+    ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+    std::promise<Status> done;
+    std::future<Status> finished = done.get_future();
+    std::thread run([&] { done.set_value((*sink)->Run()); });
+    if (finished.wait_for(60s) != std::future_status::ready) {
+      ADD_FAILURE() << "the sink did not stop by itself within 60 s";
+      (*sink)->Stop();
+    }
+    run.join();
+    const Status result = finished.get();
+    EXPECT_EQ(result.code(), StatusCode::kDataLoss) << result.ToString();
+    EXPECT_NE(result.message().find("were deleted before the sink wrote them"), std::string::npos)
+        << result.message();
+    EXPECT_NE(result.message().find(prefix_), std::string::npos) << result.message();
+    EXPECT_NE(result.message().find("--on-data-loss=skip"), std::string::npos) << result.message();
+  }
+  EXPECT_EQ(StoredOffsets(conn_), stored) << "the stopped sink stored nothing past the gap";
+
+  // Skip: everything that survived lands, the deleted records are counted.
+  PgSinkOptions skip = Options();
+  skip.data_loss_policy = streams::DataLossPolicy::kSkip;
+  {
+    SinkThread sink(skip);
+    ASSERT_TRUE(WaitCaughtUp(producer.get()));
+    ASSERT_TRUE(sink.Stop().ok());
+    uint64_t lost = 0;
+    for (uint64_t n : sink.probe().records_lost) lost += n;
+    EXPECT_EQ(lost, deleted_count);
+  }
+  std::vector<bool> gone(records.size(), false);
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto d = deleted.find({prefix_ + kTables[records[i].table], records[i].partition});
+    gone[i] = d != deleted.end() && records[i].offset >= d->second.first &&
+              records[i].offset < d->second.second;
+  }
+  ExpectTablesEqual(Expected(records, &gone), ReadTables(conn_));
+  EXPECT_EQ(StoredOffsets(conn_), EndOffsets(producer.get()));
+  // A restart finds no gap any more (the positions past the gaps were
+  // stored): it reads on and counts nothing twice.
+  std::vector<Rec> more = MakeRecords(300, 10, 0.0);
+  producer.Send(prefix_, more, 0, more.size());
+  {
+    SinkThread sink(skip);
+    ASSERT_TRUE(WaitCaughtUp(producer.get()));
+    ASSERT_TRUE(sink.Stop().ok());
+    uint64_t lost = 0;
+    for (uint64_t n : sink.probe().records_lost) lost += n;
+    EXPECT_EQ(lost, 0u);
+    EXPECT_EQ(sink.probe().records_consumed, more.size());
+  }
 }
 
 TEST_F(PgSinkTest, BadRowsGoToTheDeadLetterTopicWithCoordinatesAndTheRestLands) {

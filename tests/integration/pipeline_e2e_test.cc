@@ -210,7 +210,7 @@ class Pipeline {
     producer_ = std::make_unique<ChildProcess>(ProduceArgs(false, rate), Log("produce"));
   }
 
-  int WaitProducer() { return testing::WaitForExit(*producer_, 180s); }
+  int WaitProducer() { return producer_->Wait(180s, "eventflow-produce"); }
 
   // Starts (or restarts) application instance i (0 or 1): same application id,
   // its own instance id, state directory and metrics port.
@@ -242,13 +242,13 @@ class Pipeline {
   void KillApp(int i) {
     ScrapeLate(i);
     apps_[i]->Signal(SIGKILL);
-    EXPECT_EQ(apps_[i]->Wait(), 128 + SIGKILL);
+    EXPECT_EQ(apps_[i]->Wait(120s, "application instance " + std::to_string(i)), 128 + SIGKILL);
   }
 
   // SIGTERM: a graceful stop must exit 0.
   void StopApp(int i) {
     apps_[i]->Signal(SIGTERM);
-    EXPECT_EQ(testing::WaitForExit(*apps_[i], 60s), 0) << "see " << Log("app-" + std::to_string(i));
+    EXPECT_EQ(apps_[i]->Wait(60s, "application instance " + std::to_string(i)), 0) << "see " << Log("app-" + std::to_string(i));
   }
 
   void StartSink() {
@@ -263,12 +263,12 @@ class Pipeline {
 
   void KillSink() {
     sink_->Signal(SIGKILL);
-    EXPECT_EQ(sink_->Wait(), 128 + SIGKILL);
+    EXPECT_EQ(sink_->Wait(120s, "eventflow-sink"), 128 + SIGKILL);
   }
 
   void StopSink() {
     sink_->Signal(SIGTERM);
-    EXPECT_EQ(testing::WaitForExit(*sink_, 60s), 0) << "see " << Log("sink");
+    EXPECT_EQ(sink_->Wait(60s, "eventflow-sink"), 0) << "see " << Log("sink");
   }
 
   // Reads instance i's late-drop count (keeps the largest seen in this lifetime).

@@ -301,7 +301,7 @@ TEST(ResourceFaultsTest, StateDirFullStopsTheInstanceAndARestartRecoversExactly)
   const uint64_t filled = FillUp(tmpfs.path() / "filler");
   const auto full_at = Clock::now();
   std::printf("filled the tmpfs with %llu bytes\n", static_cast<unsigned long long>(filled));
-  const int rc = testing::WaitForExit(*first, 60s);
+  const int rc = first->Wait(60s, "the instance whose disk fills up");
   const double stop_s = std::chrono::duration<double>(Clock::now() - full_at).count();
   const std::string first_log = testing::ReadFileFrom(log, log_from);
   EXPECT_EQ(rc, 1) << "the instance must stop with an error; see " << log;
@@ -340,7 +340,7 @@ TEST(ResourceFaultsTest, StateDirFullStopsTheInstanceAndARestartRecoversExactly)
   ASSERT_TRUE(ends.ok()) << ends.status().ToString();
   ASSERT_TRUE(testing::AwaitCommitted(app_id, input, *ends, 120s).ok()) << "see " << log;
   second->Signal(SIGTERM);
-  EXPECT_EQ(testing::WaitForExit(*second, 60s), 0) << "see " << log;
+  EXPECT_EQ(second->Wait(60s, "the restarted instance"), 0) << "see " << log;
   const std::string second_log = testing::ReadFileFrom(log, log_from);
   std::string restores;
   for (const testing::RestoreLine& r : testing::ParseRestoreLines(second_log)) {
@@ -643,7 +643,7 @@ TEST(ResourceFaultsTest, PostgresDownForAMinuteTheSinkWaitsAndCatchesUp) {
   EXPECT_EQ(StoredOffsets(*conn), NonEmptyEndOffsets(table_topics));
 
   sink->Signal(SIGTERM);
-  EXPECT_EQ(testing::WaitForExit(*sink, 60s), 0) << "see " << log;
+  EXPECT_EQ(sink->Wait(60s, "eventflow-sink"), 0) << "see " << log;
   std::printf("%zu rows exact; test took %.0f s\n", have.size(),
               std::chrono::duration<double>(Clock::now() - test_start).count());
 }

@@ -119,7 +119,7 @@ bool Alive(const ChildProcess& child) {
 int RunLogged(const std::vector<std::string>& argv, const fs::path& log,
               std::chrono::milliseconds timeout, const std::vector<std::string>& env = {}) {
   ChildProcess child(argv, log.string(), env);
-  return testing::WaitForExit(child, timeout);
+  return child.Wait(timeout, "the child process");
 }
 
 // --- Certificates ---------------------------------------------------------------
@@ -223,7 +223,7 @@ class SecureServices {
     std::vector<std::string> pg_start = Script("postgres", {"start"});
     pg_start.insert(pg_start.begin(), {"/bin/sh", "-c", "exec \"$0\" \"$@\" >/dev/null"});
     const int pg = RunLogged(pg_start, base_ / "postgres-start.log", 120s, PgEnv());
-    const int k = testing::WaitForExit(kafka, 150s);
+    const int k = kafka.Wait(150s, "the Kafka broker process");
     ASSERT_EQ(pg, 0) << ReadFile(base_ / "postgres-start.log");
     ASSERT_EQ(k, 0) << ReadFile(base_ / "kafka-start.log");
   }
@@ -448,8 +448,8 @@ TEST_F(SecurityTest, SaslSslAndTlsPostgresEndToEndClearFailuresNoSecretsInOutput
 
   app_->Signal(SIGTERM);
   sink_->Signal(SIGTERM);
-  EXPECT_EQ(testing::WaitForExit(*app_, 60s), 0);
-  EXPECT_EQ(testing::WaitForExit(*sink_, 60s), 0);
+  EXPECT_EQ(app_->Wait(60s, "eventflow run"), 0);
+  EXPECT_EQ(sink_->Wait(60s, "eventflow-sink"), 0);
 
   // Batch analytics over TLS, the password from the flag's file, then from
   // POSTGRES_PASSWORD_FILE.
@@ -664,8 +664,8 @@ TEST_F(ScramOnKafka39Test, ScramSha256And512EndToEndWrongPasswordFailsClearly) {
   EXPECT_EQ(*landed, orders) << "orders_raw rows vs orders produced";
   app_->Signal(SIGTERM);
   sink_->Signal(SIGTERM);
-  EXPECT_EQ(testing::WaitForExit(*app_, 60s), 0) << ReadFile(out_ / "app.log");
-  EXPECT_EQ(testing::WaitForExit(*sink_, 60s), 0) << ReadFile(out_ / "sink.log");
+  EXPECT_EQ(app_->Wait(60s, "eventflow run"), 0) << ReadFile(out_ / "app.log");
+  EXPECT_EQ(sink_->Wait(60s, "eventflow-sink"), 0) << ReadFile(out_ / "sink.log");
 
   // --- 2. A wrong SCRAM password: exit 2 at start-up, naming authentication, and the
   // #4895 note does not claim that SCRAM cannot work (it just did).

@@ -411,27 +411,27 @@ void RunCrashScenario(const std::string& emit) {
     std::this_thread::sleep_for(std::chrono::milliseconds(
         std::uniform_int_distribution<int>(200, 1500)(random)));
     instance->Signal(SIGKILL);
-    EXPECT_EQ(testing::WaitForExit(*instance, 30s), 128 + SIGKILL);
+    EXPECT_EQ(instance->Wait(30s, "the application instance"), 128 + SIGKILL);
   }
   // (b) crash after the 5th Kafka commit, before the stores commit.
   {
     auto instance = start("restart, crash after-kafka-commit",
                           {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
                            "EVENTFLOW_TEST_CRASH_AFTER=5"});
-    EXPECT_EQ(testing::WaitForExit(*instance, 60s), 137) << "see " << log;
+    EXPECT_EQ(instance->Wait(60s, "the application instance"), 137) << "see " << log;
   }
   // (c) crash in the restore that re-applies that transaction.
   {
     auto instance = start("restart, crash mid-restore", {"EVENTFLOW_TEST_CRASH_POINT=mid-restore",
                                                          "EVENTFLOW_TEST_CRASH_AFTER=1"});
-    EXPECT_EQ(testing::WaitForExit(*instance, 60s), 137) << "see " << log;
+    EXPECT_EQ(instance->Wait(60s, "the application instance"), 137) << "see " << log;
   }
   // (b) again, so that the final run re-applies a committed transaction.
   {
     auto instance = start("restart, crash after-kafka-commit",
                           {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
                            "EVENTFLOW_TEST_CRASH_AFTER=3"});
-    EXPECT_EQ(testing::WaitForExit(*instance, 60s), 137) << "see " << log;
+    EXPECT_EQ(instance->Wait(60s, "the application instance"), 137) << "see " << log;
   }
   stop = true;
   producer.join();
@@ -443,7 +443,7 @@ void RunCrashScenario(const std::string& emit) {
     const Status caught_up = testing::AwaitCommitted(app.app_id, app.input, *ends, 120s);
     EXPECT_TRUE(caught_up.ok()) << caught_up.ToString() << "; see " << log;
     instance->Signal(SIGTERM);
-    EXPECT_EQ(testing::WaitForExit(*instance, 60s), 0) << "see " << log;
+    EXPECT_EQ(instance->Wait(60s, "the application instance"), 0) << "see " << log;
   }
   for (size_t i = 0; i < runs.size(); ++i) {
     runs[i].log_to = i + 1 < runs.size() ? runs[i + 1].log_from : testing::FileSize(log);
@@ -532,7 +532,7 @@ TEST(StatefulRecoveryTest, WindowedCountTaskMovesRestoreFromTheChangelogAndStayE
   EXPECT_TRUE(caught_up.ok()) << caught_up.ToString();
   const size_t b_log_mark = testing::FileSize(app.Log("b"));
   a->Signal(SIGTERM);
-  EXPECT_EQ(testing::WaitForExit(*a, 60s), 0) << "see " << app.Log("a");
+  EXPECT_EQ(a->Wait(60s, "instance a"), 0) << "see " << app.Log("a");
   // More input: only b can process it, after taking over a's tasks.
   ProduceInput(app.input, base, 15'000, 3'000, 0, nullptr);
   ends = testing::EndOffsets(app.input);
@@ -540,7 +540,7 @@ TEST(StatefulRecoveryTest, WindowedCountTaskMovesRestoreFromTheChangelogAndStayE
   caught_up = testing::AwaitCommitted(app.app_id, app.input, *ends, 120s);
   EXPECT_TRUE(caught_up.ok()) << caught_up.ToString() << "; see " << app.Log("b");
   b->Signal(SIGTERM);
-  EXPECT_EQ(testing::WaitForExit(*b, 60s), 0) << "see " << app.Log("b");
+  EXPECT_EQ(b->Wait(60s, "instance b"), 0) << "see " << app.Log("b");
 
   // b restored in full, with records, the tasks it got on joining and those
   // it took over from a.
@@ -586,7 +586,7 @@ void RunToTheEnd(const WindowedCountApp& app, const std::vector<std::string>& ar
   const Status caught_up = testing::AwaitCommitted(app.app_id, app.input, *ends, 60s);
   EXPECT_TRUE(caught_up.ok()) << caught_up.ToString() << "; see " << log;
   instance.Signal(SIGTERM);
-  EXPECT_EQ(testing::WaitForExit(instance, 60s), 0) << "see " << log;
+  EXPECT_EQ(instance.Wait(60s, "the application instance"), 0) << "see " << log;
 }
 
 // A KStream-KStream inner join under exactly-once, kill -9'ed at a random
@@ -638,13 +638,13 @@ TEST(StatefulRecoveryTest, StreamJoinIsExactAfterKillNineAndAfterKafkaCommitCras
     }
     std::this_thread::sleep_for(300ms);  // the store commit follows the Kafka commit
     instance.Signal(SIGKILL);
-    EXPECT_EQ(testing::WaitForExit(instance, 30s), 128 + SIGKILL);
+    EXPECT_EQ(instance.Wait(30s, "the application instance"), 128 + SIGKILL);
   }
   {
     starts.push_back(testing::FileSize(log));
     ChildProcess crash(args, log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
                                    "EVENTFLOW_TEST_CRASH_AFTER=3"});
-    EXPECT_EQ(testing::WaitForExit(crash, 60s), 137) << "see " << log;
+    EXPECT_EQ(crash.Wait(60s, "the instance crashing itself at its fault point"), 137) << "see " << log;
   }
   stop = true;
   left.join();
@@ -664,7 +664,7 @@ TEST(StatefulRecoveryTest, StreamJoinIsExactAfterKillNineAndAfterKafkaCommitCras
       EXPECT_TRUE(caught_up.ok()) << caught_up.ToString() << "; see " << log;
     }
     instance.Signal(SIGTERM);
-    EXPECT_EQ(testing::WaitForExit(instance, 60s), 0) << "see " << log;
+    EXPECT_EQ(instance.Wait(60s, "the application instance"), 0) << "see " << log;
   }
   // Restarts replay a short tail of every store; the last one re-applies
   // the transaction committed in Kafka but not in the stores.
@@ -739,7 +739,7 @@ TEST(StatefulRecoveryTest, EmitOnCloseDoesNotRepeatAFinalResultAfterACrashBetwee
   {
     ChildProcess crash(app.Args("a", 1000), log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
                                                   "EVENTFLOW_TEST_CRASH_AFTER=1"});
-    EXPECT_EQ(testing::WaitForExit(crash, 60s), 137) << "see " << log;
+    EXPECT_EQ(crash.Wait(60s, "the instance crashing itself at its fault point"), 137) << "see " << log;
   }
   ProduceAt(app.input, {{"j", closes + 100}});  // stream time moves on after the restart
   RunToTheEnd(app, app.Args("a", 1000), log);

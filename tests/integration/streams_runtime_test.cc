@@ -115,14 +115,14 @@ TEST(StreamsRuntimeTest, ExactlyOnceSurvivesKillNineInOpenTransactions) {
     for (int round = 0; round < 4; ++round) {
       std::this_thread::sleep_for(1500ms);
       instance->Signal(SIGKILL);
-      EXPECT_EQ(instance->Wait(), 128 + SIGKILL);
+      EXPECT_EQ(instance->Wait(120s, "the application instance"), 128 + SIGKILL);
       ++kills;
       instance = std::make_unique<ChildProcess>(app.Args("a", "eos"), app.log);
     }
     producer.join();
     const auto out = AwaitRecords(app.output, values.size(), 180s);
     instance->Signal(SIGTERM);
-    EXPECT_EQ(instance->Wait(), 0) << "see " << app.log;
+    EXPECT_EQ(instance->Wait(120s, "the application instance"), 0) << "see " << app.log;
   }
   EXPECT_EQ(kills, 4);
   auto input = ReadAll(app.input, true);
@@ -153,13 +153,13 @@ TEST(StreamsRuntimeTest, InstancesJoiningAndLeavingMoveTasksWithoutDuplicatesOrL
   auto c = std::make_unique<ChildProcess>(app.Args("c", "eos"), app.log);
   std::this_thread::sleep_for(3s);
   a->Signal(SIGTERM);
-  EXPECT_EQ(a->Wait(), 0) << "see " << app.log;
+  EXPECT_EQ(a->Wait(120s, "instance a"), 0) << "see " << app.log;
   producer.join();
   AwaitRecords(app.output, values.size(), 180s);
   b->Signal(SIGTERM);
   c->Signal(SIGTERM);
-  EXPECT_EQ(b->Wait(), 0);
-  EXPECT_EQ(c->Wait(), 0);
+  EXPECT_EQ(b->Wait(120s, "instance b"), 0);
+  EXPECT_EQ(c->Wait(120s, "instance c"), 0);
   auto input = ReadAll(app.input, true);
   auto output = ReadAll(app.output, true, 60s);
   ASSERT_TRUE(input.ok() && output.ok());
@@ -192,8 +192,8 @@ TEST(StreamsRuntimeTest, AZombieWokenAfterItsSessionExpiredCommitsNothing) {
   AwaitRecords(app.output, values.size(), 180s);
   a->Signal(SIGTERM);
   b->Signal(SIGTERM);
-  EXPECT_EQ(a->Wait(), 0) << "see " << zombie_log;
-  EXPECT_EQ(b->Wait(), 0) << "see " << app.log;
+  EXPECT_EQ(a->Wait(120s, "instance a"), 0) << "see " << zombie_log;
+  EXPECT_EQ(b->Wait(120s, "instance b"), 0) << "see " << app.log;
   auto input = ReadAll(app.input, true);
   auto output = ReadAll(app.output, true, 60s);
   ASSERT_TRUE(input.ok() && output.ok());
@@ -212,7 +212,7 @@ TEST(StreamsRuntimeTest, PoisonRecordsGoToTheDeadLetterTopicAndTheAppKeepsGoing)
   const auto out = AwaitRecords(app.output, 3, 120s);
   const auto dlq = AwaitRecords(app.app_id + "-dlq", 2, 60s);
   instance.Signal(SIGTERM);
-  EXPECT_EQ(instance.Wait(), 0);
+  EXPECT_EQ(instance.Wait(120s, "the application instance"), 0);
 
   std::vector<std::string> good;
   for (const auto& r : out) good.push_back(r.value);
@@ -242,7 +242,7 @@ TEST(StreamsRuntimeTest, AtLeastOnceLosesNothingAcrossKills) {
   for (int round = 0; round < 2; ++round) {
     std::this_thread::sleep_for(1500ms);
     instance->Signal(SIGKILL);
-    instance->Wait();
+    instance->Wait(120s, "the application instance");
     instance = std::make_unique<ChildProcess>(args, app.log);
   }
   producer.join();
@@ -250,7 +250,7 @@ TEST(StreamsRuntimeTest, AtLeastOnceLosesNothingAcrossKills) {
   // Give the last instance time to pass the end (duplicates may keep coming).
   std::this_thread::sleep_for(2s);
   instance->Signal(SIGTERM);
-  EXPECT_EQ(instance->Wait(), 0);
+  EXPECT_EQ(instance->Wait(120s, "the application instance"), 0);
   auto output = ReadAll(app.output, false, 60s);
   ASSERT_TRUE(output.ok());
   std::set<std::string> seen;
@@ -270,7 +270,7 @@ TEST(StreamsRuntimeTest, StrictModeStopsTheApplicationNamingTheBadRecord) {
   std::vector<std::string> args = app.Args("a", "eos");
   args.insert(args.end(), {"--strict", "true"});
   ChildProcess instance(args, app.log);
-  const int rc = instance.Wait();  // stops by itself
+  const int rc = instance.Wait(120s, "the application instance");  // stops by itself
   EXPECT_EQ(rc, 1);
   std::ifstream log(app.log);
   const std::string text((std::istreambuf_iterator<char>(log)), {});
@@ -317,13 +317,13 @@ TEST(StreamsRuntimeTest, CountingStoreRecoversByTailReplayAfterKillNine) {
   for (int round = 0; round < 3; ++round) {
     std::this_thread::sleep_for(2000ms);
     instance->Signal(SIGKILL);
-    instance->Wait();
+    instance->Wait(120s, "the application instance");
     instance = std::make_unique<ChildProcess>(args, app.log);
   }
   producer.join();
   AwaitRecords(app.output, values.size(), 180s);
   instance->Signal(SIGTERM);
-  EXPECT_EQ(instance->Wait(), 0) << "see " << app.log;
+  EXPECT_EQ(instance->Wait(120s, "the application instance"), 0) << "see " << app.log;
   auto input = ReadAll(app.input, true);
   auto output = ReadAll(app.output, true, 60s);
   ASSERT_TRUE(input.ok() && output.ok());
@@ -367,8 +367,8 @@ TEST(StreamsRuntimeTest, TaskMovingToANewInstanceRestoresItsStoreFromTheChangelo
   AwaitRecords(app.output, values.size(), 180s);
   a->Signal(SIGTERM);
   b->Signal(SIGTERM);
-  EXPECT_EQ(a->Wait(), 0);
-  EXPECT_EQ(b->Wait(), 0);
+  EXPECT_EQ(a->Wait(120s, "instance a"), 0);
+  EXPECT_EQ(b->Wait(120s, "instance b"), 0);
   auto input = ReadAll(app.input, true);
   auto output = ReadAll(app.output, true, 60s);
   ASSERT_TRUE(input.ok() && output.ok());
@@ -425,7 +425,7 @@ TEST(StreamsRuntimeTest, CrashBetweenKafkaCommitAndStoreCommitAndMidRestoreKeeps
   {
     ChildProcess crash(args, app.log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
                                        "EVENTFLOW_TEST_CRASH_AFTER=3"});
-    EXPECT_EQ(crash.Wait(), 137) << "see " << app.log;
+    EXPECT_EQ(crash.Wait(120s, "the instance crashing itself at its fault point"), 137) << "see " << app.log;
   }
   producer.join();
   // 2. Restart: the committed-but-unwritten transaction comes back as a tail replay.
@@ -433,7 +433,7 @@ TEST(StreamsRuntimeTest, CrashBetweenKafkaCommitAndStoreCommitAndMidRestoreKeeps
     ChildProcess instance(args, app.log);
     AwaitRecords(app.output, 6'000, 180s);
     instance.Signal(SIGTERM);
-    EXPECT_EQ(instance.Wait(), 0) << "see " << app.log;
+    EXPECT_EQ(instance.Wait(120s, "the application instance"), 0) << "see " << app.log;
   }
   std::string text = read_log();
   bool replayed_records = false;
@@ -448,14 +448,14 @@ TEST(StreamsRuntimeTest, CrashBetweenKafkaCommitAndStoreCommitAndMidRestoreKeeps
   {
     ChildProcess crash(args, app.log,
                        {"EVENTFLOW_TEST_CRASH_POINT=mid-restore", "EVENTFLOW_TEST_CRASH_AFTER=1"});
-    EXPECT_EQ(crash.Wait(), 137) << "see " << app.log;
+    EXPECT_EQ(crash.Wait(120s, "the instance crashing itself at its fault point"), 137) << "see " << app.log;
   }
   // 4. Restart, restore, and keep counting on more input.
   ChildProcess instance(args, app.log);
   ProduceValues(app.input, NumberedValues(2'000), 0);
   AwaitRecords(app.output, 8'000, 180s);
   instance.Signal(SIGTERM);
-  EXPECT_EQ(instance.Wait(), 0) << "see " << app.log;
+  EXPECT_EQ(instance.Wait(120s, "the application instance"), 0) << "see " << app.log;
 
   auto input = ReadAll(app.input, true);
   auto output = ReadAll(app.output, true, 60s);
@@ -492,8 +492,8 @@ TEST(StreamsRuntimeTest, SeveralStreamThreadsPerInstanceCountExactlyAcrossARebal
   AwaitRecords(app.output, values.size(), 180s);
   a->Signal(SIGTERM);
   b->Signal(SIGTERM);
-  EXPECT_EQ(a->Wait(), 0) << "see " << app.log;
-  EXPECT_EQ(b->Wait(), 0) << "see " << app.log;
+  EXPECT_EQ(a->Wait(120s, "instance a"), 0) << "see " << app.log;
+  EXPECT_EQ(b->Wait(120s, "instance b"), 0) << "see " << app.log;
   auto input = ReadAll(app.input, true);
   auto output = ReadAll(app.output, true, 60s);
   ASSERT_TRUE(input.ok() && output.ok());

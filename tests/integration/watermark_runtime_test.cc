@@ -213,8 +213,8 @@ TEST(WatermarkRuntimeTest, HeldBackInstanceLosesNoRecordWithinGraceOfItsPartitio
 
   a.Signal(SIGTERM);
   b.Signal(SIGTERM);
-  EXPECT_EQ(a.Wait(), 0) << "see " << log_a;
-  EXPECT_EQ(b.Wait(), 0) << "see " << log_b;
+  EXPECT_EQ(a.Wait(120s, "instance a"), 0) << "see " << log_a;
+  EXPECT_EQ(b.Wait(120s, "instance b"), 0) << "see " << log_b;
 
   // The committed output, once per window, exactly the recomputation.
   auto records = ReadAll(topics.name(1), true, 60s);

@@ -76,8 +76,9 @@ int main(int argc, char** argv) {
       ("late-fraction", po::value<double>()->default_value(0.0), "share of events made late by --late-by (beyond grace)")
       ("late-by", po::value<std::string>()->default_value("1h"), "lateness of those events")
       ("partitions", po::value<int>()->default_value(3), "partitions of topics created when missing")
+      ("topic-retention-ms", po::value<int64_t>()->default_value(-1), "retention.ms of topics created when missing (-1: kept by time forever; records carry event times, and a replay of old events would otherwise be deleted at the broker's next retention check)")
       ("topic-prefix", po::value<std::string>()->default_value(""), "prefix of the three topic names")
-      ("from-file", po::value<std::string>(), "replay a JSON-lines file (one event per line; topic by eventType)")
+      ("from-file", po::value<std::string>(), "replay a JSON-lines file (one event per line; topic by eventType), as fast as the broker takes it unless --rate is given")
       ("dry-run", po::bool_switch(), "write JSON lines to stdout instead of Kafka (not paced unless --rate is given)")
       ("summary-json", po::value<std::string>(), "also write the final summary as JSON to this file")
       ("progress", po::value<std::string>()->default_value("auto"), "progress line on stderr: auto (on a terminal), on, off")
@@ -122,9 +123,16 @@ int main(int argc, char** argv) {
   }
   sink_options.topic_prefix = vm["topic-prefix"].as<std::string>();
   sink_options.partitions = vm["partitions"].as<int>();
+  sink_options.retention_ms = vm["topic-retention-ms"].as<int64_t>();
+  if (sink_options.retention_ms < -1 || sink_options.retention_ms == 0) {
+    return Fail(Status::InvalidArgument(
+        "--topic-retention-ms: must be -1 (no time limit) or positive, got " +
+        std::to_string(sink_options.retention_ms)));
+  }
 
-  // Pace: --max-rate > --rate > EVENT_DELAY_MS > 100 ms. Dry runs are unpaced
-  // unless a rate is given explicitly.
+  // Pace: --max-rate > --rate > EVENT_DELAY_MS > 100 ms. Dry runs and replays
+  // (--from-file) are unpaced unless a rate is given explicitly: a replay goes
+  // as fast as the broker takes it.
   const bool dry_run = vm["dry-run"].as<bool>();
   double rate = 10.0;
   if (const char* env = Env("EVENT_DELAY_MS")) {
@@ -136,7 +144,7 @@ int main(int argc, char** argv) {
     }
     rate = delay > 0 ? 1000.0 / delay : 0.0;
   }
-  if (dry_run) rate = 0;
+  if (dry_run || vm.count("from-file")) rate = 0;
   if (vm.count("rate")) {
     rate = vm["rate"].as<double>();
     if (!(rate > 0)) return Fail(Status::InvalidArgument("--rate must be positive"));

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
       ("batch-size", po::value<size_t>()->default_value(5000), "records per PostgreSQL transaction, at most")
       ("batch-ms", po::value<std::string>()->default_value("200ms"), "a batch closes this long after its first record (e.g. 200ms, 1s)")
       ("dlq-topic", po::value<std::string>()->default_value("eventflow-sink-dlq"), "dead-letter topic for bad rows")
+      ("on-data-loss", po::value<std::string>()->default_value("fail"), "records deleted by the broker before the sink wrote them: fail (stop, naming topic, partition and offsets) or skip (go on, log an ERROR, count them)")
       ("no-kafka-commit", po::bool_switch(), "do not also commit offsets to Kafka (they only serve lag monitoring)")
       ("application-name", po::value<std::string>()->default_value("eventflow-sink"), "PostgreSQL application_name of the connection")
       ("progress-interval", po::value<std::string>()->default_value("30s"), "log a progress line at most this often, when batches were written or partitions are behind (e.g. 30s)")
@@ -131,6 +132,15 @@ int main(int argc, char** argv) {
   if (batch_ms->count() <= 0) return Fail(Status::InvalidArgument("--batch-ms: must be positive"));
   options.batch_time = *batch_ms;
   options.dlq_topic = vm["dlq-topic"].as<std::string>();
+  const std::string on_data_loss = vm["on-data-loss"].as<std::string>();
+  if (on_data_loss == "fail") {
+    options.data_loss_policy = eventflow::streams::DataLossPolicy::kFail;
+  } else if (on_data_loss == "skip") {
+    options.data_loss_policy = eventflow::streams::DataLossPolicy::kSkip;
+  } else {
+    return Fail(Status::InvalidArgument("--on-data-loss: expected fail or skip, got \"" +
+                                        on_data_loss + "\""));
+  }
   options.commit_to_kafka = !vm["no-kafka-commit"].as<bool>();
   options.application_name = vm["application-name"].as<std::string>();
   auto progress = eventflow::ParseDuration(vm["progress-interval"].as<std::string>(), "--progress-interval");

@@ -225,21 +225,6 @@ bool AwaitLogText(const std::string& path, size_t from, std::string_view text, s
   }
 }
 
-int WaitForExit(ChildProcess& child, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (child.running() && !IsZombieOrGone(child.pid())) {
-    if (Clock::now() > deadline) {
-      ADD_FAILURE() << "process " << child.pid() << " did not exit within " << timeout.count()
-                    << " ms; killing it";
-      child.Signal(SIGKILL);
-      child.Wait();
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return child.Wait();
-}
-
 int FreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

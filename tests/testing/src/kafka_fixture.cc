@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "eventflow/testing/test_env.h"
 
@@ -214,7 +215,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
 ChildProcess::~ChildProcess() {
   if (pid_ > 0) {
     Signal(SIGKILL);
-    Wait();
+    Wait(std::chrono::seconds(30), "a child process killed at the end of its test");
   }
 }
 
@@ -222,10 +223,27 @@ void ChildProcess::Signal(int signal) {
   if (pid_ > 0) ::kill(pid_, signal);
 }
 
-int ChildProcess::Wait() {
+int ChildProcess::Wait(std::chrono::milliseconds timeout, std::string_view what) {
   if (pid_ <= 0) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
-  ::waitpid(pid_, &status, 0);
+  while (true) {
+    const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) break;
+    if (done < 0) {  // not our child any more (reaped elsewhere)
+      pid_ = -1;
+      return -1;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << what << " (pid " << pid_ << ") did not exit within " << timeout.count()
+                    << " ms; killing it";
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -232,7 +232,8 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(const KafkaSinkOptions& opt
   if (options.create_topics) {
     std::vector<streams::NewTopic> topics;
     for (const std::string& name : state->topic_names) {
-      topics.push_back({name, options.partitions, options.replication_factor, {}});
+      topics.push_back({name, options.partitions, options.replication_factor,
+                        {{"retention.ms", std::to_string(options.retention_ms)}}});
     }
     EVENTFLOW_RETURN_IF_ERROR(streams::EnsureTopics(state->producer.get(), topics,
                                                     std::chrono::seconds(60)));

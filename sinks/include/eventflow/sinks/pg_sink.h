@@ -53,6 +53,7 @@
 #include "eventflow/core/status.h"
 #include "eventflow/sinks/table_contract.h"
 #include "eventflow/streams/kafka_properties.h"
+#include "eventflow/streams/streams_config.h"  // DataLossPolicy
 
 namespace eventflow::sinks {
 
@@ -74,6 +75,11 @@ struct PgSinkOptions {
   //! since the last line, partitions whose stored offset is behind the end the
   //! consumer last saw); only when it made progress or is behind.
   std::chrono::milliseconds progress_interval{30'000};
+  //! Records deleted from an output topic before the sink wrote them (its
+  //! position is below the log start): stop naming topic, partition, offsets
+  //! and count (kFail, the default), or log an ERROR, count them
+  //! (PgSinkProbe records_lost) and go on from the log start (kSkip).
+  streams::DataLossPolicy data_loss_policy = streams::DataLossPolicy::kFail;
   //! PostgreSQL application_name of the sink's connection (pg_stat_activity).
   std::string application_name = "eventflow-sink";
   //! librdkafka settings applied over the sink's own (kafka.* pass-through).
@@ -102,6 +108,9 @@ class PgSinkProbe {
     uint64_t retries = 0;           //!< batches rolled back and retried (any reason)
     uint64_t fenced = 0;            //!< compare-and-set failures (stale instance)
     uint64_t reconnects = 0;        //!< successful PostgreSQL reconnections
+    //! records skipped because the broker had deleted them, per table's topic
+    //! (eventflow_records_lost_total{topic}; 0 unless DataLossPolicy::kSkip)
+    std::array<uint64_t, kTableCount> records_lost{};
   };
 
   //! Returns the current values.
@@ -117,6 +126,7 @@ class PgSinkProbe {
   std::atomic<uint64_t> retries_{0};
   std::atomic<uint64_t> fenced_{0};
   std::atomic<uint64_t> reconnects_{0};
+  std::array<std::atomic<uint64_t>, kTableCount> records_lost_{};
 };
 
 class PgSink {

@@ -91,9 +91,4 @@ Result<std::string> HttpGet(int port, const std::string& path);
 //! reason="late" (over every other label) in a Prometheus text exposition.
 double LateDrops(const std::string& exposition);
 
-//! Waits up to `timeout` for `child` to exit and returns its exit code (see
-//! ChildProcess::Wait); on time-out kills it (SIGKILL), fails the test and
-//! returns -1.
-int WaitForExit(ChildProcess& child, std::chrono::milliseconds timeout);
-
 }  // namespace eventflow::testing

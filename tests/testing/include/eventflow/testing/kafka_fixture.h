@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "eventflow/core/status.h"
@@ -82,8 +83,11 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
   //! Sends `signal` (e.g. SIGKILL, SIGTERM).
   void Signal(int signal);
-  //! Waits for the exit and returns the exit code (128 + signal when killed).
-  int Wait();
+  //! Waits up to `timeout` for the exit and returns the exit code (128 +
+  //! signal when killed). On time-out it fails the test naming `what` (e.g.
+  //! "instance a") and the time waited, kills the process (SIGKILL) and
+  //! returns -1: no test waits for a child without a bound.
+  int Wait(std::chrono::milliseconds timeout, std::string_view what);
   //! True until Wait() reaped it.
   bool running() const { return pid_ > 0; }
   int pid() const { return pid_; }

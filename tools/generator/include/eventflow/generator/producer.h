@@ -112,6 +112,10 @@ struct KafkaSinkOptions {
   int partitions = 3;                       //!< for topics that do not exist yet
   int replication_factor = -1;              //!< -1: broker default
   bool create_topics = true;                //!< create missing topics (Admin API)
+  //! retention.ms of topics created here; -1 (default): no time limit. Records
+  //! carry their event time as timestamp, so a finite retention deletes a
+  //! replay of old events at the broker's next retention check.
+  int64_t retention_ms = -1;
 };
 
 //! Produces to Kafka: key = userId, record timestamp = event time, acks=all,

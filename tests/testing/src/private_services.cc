@@ -1,0 +1,67 @@
+#include "eventflow/testing/private_services.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string_view>
+
+namespace eventflow::testing {
+
+PrivateServices::PrivateServices(std::string run_dir, int kafka_port, int pg_port,
+                                 std::vector<std::string> extra_env)
+    : run_dir_(std::move(run_dir)), kafka_port_(kafka_port), pg_port_(pg_port) {
+  env_ = {"EVENTFLOW_RUN_DIR=" + run_dir_,
+          "EVENTFLOW_KAFKA_PORT=" + std::to_string(kafka_port_),
+          "EVENTFLOW_KAFKA_CONTROLLER_PORT=" + std::to_string(kafka_port_ + 100),
+          "EVENTFLOW_PG_PORT=" + std::to_string(pg_port_),
+          "KAFKA_HEAP_OPTS=-Xms256m -Xmx768m"};
+  env_.insert(env_.end(), extra_env.begin(), extra_env.end());
+}
+
+Status PrivateServices::Start(bool with_postgres) {
+  Script("kafka", {"kill"});
+  Script("postgres", {"kill"});
+  Script("postgres", {"clean"});
+  std::error_code ec;
+  std::filesystem::remove_all(run_dir_, ec);
+  std::filesystem::create_directories(run_dir_);
+  for (const char* name : {"kafka", "postgres"}) {
+    if (!with_postgres && std::string_view(name) == "postgres") continue;
+    const ProcessResult r = Script(name, {"start"});
+    if (r.exit_code != 0) {
+      return Status::Unavailable(std::string("scripts/") + name + " start failed (exit " +
+                                 std::to_string(r.exit_code) + "): " + r.err);
+    }
+  }
+  // The test helpers (ReadAll, EndOffsets, ...) and ScopedSchema use these.
+  ::setenv("EVENTFLOW_TEST_KAFKA", bootstrap().c_str(), 1);
+  ::setenv("EVENTFLOW_TEST_POSTGRES", postgres_url().c_str(), 1);
+  return Status::OK();
+}
+
+PrivateServices::~PrivateServices() {
+  Script("kafka", {"stop"});
+  Script("postgres", {"stop"});
+  if (!::testing::Test::HasFailure()) {
+    Script("postgres", {"clean"});
+    std::error_code ec;
+    std::filesystem::remove_all(run_dir_ + "/kafka", ec);
+  }
+}
+
+std::string PrivateServices::bootstrap() const {
+  return "127.0.0.1:" + std::to_string(kafka_port_);
+}
+
+std::string PrivateServices::postgres_url() const {
+  return "postgresql://analytics:secret@127.0.0.1:" + std::to_string(pg_port_) + "/analytics";
+}
+
+ProcessResult PrivateServices::Script(const std::string& name, std::vector<std::string> args) const {
+  std::vector<std::string> argv = {std::string(EVENTFLOW_SOURCE_DIR) + "/scripts/" + name};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, env_);
+}
+
+}  // namespace eventflow::testing
