@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "eventflow/core/log.h"
 #include "eventflow/streams/kafka_client.h"
 
 namespace eventflow::streams {
@@ -219,6 +220,54 @@ Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
     }
   }
   return Status::NotFound("topic \"" + topic + "\" does not exist");
+}
+
+Result<std::map<std::string, std::string>> DescribeTopicConfigs(
+    rd_kafka_t* client, const std::string& topic, std::chrono::milliseconds timeout) {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  AdminOptions options = MakeOptions(client, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, deadline);
+  KafkaQueue queue(rd_kafka_queue_new(client));
+  rd_kafka_DescribeConfigs(client, &resource, 1, options.get(), queue.get());
+  rd_kafka_ConfigResource_destroy(resource);
+  const std::string what = "describing the configuration of topic \"" + topic + "\"";
+  auto ev = AwaitResult(client, queue.get(), RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, deadline, what);
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(
+      rd_kafka_event_DescribeConfigs_result(ev->get()), &n);
+  std::map<std::string, std::string> configs;
+  for (size_t i = 0; i < n; ++i) {
+    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_ConfigResource_error(resources[i]), what));
+    size_t count = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &count);
+    for (size_t e = 0; e < count; ++e) {
+      const char* value = rd_kafka_ConfigEntry_value(entries[e]);
+      if (rd_kafka_ConfigEntry_is_sensitive(entries[e]) || value == nullptr) continue;
+      configs[rd_kafka_ConfigEntry_name(entries[e])] = value;
+    }
+  }
+  return configs;
+}
+
+void WarnAboutTopicConfigs(rd_kafka_t* client, std::span<const NewTopic> topics,
+                           std::string_view why, std::chrono::milliseconds timeout) {
+  for (const NewTopic& t : topics) {
+    if (t.configs.empty()) continue;
+    auto configs = DescribeTopicConfigs(client, t.name, timeout);
+    if (!configs.ok()) {
+      Log(LogLevel::kWarn, "kafka-admin", configs.status().ToString());
+      continue;
+    }
+    for (const auto& [key, want] : t.configs) {
+      auto it = configs->find(key);
+      if (it == configs->end() || it->second == want) continue;
+      Log(LogLevel::kWarn, "kafka-admin",
+          "topic \"" + t.name + "\" exists with " + key + "=" + it->second + ", not " + want +
+              " as it would have been created: " + std::string(why));
+    }
+  }
 }
 
 void StartDeleteRecords(rd_kafka_t* client, std::span<const PartitionOffset> offsets,

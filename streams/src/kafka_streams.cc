@@ -243,7 +243,15 @@ Status KafkaStreams::CreateInternalTopics() {
   topics.push_back(NewTopic{DeadLetterTopic(config_.application_id), 1,
                             config_.replication_factor, {{"cleanup.policy", "delete"}}});
   (void)max_partitions;
-  return EnsureTopics(admin->get(), topics, timeout);
+  EVENTFLOW_RETURN_IF_ERROR(EnsureTopics(admin->get(), topics, timeout));
+  // Topics left by an earlier version (or created by hand) keep their
+  // configuration; say where it differs from what the runtime relies on.
+  WarnAboutTopicConfigs(admin->get(), topics,
+                        "repartition topics must keep records until the application purges "
+                        "them, changelogs until their state expires (docs/architecture.md, "
+                        "\"Topics and retention\")",
+                        timeout);
+  return Status::OK();
 }
 
 Status KafkaStreams::Start() {

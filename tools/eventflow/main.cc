@@ -154,7 +154,13 @@ Status EnsurePipelineTopics(const streams::StreamsConfig& config,
                                          {{"retention.ms", std::to_string(retention_ms)}}});
     }
   }
-  return streams::EnsureTopics(admin->get(), topics, std::chrono::seconds(60));
+  EVENTFLOW_RETURN_IF_ERROR(streams::EnsureTopics(admin->get(), topics, std::chrono::seconds(60)));
+  streams::WarnAboutTopicConfigs(
+      admin->get(), topics,
+      "records carry event times, so a finite retention.ms deletes a replay of old events at the "
+      "broker's next retention check (--topic-retention-ms)",
+      std::chrono::seconds(60));
+  return Status::OK();
 }
 
 int Run(int argc, char** argv) {

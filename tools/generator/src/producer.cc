@@ -237,6 +237,11 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(const KafkaSinkOptions& opt
     }
     EVENTFLOW_RETURN_IF_ERROR(streams::EnsureTopics(state->producer.get(), topics,
                                                     std::chrono::seconds(60)));
+    streams::WarnAboutTopicConfigs(
+        state->producer.get(), topics,
+        "records carry event times, so a finite retention.ms deletes a replay of old events at "
+        "the broker's next retention check (--topic-retention-ms)",
+        std::chrono::seconds(60));
   }
   for (EventTopic t : kTopics) {
     state->topics[Index(t)] =

@@ -13,8 +13,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,6 +51,20 @@ Status DeleteTopics(rd_kafka_t* client, std::span<const std::string> topics,
 //! Returns the partition count of `topic`, or NotFound when it does not exist.
 Result<int> PartitionCount(rd_kafka_t* client, const std::string& topic,
                            std::chrono::milliseconds timeout);
+
+//! Returns the configuration of `topic` as the broker reports it (every
+//! entry, defaults included; sensitive values are not returned), or the
+//! error naming the topic.
+Result<std::map<std::string, std::string>> DescribeTopicConfigs(rd_kafka_t* client,
+                                                                const std::string& topic,
+                                                                std::chrono::milliseconds timeout);
+
+//! Checks the existing topics among `topics` against the configs they would
+//! have been created with and logs a WARN for each entry that differs
+//! (naming topic, setting, its value and the intended one, and `why`). The
+//! topics are not changed: they may be shared, or set that way on purpose.
+void WarnAboutTopicConfigs(rd_kafka_t* client, std::span<const NewTopic> topics,
+                           std::string_view why, std::chrono::milliseconds timeout);
 
 //! A partition and an offset in it.
 struct PartitionOffset {

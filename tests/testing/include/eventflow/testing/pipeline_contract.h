@@ -89,9 +89,13 @@ struct Expected {
 };
 
 //! Returns the contract recomputed from the product-view and orders records
-//! read back (ReadAll's order: partition, then offset).
+//! read back (ReadAll's order: partition, then offset); event times are the
+//! payloads'. `record_timestamps_are_event_times` (the contract's inputs)
+//! also checks each record's Kafka timestamp against its payload time; false
+//! for input produced by an ordinary producer (record timestamp = now).
 Expected Recompute(const std::vector<ConsumedRecord>& view_records,
-                   const std::vector<ConsumedRecord>& order_records);
+                   const std::vector<ConsumedRecord>& order_records,
+                   bool record_timestamps_are_event_times = true);
 
 //! Returns the four tables as the connection's schema holds them.
 Tables ReadTables(sinks::PgConnection& conn);
