@@ -317,16 +317,13 @@ Status PgSink::Runner::SeekToStored() {
     }
   }
   if (list->cnt == 0) return Status::OK();
-  streams::KafkaError error(rd_kafka_seek_partitions(consumer_.get(), list.get(), kKafkaTimeoutMs));
-  if (error) return FromKafkaError(error.get(), "seeking to the offsets stored in PostgreSQL");
-  for (int i = 0; i < list->cnt; ++i) {
-    if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return FromKafkaError(list->elems[i].err,
-                            "seeking " + std::string(list->elems[i].topic) + " partition " +
-                                std::to_string(list->elems[i].partition));
-    }
-  }
-  return Status::OK();
+  // Assigned again at the stored offsets rather than sought: librdkafka
+  // 2.0.2 can drop a seek that races its own fetch start/stop and then
+  // discards every record it fetches as outdated, silently (and takes a
+  // seek's time-out as microseconds). An assignment is ordered with its own
+  // operations and restarts the partitions from any state.
+  return FromKafkaError(rd_kafka_assign(consumer_.get(), list.get()),
+                        "assigning the offsets stored in PostgreSQL");
 }
 
 // After a failure whose effect on PostgreSQL is unknown, or after being fenced:

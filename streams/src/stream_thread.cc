@@ -335,6 +335,7 @@ Status StreamThread::PollBatch() {
     route->position = msg->offset + 1;
     route->last_progress = loop_now_;
     route->stalled = false;
+    route->lag_seen = Clock::time_point{};
     route->task->AddRecord(ToBufferedRecord(std::move(msg)));
     ++taken;
   }
@@ -353,6 +354,7 @@ Status StreamThread::PollBatch() {
     if (n > 0) {
       r.last_progress = loop_now_;
       r.stalled = false;
+      r.lag_seen = Clock::time_point{};
     }
     for (ssize_t i = 0; i < n; ++i) {
       KafkaMessage m(batch[i]);
@@ -551,17 +553,22 @@ Status StreamThread::Rewind(const Status& cause) {
     EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
   }
   (void)collector_.TakeError();
-  // Seek every partition back and rebuild the tasks: their in-memory state
-  // belonged to the output that was rolled back.
-  KafkaPartitionList seek(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
+  // Move every partition back and rebuild the tasks: their in-memory state
+  // belonged to the output that was rolled back. Assigning again at the
+  // committed offsets, not seeking: librdkafka 2.0.2 takes a seek's op
+  // version on this thread and can drop the seek when it races its own
+  // fetch start/stop, after which every record fetched is discarded as
+  // outdated without an error; its seek time-out is also taken as
+  // microseconds (fixed in 2.1.0). An assignment is ordered with librdkafka's
+  // own operations and restarts a partition from any state.
+  KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
   for (const Route& r : routes_) {
     auto it = committed_.find({r.topic, r.partition});
-    rd_kafka_topic_partition_list_add(seek.get(), r.topic.c_str(), r.partition)->offset =
+    rd_kafka_topic_partition_list_add(assignment.get(), r.topic.c_str(), r.partition)->offset =
         it != committed_.end() ? it->second.offset : RD_KAFKA_OFFSET_BEGINNING;
   }
-  KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 30'000));
-  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "seeking to committed offsets"));
-  KafkaPartitionList assignment(rd_kafka_topic_partition_list_copy(seek.get()));
+  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()),
+                                           "assigning the committed offsets again"));
   CloseTasks();
   dirty_ = false;
   return CreateTasks(assignment.get());
@@ -644,6 +651,33 @@ void StreamThread::MaybeCrash(CrashPoint point) {
   ::_exit(137);
 }
 
+Status StreamThread::EnsureRestoreConsumer() {
+  if (restore_consumer_) return Status::OK();
+  KafkaProperties props;
+  props.Set("bootstrap.servers", config_.bootstrap_servers);
+  props.Set("client.id", config_.application_id + "-" + name_ + "-restore");
+  props.Set("group.id", config_.application_id + "-restore");  // never joins or commits
+  props.Set("enable.auto.commit", "false");
+  props.Set("enable.partition.eof", "true");
+  props.Set("isolation.level", "read_committed");
+  // A position below the log start (deleted while restoring) is an error
+  // (gap() in RestoreStores), never a silent jump to the end.
+  props.Set("auto.offset.reset", "error");
+  // The end of a caught-up changelog is found by an empty fetch, which the
+  // broker holds for fetch.wait.max.ms (default 500 ms): keep it short.
+  props.Set("fetch.wait.max.ms", "20");
+  // librdkafka 2.0.2 stops prefetching a partition at 100k queued records and
+  // resumes only after a backoff (~1 s): a large threshold lets a full restore
+  // run at fetch speed (bench/restore_recovery: 1M records 3.0 s → 1.4 s).
+  // Memory stays bounded by queued.max.messages.kbytes.
+  props.Set("queued.min.messages", "1000000");
+  props.Merge(config_.kafka);
+  auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
+  restore_consumer_ = std::move(*consumer);
+  return Status::OK();
+}
+
 Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
   // One pass over every changelog partition to restore: they are read
   // together, so the restart time is one fetch round trip, not one per store.
@@ -687,30 +721,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     }
   }
   if (restoring.empty()) return Status::OK();
-  if (!restore_consumer_) {
-    KafkaProperties props;
-    props.Set("bootstrap.servers", config_.bootstrap_servers);
-    props.Set("client.id", config_.application_id + "-" + name_ + "-restore");
-    props.Set("group.id", config_.application_id + "-restore");  // never joins or commits
-    props.Set("enable.auto.commit", "false");
-    props.Set("enable.partition.eof", "true");
-    props.Set("isolation.level", "read_committed");
-    // A position below the log start (deleted while restoring) is an error
-    // (gap() below), never a silent jump to the end.
-    props.Set("auto.offset.reset", "error");
-    // The end of a caught-up changelog is found by an empty fetch, which the
-    // broker holds for fetch.wait.max.ms (default 500 ms): keep it short.
-    props.Set("fetch.wait.max.ms", "20");
-    // librdkafka 2.0.2 stops prefetching a partition at 100k queued records and
-    // resumes only after a backoff (~1 s): a large threshold lets a full restore
-    // run at fetch speed (bench/restore_recovery: 1M records 3.0 s → 1.4 s).
-    // Memory stays bounded by queued.max.messages.kbytes.
-    props.Set("queued.min.messages", "1000000");
-    props.Merge(config_.kafka);
-    auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
-    if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
-    restore_consumer_ = std::move(*consumer);
-  }
+  EVENTFLOW_RETURN_IF_ERROR(EnsureRestoreConsumer());
   rd_kafka_t* rk = restore_consumer_.get();
   const auto began = Clock::now();
   // Whatever way this returns, the remaining-records gauge goes back to 0.
@@ -875,6 +886,16 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
 }
 
 void StreamThread::CloseTasks() {
+  // Partition queues go back to forwarding into the consumer queue before
+  // their handles are dropped (librdkafka's advice for queues detached from
+  // a high-level consumer, confluentinc/librdkafka#1335): a partition assigned
+  // again later is never left with a queue nobody reads.
+  if (consumer_) {
+    KafkaQueue consumer_queue(rd_kafka_queue_get_consumer(consumer_.get()));
+    for (Route& r : routes_) {
+      if (r.queue && consumer_queue) rd_kafka_queue_forward(r.queue.get(), consumer_queue.get());
+    }
+  }
   for (auto& [id, task] : tasks_) task->Close();
   tasks_.clear();
   dropped_late_committed_.clear();
@@ -1085,13 +1106,16 @@ void StreamThread::CheckStalls(Clock::time_point now) {
     if (now - r.last_progress < timeout || now < r.next_stall_check) continue;
     r.next_stall_check = now + std::min<Clock::duration>(timeout, std::chrono::seconds(10));
     // Nothing taken from this partition for the time-out: is there anything
-    // to take? Its last stable offset (the broker's, read_committed) against
-    // where we are, and against the high watermark the fetcher last saw:
-    // a fetcher that runs has seen the data (its cached high watermark is at
-    // least the stable offset), so transaction markers and aborted records
-    // past our position are not a stall.
-    auto marks = QueryWatermarks(consumer_.get(), r.topic, r.partition, std::chrono::seconds(5));
-    if (!marks.ok()) continue;  // the broker is away: asked again in a second
+    // to take? Its last stable offset (asked on the restore consumer's
+    // connection: on the main consumer's it would wait behind the fetcher's
+    // long poll) against where we are, and against the high watermark the
+    // fetcher last saw: a fetcher that runs has seen the data (its cached
+    // high watermark reaches the stable offset), so transaction markers and
+    // aborted records past our position are no stall.
+    if (!EnsureRestoreConsumer().ok()) return;
+    auto marks = QueryWatermarks(restore_consumer_.get(), r.topic, r.partition,
+                                 std::chrono::seconds(5));
+    if (!marks.ok()) continue;  // the broker is away: asked again later
     int64_t cached_low = -1;
     int64_t cached_high = -1;
     rd_kafka_get_watermark_offsets(consumer_.get(), r.topic.c_str(), r.partition, &cached_low,
@@ -1100,13 +1124,22 @@ void StreamThread::CheckStalls(Clock::time_point now) {
     const bool lagging = marks->high > position && cached_high < marks->high;
     if (!lagging) {
       r.last_progress = now;
-      if (r.stalled) r.stalled = false;
+      r.lag_seen = Clock::time_point{};
       continue;
     }
-    if (r.stalled) continue;  // reported already; still not moving
+    // Seen lagging for the first time (e.g. records produced a moment ago,
+    // their fetch response in flight): it gets a whole time-out to move.
+    if (r.lag_seen == Clock::time_point{}) {
+      r.lag_seen = now;
+      r.lag_end = marks->high;
+      continue;
+    }
+    // Still nothing taken, and the fetcher has not even seen what the broker
+    // had a time-out ago.
+    if (now - r.lag_seen < timeout || cached_high >= r.lag_end || r.stalled) continue;
     r.stalled = true;
     partition_stalls_total_.fetch_add(1, std::memory_order_relaxed);
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - r.last_progress);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - r.lag_seen);
     Log(LogLevel::kError, "stream-thread " + name_,
         "topic " + r.topic + " partition " + std::to_string(r.partition) +
             " is stalled: nothing taken for " + std::to_string(seconds.count()) +

@@ -187,6 +187,10 @@ class StreamThread {
     std::chrono::steady_clock::time_point last_progress{};
     bool stalled = false;
     std::chrono::steady_clock::time_point next_stall_check{};  // rate of broker queries
+    // When the partition was first found lagging with nothing taken since
+    // (zero: not lagging), and the stable end offset seen then.
+    std::chrono::steady_clock::time_point lag_seen{};
+    int64_t lag_end = -1;
   };
 
   void Run();
@@ -207,6 +211,8 @@ class StreamThread {
   Status CreateTasks(const rd_kafka_topic_partition_list_t* assignment);
   void CloseTasks();
   Status RestoreStores(const std::vector<StreamTask*>& tasks);
+  //! Creates the restore consumer (manual assignment, read_committed) on first use.
+  Status EnsureRestoreConsumer();
   enum class CrashPoint { kNone, kAfterKafkaCommit, kMidRestore };
   //! Test-only fault injection: exits the process (status 137) at `point`
   //! when EVENTFLOW_TEST_CRASH_POINT names it, the EVENTFLOW_TEST_CRASH_AFTER-th time.

@@ -83,6 +83,22 @@ int main(int argc, char** argv) {
       config.processing_errors = eventflow::streams::ErrorPolicy::kFail;
     }
     else if (flag == "--commit-interval-ms") config.commit_interval = std::chrono::milliseconds(std::stoi(value));
+    else if (flag == "--kafka") {  // a librdkafka property, "name=value"
+      if (!config.kafka.SetPassThrough("kafka." + value).ok()) {
+        std::fprintf(stderr, "bad --kafka %s\n", value.c_str());
+        return 2;
+      }
+    }
+    else if (flag == "--log-level") {
+      eventflow::LogLevel level;
+      if (!eventflow::ParseLogLevel(value, &level)) return 2;
+      eventflow::SetLogLevel(level);
+    }
+    else if (flag == "--stall-timeout-ms") config.partition_stall_timeout = std::chrono::milliseconds(std::stoi(value));
+    else if (flag == "--on-data-loss") {
+      config.data_loss_policy = value == "skip" ? eventflow::streams::DataLossPolicy::kSkip
+                                                : eventflow::streams::DataLossPolicy::kFail;
+    }
     else if (flag == "--guarantee") {
       config.processing_guarantee = value == "alos"
                                         ? eventflow::streams::ProcessingGuarantee::kAtLeastOnce
@@ -124,8 +140,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int rc = eventflow::streams::RunUntilSignalled(streams);
-  std::fprintf(stderr, "echo-app: exit %d, processed %llu\n", rc,
-               static_cast<unsigned long long>(streams.processed()));
+  std::fprintf(stderr, "echo-app: exit %d, processed %llu, partition stalls %llu\n", rc,
+               static_cast<unsigned long long>(streams.processed()),
+               static_cast<unsigned long long>(streams.partition_stalls_total()));
   for (const auto& [store, m] : streams.restore_metrics()) {
     std::fprintf(stderr, "echo-app: restore-metrics %s restored=%llu remaining=%lld\n",
                  store.c_str(), static_cast<unsigned long long>(m.restored_records_total),

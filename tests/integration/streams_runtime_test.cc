@@ -472,6 +472,104 @@ TEST(StreamsRuntimeTest, CrashBetweenKafkaCommitAndStoreCommitAndMidRestoreKeeps
 // the state memory budget, the restore metrics and the state bookkeeping, and
 // hand tasks over when a second multi-threaded instance joins. Counts stay
 // exact. (scripts/test --tsan runs this under ThreadSanitizer.)
+// The assignment path, many times over: instance "a" (a static member,
+// exactly-once, 3 partitions) is restarted in each way the runtime meets —
+// crashed right after a Kafka commit (the path on which an instance once sat
+// RUNNING for 14 minutes without receiving a record), kill -9'ed, stopped —
+// and instance "b" joins and leaves, so partitions are revoked, assigned and
+// moved over and over. After every restart new records are produced and every
+// partition must be read to its end within a bound; the stall guard (5 s here)
+// must never have had to restart a fetch; and at the end the output holds
+// every input record exactly once, in order per partition.
+TEST(StreamsRuntimeTest, RepeatedRestartsAndRebalancesNeverLeaveAnAssignedPartitionUnread) {
+  ScopedTopics topics({{UniqueName("as-in"), 3, -1, {}}, {UniqueName("as-out"), 3, -1, {}}});
+  App app;
+  app.input = topics.name(0);
+  app.output = topics.name(1);
+  auto args = [&](const std::string& instance) {
+    std::vector<std::string> a = app.Args(instance, "eos");
+    a.insert(a.end(), {"--stall-timeout-ms", "5000"});
+    return a;
+  };
+  constexpr int kRounds = 12;
+  constexpr int kPerRound = 400;
+  size_t produced = 0;
+  int crashes = 0;
+  auto produce = [&](int round) {
+    std::vector<std::string> values;
+    for (int i = 0; i < kPerRound; ++i) {
+      values.push_back("r" + std::to_string(round) + "-" + std::to_string(i));
+    }
+    ProduceValues(app.input, values, 0);
+    produced += values.size();
+  };
+  auto stop = [&](std::unique_ptr<ChildProcess>& p, const std::string& what) {
+    if (!p) return;
+    p->Signal(SIGTERM);
+    EXPECT_EQ(p->Wait(60s, what), 0) << "see " << app.log;
+    p.reset();
+  };
+  std::unique_ptr<ChildProcess> a;  // started by round 0, after its crash
+  std::unique_ptr<ChildProcess> b;
+  const auto began = std::chrono::steady_clock::now();
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::printf("[%5.1f s] round %d\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(),
+                round);
+    switch (round % 4) {
+      case 0: {  // crash right after the Kafka commit, then restart
+        stop(a, "instance a");
+        produce(round);
+        ChildProcess crash(args("a"), app.log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
+                                                "EVENTFLOW_TEST_CRASH_AFTER=1"});
+        EXPECT_EQ(crash.Wait(60s, "instance a crashing after its first Kafka commit"), 137)
+            << "see " << app.log;
+        ++crashes;
+        break;
+      }
+      case 1:  // kill -9, restarted within the session timeout
+        a->Signal(SIGKILL);
+        EXPECT_EQ(a->Wait(30s, "instance a"), 128 + SIGKILL);
+        a.reset();
+        break;
+      case 2:  // graceful restart
+        stop(a, "instance a");
+        break;
+      case 3:  // b joins (a rebalance moves partitions to it), or leaves
+        if (b) {
+          stop(b, "instance b");
+        } else {
+          b = std::make_unique<ChildProcess>(args("b"), app.log);
+        }
+        break;
+    }
+    if (!a) a = std::make_unique<ChildProcess>(args("a"), app.log);
+    produce(round);
+    const auto got = AwaitRecords(app.output, produced, 90s);
+    ASSERT_GE(got.size(), produced) << "round " << round
+                                    << ": an assigned partition was not read to its end; see "
+                                    << app.log;
+  }
+  stop(a, "instance a");
+  stop(b, "instance b");
+  auto input = ReadAll(app.input, true);
+  auto output = ReadAll(app.output, true, 60s);
+  ASSERT_TRUE(input.ok() && output.ok());
+  EXPECT_EQ(output->size(), input->size());
+  EXPECT_TRUE(ByPartition(*output) == ByPartition(*input)) << "see " << app.log;
+  std::ifstream log(app.log);
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  size_t crashed = 0;
+  for (size_t at = text.find("crashing at after-kafka-commit"); at != std::string::npos;
+       at = text.find("crashing at after-kafka-commit", at + 1)) {
+    ++crashed;
+  }
+  EXPECT_EQ(crashed, static_cast<size_t>(crashes)) << "see " << app.log;
+  EXPECT_EQ(text.find("is stalled"), std::string::npos)
+      << "the stall guard had to restart a partition's fetch; see " << app.log;
+}
+
 TEST(StreamsRuntimeTest, SeveralStreamThreadsPerInstanceCountExactlyAcrossARebalance) {
   ScopedTopics topics({{UniqueName("mt-in"), 6, -1, {}}, {UniqueName("mt-out"), 6, -1, {}}});
   App app;

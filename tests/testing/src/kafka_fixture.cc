@@ -72,6 +72,9 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
   std::vector<std::vector<ConsumedRecord>> by_partition(static_cast<size_t>(*partitions));
   std::vector<bool> done(static_cast<size_t>(*partitions), false);
   for (int p = 0; p < *partitions; ++p) done[p] = high[p] == 0;
+  // The offset of each partition's last end-of-partition event (-1: none):
+  // an end that moves to where the consumer already is stays done.
+  std::vector<int64_t> eof_at(static_cast<size_t>(*partitions), -1);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto all_done = [&] {
     for (bool d : done) {
@@ -90,8 +93,8 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
       const int64_t now_high = marks->high;
       if (now_high > high[p]) {
         high[p] = now_high;
-        done[p] = false;
-        moved = true;
+        done[p] = eof_at[p] >= now_high;
+        moved = moved || !done[p];
       }
     }
     return moved;
@@ -111,6 +114,7 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       // Under read_committed the end is the last stable offset, which equals the
       // high watermark once no transaction is open.
+      eof_at[p] = msg->offset;
       if (msg->offset >= high[p]) done[p] = true;
       continue;
     }
