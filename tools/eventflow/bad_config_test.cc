@@ -34,6 +34,12 @@ TEST(EventflowBadConfigTest, EachBadValueExitsTwoNamingTheSetting) {
       {{"--http-port", "-1"}, "--http-port: must be in 0..65535, got -1"},
       {{"--log-level", "loud"}, "--log-level: unknown level \"loud\""},
       {{"--topology", "orders"}, "--topology: unknown topology \"orders\""},
+      {{"--on-data-loss", "ignore"}, "--on-data-loss: expected fail or skip, got \"ignore\""},
+      {{"--topic-retention-ms", "0"}, "--topic-retention-ms: must be -1 (no time limit) or positive, got 0"},
+      {{"--topic-retention-ms", "-5"}, "--topic-retention-ms: must be -1 (no time limit) or positive, got -5"},
+      {{"--repartition-purge-interval-ms", "-1"}, "repartition.purge.interval.ms must not be negative, got -1"},
+      {{"--partition-stall-timeout-ms", "-1"}, "partition.stall.timeout.ms must not be negative, got -1"},
+      {{"--kafka.auto.offset.reset=earliest"}, "kafka.auto.offset.reset is set by the runtime"},
       // The runtime owns these librdkafka properties (consumer group,
       // transactions, read_committed): overriding them would break
       // exactly-once, so they are refused by name.

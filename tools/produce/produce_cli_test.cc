@@ -77,6 +77,7 @@ TEST(ProduceCliTest, BadSettingsStopWithAMessageNamingThem) {
       {{"--dry-run", "--count", "5", "--max-disorder", "ten"}, {}, "--max-disorder"},
       {{"--dry-run", "--count", "5", "--start-time", "2025-11-30 11:00:00"}, {}, "--start-time"},
       {{"--dry-run", "--count", "5", "--rate", "0"}, {}, "--rate"},
+      {{"--dry-run", "--count", "5", "--topic-retention-ms", "0"}, {}, "--topic-retention-ms"},
       {{"--count", "5"}, {"EVENT_DELAY_MS=fast"}, "EVENT_DELAY_MS"},
       {{"--dry-run", "--count", "5", "--kafka.linger.ms"}, {}, "kafka.linger.ms"},
       {{"--dry-run", "--count", "5", "--no-such-flag=1"}, {}, "--no-such-flag"},
