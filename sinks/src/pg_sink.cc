@@ -317,13 +317,16 @@ Status PgSink::Runner::SeekToStored() {
     }
   }
   if (list->cnt == 0) return Status::OK();
-  // Assigned again at the stored offsets rather than sought: librdkafka
-  // 2.0.2 can drop a seek that races its own fetch start/stop and then
-  // discards every record it fetches as outdated, silently (and takes a
-  // seek's time-out as microseconds). An assignment is ordered with its own
-  // operations and restarts the partitions from any state.
-  return FromKafkaError(rd_kafka_assign(consumer_.get(), list.get()),
-                        "assigning the offsets stored in PostgreSQL");
+  streams::KafkaError error(rd_kafka_seek_partitions(consumer_.get(), list.get(), kKafkaTimeoutMs));
+  if (error) return FromKafkaError(error.get(), "seeking to the offsets stored in PostgreSQL");
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return FromKafkaError(list->elems[i].err,
+                            "seeking " + std::string(list->elems[i].topic) + " partition " +
+                                std::to_string(list->elems[i].partition));
+    }
+  }
+  return Status::OK();
 }
 
 // After a failure whose effect on PostgreSQL is unknown, or after being fenced:
@@ -500,21 +503,10 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
                                         std::chrono::milliseconds(kKafkaTimeoutMs));
   if (!marks.ok()) return marks.status().WithContext(where + ": position out of range");
   const int64_t offset = msg->offset >= 0 ? msg->offset : ps.position;
-  int64_t resume = marks->low;
-  uint64_t lost = 0;
-  std::string what;
-  if (offset < marks->low) {
-    lost = static_cast<uint64_t>(marks->low - offset);
-    what = where + ": the records at offsets " + std::to_string(offset) + " to " +
-           std::to_string(marks->low - 1) + " (" + std::to_string(lost) +
-           ") were deleted before the sink wrote them (the log now starts at " +
-           std::to_string(marks->low) +
-           "; time retention counted from old record timestamps, or DeleteRecords)";
-  } else {
-    resume = marks->high;
-    what = where + ": position " + std::to_string(offset) + " is beyond the log end " +
-           std::to_string(marks->high) + " (the topic was recreated or truncated)";
-  }
+  const streams::OutOfRange gone = streams::ExplainOutOfRange(where, "the sink", offset, *marks);
+  const int64_t resume = gone.resume;
+  const uint64_t lost = gone.lost;
+  const std::string& what = gone.what;
   if (options_.data_loss_policy == streams::DataLossPolicy::kFail) {
     return Status::DataLoss(what + "; stopping (--on-data-loss=fail). To go on from offset " +
                             std::to_string(resume) +
@@ -534,7 +526,9 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
   }
   // After an "error" reset librdkafka stops fetching the partition and a
   // seek is refused (its fetcher is not started): assign again, every
-  // partition at the position the sink expects next.
+  // partition at the position the sink expects next — unless the assignment
+  // is lost (a revocation follows, and assigning would hide that).
+  if (rd_kafka_assignment_lost(consumer_.get())) return moved;
   KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(12));
   for (size_t tt = 0; tt < kTableCount; ++tt) {
     for (size_t p = 0; p < partitions_[tt].size(); ++p) {

@@ -553,22 +553,38 @@ Status StreamThread::Rewind(const Status& cause) {
     EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
   }
   (void)collector_.TakeError();
-  // Move every partition back and rebuild the tasks: their in-memory state
-  // belonged to the output that was rolled back. Assigning again at the
-  // committed offsets, not seeking: librdkafka 2.0.2 takes a seek's op
-  // version on this thread and can drop the seek when it races its own
-  // fetch start/stop, after which every record fetched is discarded as
-  // outdated without an error; its seek time-out is also taken as
-  // microseconds (fixed in 2.1.0). An assignment is ordered with librdkafka's
-  // own operations and restarts a partition from any state.
+  // Seek every partition back and rebuild the tasks: their in-memory state
+  // belonged to the output that was rolled back. A seek, not a new
+  // assignment: assigning clears librdkafka's "assignment lost" state, and a
+  // member whose session expired must still see its revocation as lost
+  // (OnLost; a static member fenced by its own rejoin is then replaced, not
+  // shut down). librdkafka 2.0.2 refuses a seek that races its own fetch
+  // start/stop and then drops the partition's fetched records as outdated
+  // (and takes a seek's time-out as microseconds, #4230): every partition's
+  // result is checked, and a refused one is restarted by assigning again
+  // unless the assignment is lost anyway.
   KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
   for (const Route& r : routes_) {
     auto it = committed_.find({r.topic, r.partition});
     rd_kafka_topic_partition_list_add(assignment.get(), r.topic.c_str(), r.partition)->offset =
         it != committed_.end() ? it->second.offset : RD_KAFKA_OFFSET_BEGINNING;
   }
-  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()),
-                                           "assigning the committed offsets again"));
+  KafkaPartitionList seek(rd_kafka_topic_partition_list_copy(assignment.get()));
+  KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 30'000));
+  std::string refused = err ? rd_kafka_error_string(err.get()) : "";
+  for (int i = 0; refused.empty() && i < seek->cnt; ++i) {
+    if (seek->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      refused = std::string(seek->elems[i].topic) + " partition " +
+                std::to_string(seek->elems[i].partition) + ": " +
+                rd_kafka_err2str(seek->elems[i].err);
+    }
+  }
+  if (!refused.empty() && !rd_kafka_assignment_lost(consumer_.get())) {
+    Log(LogLevel::kWarn, "stream-thread " + name_,
+        "seeking to the committed offsets failed (" + refused + "); assigning them again");
+    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()),
+                                             "assigning the committed offsets again"));
+  }
   CloseTasks();
   dirty_ = false;
   return CreateTasks(assignment.get());
@@ -1027,21 +1043,32 @@ Status StreamThread::HandleOutOfRange(const std::string& topic, int32_t partitio
   const bool internal = shared_->repartition_partitions.count(topic) > 0;
   const std::string where = (internal ? "repartition topic " : "topic ") + topic +
                             " partition " + std::to_string(partition);
-  int64_t resume = marks->low;
-  uint64_t lost = 0;
-  std::string what;
-  if (offset >= 0 && offset < marks->low) {
-    lost = static_cast<uint64_t>(marks->low - offset);
-    what = where + ": the records at offsets " + std::to_string(offset) + " to " +
-           std::to_string(marks->low - 1) + " (" + std::to_string(lost) +
-           ") were deleted before this application read them (the log now starts at " +
-           std::to_string(marks->low) +
-           "; time retention counted from old record timestamps, or DeleteRecords)";
-  } else {
-    resume = marks->high;
-    what = where + ": position " + std::to_string(offset) + " is beyond the log end " +
-           std::to_string(marks->high) + " (the topic was recreated or truncated)";
+  // Records below the group's committed offset were processed, by this
+  // member or another: their deletion (the owner's repartition purge, or
+  // retention) loses nothing. A position below it is stale — e.g. this member's
+  // session expired while it was stopped and another took the partition over
+  // and purged it — and reading goes on from the committed offset (a stale
+  // member's next commit is refused anyway).
+  KafkaPartitionList committed(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(committed.get(), topic.c_str(), partition);
+  if (rd_kafka_committed(consumer_.get(), committed.get(), 30'000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      committed->elems[0].offset >= marks->low && committed->elems[0].offset > offset) {
+    const int64_t group_offset = committed->elems[0].offset;
+    Log(LogLevel::kWarn, "stream-thread " + name_,
+        where + ": position " + std::to_string(offset) + " is below the log start " +
+            std::to_string(marks->low) + ", but the group has committed " +
+            std::to_string(group_offset) +
+            ": those records were processed; going on from the committed offset");
+    EVENTFLOW_RETURN_IF_ERROR(RestartFetch(topic, partition, group_offset).WithContext(where));
+    for (Route& r : routes_) {
+      if (r.partition == partition && r.topic == topic) r.position = group_offset;
+    }
+    return Status::OK();
   }
+  const OutOfRange gone = ExplainOutOfRange(where, "this application", offset, *marks);
+  const int64_t resume = gone.resume;
+  const uint64_t lost = gone.lost;
+  const std::string& what = gone.what;
   if (config_.data_loss_policy == DataLossPolicy::kFail) {
     return Status::DataLoss(what + "; stopping (on-data-loss=fail). To go on from offset " +
                             std::to_string(resume) +
@@ -1157,6 +1184,8 @@ void StreamThread::CheckStalls(Clock::time_point now) {
 }
 
 Status StreamThread::RestartFetch(const std::string& topic, int32_t partition, int64_t offset) {
+  // A lost assignment is about to be revoked; assigning would hide that.
+  if (rd_kafka_assignment_lost(consumer_.get())) return Status::OK();
   // A seek cannot do this: after an auto.offset.reset=error reset librdkafka
   // leaves the partition's fetcher stopped and refuses seeks on it. Assigning
   // again (every partition at the position the thread expects next: after the

@@ -685,7 +685,7 @@ TEST_F(PgSinkTest, RecordsDeletedBeforeTheSinkWritesThemStopItOrAreSkippedAndCou
     run.join();
     const Status result = finished.get();
     EXPECT_EQ(result.code(), StatusCode::kDataLoss) << result.ToString();
-    EXPECT_NE(result.message().find("were deleted before the sink wrote them"), std::string::npos)
+    EXPECT_NE(result.message().find("were deleted before the sink read them"), std::string::npos)
         << result.message();
     EXPECT_NE(result.message().find(prefix_), std::string::npos) << result.message();
     EXPECT_NE(result.message().find("--on-data-loss=skip"), std::string::npos) << result.message();

@@ -359,24 +359,11 @@ class Pipeline {
   std::optional<PartitionOffsets> AwaitDone(std::chrono::seconds timeout) {
     const auto deadline = Clock::now() + timeout;
     if (!AwaitInputCommitted(timeout)) return std::nullopt;
-    std::vector<std::string> outputs, repartition;
+    std::vector<std::string> outputs;
     for (const char* t : testing::kContractTables) outputs.push_back(prefix_ + t);
-    for (const std::string& topic : TopicsStartingWith(app_id_ + "-")) {
-      if (topic.ends_with("-repartition")) repartition.push_back(topic);
-    }
     // Every input offset is committed, so every transaction writing a
     // repartition topic has ended; what is left is downstream processing.
-    auto snapshot = [&] {
-      std::vector<std::string> all = repartition;
-      all.insert(all.end(), outputs.begin(), outputs.end());
-      PartitionOffsets s = EndOffsetsOf(all);
-      for (const std::string& topic : repartition) {
-        auto c = testing::CommittedOffsets(app_id_, topic);
-        if (!c.ok()) return PartitionOffsets{};
-        for (size_t p = 0; p < c->size(); ++p) s[{"committed " + topic, static_cast<int>(p)}] = (*c)[p];
-      }
-      return s;
-    };
+    auto snapshot = [&] { return testing::PipelineProgress(app_id_, outputs); };
     PartitionOffsets last;
     int stable = 0;
     auto stable_since = Clock::now();

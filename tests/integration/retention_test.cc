@@ -242,23 +242,7 @@ class Pipeline {
   // sink has stored the output topics' end offsets. Returns those ends.
   std::optional<PartitionOffsets> AwaitDone(Clock::duration timeout) {
     if (!AwaitInputCommitted(timeout)) return std::nullopt;
-    std::vector<std::string> repartition;
-    for (const std::string& topic : testing::TopicsStartingWith(app_id_ + "-")) {
-      if (topic.ends_with("-repartition")) repartition.push_back(topic);
-    }
-    auto snapshot = [&] {
-      std::vector<std::string> all = repartition;
-      for (const std::string& t : OutputTopics()) all.push_back(t);
-      PartitionOffsets s = testing::EndOffsetsOf(all);
-      for (const std::string& topic : repartition) {
-        auto c = testing::CommittedOffsets(app_id_, topic);
-        if (!c.ok()) return PartitionOffsets{};
-        for (size_t p = 0; p < c->size(); ++p) {
-          s[{"committed " + topic, static_cast<int>(p)}] = (*c)[p];
-        }
-      }
-      return s;
-    };
+    auto snapshot = [&] { return testing::PipelineProgress(app_id_, OutputTopics()); };
     PartitionOffsets last;
     int stable = 0;
     if (!AwaitUntil("the repartition and output topics to settle", timeout, [&] {

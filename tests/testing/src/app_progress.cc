@@ -140,6 +140,25 @@ PartitionOffsets EndOffsetsOf(const std::vector<std::string>& topics) {
 
 bool ProcessExited(int pid) { return IsZombieOrGone(pid); }
 
+PartitionOffsets PipelineProgress(const std::string& app_id,
+                                  const std::vector<std::string>& outputs) {
+  std::vector<std::string> repartition;
+  for (const std::string& topic : TopicsStartingWith(app_id + "-")) {
+    if (topic.ends_with("-repartition")) repartition.push_back(topic);
+  }
+  std::vector<std::string> all = repartition;
+  all.insert(all.end(), outputs.begin(), outputs.end());
+  PartitionOffsets s = EndOffsetsOf(all);
+  for (const std::string& topic : repartition) {
+    auto c = CommittedOffsets(app_id, topic);
+    if (!c.ok()) return PartitionOffsets{};
+    for (size_t p = 0; p < c->size(); ++p) {
+      s[{"committed " + topic, static_cast<int>(p)}] = (*c)[p];
+    }
+  }
+  return s;
+}
+
 Result<std::vector<int64_t>> EndOffsets(const std::string& topic) {
   streams::KafkaProperties props = TestKafkaProperties();
   auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);

@@ -23,8 +23,11 @@ Status PrivateServices::Start(bool with_postgres) {
   Script("kafka", {"kill"});
   Script("postgres", {"kill"});
   Script("postgres", {"clean"});
+  // Only the services' data: what tests keep under the run directory (e.g. a
+  // failed test's logs) stays for reading.
   std::error_code ec;
-  std::filesystem::remove_all(run_dir_, ec);
+  std::filesystem::remove_all(run_dir_ + "/kafka", ec);
+  std::filesystem::remove_all(run_dir_ + "/postgres", ec);
   std::filesystem::create_directories(run_dir_);
   for (const char* name : {"kafka", "postgres"}) {
     if (!with_postgres && std::string_view(name) == "postgres") continue;

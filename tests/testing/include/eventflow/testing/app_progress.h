@@ -55,6 +55,13 @@ std::vector<std::string> TopicsStartingWith(const std::string& prefix);
 //! leaves the topic out) when one cannot be read.
 PartitionOffsets EndOffsetsOf(const std::vector<std::string>& topics);
 
+//! The progress of application `app_id` that tests watch for it to settle:
+//! the end offsets of its repartition topics and of `outputs`, and its
+//! committed offsets on the repartition topics (keys "committed <topic>").
+//! Empty when a committed offset cannot be read.
+PartitionOffsets PipelineProgress(const std::string& app_id,
+                                  const std::vector<std::string>& outputs);
+
 //! Returns true when process `pid` has exited (a zombie not reaped yet counts
 //! as exited) or does not exist.
 bool ProcessExited(int pid);

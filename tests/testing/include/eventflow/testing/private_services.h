@@ -4,8 +4,9 @@
 // kill or reconfigure them (e.g. a broker that checks retention every second)
 // without touching the shared test services.
 //
-// Lifecycle: Start() kills and removes leftovers of an earlier run in the run
-// directory, starts the broker (and PostgreSQL unless asked not to) afresh and
+// Lifecycle: Start() kills the services of an earlier run in the run
+// directory and removes their data (other files there, such as a failed
+// test's logs, stay), starts the broker (and PostgreSQL unless asked not to) afresh and
 // points the test helpers at them (EVENTFLOW_TEST_KAFKA, EVENTFLOW_TEST_POSTGRES
 // in this process's environment); the destructor stops both, and removes
 // their data unless the test failed (kept for reading).
