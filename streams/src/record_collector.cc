@@ -90,6 +90,20 @@ Status KafkaRecordCollector::Produce(std::string_view topic, int32_t partition,
       continue;
     }
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+    if (err == RD_KAFKA_RESP_ERR__STATE || err == RD_KAFKA_RESP_ERR__FATAL) {
+      // The producer refuses every record, not this one: its transaction
+      // failed (e.g. "skipped sequence numbers" after a broker restart: it
+      // must be aborted) or the producer itself is fatal. Not the record's
+      // fault: it is never dead-lettered for that (IsTransactionFailure).
+      char reason[256] = "";
+      const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(producer_, reason, sizeof reason);
+      const std::string what = "sending to topic " + std::string(topic) + ": ";
+      if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return Status::Fatal(what + "the producer failed fatally (" + reason + ")");
+      }
+      return Status::Aborted(what + "the producer's transaction has failed and must be aborted (" +
+                             rd_kafka_err2str(err) + ")");
+    }
     return FromKafkaError(err, "sending to topic " + std::string(topic));
   }
 }

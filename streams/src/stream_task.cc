@@ -572,6 +572,15 @@ Result<bool> StreamTask::Process() {
                                                                               : "deserialization";
     }
   } catch (const ProductionError& e) {
+    if (IsTransactionFailure(e.status())) {
+      // The producer refuses everything: not this record's fault.
+      in_record_ = false;
+      current_ = nullptr;
+      return e.status().WithContext("task " + id_.ToString() + ", topic " +
+                                    std::string(raw.topic) + ", partition " +
+                                    std::to_string(raw.partition) + ", offset " +
+                                    std::to_string(raw.offset));
+    }
     status = Status::InvalidArgument(std::string("producing output failed: ") + e.what());
     stage = "production";
   } catch (const StateStoreError& e) {
@@ -633,6 +642,7 @@ Status StreamTask::HandleBadRecord(const RawRecord& raw, std::string_view stage,
   const Status sent =
       collector_->Send(dlq_topic_, -1, raw.key, raw.value, cached_wall_clock_, headers);
   if (!sent.ok()) {
+    if (IsTransactionFailure(sent)) return sent;  // the producer, not the record
     // Not even the dead-letter topic takes it (e.g. larger than the producer's
     // limit): nothing can keep this record, so the task stops.
     return sent.WithContext("cannot dead-letter the bad record (" + std::string(stage) +

@@ -197,25 +197,14 @@ Status StreamThread::RunLoop() {
                             .count();
     for (auto& [id, task] : tasks_) task->SetWallClock(now);
     EVENTFLOW_RETURN_IF_ERROR(PollBatch());
-    EVENTFLOW_RETURN_IF_ERROR(ProcessTasks());
-    for (auto& [id, task] : tasks_) {
-      // Open a transaction only when a punctuator will run (it may produce):
-      // an idle thread commits nothing.
-      if (!task->WallClockPunctuationDue(now)) continue;
-      EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
-      auto fired = task->PunctuateWallClock(now);
-      if (!fired.ok()) return fired.status();
-      if (*fired > 0) dirty_ = true;
-    }
-    // Idle partitions (watermark.idle.timeout.ms): a watermark they stop
-    // holding back fires stream-time punctuators, which may produce.
-    if (config_.watermark_idle_timeout.count() > 0) {
-      for (auto& [id, task] : tasks_) {
-        if (!task->RefreshIdle(now)) continue;
-        EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
-        EVENTFLOW_RETURN_IF_ERROR(task->AdvanceWatermark());
-        dirty_ = true;
-      }
+    Status s = ProcessAndPunctuate(now);
+    if (!s.ok()) {
+      // The producer refused everything (its transaction failed, it was
+      // fenced or is fatal): abort and rewind, or recreate it, as after a
+      // failed commit. Anything else stops the thread.
+      if (!IsTransactionFailure(s)) return s;
+      EVENTFLOW_RETURN_IF_ERROR(RecoverFromFailedTransaction(s));
+      continue;
     }
     EVENTFLOW_RETURN_IF_ERROR(MaybeCommit(/*force=*/false));
     // Also when idle: what was committed last is purged an interval later.
@@ -225,6 +214,30 @@ Status StreamThread::RunLoop() {
         loop_now_ - last_stall_check_ >= std::chrono::seconds(1)) {
       last_stall_check_ = loop_now_;
       CheckStalls(loop_now_);
+    }
+  }
+  return Status::OK();
+}
+
+Status StreamThread::ProcessAndPunctuate(int64_t now) {
+  EVENTFLOW_RETURN_IF_ERROR(ProcessTasks());
+  for (auto& [id, task] : tasks_) {
+    // Open a transaction only when a punctuator will run (it may produce):
+    // an idle thread commits nothing.
+    if (!task->WallClockPunctuationDue(now)) continue;
+    EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
+    auto fired = task->PunctuateWallClock(now);
+    if (!fired.ok()) return fired.status();
+    if (*fired > 0) dirty_ = true;
+  }
+  // Idle partitions (watermark.idle.timeout.ms): a watermark they stop
+  // holding back fires stream-time punctuators, which may produce.
+  if (config_.watermark_idle_timeout.count() > 0) {
+    for (auto& [id, task] : tasks_) {
+      if (!task->RefreshIdle(now)) continue;
+      EVENTFLOW_RETURN_IF_ERROR(BeginTransactionIfNeeded());
+      EVENTFLOW_RETURN_IF_ERROR(task->AdvanceWatermark());
+      dirty_ = true;
     }
   }
   return Status::OK();
@@ -436,6 +449,10 @@ Status StreamThread::MaybeCommit(bool force) {
   if (store_failed || s.IsInvalidArgument()) return s;
   // The same output failing again and again (e.g. a topic whose
   // max.message.bytes is below the producer's limit) must not loop forever.
+  return RecoverFromFailedTransaction(s);
+}
+
+Status StreamThread::RecoverFromFailedTransaction(const Status& s) {
   if (++failed_commits_ >= kMaxFailedCommits) {
     return s.WithContext(std::to_string(failed_commits_) + " commits in a row failed; last");
   }
@@ -1121,9 +1138,15 @@ void StreamThread::ReapPurge() {
   const Status s = DeleteRecordsOutcome(ev.get());
   if (!s.ok()) {
     // Not an error for processing: the records stay until the next purge.
-    Log(LogLevel::kWarn, "stream-thread " + name_,
-        "purging repartition topics: " + s.ToString() + "; retried at the next purge");
+    // Logged once per kind of failure (e.g. no permission to delete records).
+    if (s.message() != last_purge_error_) {
+      Log(LogLevel::kWarn, "stream-thread " + name_,
+          "purging repartition topics: " + s.ToString() + "; retried at every purge");
+      last_purge_error_ = s.message();
+    }
     purged_.clear();
+  } else {
+    last_purge_error_.clear();
   }
 }
 

@@ -199,6 +199,14 @@ class StreamThread {
   Status PollBatch();
   Status ProcessTasks();
   Status MaybeCommit(bool force);
+  //! Processes the tasks' buffers and fires due wall-clock and idle-driven
+  //! stream-time punctuators (`now`: epoch ms).
+  Status ProcessAndPunctuate(int64_t now);
+  //! After a failed commit, or a producer that refused a record because its
+  //! transaction failed (IsTransactionFailure): recreates a fenced or fatal
+  //! producer and rewinds to the last commit; stops after too many failures
+  //! in a row, or when the consumer was fenced too (we are the zombie).
+  Status RecoverFromFailedTransaction(const Status& cause);
   //! Flushes the caches, commits the transaction (or the offsets), then the
   //! stores. Sets *store_failed when a state store failed (IsStoreFailure in
   //! the flush, or any store commit error after the Kafka commit): the
@@ -281,6 +289,7 @@ class StreamThread {
   std::map<std::pair<std::string, int32_t>, int64_t> purged_;
   KafkaQueue purge_queue_;
   bool purge_in_flight_ = false;
+  std::string last_purge_error_;  // logged once until a purge succeeds
   std::chrono::steady_clock::time_point last_purge_{};
   std::chrono::steady_clock::time_point last_stall_check_{};
   std::chrono::steady_clock::time_point loop_now_{};  // read once per loop iteration

@@ -24,10 +24,14 @@ class CollectingCollector final : public RecordCollector {
  public:
   Status Send(std::string_view topic, int32_t, std::optional<std::string_view>,
               std::optional<std::string_view> value, int64_t, const Headers&) override {
+    if (!refusal.ok() && topic == refused_topic) return refusal;
     sent.emplace_back(std::string(topic), value ? std::string(*value) : "<null>");
     return Status::OK();
   }
   std::vector<std::pair<std::string, std::string>> sent;
+  // Refuses every record for `refused_topic` with `refusal` when not OK.
+  std::string refused_topic;
+  Status refusal;
 };
 
 class Recorder final : public Processor<S, S, S, S> {
@@ -170,6 +174,37 @@ TEST_F(StreamTaskTest, RecordOfATopicNoSourceReadsIsAnError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
             "task 0_3 got a record of topic \"stranger\", which none of its sources reads");
+}
+
+// A refusal that is the record's fault (the producer refuses this record, e.g.
+// too large) dead-letters it; one that is the producer's (its transaction
+// failed and must be aborted, it was fenced or is fatal) fails the task with
+// that status and dead-letters nothing: the thread aborts and rewinds.
+TEST_F(StreamTaskTest, AProducerThatRefusesEverythingFailsTheTaskInsteadOfDeadLettering) {
+  ASSERT_TRUE(task_->Init().ok());
+  collector_.refused_topic = "out";
+  collector_.refusal = Status::InvalidArgument("sending to topic out: message too large");
+  Add("a", 0, 10);
+  auto r = task_->Process();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(collector_.sent.size(), 1u);
+  EXPECT_EQ(collector_.sent[0].first, "task-app-dlq");
+  EXPECT_EQ(task_->counters().dead_lettered, 1u);
+
+  for (const Status& refusal :
+       {Status::Aborted("sending to topic out: the producer's transaction has failed"),
+        Status::Fatal("sending to topic out: the producer failed fatally"),
+        Status::Fenced("sending to topic out: fenced")}) {
+    collector_.refusal = refusal;
+    Add("a", 1, 20);
+    r = task_->Process();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), refusal.code()) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("offset 1"), std::string::npos) << r.status().ToString();
+    EXPECT_EQ(collector_.sent.size(), 1u) << "dead-lettered for a producer's failure";
+    EXPECT_EQ(task_->counters().dead_lettered, 1u);
+    task_->ClearBuffers();
+  }
 }
 
 }  // namespace

@@ -129,8 +129,24 @@ class RecordCollector {
 //! the input record to the production error policy (dead-letter by default).
 class ProductionError : public std::runtime_error {
  public:
-  explicit ProductionError(const Status& status) : std::runtime_error(status.message()) {}
+  explicit ProductionError(const Status& status)
+      : std::runtime_error(status.message()), status_(status) {}
+  //! The collector's refusal.
+  const Status& status() const { return status_; }
+
+ private:
+  Status status_;
 };
+
+//! Returns true when `status`, returned by a RecordCollector, means the
+//! producer refuses everything — its transaction failed and must be aborted
+//! (Aborted), it was fenced, or it failed fatally — rather than that the
+//! record is bad. Such a refusal never dead-letters the record: the task
+//! fails and the thread aborts and rewinds, or recreates the producer.
+inline bool IsTransactionFailure(const Status& status) {
+  return status.code() == StatusCode::kAborted || status.code() == StatusCode::kFenced ||
+         status.code() == StatusCode::kFatal;
+}
 
 //! Returns true when `status`, returned by a state store call, means the store
 //! itself failed — the disk or file system (IOError: "No space left on
