@@ -148,6 +148,7 @@ class PgSink::Runner {
   void AddRecord(const rd_kafka_message_t* msg);
   bool AdvanceToEnd(const rd_kafka_message_t* eof);
   Result<bool> HandleOutOfRange(const rd_kafka_message_t* msg);
+  Status AssignAgain();
   Status EnsureDlqTopic();
   Status SendDeadLetters();
   void MaybeLogProgress();
@@ -503,6 +504,17 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
                                         std::chrono::milliseconds(kKafkaTimeoutMs));
   if (!marks.ok()) return marks.status().WithContext(where + ": position out of range");
   const int64_t offset = msg->offset >= 0 ? msg->offset : ps.position;
+  if (ps.assigned && ps.position > offset && ps.position >= marks->low &&
+      ps.position <= marks->high) {
+    // Already handled: an error queued by an earlier fetcher of this
+    // partition (every assignment restarts them all) before the sink moved
+    // on. Nothing more is lost; make sure the fetcher runs where expected.
+    Log(LogLevel::kDebug, kComponent,
+        where + ": out-of-range error for offset " + std::to_string(offset) +
+            " after the sink moved on to " + std::to_string(ps.position) + "; ignored");
+    EVENTFLOW_RETURN_IF_ERROR(AssignAgain().WithContext(where));
+    return false;
+  }
   const streams::OutOfRange gone = streams::ExplainOutOfRange(where, "the sink", offset, *marks);
   const int64_t resume = gone.resume;
   const uint64_t lost = gone.lost;
@@ -524,11 +536,16 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
       touched_.emplace_back(static_cast<size_t>(t), msg->partition);
     }
   }
-  // After an "error" reset librdkafka stops fetching the partition and a
-  // seek is refused (its fetcher is not started): assign again, every
-  // partition at the position the sink expects next — unless the assignment
-  // is lost (a revocation follows, and assigning would hide that).
-  if (rd_kafka_assignment_lost(consumer_.get())) return moved;
+  EVENTFLOW_RETURN_IF_ERROR(AssignAgain().WithContext("resuming " + where));
+  return moved;
+}
+
+// After an "error" reset librdkafka stops fetching the partition and a seek is
+// refused (its fetcher is not started): assign again, every partition at the
+// position the sink expects next — unless the assignment is lost (a revocation
+// follows, and assigning would hide that).
+Status PgSink::Runner::AssignAgain() {
+  if (rd_kafka_assignment_lost(consumer_.get())) return Status::OK();
   KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(12));
   for (size_t tt = 0; tt < kTableCount; ++tt) {
     for (size_t p = 0; p < partitions_[tt].size(); ++p) {
@@ -539,9 +556,7 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
           ->offset = s.stored || s.position > 0 ? s.position : RD_KAFKA_OFFSET_BEGINNING;
     }
   }
-  EVENTFLOW_RETURN_IF_ERROR(
-      FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()), "resuming " + where));
-  return moved;
+  return FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()), "assigning again");
 }
 
 Status PgSink::Runner::CollectBatch() {

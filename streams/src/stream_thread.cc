@@ -1082,6 +1082,18 @@ Status StreamThread::HandleOutOfRange(const std::string& topic, int32_t partitio
     }
     return Status::OK();
   }
+  for (const Route& r : routes_) {
+    if (r.partition != partition || r.topic != topic) continue;
+    if (r.position > offset && r.position >= marks->low && r.position <= marks->high) {
+      // Already handled: an error queued by an earlier fetcher of this
+      // partition (every assignment restarts them all) before the thread
+      // moved on. Nothing more is lost; make sure it fetches where expected.
+      Log(LogLevel::kDebug, "stream-thread " + name_,
+          where + ": out-of-range error for offset " + std::to_string(offset) +
+              " after moving on to " + std::to_string(r.position) + "; ignored");
+      return RestartFetch(topic, partition, r.position).WithContext(where);
+    }
+  }
   const OutOfRange gone = ExplainOutOfRange(where, "this application", offset, *marks);
   const int64_t resume = gone.resume;
   const uint64_t lost = gone.lost;
