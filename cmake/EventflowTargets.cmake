@@ -1,5 +1,8 @@
-# Helpers shared by every module's CMakeLists.txt: warning flags, sanitizers and
-# the one way tests are declared (with CTest labels by module and kind).
+# Helpers shared by every module's CMakeLists.txt: warning flags, sanitizers,
+# installation, and the one way tests are declared (with CTest labels by module
+# and kind).
+
+include(GNUInstallDirs)
 
 set(EVENTFLOW_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
     -Wcast-align -Wunused -Woverloaded-virtual)
@@ -35,18 +38,31 @@ function(eventflow_link_build_support name)
   endif()
 endfunction()
 
-# eventflow_library(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# eventflow_library(<name> [INSTALL] SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # Declares eventflow_<name> with alias eventflow::<name>; its public headers are
 # <dir>/include/eventflow/<name>/*.h and nothing else is visible to dependents.
+# INSTALL: part of the installed package (cmake/eventflowConfig.cmake.in):
+# `cmake --install` puts the library and its headers in place and exports it as
+# eventflow::<name>; test and tool libraries are not installed.
 function(eventflow_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "INSTALL" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(eventflow_${name} ${ARG_SOURCES})
   add_library(eventflow::${name} ALIAS eventflow_${name})
   target_include_directories(eventflow_${name}
-    PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+    PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+           $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
   target_compile_options(eventflow_${name} PRIVATE ${EVENTFLOW_WARNINGS})
   target_link_libraries(eventflow_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  if(ARG_INSTALL)
+    set_target_properties(eventflow_${name} PROPERTIES EXPORT_NAME ${name})
+    install(TARGETS eventflow_${name} EXPORT eventflowTargets
+            ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+            LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+    install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+            FILES_MATCHING PATTERN "*.h")
+    set_property(GLOBAL APPEND PROPERTY EVENTFLOW_INSTALLED_LIBRARIES ${name})
+  endif()
 endfunction()
 
 # eventflow_executable(<name> SOURCES ... DEPS ...)
