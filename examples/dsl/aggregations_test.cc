@@ -30,13 +30,15 @@ const Payments kPayments = {{"acc-1", 500},   {"acc-2", 1'250}, {"acc-1", 120},
 void PipePayments(TopologyTestDriver& driver) {
   auto in = driver.CreateInputTopic("payments", Serdes::String(), Serdes::Int64());
   int64_t time = 1'000;
-  for (const auto& [account, cents] : kPayments) ASSERT_TRUE(in.PipeInput(account, cents, time++).ok());
+  for (const auto& [account, cents] : kPayments)
+    ASSERT_TRUE(in.PipeInput(account, cents, time++).ok());
 }
 
 TEST(AggregationsExample, GroupByAndCountEmitEveryUpdate) {
   // [START group-by-count]
   StreamsBuilder builder;
-  builder.Stream<std::string, std::string>("page-views")  // user → page
+  builder
+      .Stream<std::string, std::string>("page-views")  // user → page
       .GroupBy([](const std::string& /*user*/, const std::string& page) { return page; },
                Grouped<std::string, std::string>::As("by-page"))
       .Count(Materialized<std::string, int64_t>::As("views-per-page"))
@@ -60,7 +62,8 @@ TEST(AggregationsExample, GroupByAndCountEmitEveryUpdate) {
 TEST(AggregationsExample, ReduceKeepsTheLargestPaymentPerAccount) {
   // [START reduce]
   StreamsBuilder builder;
-  builder.Stream<std::string, int64_t>("payments")  // account → cents
+  builder
+      .Stream<std::string, int64_t>("payments")  // account → cents
       .GroupByKey()
       .Reduce([](int64_t largest, int64_t cents) { return std::max(largest, cents); },
               Materialized<std::string, int64_t>::As("largest-payment"))
@@ -163,12 +166,13 @@ TEST(AggregationsExample, TableSourceWithTombstonesAndAFilteredTable) {
   KTable<std::string, std::string> countries = builder.Table<std::string, std::string>(
       "user-countries", {}, Materialized<std::string, std::string>::As("user-countries"));
   countries
-      .Filter([](const std::string& /*user*/, const std::string& country) { return country == "DE"; })
+      .Filter(
+          [](const std::string& /*user*/, const std::string& country) { return country == "DE"; })
       .ToStream()
       .To("users-in-germany");  // user → "DE", or a tombstone when the user left the set
   // [END table]
   const std::vector<std::pair<std::string, std::optional<std::string>>> updates = {
-      {"u1", "DE"}, {"u2", "FR"}, {"u3", "DE"}, {"u1", "AT"},         {"u2", "DE"},
+      {"u1", "DE"},         {"u2", "FR"},         {"u3", "DE"}, {"u1", "AT"}, {"u2", "DE"},
       {"u3", std::nullopt}, {"u4", std::nullopt}, {"u4", "DE"}, {"u5", "IT"}};
   TopologyTestDriver driver(builder.Build());
   ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();

@@ -61,12 +61,12 @@ TEST(JoinsExample, StreamStreamJoinPairsRecordsWithinTheWindows) {
   EXPECT_EQ(topology.internal_topics()[0].name, "order-views-left-repartition");
 
   const std::vector<Event> events = {
-      {false, "ann", "lamp", 1 * kMinute},       {false, "bob", "desk", 2 * kMinute},
-      {false, "ann", "chair", 3 * kMinute},      {true, "o1", "ann:lamp", 7 * kMinute},
-      {false, "ann", "sofa", 7 * kMinute + 1},   {true, "o2", "bob:desk", 8 * kMinute},
-      {false, "bob", "desk", 9 * kMinute},       {true, "o3", "bob:desk", 12 * kMinute},
+      {false, "ann", "lamp", 1 * kMinute},     {false, "bob", "desk", 2 * kMinute},
+      {false, "ann", "chair", 3 * kMinute},    {true, "o1", "ann:lamp", 7 * kMinute},
+      {false, "ann", "sofa", 7 * kMinute + 1}, {true, "o2", "bob:desk", 8 * kMinute},
+      {false, "bob", "desk", 9 * kMinute},     {true, "o3", "bob:desk", 12 * kMinute},
       {false, "ann", "rug", 11 * kMinute},  // out of order (within grace): joins o4 below
-      {true, "o4", "ann:rug", 12 * kMinute},     {true, "o5", "cem:pen", 12 * kMinute}};
+      {true, "o4", "ann:rug", 12 * kMinute},   {true, "o5", "cem:pen", 12 * kMinute}};
   TopologyTestDriver driver(topology);
   ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
   auto orders = driver.CreateInputTopic("orders", Serdes::String(), Serdes::String());
@@ -83,7 +83,8 @@ TEST(JoinsExample, StreamStreamJoinPairsRecordsWithinTheWindows) {
     const std::string user = o.value.substr(0, o.value.find(':'));
     for (const Event& v : events) {
       if (!v.is_order && v.key == user && o.time - 5 * kMinute <= v.time && v.time <= o.time) {
-        expected.emplace_back(user, o.value + " after viewing " + v.value, std::max(o.time, v.time));
+        expected.emplace_back(user, o.value + " after viewing " + v.value,
+                              std::max(o.time, v.time));
       }
     }
   }
@@ -103,7 +104,8 @@ TEST(JoinsExample, StreamTableLeftJoinReadsTheTablesCurrentValue) {
   StreamsBuilder builder;
   KTable<std::string, std::string> countries = builder.Table<std::string, std::string>(
       "user-countries", {}, Materialized<std::string, std::string>::As("user-countries"));
-  builder.Stream<std::string, std::string>("clicks")  // user → page
+  builder
+      .Stream<std::string, std::string>("clicks")  // user → page
       .LeftJoin(countries,
                 [](const std::string& page, const std::optional<std::string>& country) {
                   return page + " from " + country.value_or("an unknown country");
@@ -116,8 +118,8 @@ TEST(JoinsExample, StreamTableLeftJoinReadsTheTablesCurrentValue) {
     std::optional<std::string> value;  // page, or country (nullopt: a tombstone)
   };
   const std::vector<Input> inputs = {
-      {true, "ann", "/home"}, {false, "ann", "DE"},        {true, "ann", "/cart"},
-      {false, "bob", "FR"},   {true, "bob", "/home"},      {false, "ann", "AT"},
+      {true, "ann", "/home"}, {false, "ann", "DE"},         {true, "ann", "/cart"},
+      {false, "bob", "FR"},   {true, "bob", "/home"},       {false, "ann", "AT"},
       {true, "ann", "/pay"},  {false, "bob", std::nullopt}, {true, "bob", "/help"}};
   TopologyTestDriver driver(builder.Build());
   ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
@@ -131,8 +133,8 @@ TEST(JoinsExample, StreamTableLeftJoinReadsTheTablesCurrentValue) {
     if (in.is_click) {
       ASSERT_TRUE(clicks.PipeInput(in.user, *in.value, time++).ok());
       auto it = table.find(in.user);
-      expected.emplace_back(in.user, *in.value + " from " +
-                                         (it != table.end() ? it->second : "an unknown country"));
+      expected.emplace_back(
+          in.user, *in.value + " from " + (it != table.end() ? it->second : "an unknown country"));
     } else {
       ASSERT_TRUE(updates.PipeInput(in.user, in.value, time++).ok());
       if (in.value) {
@@ -153,11 +155,10 @@ TEST(JoinsExample, TableTableJoinFollowsBothTables) {
       "user-names", {}, Materialized<std::string, std::string>::As("user-names"));
   KTable<std::string, std::string> countries = builder.Table<std::string, std::string>(
       "user-countries", {}, Materialized<std::string, std::string>::As("user-countries"));
-  names
-      .Join(countries,
-            [](const std::string& name, const std::string& country) {
-              return name + " (" + country + ")";
-            })
+  auto label = [](const std::string& name, const std::string& country) {
+    return name + " (" + country + ")";
+  };
+  names.Join(countries, label)
       .ToStream()
       .To("user-labels");  // user → label, or a tombstone when either side is gone
   // [END table-table]
@@ -166,11 +167,11 @@ TEST(JoinsExample, TableTableJoinFollowsBothTables) {
     std::string user;
     std::optional<std::string> value;
   };
-  const std::vector<Update> updates = {
-      {true, "ann", "Ann"},        {false, "ann", "DE"}, {false, "bob", "FR"},
-      {true, "cem", "Cem"},        {true, "bob", "Bob"}, {true, "ann", "Anna"},
-      {false, "bob", std::nullopt}, {false, "cem", "TR"}, {true, "cem", std::nullopt},
-      {false, "dan", "NL"}};
+  const std::vector<Update> updates = {{true, "ann", "Ann"},         {false, "ann", "DE"},
+                                       {false, "bob", "FR"},         {true, "cem", "Cem"},
+                                       {true, "bob", "Bob"},         {true, "ann", "Anna"},
+                                       {false, "bob", std::nullopt}, {false, "cem", "TR"},
+                                       {true, "cem", std::nullopt},  {false, "dan", "NL"}};
   TopologyTestDriver driver(builder.Build());
   ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
   auto in_names =
@@ -189,14 +190,14 @@ TEST(JoinsExample, TableTableJoinFollowsBothTables) {
     }
   }
   // Replaying the joined changelog gives the join of the final tables.
-  auto out = driver.CreateOutputTopic("user-labels", Serdes::String(),
-                                      Serdes::Nullable(Serdes::String()));
+  auto out =
+      driver.CreateOutputTopic("user-labels", Serdes::String(), Serdes::Nullable(Serdes::String()));
   auto changes = out.ReadKeyValuesToList();
   ASSERT_TRUE(changes.ok()) << changes.status().ToString();
   std::map<std::string, std::string> replayed, expected;
-  for (const auto& [user, label] : *changes) {
-    if (label) {
-      replayed[user] = *label;
+  for (const auto& [user, joined] : *changes) {
+    if (joined) {
+      replayed[user] = *joined;
     } else {
       replayed.erase(user);
     }

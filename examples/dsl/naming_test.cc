@@ -22,9 +22,8 @@ Topology ViewsPerPageUnnamed(bool skip_bots) {
   StreamsBuilder builder;
   KStream<std::string, std::string> views = builder.Stream<std::string, std::string>("page-views");
   if (skip_bots) {
-    views = views.Filter([](const std::string& user, const std::string&) {
-      return !user.starts_with("bot-");
-    });
+    views = views.Filter(
+        [](const std::string& user, const std::string&) { return !user.starts_with("bot-"); });
   }
   views.SelectKey([](const std::string&, const std::string& page) { return page; })
       .GroupByKey()
@@ -39,17 +38,18 @@ Topology ViewsPerPageUnnamed(bool skip_bots) {
 // The same, with every name that outlives a deployment given.
 Topology ViewsPerPage(bool skip_bots) {
   StreamsBuilder builder;
-  KStream<std::string, std::string> views = builder.Stream(
-      "page-views", Consumed<std::string, std::string>::As("page-views-source"));
+  KStream<std::string, std::string> views =
+      builder.Stream("page-views", Consumed<std::string, std::string>::As("page-views-source"));
   if (skip_bots) {
-    views = views.Filter([](const std::string& user, const std::string&) {
-      return !user.starts_with("bot-");
-    }, Named::As("skip-bots"));
+    views = views.Filter(
+        [](const std::string& user, const std::string&) { return !user.starts_with("bot-"); },
+        Named::As("skip-bots"));
   }
-  views.SelectKey([](const std::string&, const std::string& page) { return page; },
-                  Named::As("key-by-page"))
+  views
+      .SelectKey([](const std::string&, const std::string& page) { return page; },
+                 Named::As("key-by-page"))
       .GroupByKey(Grouped<std::string, std::string>::As("views-by-page"))  // the topic
-      .Count(Materialized<std::string, int64_t>::As("views-per-page"),   // the store
+      .Count(Materialized<std::string, int64_t>::As("views-per-page"),     // the store
              Named::As("count-views"))
       .ToStream(Named::As("views-to-stream"))
       .To("views-per-page", Produced<std::string, std::optional<int64_t>>::As("views-sink"));
@@ -86,8 +86,8 @@ TEST(NamingExample, GeneratedNamesShiftWhenTheTopologyChangesGivenNamesDoNot) {
 
 TEST(NamingExample, TheNamedTopologyCountsWhatTheUnnamedOneCounts) {
   const std::vector<std::pair<std::string, std::string>> views = {
-      {"u1", "/home"}, {"bot-7", "/home"}, {"u2", "/cart"}, {"u1", "/cart"}, {"bot-7", "/cart"},
-      {"u3", "/home"}};
+      {"u1", "/home"}, {"bot-7", "/home"}, {"u2", "/cart"},
+      {"u1", "/cart"}, {"bot-7", "/cart"}, {"u3", "/home"}};
   for (bool skip_bots : {false, true}) {
     SCOPED_TRACE(skip_bots ? "version 2" : "version 1");
     TopologyTestDriver driver(ViewsPerPage(skip_bots));

@@ -83,7 +83,8 @@ class PeriodicTotals final : public Processor<std::string, int64_t, std::string,
 // [START process-wiring]
 Topology PaymentTotals() {
   StreamsBuilder builder;
-  builder.Stream<std::string, int64_t>("payments")  // account → cents
+  builder
+      .Stream<std::string, int64_t>("payments")  // account → cents
       .Process([] { return std::make_unique<PeriodicTotals>(); }, Named::As("periodic-totals"))
       .To("payment-totals");
   Topology topology = builder.Build();
@@ -144,7 +145,8 @@ TEST(ProcessorApiExample, TotalsAreForwardedEveryTenSecondsOfWallClock) {
   // Every Put and Delete went to the store's changelog, from which it would be
   // restored: one update per payment, one tombstone per key and flush.
   size_t puts = 0, deletes = 0, expected_deletes = 0;
-  for (const TestRecord& change : driver.OutputQueue(ChangelogTopic("test-app", "pending-totals"))) {
+  for (const TestRecord& change :
+       driver.OutputQueue(ChangelogTopic("test-app", "pending-totals"))) {
     ++(change.value ? puts : deletes);
   }
   size_t payments_piped = 0;

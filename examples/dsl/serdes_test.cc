@@ -53,7 +53,9 @@ Topology HotReadings() {
   StreamsBuilder builder;
   builder.Stream("readings", Consumed<std::string, Reading>::With(Serdes::String(), ReadingSerde()))
       .Filter([](const std::string&, const Reading& r) { return r.celsius > 30; })
-      .MapValues([](const Reading& r) { return Reading{r.sensor, r.celsius * 9 / 5 + 32}; })
+      .MapValues([](const Reading& r) {
+        return Reading{r.sensor, r.celsius * 9 / 5 + 32};
+      })
       .To("hot-readings-fahrenheit",
           Produced<std::string, Reading>::With(Serdes::String(), ReadingSerde()));
   return builder.Build();
@@ -67,11 +69,13 @@ TEST(SerdesExample, CustomSerdeReadsAndWritesAndBadBytesGoToTheDeadLetterTopic) 
   ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
   auto in = driver.CreateInputTopic("readings", Serdes::String(), ReadingSerde());
   auto out = driver.CreateOutputTopic("hot-readings-fahrenheit", Serdes::String(), ReadingSerde());
-  const std::vector<std::pair<std::string, Reading>> readings = {
-      {"kitchen", {"k1", 21.5}}, {"attic", {"a1", 35.25}}, {"attic", {"a2", 30}},
-      {"boiler", {"b1", 71}}};
+  const std::vector<std::pair<std::string, Reading>> readings = {{"kitchen", {"k1", 21.5}},
+                                                                 {"attic", {"a1", 35.25}},
+                                                                 {"attic", {"a2", 30}},
+                                                                 {"boiler", {"b1", 71}}};
   int64_t time = 1'000;
-  for (const auto& [room, reading] : readings) ASSERT_TRUE(in.PipeInput(room, reading, time++).ok());
+  for (const auto& [room, reading] : readings)
+    ASSERT_TRUE(in.PipeInput(room, reading, time++).ok());
   ASSERT_TRUE(in.PipeRaw("cellar", "c1;warm", time++).ok());  // not a number
 
   auto got = out.ReadKeyValuesToList();
@@ -97,7 +101,7 @@ TEST(SerdesExample, CustomSerdeReadsAndWritesAndBadBytesGoToTheDeadLetterTopic) 
 TEST(SerdesExample, DefaultSerdesCoverBuiltInTypesAndTheirOptionals) {
   // [START default-serdes]
   EXPECT_EQ(DefaultSerde<std::string>()->Name(), "string");
-  EXPECT_EQ(DefaultSerde<int64_t>()->Name(), "int64");      // 8 bytes big-endian, Kafka's LongSerde
+  EXPECT_EQ(DefaultSerde<int64_t>()->Name(), "int64");  // 8 bytes big-endian, Kafka's LongSerde
   EXPECT_EQ(DefaultSerde<double>()->Name(), "double");
   EXPECT_EQ(DefaultSerde<std::optional<std::string>>()->Name(), "string");  // Nullable(String())
   EXPECT_EQ(DefaultSerde<Reading>(), nullptr);  // your types need a serde where they meet a topic
@@ -119,7 +123,8 @@ TEST(SerdesExample, NullableValuesSeeKafkaNullsAsNullopt) {
   // [END nullable]
   TopologyTestDriver driver(builder.Build());
   ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
-  auto in = driver.CreateInputTopic("profiles", Serdes::String(), Serdes::Nullable(Serdes::String()));
+  auto in =
+      driver.CreateInputTopic("profiles", Serdes::String(), Serdes::Nullable(Serdes::String()));
   const std::vector<std::pair<std::string, std::optional<std::string>>> input = {
       {"u1", R"({"name":"Ann"})"}, {"u2", std::nullopt}, {"u3", "{}"}, {"u1", std::nullopt}};
   for (const auto& [user, profile] : input) ASSERT_TRUE(in.PipeInput(user, profile, 5).ok());
@@ -135,7 +140,9 @@ TEST(SerdesExample, AMissingSerdeIsATopologyErrorNamingTheCall) {
   // [START missing-serde]
   StreamsBuilder builder;
   builder.Stream<std::string, std::string>("raw-readings")
-      .MapValues([](const std::string& text) { return Reading{text, 0}; })
+      .MapValues([](const std::string& text) {
+        return Reading{text, 0};
+      })
       .To("readings");  // no Produced: the value serde is unknown
   // Validate(): KStream::To: no value serde for type ...Reading: give one in the
   // operation's options

@@ -49,8 +49,8 @@ Payments ReadPayments(TopologyTestDriver& driver, const std::string& topic) {
 }
 
 TEST(StatelessExample, SplitRoutesEachRecordToTheFirstMatchingBranchAndMergeJoinsBranches) {
-  const Payments input = {{"acc-1", 2'500},     {"acc-2", 0},    {"acc-1", 1'200'000},
-                          {"acc-3", -40},       {"acc-2", 999'999}, {"acc-3", 1'000'000}};
+  const Payments input = {{"acc-1", 2'500}, {"acc-2", 0},       {"acc-1", 1'200'000},
+                          {"acc-3", -40},   {"acc-2", 999'999}, {"acc-3", 1'000'000}};
   TopologyTestDriver driver(RoutePayments());
   ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
   auto in = driver.CreateInputTopic("payments", Serdes::String(), Serdes::Int64());

@@ -64,8 +64,8 @@ Topology ClicksPerMinute() {
 
 TEST(WindowsExample, TumblingWindowsCountEveryUpdateAndDropLateRecords) {
   const std::vector<Click> clicks = {
-      {"ann", 5 * kSecond},  {"bob", 20 * kSecond}, {"ann", 59 * kSecond},
-      {"ann", 62 * kSecond},  // minute 1
+      {"ann", 5 * kSecond},   {"bob", 20 * kSecond},
+      {"ann", 59 * kSecond},  {"ann", 62 * kSecond},  // minute 1
       {"bob", 50 * kSecond},  // out of order, minute 0 still open (its end + grace is 70 s)
       {"ann", 75 * kSecond},  // stream time 75 s: minute 0 closes
       {"bob", 58 * kSecond},  // late: dropped and counted
@@ -78,8 +78,8 @@ TEST(WindowsExample, TumblingWindowsCountEveryUpdateAndDropLateRecords) {
   // the key and the window start only).
   SerdePtr<Windowed<std::string>> user_minute =
       std::make_shared<TimeWindowedSerde<std::string>>(Serdes::String(), 1 * kMinute);
-  auto counts = driver.CreateOutputTopic("clicks-per-minute", user_minute,
-                                         Serdes::Nullable(Serdes::Int64()));
+  auto counts =
+      driver.CreateOutputTopic("clicks-per-minute", user_minute, Serdes::Nullable(Serdes::Int64()));
   // [END windowed-serde]
   for (const Click& c : clicks) ASSERT_TRUE(in.PipeInput(c.user, "/page", c.time).ok());
 
@@ -109,7 +109,8 @@ TEST(WindowsExample, HoppingWindowsEmitEachWindowOnceWhenItCloses) {
   // Each window's final count goes out once, when the window closes (its end
   // + 30 s of grace); nothing before.
   StreamsBuilder builder;
-  builder.Stream<std::string, std::string>("orders")  // product → order id
+  builder
+      .Stream<std::string, std::string>("orders")  // product → order id
       .GroupByKey()
       .WindowedBy(TimeWindows::OfSizeAndGrace(std::chrono::minutes(5), std::chrono::seconds(30))
                       .AdvanceBy(std::chrono::minutes(1)))
@@ -119,7 +120,8 @@ TEST(WindowsExample, HoppingWindowsEmitEachWindowOnceWhenItCloses) {
       .To("orders-per-5-minutes");
   // [END hopping]
   constexpr int64_t kSize = 5 * kMinute, kAdvance = kMinute, kGrace = 30 * kSecond;
-  const std::vector<Click> orders = {  // (product, time)
+  const std::vector<Click> orders = {
+      // (product, time)
       {"p1", 10 * kSecond}, {"p2", 70 * kSecond}, {"p1", 3 * kMinute},  {"p2", 4 * kMinute},
       {"p1", 6 * kMinute},  {"p1", 9 * kMinute},  {"p2", 11 * kMinute}, {"p1", 30 * kMinute}};
   TopologyTestDriver driver(builder.Build());
@@ -202,7 +204,8 @@ TEST(WindowsExample, SlidingWindowsFindBurstsWithinAnyTenMinutes) {
   // Three or more failed logins of a user within any 10 minutes: sliding
   // windows of 10 minutes, placed by the records rather than by the clock.
   StreamsBuilder builder;
-  builder.Stream<std::string, std::string>("failed-logins")  // user → reason
+  builder
+      .Stream<std::string, std::string>("failed-logins")  // user → reason
       .GroupByKey()
       .WindowedBy(SlidingWindows::OfTimeDifferenceAndGrace(std::chrono::minutes(10),
                                                            std::chrono::minutes(1)))
@@ -225,7 +228,8 @@ TEST(WindowsExample, SlidingWindowsFindBurstsWithinAnyTenMinutes) {
   for (const Click& f : failures) ASSERT_TRUE(in.PipeInput(f.user, "bad password", f.time).ok());
   SerdePtr<Windowed<std::string>> window_serde =
       std::make_shared<TimeWindowedSerde<std::string>>(Serdes::String(), kDifference);
-  auto out = driver.CreateOutputTopic("login-alerts", window_serde, Serdes::Nullable(Serdes::Int64()));
+  auto out =
+      driver.CreateOutputTopic("login-alerts", window_serde, Serdes::Nullable(Serdes::Int64()));
   const std::vector<Row> alerts = ReadRows(out);
 
   // Each alert counts the user's failures in its window [start, end], both
@@ -268,11 +272,14 @@ TEST(WindowsExample, SessionWindowsMergeActivityWithinTheGap) {
       .ToStream()
       .To("sessions");  // key: Windowed<std::string>, written by SessionWindowedSerde
   // [END session]
-  const std::vector<Click> clicks = {
-      {"ann", 0},           {"bob", 5 * kMinute},  {"ann", 50 * kMinute},  // two sessions of ann
-      {"ann", 25 * kMinute},                                               // late: merges them
-      {"bob", 20 * kMinute}, {"bob", 70 * kMinute}, {"cem", 71 * kMinute},
-      {"zed", 300 * kMinute}};  // closes every other session
+  const std::vector<Click> clicks = {{"ann", 0},
+                                     {"bob", 5 * kMinute},
+                                     {"ann", 50 * kMinute},  // two sessions of ann
+                                     {"ann", 25 * kMinute},  // late: merges them
+                                     {"bob", 20 * kMinute},
+                                     {"bob", 70 * kMinute},
+                                     {"cem", 71 * kMinute},
+                                     {"zed", 300 * kMinute}};  // closes every other session
   TopologyTestDriver driver(builder.Build());
   ASSERT_TRUE(driver.status().ok()) << driver.status().ToString();
   auto in = driver.CreateInputTopic("clicks", Serdes::String(), Serdes::String());
