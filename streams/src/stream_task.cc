@@ -190,7 +190,19 @@ Status StreamTask::Init() {
   if (options_.record_cache_bytes > 0 && !stores_.empty()) {
     cache_ = std::make_unique<state::RecordCache>(options_.record_cache_bytes);
   }
-  for (auto& node : instance_.nodes) node->Init(this);
+  for (auto& node : instance_.nodes) {
+    // A user's Init may throw (e.g. its store is missing): the task cannot
+    // run, and the error names the node instead of ending the process.
+    try {
+      node->Init(this);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument("task " + id_.ToString() + ": node \"" + node->name() +
+                                     "\" failed to initialise: " + e.what());
+    } catch (...) {
+      return Status::InvalidArgument("task " + id_.ToString() + ": node \"" + node->name() +
+                                     "\" failed to initialise: a non-standard exception");
+    }
+  }
   const TopicResolver resolve = topology_.ResolverFor(options_.application_id);
   for (const std::string& topic : subtopology_.sink_topics) {
     auto it = options_.repartition_sinks.find(resolve(topic));

@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "eventflow/state/key_value_store.h"
 #include "eventflow/streams/topology.h"
 #include "eventflow/streams/topology_test_driver.h"
 
@@ -104,6 +106,30 @@ TEST(ProcessorApiTest, SupplierReturningNoProcessorIsAnError) {
       .AddProcessor<S, S, S, S>("nothing", [] { return nullptr; }, {"source"});
   EXPECT_EQ(topology.Validate().message(),
             "the processor supplier of node \"nothing\" returned no processor");
+}
+
+// A processor whose Init throws (here: its store was never connected) stops
+// the task with an error naming the node, instead of escaping the task.
+class NeedsAStore final : public Processor<S, S, S, S> {
+ public:
+  void Init(ProcessorContext<S, S>& context) override {
+    if (context.GetStateStore<state::KeyValueStore>("counts") == nullptr) {
+      throw std::runtime_error("store \"counts\" is not connected");
+    }
+  }
+  void Process(Record<S, S>) override {}
+};
+
+TEST(ProcessorApiTest, AProcessorWhoseInitThrowsFailsTheTaskNamingTheNode) {
+  Topology topology;
+  topology.AddSource<S, S>("source", {"in"}, Serdes::String(), Serdes::String())
+      .AddProcessor<S, S, S, S>("counter", [] { return std::make_unique<NeedsAStore>(); },
+                                {"source"});
+  ASSERT_TRUE(topology.Validate().ok()) << topology.Validate().ToString();
+  TopologyTestDriver driver(topology, Options());
+  EXPECT_EQ(driver.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(driver.status().message(),
+            "task 0_0: node \"counter\" failed to initialise: store \"counts\" is not connected");
 }
 
 TEST(ProcessorApiTest, WiringErrorsAreReported) {
