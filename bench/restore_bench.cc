@@ -49,10 +49,10 @@
 
 #include "eventflow/core/log.h"
 #include "eventflow/core/status.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
+#include "eventflow/kafka/kafka_properties.h"
 #include "eventflow/state/key_value_store.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
-#include "eventflow/streams/kafka_properties.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/serde.h"
@@ -60,12 +60,13 @@
 
 namespace {
 
+namespace kafka = eventflow::kafka;
 using eventflow::Status;
-using eventflow::streams::CreateKafkaClient;
-using eventflow::streams::FromKafkaError;
-using eventflow::streams::KafkaMessage;
-using eventflow::streams::KafkaPartitionList;
-using eventflow::streams::KafkaProperties;
+using eventflow::kafka::CreateKafkaClient;
+using eventflow::kafka::FromKafkaError;
+using eventflow::kafka::KafkaMessage;
+using eventflow::kafka::KafkaPartitionList;
+using eventflow::kafka::KafkaProperties;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -105,11 +106,11 @@ void EnsureTopics(const Options& o, const std::vector<std::string>& names) {
   props.Set("bootstrap.servers", o.bootstrap);
   auto admin = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   Check(admin.status(), "creating the admin client");
-  std::vector<eventflow::streams::NewTopic> topics;
+  std::vector<kafka::NewTopic> topics;
   for (const std::string& name : names) {
     topics.push_back({name, o.partitions, -1, {{"cleanup.policy", "delete"}}});
   }
-  Check(eventflow::streams::EnsureTopics(admin->get(), topics, kAdminTimeout), "creating topics");
+  Check(kafka::EnsureTopics(admin->get(), topics, kAdminTimeout), "creating topics");
 }
 
 // ---------------------------------------------------------------- preload
@@ -208,7 +209,7 @@ void App(const Options& o) {
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
   config.session_timeout = std::chrono::milliseconds(6000);
   for (const std::string& setting : o.kafka) {
-    Check(config.kafka.SetPassThrough(std::string(es::kPassThroughPrefix) + setting), "--kafka");
+    Check(config.kafka.SetPassThrough(std::string(kafka::kPassThroughPrefix) + setting), "--kafka");
   }
 
   es::Topology topology;
@@ -269,7 +270,7 @@ void RawConsume(const Options& o) {
   auto consumer_r = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
   Check(consumer_r.status(), "creating the consumer");
   rd_kafka_t* rk = consumer_r->get();
-  auto partitions = eventflow::streams::PartitionCount(rk, topic, kAdminTimeout);
+  auto partitions = kafka::PartitionCount(rk, topic, kAdminTimeout);
   Check(partitions.status(), "reading the partition count of " + topic);
 
   const auto begin = Clock::now();
@@ -277,7 +278,7 @@ void RawConsume(const Options& o) {
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
   int pending = 0;
   for (int p = 0; p < *partitions; ++p) {
-    auto marks = eventflow::streams::QueryWatermarks(rk, topic, p, std::chrono::seconds(30));
+    auto marks = kafka::QueryWatermarks(rk, topic, p, std::chrono::seconds(30));
     Check(marks.status(), "raw-consume");
     if (marks->low >= marks->high) continue;
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = marks->low;

@@ -51,9 +51,9 @@
 
 #include "eventflow/core/log.h"
 #include "eventflow/core/status.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
-#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
+#include "eventflow/kafka/kafka_properties.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/serde.h"
@@ -61,15 +61,16 @@
 
 namespace {
 
+namespace kafka = eventflow::kafka;
 using eventflow::Status;
-using eventflow::streams::CreateKafkaClient;
-using eventflow::streams::FromKafkaError;
-using eventflow::streams::KafkaError;
-using eventflow::streams::KafkaGroupMetadata;
-using eventflow::streams::KafkaHandle;
-using eventflow::streams::KafkaMessage;
-using eventflow::streams::KafkaPartitionList;
-using eventflow::streams::KafkaProperties;
+using eventflow::kafka::CreateKafkaClient;
+using eventflow::kafka::FromKafkaError;
+using eventflow::kafka::KafkaError;
+using eventflow::kafka::KafkaGroupMetadata;
+using eventflow::kafka::KafkaHandle;
+using eventflow::kafka::KafkaMessage;
+using eventflow::kafka::KafkaPartitionList;
+using eventflow::kafka::KafkaProperties;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -126,11 +127,11 @@ void EnsureTopics(const Options& o, const std::vector<std::string>& names) {
   props.Set("bootstrap.servers", o.bootstrap);
   auto admin = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   Check(admin.status(), "creating the admin client");
-  std::vector<eventflow::streams::NewTopic> topics;
+  std::vector<kafka::NewTopic> topics;
   for (const std::string& name : names) {
     topics.push_back({name, o.partitions, -1, {{"cleanup.policy", "delete"}}});
   }
-  Check(eventflow::streams::EnsureTopics(admin->get(), topics, kAdminTimeout), "creating topics");
+  Check(kafka::EnsureTopics(admin->get(), topics, kAdminTimeout), "creating topics");
 }
 
 struct Usage {
@@ -257,7 +258,7 @@ void RawLoop(const Options& o, bool eos) {
     pprops.Set("transactional.id", GroupId(o));
     pprops.Set("transaction.timeout.ms", "60000");
   }
-  auto pconf = eventflow::streams::BuildKafkaConf(pprops);
+  auto pconf = kafka::BuildKafkaConf(pprops);
   Check(pconf.status(), "producer settings");
   rd_kafka_conf_set_dr_msg_cb(pconf->get(), &OnDelivery);
   auto producer_r = CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*pconf));
@@ -276,7 +277,7 @@ void RawLoop(const Options& o, bool eos) {
   KafkaHandle consumer = std::move(*consumer_r);
   rd_kafka_poll_set_consumer(consumer.get());
 
-  auto partitions = eventflow::streams::PartitionCount(consumer.get(), o.input, kAdminTimeout);
+  auto partitions = kafka::PartitionCount(consumer.get(), o.input, kAdminTimeout);
   Check(partitions.status(), "reading the input partition count");
   KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(*partitions));
   for (int p = 0; p < *partitions; ++p) {
@@ -406,7 +407,7 @@ void App(const Options& o, bool eos) {
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
   if (o.max_buffered > 0) config.max_buffered_records_per_partition = o.max_buffered;
   for (const std::string& setting : o.kafka) {
-    Check(config.kafka.SetPassThrough(std::string(es::kPassThroughPrefix) + setting), "--kafka");
+    Check(config.kafka.SetPassThrough(std::string(kafka::kPassThroughPrefix) + setting), "--kafka");
   }
 
   es::Topology topology;

@@ -48,9 +48,9 @@
 
 #include "eventflow/core/log.h"
 #include "eventflow/core/status.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
-#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
+#include "eventflow/kafka/kafka_properties.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/streams_builder.h"
 #include "eventflow/streams/time_windowed_kstream.h"
@@ -59,6 +59,7 @@
 namespace {
 
 namespace es = eventflow::streams;
+namespace kafka = eventflow::kafka;
 using eventflow::Status;
 using Clock = std::chrono::steady_clock;
 
@@ -90,15 +91,15 @@ void Check(const Status& s, const std::string& what) {
 }
 
 void EnsureTopics(const Options& o, const std::vector<std::string>& names) {
-  es::KafkaProperties props;
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", o.bootstrap);
-  auto admin = es::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   Check(admin.status(), "creating the admin client");
-  std::vector<es::NewTopic> topics;
+  std::vector<kafka::NewTopic> topics;
   for (const std::string& name : names) {
     topics.push_back({name, o.partitions, -1, {{"cleanup.policy", "delete"}}});
   }
-  Check(es::EnsureTopics(admin->get(), topics, kAdminTimeout), "creating topics");
+  Check(kafka::EnsureTopics(admin->get(), topics, kAdminTimeout), "creating topics");
 }
 
 struct Usage {
@@ -133,7 +134,7 @@ void Report(const Options& o, int64_t records, const Usage& begin, const Usage& 
 
 void Preload(const Options& o) {
   EnsureTopics(o, {o.input});
-  es::KafkaProperties props;
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", o.bootstrap);
   props.Set("partitioner", "murmur2_random");
   props.Set("acks", "all");
@@ -142,7 +143,7 @@ void Preload(const Options& o) {
   props.Set("linger.ms", "20");
   props.Set("batch.size", "1000000");
   props.Set("queue.buffering.max.messages", "500000");
-  auto producer = es::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   Check(producer.status(), "creating the preload producer");
   rd_kafka_t* rk = producer->get();
 
@@ -181,13 +182,13 @@ void Preload(const Options& o) {
           RD_KAFKA_V_VALUE(value, static_cast<size_t>(value_len)), RD_KAFKA_V_TIMESTAMP(ts),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Check(es::FromKafkaError(err, "producing"), "preload");
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Check(kafka::FromKafkaError(err, "producing"), "preload");
       if (Clock::now() > deadline) Die("preload: time-out");
       rd_kafka_poll(rk, 10);
     }
     if (i % 1000 == 0) rd_kafka_poll(rk, 0);
   }
-  Check(es::FromKafkaError(rd_kafka_flush(rk, 120'000), "flushing"), "preload");
+  Check(kafka::FromKafkaError(rd_kafka_flush(rk, 120'000), "flushing"), "preload");
   producer->reset();
   Report(o, o.records, begin, Now(), std::nullopt);
 }

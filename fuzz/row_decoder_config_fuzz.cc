@@ -26,8 +26,8 @@
 #include "eventflow/core/duration.h"
 #include "eventflow/core/table_format.h"
 #include "eventflow/core/time.h"
+#include "eventflow/kafka/kafka_properties.h"
 #include "eventflow/sinks/table_contract.h"
-#include "eventflow/streams/kafka_properties.h"
 #include "fuzz_check.h"
 
 namespace {
@@ -80,14 +80,14 @@ void CheckRows(std::string_view input) {
 }
 
 void CheckPassThrough(std::string_view input) {
-  eventflow::streams::KafkaProperties properties;
+  eventflow::kafka::KafkaProperties properties;
   while (!input.empty()) {
     const size_t newline = input.find('\n');
     const std::string_view line = input.substr(0, newline);
     input.remove_prefix(newline == std::string_view::npos ? input.size() : newline + 1);
     if (!properties.SetPassThrough(line).ok()) continue;
-    const std::string_view setting = line.substr(line.find(eventflow::streams::kPassThroughPrefix) +
-                                                 eventflow::streams::kPassThroughPrefix.size());
+    const std::string_view setting = line.substr(line.find(eventflow::kafka::kPassThroughPrefix) +
+                                                 eventflow::kafka::kPassThroughPrefix.size());
     const size_t eq = setting.find('=');
     const std::string_view property = setting.substr(0, eq);
     const std::string_view value = setting.substr(eq + 1);
@@ -98,7 +98,7 @@ void CheckPassThrough(std::string_view input) {
   // Each line of the dump is "<property>=<value>"; a secret's value is replaced.
   const std::string dump = properties.ToRedactedString();
   for (const auto& [property, value] : properties.entries()) {
-    if (!eventflow::streams::IsSecretProperty(property) || value == "[redacted]") continue;
+    if (!eventflow::kafka::IsSecretProperty(property) || value == "[redacted]") continue;
     const std::string line = "\n" + property + "=" + value + "\n";
     FUZZ_CHECK(("\n" + dump).find(line) == std::string::npos, "secret shown: " + line);
   }

@@ -11,19 +11,19 @@
 #include <vector>
 
 #include "eventflow/core/log.h"
+#include "eventflow/kafka/dead_letter.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/sinks/pg_connection.h"
 #include "eventflow/sinks/sink_schema.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
-#include "eventflow/streams/stream_task.h"  // the dead-letter header names
 #include "sink_batch.h"
 
 namespace eventflow::sinks {
 namespace {
 
-using streams::FromKafkaError;
-using streams::KafkaHandle;
-using streams::KafkaPartitionList;
+using kafka::FromKafkaError;
+using kafka::KafkaHandle;
+using kafka::KafkaPartitionList;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kComponent = "pg-sink";
@@ -184,7 +184,7 @@ class PgSink::Runner {
 };
 
 Status PgSink::Runner::Init() {
-  streams::KafkaProperties consumer_props;
+  kafka::KafkaProperties consumer_props;
   consumer_props.Set("bootstrap.servers", options_.bootstrap_servers);
   consumer_props.Set("client.id", "eventflow-sink");
   consumer_props.Set("group.id", options_.group_id);
@@ -199,16 +199,16 @@ Status PgSink::Runner::Init() {
   // happens only for a position below the log start, records deleted before
   // the sink wrote them — a consumer error (HandleOutOfRange), never a jump.
   consumer_props.Set("auto.offset.reset", "error");
-  auto conf = streams::BuildKafkaConf(consumer_props);
+  auto conf = kafka::BuildKafkaConf(consumer_props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), this);
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Runner::OnRebalance);
-  auto consumer = streams::CreateKafkaClient(RD_KAFKA_CONSUMER, std::move(*conf));
+  auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
   rd_kafka_poll_set_consumer(consumer_.get());
 
-  streams::KafkaProperties producer_props;
+  kafka::KafkaProperties producer_props;
   producer_props.Set("bootstrap.servers", options_.bootstrap_servers);
   producer_props.Set("client.id", "eventflow-sink-dlq");
   producer_props.Set("acks", "all");
@@ -225,11 +225,11 @@ Status PgSink::Runner::Init() {
     }
     producer_props.Set(key, value);
   }
-  auto pconf = streams::BuildKafkaConf(producer_props);
+  auto pconf = kafka::BuildKafkaConf(producer_props);
   if (!pconf.ok()) return pconf.status();
   rd_kafka_conf_set_opaque(pconf->get(), this);
   rd_kafka_conf_set_dr_msg_cb(pconf->get(), &Runner::OnDelivery);
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*pconf));
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*pconf));
   if (!producer.ok()) return producer.status();
   producer_ = std::move(*producer);
   return Status::OK();
@@ -318,7 +318,7 @@ Status PgSink::Runner::SeekToStored() {
     }
   }
   if (list->cnt == 0) return Status::OK();
-  streams::KafkaError error(rd_kafka_seek_partitions(consumer_.get(), list.get(), kKafkaTimeoutMs));
+  kafka::KafkaError error(rd_kafka_seek_partitions(consumer_.get(), list.get(), kKafkaTimeoutMs));
   if (error) return FromKafkaError(error.get(), "seeking to the offsets stored in PostgreSQL");
   for (int i = 0; i < list->cnt; ++i) {
     if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -418,11 +418,11 @@ void PgSink::Runner::OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* ms
 
 Status PgSink::Runner::EnsureDlqTopic() {
   const auto timeout = std::chrono::milliseconds(kKafkaTimeoutMs);
-  Result<int> count = streams::PartitionCount(producer_.get(), options_.dlq_topic, timeout);
+  Result<int> count = kafka::PartitionCount(producer_.get(), options_.dlq_topic, timeout);
   if (count.ok()) return Status::OK();
   if (!count.status().IsNotFound()) return count.status();
-  const streams::NewTopic topic{options_.dlq_topic, options_.dlq_partitions, -1, {}};
-  return streams::EnsureTopics(producer_.get(), std::span(&topic, 1), timeout);
+  const kafka::NewTopic topic{options_.dlq_topic, options_.dlq_partitions, -1, {}};
+  return kafka::EnsureTopics(producer_.get(), std::span(&topic, 1), timeout);
 }
 
 void PgSink::Runner::AddRecord(const rd_kafka_message_t* msg) {
@@ -500,8 +500,8 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
   const std::string& topic = topics_[static_cast<size_t>(t)];
   PartitionState& ps = State(static_cast<size_t>(t), msg->partition);
   const std::string where = topic + " partition " + std::to_string(msg->partition);
-  auto marks = streams::QueryWatermarks(consumer_.get(), topic, msg->partition,
-                                        std::chrono::milliseconds(kKafkaTimeoutMs));
+  auto marks = kafka::QueryWatermarks(consumer_.get(), topic, msg->partition,
+                                      std::chrono::milliseconds(kKafkaTimeoutMs));
   if (!marks.ok()) return marks.status().WithContext(where + ": position out of range");
   const int64_t offset = msg->offset >= 0 ? msg->offset : ps.position;
   if (ps.assigned && ps.position > offset && ps.position >= marks->low &&
@@ -515,11 +515,11 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
     EVENTFLOW_RETURN_IF_ERROR(AssignAgain().WithContext(where));
     return false;
   }
-  const streams::OutOfRange gone = streams::ExplainOutOfRange(where, "the sink", offset, *marks);
+  const kafka::OutOfRange gone = kafka::ExplainOutOfRange(where, "the sink", offset, *marks);
   const int64_t resume = gone.resume;
   const uint64_t lost = gone.lost;
   const std::string& what = gone.what;
-  if (options_.data_loss_policy == streams::DataLossPolicy::kFail) {
+  if (options_.data_loss_policy == kafka::DataLossPolicy::kFail) {
     return Status::DataLoss(what + "; stopping (--on-data-loss=fail). To go on from offset " +
                             std::to_string(resume) +
                             " and count the records lost, restart with --on-data-loss=skip");
@@ -569,7 +569,8 @@ Status PgSink::Runner::CollectBatch() {
       if (left.count() <= 0) break;
       wait = std::min(wait, left);
     }
-    streams::KafkaMessage msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait.count())));
+    kafka::KafkaMessage msg(
+        rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait.count())));
     MaybeLogProgress();
     if (!rebalance_error_.ok()) {
       Status s = rebalance_error_;
@@ -698,11 +699,11 @@ Status PgSink::Runner::SendDeadLetters() {
       rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
                           static_cast<ssize_t>(value.size()));
     };
-    add(streams::kDlqErrorHeader, bad.error);
-    add(streams::kDlqStageHeader, bad.stage);
-    add(streams::kDlqTopicHeader, topic);
-    add(streams::kDlqPartitionHeader, partition);
-    add(streams::kDlqOffsetHeader, offset);
+    add(kafka::kDlqErrorHeader, bad.error);
+    add(kafka::kDlqStageHeader, bad.stage);
+    add(kafka::kDlqTopicHeader, topic);
+    add(kafka::kDlqPartitionHeader, partition);
+    add(kafka::kDlqOffsetHeader, offset);
     const std::string_view key = batch_.Raw(bad.key);
     const std::string_view value = batch_.Raw(bad.value);
     rd_kafka_resp_err_t err = rd_kafka_producev(

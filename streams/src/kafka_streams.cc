@@ -4,8 +4,8 @@
 #include <thread>
 
 #include "eventflow/core/log.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "stream_thread.h"
 
 namespace eventflow::streams {
@@ -116,11 +116,11 @@ void KafkaStreams::OnThreadState(int index, ThreadState state) {
 }
 
 Status KafkaStreams::CreateInternalTopics() {
-  KafkaProperties props;
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", config_.bootstrap_servers);
   props.Set("client.id", config_.application_id + "-admin");
   props.Merge(config_.kafka);
-  auto admin = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   if (!admin.ok()) return admin.status();
   const auto timeout = std::chrono::seconds(60);
 
@@ -131,7 +131,7 @@ Status KafkaStreams::CreateInternalTopics() {
     std::string first;
     for (const std::string& topic : sub.source_topics) {
       if (topology_.IsInternalTopic(topic)) continue;
-      auto count = PartitionCount(admin->get(), topic, timeout);
+      auto count = kafka::PartitionCount(admin->get(), topic, timeout);
       if (!count.ok()) {
         return count.status().WithContext("source topic \"" + topic + "\" of sub-topology " +
                                           std::to_string(sub.id));
@@ -151,7 +151,7 @@ Status KafkaStreams::CreateInternalTopics() {
   }
   // Internal topics: as many partitions as the sub-topology that writes them
   // reads, unless the topology says otherwise.
-  std::vector<NewTopic> topics;
+  std::vector<kafka::NewTopic> topics;
   for (const InternalTopicSpec& spec : topology_.internal_topics()) {
     int n = spec.num_partitions;
     if (n <= 0) {
@@ -187,12 +187,12 @@ Status KafkaStreams::CreateInternalTopics() {
         configs.emplace_back(key, value);
       }
     }
-    topics.push_back(
-        NewTopic{shared_->resolve(spec.name), n, config_.replication_factor, std::move(configs)});
+    topics.push_back(kafka::NewTopic{shared_->resolve(spec.name), n, config_.replication_factor,
+                                     std::move(configs)});
   }
   // Changelog topics: one partition per task of the sub-topology using the store.
   std::map<std::string, int> internal_partitions;
-  for (const NewTopic& t : topics) internal_partitions[t.name] = t.num_partitions;
+  for (const kafka::NewTopic& t : topics) internal_partitions[t.name] = t.num_partitions;
   // Watermarks through repartition topics: who writes each one (every task of
   // the writing sub-topologies) and how many partitions it has.
   for (const auto& [name, count] : internal_partitions) {
@@ -235,22 +235,22 @@ Status KafkaStreams::CreateInternalTopics() {
       configs = {{"cleanup.policy", "compact,delete"},
                  {"retention.ms", std::to_string(retention.count())}};
     }
-    topics.push_back(NewTopic{ChangelogTopic(config_.application_id, store.name), n,
-                              config_.replication_factor, std::move(configs)});
+    topics.push_back(kafka::NewTopic{ChangelogTopic(config_.application_id, store.name), n,
+                                     config_.replication_factor, std::move(configs)});
   }
   // Dead letters carry the wall-clock time they were written: the broker's
   // default retention (7 days) counts from then.
-  topics.push_back(NewTopic{DeadLetterTopic(config_.application_id), 1,
-                            config_.replication_factor, {{"cleanup.policy", "delete"}}});
+  topics.push_back(kafka::NewTopic{DeadLetterTopic(config_.application_id), 1,
+                                   config_.replication_factor, {{"cleanup.policy", "delete"}}});
   (void)max_partitions;
-  EVENTFLOW_RETURN_IF_ERROR(EnsureTopics(admin->get(), topics, timeout));
+  EVENTFLOW_RETURN_IF_ERROR(kafka::EnsureTopics(admin->get(), topics, timeout));
   // Topics left by an earlier version (or created by hand) keep their
   // configuration; say where it differs from what the runtime relies on.
-  WarnAboutTopicConfigs(admin->get(), topics,
-                        "repartition topics must keep records until the application purges "
-                        "them, changelogs until their state expires (docs/architecture.md, "
-                        "\"Topics and retention\")",
-                        timeout);
+  kafka::WarnAboutTopicConfigs(admin->get(), topics,
+                               "repartition topics must keep records until the application purges "
+                               "them, changelogs until their state expires (docs/architecture.md, "
+                               "\"Topics and retention\")",
+                               timeout);
   return Status::OK();
 }
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_client.h"
 
 namespace eventflow::streams {
 
@@ -104,7 +104,7 @@ Status KafkaRecordCollector::Produce(std::string_view topic, int32_t partition,
       return Status::Aborted(what + "the producer's transaction has failed and must be aborted (" +
                              rd_kafka_err2str(err) + ")");
     }
-    return FromKafkaError(err, "sending to topic " + std::string(topic));
+    return kafka::FromKafkaError(err, "sending to topic " + std::string(topic));
   }
 }
 
@@ -124,7 +124,7 @@ void KafkaRecordCollector::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg
     }
     return;
   }
-  self->RecordError(FromKafkaError(msg->err, std::string("delivering to ") +
+  self->RecordError(kafka::FromKafkaError(msg->err, std::string("delivering to ") +
                                                  rd_kafka_topic_name(msg->rkt) + " partition " +
                                                  std::to_string(msg->partition)));
 }
@@ -136,7 +136,7 @@ void KafkaRecordCollector::Poll() {
 Status KafkaRecordCollector::Flush(std::chrono::milliseconds timeout) {
   const rd_kafka_resp_err_t err = rd_kafka_flush(producer_, static_cast<int>(timeout.count()));
   EVENTFLOW_RETURN_IF_ERROR(TakeError());
-  return FromKafkaError(err, "flushing the producer");
+  return kafka::FromKafkaError(err, "flushing the producer");
 }
 
 int64_t KafkaRecordCollector::LastDeliveredOffset(const std::string& topic,

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "eventflow/core/log.h"
-#include "eventflow/streams/kafka_admin.h"
+#include "eventflow/kafka/kafka_admin.h"
 
 namespace eventflow::streams {
 namespace {
@@ -70,7 +70,7 @@ Status StreamThread::error() const {
 Status StreamThread::CreateProducer() {
   collector_.Reset(nullptr);
   producer_.reset();
-  KafkaProperties props;
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", config_.bootstrap_servers);
   props.Set("client.id", config_.application_id + "-" + name_ + "-producer");
   props.Set("partitioner", "murmur2_random");  // Java-compatible: co-partitioning with Java clients
@@ -90,19 +90,19 @@ Status StreamThread::CreateProducer() {
     props.Set("transaction.timeout.ms", "60000");
   }
   props.Merge(config_.kafka);
-  auto conf = BuildKafkaConf(props);
+  auto conf = kafka::BuildKafkaConf(props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), &collector_);
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaRecordCollector::OnDelivery);
-  auto producer = CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!producer.ok()) return producer.status();
   producer_ = std::move(*producer);
   collector_.Reset(producer_.get());
   transaction_open_ = false;
   if (eos_) {
-    KafkaError err(rd_kafka_init_transactions(producer_.get(), 
+    kafka::KafkaError err(rd_kafka_init_transactions(producer_.get(), 
                                               static_cast<int>(std::chrono::milliseconds(kClientTimeout).count())));
-    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "initialising transactions for " +
+    EVENTFLOW_RETURN_IF_ERROR(kafka::FromKafkaError(err.get(), "initialising transactions for " +
                                                             config_.application_id + "-" + name_));
   }
   return Status::OK();
@@ -120,7 +120,7 @@ Status StreamThread::Start() {
     if (const char* n = std::getenv("EVENTFLOW_TEST_CRASH_AFTER")) crash_after_ = std::atoi(n);
   }
   EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
-  KafkaProperties props;
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", config_.bootstrap_servers);
   props.Set("client.id", config_.application_id + "-" + name_ + "-consumer");
   props.Set("group.id", config_.application_id);
@@ -137,21 +137,21 @@ Status StreamThread::Start() {
   props.Set("max.poll.interval.ms", "300000");
   if (!config_.instance_id.empty()) props.Set("group.instance.id", name_);
   props.Merge(config_.kafka);
-  auto conf = BuildKafkaConf(props);
+  auto conf = kafka::BuildKafkaConf(props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), this);
   rd_kafka_conf_set_rebalance_cb(conf->get(), &StreamThread::RebalanceCallback);
-  auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, std::move(*conf));
+  auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
   rd_kafka_poll_set_consumer(consumer_.get());
-  KafkaPartitionList topics(rd_kafka_topic_partition_list_new(
+  kafka::KafkaPartitionList topics(rd_kafka_topic_partition_list_new(
       static_cast<int>(shared_->source_topics.size())));
   for (const std::string& t : shared_->source_topics) {
     rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   }
   EVENTFLOW_RETURN_IF_ERROR(
-      FromKafkaError(rd_kafka_subscribe(consumer_.get(), topics.get()), "subscribing"));
+      kafka::FromKafkaError(rd_kafka_subscribe(consumer_.get(), topics.get()), "subscribing"));
   last_commit_ = Clock::now();
   SetState(ThreadState::kRebalancing);
   thread_ = std::thread([this] { Run(); });
@@ -168,7 +168,7 @@ void StreamThread::Run() {
   if (status.ok()) {
     status = MaybeCommit(/*force=*/true);
   } else if (transaction_open_ && producer_) {
-    KafkaError ignored(rd_kafka_abort_transaction(producer_.get(), 10'000));
+    kafka::KafkaError ignored(rd_kafka_abort_transaction(producer_.get(), 10'000));
     transaction_open_ = false;
   }
   // Logged before the stores close: closing a store whose disk failed may
@@ -264,7 +264,7 @@ StreamThread::Route* StreamThread::RouteFor(const rd_kafka_message_t* msg) {
 namespace {
 
 // Builds a buffered record around a consumed message (taking it over).
-BufferedRecord ToBufferedRecord(KafkaMessage msg) {
+BufferedRecord ToBufferedRecord(kafka::KafkaMessage msg) {
   BufferedRecord record;
   record.raw.topic = rd_kafka_topic_name(msg->rkt);
   record.raw.partition = msg->partition;
@@ -302,7 +302,7 @@ Status StreamThread::HandleConsumerError(const rd_kafka_message_t* msg) {
     char reason[512] = "";
     rd_kafka_resp_err_t cause = rd_kafka_fatal_error(consumer_.get(), reason, sizeof reason);
     if (cause == RD_KAFKA_RESP_ERR_NO_ERROR) cause = msg->err;
-    const Status s = FromKafkaError(cause, std::string("consumer fatal error (") + reason + ")");
+    const Status s = kafka::FromKafkaError(cause, std::string("consumer fatal error (") + reason + ")");
     if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID && assignment_lost_) {
       // Our own rejoin after the lost session fenced the member id this
       // consumer still used: not another process (that one would have fenced
@@ -313,7 +313,7 @@ Status StreamThread::HandleConsumerError(const rd_kafka_message_t* msg) {
     }
     return s;
   }
-  const Status s = FromKafkaError(msg->err, "consumer");
+  const Status s = kafka::FromKafkaError(msg->err, "consumer");
   if (msg->err == RD_KAFKA_RESP_ERR__FATAL || s.code() == StatusCode::kFenced) return s;
   Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString());
   return Status::OK();
@@ -335,7 +335,7 @@ Status StreamThread::PollBatch() {
   //    such records come before the partition queue's later ones. It waits
   //    (briefly) only when there is nothing to do.
   const int timeout_ms = (idle_ ? 10 : 0);
-  KafkaMessage msg(rd_kafka_consumer_poll(consumer_.get(), timeout_ms));
+  kafka::KafkaMessage msg(rd_kafka_consumer_poll(consumer_.get(), timeout_ms));
   size_t taken = 0;
   for (; msg; msg.reset(rd_kafka_consumer_poll(consumer_.get(), 0))) {
     EVENTFLOW_RETURN_IF_ERROR(rebalance_error_);
@@ -370,7 +370,7 @@ Status StreamThread::PollBatch() {
       r.lag_seen = Clock::time_point{};
     }
     for (ssize_t i = 0; i < n; ++i) {
-      KafkaMessage m(batch[i]);
+      kafka::KafkaMessage m(batch[i]);
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         const Status s = HandleConsumerError(m.get());
         if (!s.ok()) {
@@ -392,8 +392,8 @@ Status StreamThread::PollBatch() {
 
 Status StreamThread::BeginTransactionIfNeeded() {
   if (!eos_ || transaction_open_) return Status::OK();
-  KafkaError err(rd_kafka_begin_transaction(producer_.get()));
-  EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "beginning a transaction"));
+  kafka::KafkaError err(rd_kafka_begin_transaction(producer_.get()));
+  EVENTFLOW_RETURN_IF_ERROR(kafka::FromKafkaError(err.get(), "beginning a transaction"));
   transaction_open_ = true;
   return Status::OK();
 }
@@ -418,8 +418,8 @@ Status StreamThread::ProcessTasks() {
   return Status::OK();
 }
 
-KafkaPartitionList StreamThread::ProgressList() {
-  KafkaPartitionList list(rd_kafka_topic_partition_list_new(8));
+kafka::KafkaPartitionList StreamThread::ProgressList() {
+  kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(8));
   for (auto& [id, task] : tasks_) {
     for (const PartitionProgress& p : task->Progress()) {
       rd_kafka_topic_partition_t* tp =
@@ -484,7 +484,7 @@ Status StreamThread::Commit(bool* store_failed) {
   }
   // Watermark records to the repartition topics, in the same transaction.
   for (auto& [id, task] : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->EmitWatermarks());
-  KafkaPartitionList offsets = ProgressList();
+  kafka::KafkaPartitionList offsets = ProgressList();
   Status s = eos_ ? CommitTransaction(offsets.get()) : CommitAtLeastOnce(offsets.get());
   if (!s.ok()) return s;
   // The Kafka commit made the tasks' output final, whatever happens to the
@@ -526,16 +526,16 @@ Status StreamThread::CommitTransaction(rd_kafka_topic_partition_list_t* offsets)
   const int timeout_ms = static_cast<int>(std::chrono::milliseconds(kClientTimeout).count());
   if (offsets->cnt > 0) {
     // Fresh group metadata: its generation fences a member that was kicked out.
-    KafkaGroupMetadata metadata(rd_kafka_consumer_group_metadata(consumer_.get()));
-    KafkaError err(rd_kafka_send_offsets_to_transaction(producer_.get(), offsets,
+    kafka::KafkaGroupMetadata metadata(rd_kafka_consumer_group_metadata(consumer_.get()));
+    kafka::KafkaError err(rd_kafka_send_offsets_to_transaction(producer_.get(), offsets,
                                                         metadata.get(), timeout_ms));
-    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), "sending offsets to the transaction"));
+    EVENTFLOW_RETURN_IF_ERROR(kafka::FromKafkaError(err.get(), "sending offsets to the transaction"));
   }
   // A commit that times out is retried with the same call (librdkafka resumes
   // the commit in progress); it is never turned into an abort.
   for (int attempt = 1;; ++attempt) {
-    KafkaError err(rd_kafka_commit_transaction(producer_.get(), timeout_ms));
-    const Status s = FromKafkaError(err.get(), "committing the transaction");
+    kafka::KafkaError err(rd_kafka_commit_transaction(producer_.get(), timeout_ms));
+    const Status s = kafka::FromKafkaError(err.get(), "committing the transaction");
     if (s.ok()) break;
     if (s.IsTimedOut() && attempt < kCommitRetries) {
       Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString() + "; retrying the commit");
@@ -550,7 +550,7 @@ Status StreamThread::CommitTransaction(rd_kafka_topic_partition_list_t* offsets)
 Status StreamThread::CommitAtLeastOnce(rd_kafka_topic_partition_list_t* offsets) {
   EVENTFLOW_RETURN_IF_ERROR(collector_.Flush(kClientTimeout));
   if (offsets->cnt == 0) return Status::OK();
-  return FromKafkaError(rd_kafka_commit(consumer_.get(), offsets, /*async=*/0),
+  return kafka::FromKafkaError(rd_kafka_commit(consumer_.get(), offsets, /*async=*/0),
                         "committing offsets");
 }
 
@@ -558,8 +558,8 @@ Status StreamThread::Rewind(const Status& cause) {
   Log(LogLevel::kWarn, "stream-thread " + name_,
       "rewinding to the last committed offsets after: " + cause.ToString());
   if (eos_ && transaction_open_) {
-    KafkaError err(rd_kafka_abort_transaction(producer_.get(), 60'000));
-    const Status s = FromKafkaError(err.get(), "aborting the transaction");
+    kafka::KafkaError err(rd_kafka_abort_transaction(producer_.get(), 60'000));
+    const Status s = kafka::FromKafkaError(err.get(), "aborting the transaction");
     if (!s.ok()) {
       if (s.code() == StatusCode::kFenced) return s;
       Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString() + "; recreating the producer");
@@ -580,14 +580,14 @@ Status StreamThread::Rewind(const Status& cause) {
   // (and takes a seek's time-out as microseconds, #4230): every partition's
   // result is checked, and a refused one is restarted by assigning again
   // unless the assignment is lost anyway.
-  KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
+  kafka::KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
   for (const Route& r : routes_) {
     auto it = committed_.find({r.topic, r.partition});
     rd_kafka_topic_partition_list_add(assignment.get(), r.topic.c_str(), r.partition)->offset =
         it != committed_.end() ? it->second.offset : RD_KAFKA_OFFSET_BEGINNING;
   }
-  KafkaPartitionList seek(rd_kafka_topic_partition_list_copy(assignment.get()));
-  KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 30'000));
+  kafka::KafkaPartitionList seek(rd_kafka_topic_partition_list_copy(assignment.get()));
+  kafka::KafkaError err(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 30'000));
   std::string refused = err ? rd_kafka_error_string(err.get()) : "";
   for (int i = 0; refused.empty() && i < seek->cnt; ++i) {
     if (seek->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -599,7 +599,7 @@ Status StreamThread::Rewind(const Status& cause) {
   if (!refused.empty() && !rd_kafka_assignment_lost(consumer_.get())) {
     Log(LogLevel::kWarn, "stream-thread " + name_,
         "seeking to the committed offsets failed (" + refused + "); assigning them again");
-    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()),
+    EVENTFLOW_RETURN_IF_ERROR(kafka::FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()),
                                              "assigning the committed offsets again"));
   }
   CloseTasks();
@@ -686,7 +686,7 @@ void StreamThread::MaybeCrash(CrashPoint point) {
 
 Status StreamThread::EnsureRestoreConsumer() {
   if (restore_consumer_) return Status::OK();
-  KafkaProperties props;
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", config_.bootstrap_servers);
   props.Set("client.id", config_.application_id + "-" + name_ + "-restore");
   props.Set("group.id", config_.application_id + "-restore");  // never joins or commits
@@ -705,7 +705,7 @@ Status StreamThread::EnsureRestoreConsumer() {
   // Memory stays bounded by queued.max.messages.kbytes.
   props.Set("queued.min.messages", "1000000");
   props.Merge(config_.kafka);
-  auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
   if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
   restore_consumer_ = std::move(*consumer);
   return Status::OK();
@@ -727,7 +727,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     uint64_t restored = 0;
     int64_t remaining = 0;  // as last reported to restore_progress
     bool done = false;
-    std::vector<KafkaMessage> batch;
+    std::vector<kafka::KafkaMessage> batch;
     bool windowed = false;  // a window or session store: its changelog has time retention
   };
   RestoreProgress& progress = *shared_->restore_progress;
@@ -806,9 +806,9 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     shared_->lost_records->Add(r.topic, static_cast<uint64_t>(low - from));
     return Status::OK();
   };
-  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(restoring.size())));
+  kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(restoring.size())));
   for (Restoring& r : restoring) {
-    auto marks = QueryWatermarks(rk, r.topic, r.partition, std::chrono::seconds(30));
+    auto marks = kafka::QueryWatermarks(rk, r.topic, r.partition, std::chrono::seconds(30));
     if (!marks.ok()) return marks.status().WithContext(r.what + ": reading the end of the changelog");
     r.high = marks->high;
     const int64_t needed_from = r.full ? 0 : r.from;
@@ -826,7 +826,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
   auto flush = [&](Restoring& r) -> Status {
     std::vector<state::ChangelogRecord> records;
     records.reserve(r.batch.size());
-    for (const KafkaMessage& m : r.batch) {
+    for (const kafka::KafkaMessage& m : r.batch) {
       state::ChangelogRecord rec;
       rec.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
       if (m->payload != nullptr) {
@@ -843,7 +843,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
     return Status::OK();
   };
   if (list->cnt > 0) {
-    EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(rd_kafka_assign(rk, list.get()), "restore"));
+    EVENTFLOW_RETURN_IF_ERROR(kafka::FromKafkaError(rd_kafka_assign(rk, list.get()), "restore"));
     const auto deadline = Clock::now() + std::chrono::minutes(5);
     auto last_progress_log = Clock::now();
     auto pending = [&] {
@@ -868,7 +868,7 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
                   std::to_string(remaining) + " to go");
         }
       }
-      KafkaMessage m(rd_kafka_consumer_poll(rk, 200));
+      kafka::KafkaMessage m(rd_kafka_consumer_poll(rk, 200));
       if (!m) continue;
       auto it = std::find_if(restoring.begin(), restoring.end(), [&](const Restoring& r) {
         return r.partition == m->partition && r.topic == rd_kafka_topic_name(m->rkt);
@@ -885,20 +885,20 @@ Status StreamThread::RestoreStores(const std::vector<StreamTask*>& tasks) {
       }
       if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
         // The head was deleted while we read it: go on from the new start.
-        auto marks = QueryWatermarks(rk, r.topic, r.partition, std::chrono::seconds(30));
+        auto marks = kafka::QueryWatermarks(rk, r.topic, r.partition, std::chrono::seconds(30));
         if (!marks.ok()) return marks.status().WithContext(r.what + ": restoring from " + r.topic);
         EVENTFLOW_RETURN_IF_ERROR(flush(r));
         const int64_t low = std::max(marks->low, r.next);
         if (r.next < low) EVENTFLOW_RETURN_IF_ERROR(gap(r, r.next, low));
         r.next = low;
-        KafkaPartitionList seek(rd_kafka_topic_partition_list_new(1));
+        kafka::KafkaPartitionList seek(rd_kafka_topic_partition_list_new(1));
         rd_kafka_topic_partition_list_add(seek.get(), r.topic.c_str(), r.partition)->offset = low;
-        KafkaError err(rd_kafka_seek_partitions(rk, seek.get(), 30'000));
-        EVENTFLOW_RETURN_IF_ERROR(FromKafkaError(err.get(), r.what + ": seeking " + r.topic));
+        kafka::KafkaError err(rd_kafka_seek_partitions(rk, seek.get(), 30'000));
+        EVENTFLOW_RETURN_IF_ERROR(kafka::FromKafkaError(err.get(), r.what + ": seeking " + r.topic));
         continue;
       }
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return FromKafkaError(m->err, r.what + ": restoring from " + r.topic);
+        return kafka::FromKafkaError(m->err, r.what + ": restoring from " + r.topic);
       }
       r.next = m->offset + 1;
       r.batch.push_back(std::move(m));
@@ -924,7 +924,7 @@ void StreamThread::CloseTasks() {
   // a high-level consumer, confluentinc/librdkafka#1335): a partition assigned
   // again later is never left with a queue nobody reads.
   if (consumer_) {
-    KafkaQueue consumer_queue(rd_kafka_queue_get_consumer(consumer_.get()));
+    kafka::KafkaQueue consumer_queue(rd_kafka_queue_get_consumer(consumer_.get()));
     for (Route& r : routes_) {
       if (r.queue && consumer_queue) rd_kafka_queue_forward(r.queue.get(), consumer_queue.get());
     }
@@ -945,7 +945,7 @@ Status StreamThread::OnRevoke() {
   if (dirty_ || transaction_open_) {
     s = Commit(&store_failed);
     if (!s.ok() && eos_ && transaction_open_) {
-      KafkaError err(rd_kafka_abort_transaction(producer_.get(), 30'000));
+      kafka::KafkaError err(rd_kafka_abort_transaction(producer_.get(), 30'000));
       transaction_open_ = false;
     }
     dirty_ = false;
@@ -973,9 +973,9 @@ Status StreamThread::OnLost() {
   assignment_lost_ = true;
   Status s = Status::OK();
   if (eos_ && transaction_open_) {
-    KafkaError err(rd_kafka_abort_transaction(producer_.get(), 30'000));
+    kafka::KafkaError err(rd_kafka_abort_transaction(producer_.get(), 30'000));
     transaction_open_ = false;
-    s = FromKafkaError(err.get(), "aborting the transaction of lost partitions");
+    s = kafka::FromKafkaError(err.get(), "aborting the transaction of lost partitions");
     if (!s.ok() && s.code() != StatusCode::kFenced) {
       Log(LogLevel::kWarn, "stream-thread " + name_, s.ToString() + "; recreating the producer");
       s = CreateProducer();
@@ -996,11 +996,11 @@ Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
   // the broker aborts the transaction after transaction.timeout.ms (60 s) plus
   // its clean-up interval (10 s by default), longer than one call: retry a
   // time-out twice (Kafka Streams retries within task.timeout.ms, 5 min).
-  KafkaPartitionList committed(nullptr);
+  kafka::KafkaPartitionList committed(nullptr);
   constexpr int kCommittedAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     committed.reset(rd_kafka_topic_partition_list_copy(partitions));
-    Status s = FromKafkaError(
+    Status s = kafka::FromKafkaError(
         rd_kafka_committed(consumer_.get(), committed.get(),
                            static_cast<int>(std::chrono::milliseconds(kClientTimeout).count())),
         "reading committed offsets");
@@ -1051,7 +1051,7 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 Status StreamThread::HandleOutOfRange(const std::string& topic, int32_t partition,
                                       int64_t offset) {
-  auto marks = QueryWatermarks(consumer_.get(), topic, partition, std::chrono::seconds(30));
+  auto marks = kafka::QueryWatermarks(consumer_.get(), topic, partition, std::chrono::seconds(30));
   if (!marks.ok()) {
     return marks.status().WithContext("topic " + topic + " partition " +
                                       std::to_string(partition) + ": position " +
@@ -1066,7 +1066,7 @@ Status StreamThread::HandleOutOfRange(const std::string& topic, int32_t partitio
   // session expired while it was stopped and another took the partition over
   // and purged it — and reading goes on from the committed offset (a stale
   // member's next commit is refused anyway).
-  KafkaPartitionList committed(rd_kafka_topic_partition_list_new(1));
+  kafka::KafkaPartitionList committed(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(committed.get(), topic.c_str(), partition);
   if (rd_kafka_committed(consumer_.get(), committed.get(), 30'000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
       committed->elems[0].offset >= marks->low && committed->elems[0].offset > offset) {
@@ -1094,7 +1094,7 @@ Status StreamThread::HandleOutOfRange(const std::string& topic, int32_t partitio
       return RestartFetch(topic, partition, r.position).WithContext(where);
     }
   }
-  const OutOfRange gone = ExplainOutOfRange(where, "this application", offset, *marks);
+  const kafka::OutOfRange gone = kafka::ExplainOutOfRange(where, "this application", offset, *marks);
   const int64_t resume = gone.resume;
   const uint64_t lost = gone.lost;
   const std::string& what = gone.what;
@@ -1129,25 +1129,25 @@ void StreamThread::MaybePurgeRepartitionTopics() {
   const auto now = Clock::now();
   if (now - last_purge_ < config_.repartition_purge_interval) return;
   last_purge_ = now;
-  std::vector<PartitionOffset> offsets;
+  std::vector<kafka::PartitionOffset> offsets;
   for (const auto& [key, c] : committed_) {
     if (shared_->repartition_partitions.count(key.first) == 0 || c.offset <= 0) continue;
     auto purged = purged_.find(key);
     if (purged != purged_.end() && purged->second >= c.offset) continue;
-    offsets.push_back(PartitionOffset{key.first, key.second, c.offset});
+    offsets.push_back(kafka::PartitionOffset{key.first, key.second, c.offset});
     purged_[key] = c.offset;
   }
   if (offsets.empty()) return;
   if (!purge_queue_) purge_queue_.reset(rd_kafka_queue_new(consumer_.get()));
-  StartDeleteRecords(consumer_.get(), offsets, std::chrono::seconds(30), purge_queue_.get());
+  kafka::StartDeleteRecords(consumer_.get(), offsets, std::chrono::seconds(30), purge_queue_.get());
   purge_in_flight_ = true;
 }
 
 void StreamThread::ReapPurge() {
-  KafkaEvent ev(rd_kafka_queue_poll(purge_queue_.get(), 0));
+  kafka::KafkaEvent ev(rd_kafka_queue_poll(purge_queue_.get(), 0));
   if (!ev || rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_DELETERECORDS_RESULT) return;
   purge_in_flight_ = false;
-  const Status s = DeleteRecordsOutcome(ev.get());
+  const Status s = kafka::DeleteRecordsOutcome(ev.get());
   if (!s.ok()) {
     // Not an error for processing: the records stay until the next purge.
     // Logged once per kind of failure (e.g. no permission to delete records).
@@ -1175,7 +1175,7 @@ void StreamThread::CheckStalls(Clock::time_point now) {
     // high watermark reaches the stable offset), so transaction markers and
     // aborted records past our position are no stall.
     if (!EnsureRestoreConsumer().ok()) return;
-    auto marks = QueryWatermarks(restore_consumer_.get(), r.topic, r.partition,
+    auto marks = kafka::QueryWatermarks(restore_consumer_.get(), r.topic, r.partition,
                                  std::chrono::seconds(5));
     if (!marks.ok()) continue;  // the broker is away: asked again later
     int64_t cached_low = -1;
@@ -1226,7 +1226,7 @@ Status StreamThread::RestartFetch(const std::string& topic, int32_t partition, i
   // again (every partition at the position the thread expects next: after the
   // last record taken, else the committed offset, else the beginning)
   // restarts every fetcher; records fetched but not taken are fetched again.
-  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
+  kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size())));
   for (const Route& r : routes_) {
     int64_t at = r.position;
     if (r.partition == partition && r.topic == topic && offset >= 0) at = offset;
@@ -1237,7 +1237,7 @@ Status StreamThread::RestartFetch(const std::string& topic, int32_t partition, i
     rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition)->offset = at;
   }
   EVENTFLOW_RETURN_IF_ERROR(
-      FromKafkaError(rd_kafka_assign(consumer_.get(), list.get()), "assigning again"));
+      kafka::FromKafkaError(rd_kafka_assign(consumer_.get(), list.get()), "assigning again"));
   AttachPartitionQueues();
   return Status::OK();
 }

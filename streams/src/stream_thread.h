@@ -59,7 +59,7 @@
 #include <thread>
 #include <vector>
 
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/stream_task.h"
 #include "eventflow/streams/streams_config.h"
@@ -178,7 +178,7 @@ class StreamThread {
     std::string topic;
     int32_t partition = 0;
     StreamTask* task = nullptr;
-    KafkaQueue queue;  // the partition's own queue, detached from the consumer queue
+    kafka::KafkaQueue queue;  // the partition's own queue, detached from the consumer queue
     // Stall check (CheckStalls): the offset after the last record taken (-1:
     // none yet), when the last record was taken (or the partition was last
     // found not lagging), and whether it is counted as stalled (until a
@@ -230,7 +230,7 @@ class StreamThread {
   //! Revocation of a lost assignment (session expired): aborts, commits nothing.
   Status OnLost();
   Route* RouteFor(const rd_kafka_message_t* msg);
-  KafkaPartitionList ProgressList();
+  kafka::KafkaPartitionList ProgressList();
   void AttachPartitionQueues();
   Status HandleConsumerError(const rd_kafka_message_t* msg);
   //! A fetch position below the log start (records deleted before they were
@@ -261,9 +261,9 @@ class StreamThread {
   std::function<void(int, ThreadState)> on_state_;
   std::string name_;  // "<instance>-<index>" for logs
 
-  KafkaHandle consumer_;
-  KafkaHandle producer_;
-  KafkaHandle restore_consumer_;  // manual assignment, read_committed; created on first use
+  kafka::KafkaHandle consumer_;
+  kafka::KafkaHandle producer_;
+  kafka::KafkaHandle restore_consumer_;  // manual assignment, read_committed; created on first use
   KafkaRecordCollector collector_;
   std::map<TaskId, std::unique_ptr<StreamTask>> tasks_;
   std::vector<Route> routes_;
@@ -287,7 +287,7 @@ class StreamThread {
   // Repartition purging: the last offset purged per partition, the async
   // DeleteRecords result queue (on the consumer handle), one request at a time.
   std::map<std::pair<std::string, int32_t>, int64_t> purged_;
-  KafkaQueue purge_queue_;
+  kafka::KafkaQueue purge_queue_;
   bool purge_in_flight_ = false;
   std::string last_purge_error_;  // logged once until a purge succeeds
   std::chrono::steady_clock::time_point last_purge_{};

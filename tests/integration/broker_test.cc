@@ -13,18 +13,18 @@
 #include <string>
 #include <thread>
 
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/test_env.h"
 
 namespace eventflow {
 namespace {
 
-using streams::CreateKafkaClient;
-using streams::FromKafkaError;
-using streams::KafkaError;
-using streams::KafkaHandle;
-using streams::KafkaProperties;
+using kafka::CreateKafkaClient;
+using kafka::FromKafkaError;
+using kafka::KafkaError;
+using kafka::KafkaHandle;
+using kafka::KafkaProperties;
 using testing::ReadAll;
 using testing::ScopedTopics;
 using testing::TestKafkaProperties;
@@ -98,16 +98,16 @@ TEST(BrokerTest, OffsetsSentInATransactionCommitAndAbortWithIt) {
   cprops.Set("enable.auto.commit", "false");
   auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, cprops);
   ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  streams::KafkaGroupMetadata metadata(rd_kafka_consumer_group_metadata(consumer->get()));
+  kafka::KafkaGroupMetadata metadata(rd_kafka_consumer_group_metadata(consumer->get()));
 
   KafkaHandle producer = TransactionalProducer(UniqueName("eos-id"));
   auto offsets_at = [&](int64_t offset) {
-    streams::KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
+    kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(list.get(), topics.name(0).c_str(), 0)->offset = offset;
     return list;
   };
   auto committed_offset = [&]() -> int64_t {
-    streams::KafkaPartitionList list = offsets_at(RD_KAFKA_OFFSET_INVALID);
+    kafka::KafkaPartitionList list = offsets_at(RD_KAFKA_OFFSET_INVALID);
     EXPECT_EQ(rd_kafka_committed(consumer->get(), list.get(), kTimeoutMs),
               RD_KAFKA_RESP_ERR_NO_ERROR);
     return list->elems[0].offset;
@@ -127,7 +127,7 @@ TEST(BrokerTest, OffsetsSentInATransactionCommitAndAbortWithIt) {
   // (where the runtime will keep a partition's stream time).
   ExpectOk(rd_kafka_begin_transaction(producer.get()), "begin");
   Produce(producer.get(), topics.name(1), 0, "k", "committed");
-  streams::KafkaPartitionList offsets = offsets_at(7);
+  kafka::KafkaPartitionList offsets = offsets_at(7);
   static const char kMeta[] = "st=1764460800000";
   offsets->elems[0].metadata = const_cast<char*>(kMeta);
   offsets->elems[0].metadata_size = sizeof(kMeta) - 1;
@@ -139,7 +139,7 @@ TEST(BrokerTest, OffsetsSentInATransactionCommitAndAbortWithIt) {
   ExpectOk(rd_kafka_commit_transaction(producer.get(), kTimeoutMs), "commit");
   EXPECT_EQ(committed_offset(), 7);
 
-  streams::KafkaPartitionList check = offsets_at(RD_KAFKA_OFFSET_INVALID);
+  kafka::KafkaPartitionList check = offsets_at(RD_KAFKA_OFFSET_INVALID);
   ASSERT_EQ(rd_kafka_committed(consumer->get(), check.get(), kTimeoutMs),
             RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_NE(check->elems[0].metadata, nullptr);
@@ -166,7 +166,7 @@ TEST(BrokerTest, RangeAssignorSplitsPartitionsBetweenGroupMembers) {
     auto c = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     rd_kafka_poll_set_consumer(c->get());
-    streams::KafkaPartitionList sub(rd_kafka_topic_partition_list_new(1));
+    kafka::KafkaPartitionList sub(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(sub.get(), topics.name(0).c_str(), RD_KAFKA_PARTITION_UA);
     EXPECT_EQ(rd_kafka_subscribe(c->get(), sub.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
     return std::move(*c);
@@ -178,7 +178,7 @@ TEST(BrokerTest, RangeAssignorSplitsPartitionsBetweenGroupMembers) {
     std::set<int32_t> parts;
     rd_kafka_topic_partition_list_t* raw = nullptr;
     if (rd_kafka_assignment(rk, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      streams::KafkaPartitionList list(raw);
+      kafka::KafkaPartitionList list(raw);
       for (int i = 0; i < list->cnt; ++i) parts.insert(list->elems[i].partition);
     }
     return parts;
@@ -186,8 +186,8 @@ TEST(BrokerTest, RangeAssignorSplitsPartitionsBetweenGroupMembers) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   std::set<int32_t> pa, pb;
   while (std::chrono::steady_clock::now() < deadline) {
-    streams::KafkaMessage ma(rd_kafka_consumer_poll(a.get(), 100));
-    streams::KafkaMessage mb(rd_kafka_consumer_poll(b.get(), 100));
+    kafka::KafkaMessage ma(rd_kafka_consumer_poll(a.get(), 100));
+    kafka::KafkaMessage mb(rd_kafka_consumer_poll(b.get(), 100));
     pa = assigned(a.get());
     pb = assigned(b.get());
     if (pa.size() == 2 && pb.size() == 2) break;
@@ -224,7 +224,7 @@ TEST(BrokerTest, EveryCompressionCodecReallyCompresses) {
     props.Set("compression.type", codec);
     props.Set("linger.ms", "50");
     props.Set("statistics.interval.ms", "100");
-    auto conf = streams::BuildKafkaConf(props);
+    auto conf = kafka::BuildKafkaConf(props);
     EXPECT_TRUE(conf.ok());
     rd_kafka_conf_set_opaque(conf->get(), &stats);
     rd_kafka_conf_set_stats_cb(conf->get(), [](rd_kafka_t*, char* json, size_t len, void* opaque) {
@@ -233,7 +233,7 @@ TEST(BrokerTest, EveryCompressionCodecReallyCompresses) {
       s->last.assign(json, len);
       return 0;
     });
-    auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
+    auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
     EXPECT_TRUE(producer.ok());
     // Warm up the connection so the measured bytes are the batches.
     for (int i = 0; i < kRecords; ++i) Produce(producer->get(), topics.name(0), 0, "u12", value);

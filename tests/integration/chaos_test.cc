@@ -72,13 +72,13 @@
 #include <tuple>
 #include <vector>
 
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/sinks/pg_connection.h"
 #include "eventflow/state/key_value_store.h"
 #include "eventflow/state/store_keys.h"
 #include "eventflow/state/store_options.h"
 #include "eventflow/state/window_store.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
 #include "eventflow/streams/stream_task.h"
 #include "eventflow/streams/topology.h"
 #include "eventflow/testing/app_progress.h"
@@ -141,16 +141,16 @@ sinks::PgConnection Connect(const std::string& url) {
 // `isolation_level` sees them: read_uncommitted gives the high watermark,
 // read_committed the last stable offset (below any open transaction).
 Result<std::vector<int64_t>> EndOffsetsAs(const std::string& topic, const char* isolation_level) {
-  streams::KafkaProperties props = testing::TestKafkaProperties();
+  kafka::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("group.id", "chaos-end-offsets");  // never joins
   props.Set("isolation.level", isolation_level);
-  auto client = streams::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  auto client = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
   if (!client.ok()) return client.status();
-  auto partitions = streams::PartitionCount(client->get(), topic, 30s);
+  auto partitions = kafka::PartitionCount(client->get(), topic, 30s);
   if (!partitions.ok()) return partitions.status();
   std::vector<int64_t> ends;
   for (int p = 0; p < *partitions; ++p) {
-    auto marks = streams::QueryWatermarks(client->get(), topic, p, 30s);
+    auto marks = kafka::QueryWatermarks(client->get(), topic, p, 30s);
     if (!marks.ok()) return marks.status();
     ends.push_back(marks->high);
   }
@@ -185,15 +185,15 @@ class ChaosPipeline {
         schema_(services.postgres_url()),
         conn_(Connect(schema_.url())) {
     std::filesystem::create_directories(dir_);
-    auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
+    auto client = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
     if (!client.ok()) throw std::runtime_error(client.status().ToString());
-    std::vector<streams::NewTopic> topics;
+    std::vector<kafka::NewTopic> topics;
     for (const char* t : {"user-events", "product-view", "orders"}) {
       topics.push_back({prefix_ + t, kPartitions, 1, {}});
     }
     for (const char* t : kContractTables) topics.push_back({prefix_ + t, kPartitions, 1, {}});
     topics.push_back({prefix_ + "sink-dlq", 1, 1, {}});
-    const Status s = streams::EnsureTopics(client->get(), topics, 60s);
+    const Status s = kafka::EnsureTopics(client->get(), topics, 60s);
     if (!s.ok()) throw std::runtime_error(s.ToString());
     // An hour-aligned start: the whole input ends an hour before now, recent
     // enough for every retention and the applications' future-skew check.
@@ -986,11 +986,11 @@ TEST(ChaosTest, BrokerRestartKeepsStaticMembersRunningExactlyOnce) {
   std::filesystem::create_directories(dir);
   const std::string input = prefix + "product-view", output = prefix + "copy";
   {
-    auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
+    auto client = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
     ASSERT_TRUE(client.ok()) << client.status().ToString();
-    const std::vector<streams::NewTopic> topics = {{input, kPartitions, 1, {}},
-                                                   {output, kPartitions, 1, {}}};
-    const Status s = streams::EnsureTopics(client->get(), topics, 60s);
+    const std::vector<kafka::NewTopic> topics = {{input, kPartitions, 1, {}},
+                                                 {output, kPartitions, 1, {}}};
+    const Status s = kafka::EnsureTopics(client->get(), topics, 60s);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   ChildProcess producer({testing::ToolDir() + "/eventflow-produce", "--bootstrap-servers",

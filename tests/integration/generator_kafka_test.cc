@@ -104,7 +104,7 @@ TEST(GeneratorKafkaTest, HundredThousandEventsArriveExactlyOnceAndPartitionedByU
 // than the topics' max.message.bytes) fail the run, naming topic and reason.
 TEST(GeneratorKafkaTest, RefusedRecordsFailTheRunNamingTopicAndReason) {
   const std::string prefix = UniqueName("refuse") + "-";
-  std::vector<streams::NewTopic> topics;
+  std::vector<kafka::NewTopic> topics;
   for (EventTopic t : {EventTopic::kUserEvents, EventTopic::kProductView, EventTopic::kOrders}) {
     topics.push_back({prefix + std::string(TopicName(t)), 3, -1, {{"max.message.bytes", "64"}}});
   }

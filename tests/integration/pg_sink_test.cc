@@ -16,11 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "eventflow/kafka/dead_letter.h"
+#include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/sinks/pg_connection.h"
 #include "eventflow/sinks/pg_sink.h"
 #include "eventflow/sinks/sink_schema.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/stream_task.h"
 #include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/postgres_fixture.h"
@@ -53,19 +53,19 @@ struct Rec {
 class Producer {
  public:
   explicit Producer(bool transactional) {
-    streams::KafkaProperties props = testing::TestKafkaProperties();
+    kafka::KafkaProperties props = testing::TestKafkaProperties();
     props.Set("enable.idempotence", "true");
     props.Set("acks", "all");
     props.Set("linger.ms", "5");
     if (transactional) props.Set("transactional.id", UniqueName("pg-sink-test-txn"));
-    auto conf = streams::BuildKafkaConf(props);
+    auto conf = kafka::BuildKafkaConf(props);
     EXPECT_TRUE(conf.ok()) << conf.status().ToString();
     rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::OnDelivery);
-    auto rk = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
+    auto rk = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
     EXPECT_TRUE(rk.ok()) << rk.status().ToString();
     rk_ = std::move(*rk);
     if (transactional) {
-      streams::KafkaError e(rd_kafka_init_transactions(rk_.get(), 60'000));
+      kafka::KafkaError e(rd_kafka_init_transactions(rk_.get(), 60'000));
       EXPECT_FALSE(e) << rd_kafka_error_string(e.get());
     }
   }
@@ -75,7 +75,7 @@ class Producer {
   void Send(const std::string& prefix, std::vector<Rec>& records, size_t begin, size_t end,
             bool in_transaction = false, bool abort = false) {
     if (in_transaction) {
-      streams::KafkaError e(rd_kafka_begin_transaction(rk_.get()));
+      kafka::KafkaError e(rd_kafka_begin_transaction(rk_.get()));
       ASSERT_FALSE(e) << rd_kafka_error_string(e.get());
     }
     for (size_t i = begin; i < end; ++i) {
@@ -98,7 +98,7 @@ class Producer {
       // Deliver first: aborting would purge unsent records, and librdkafka 2.0.2
       // committing with sends still in flight met INVALID_TXN_STATE on Kafka 4.1.
       ASSERT_EQ(rd_kafka_flush(rk_.get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
-      streams::KafkaError e(abort ? rd_kafka_abort_transaction(rk_.get(), 60'000)
+      kafka::KafkaError e(abort ? rd_kafka_abort_transaction(rk_.get(), 60'000)
                                   : rd_kafka_commit_transaction(rk_.get(), 60'000));
       ASSERT_FALSE(e) << rd_kafka_error_string(e.get());
     }
@@ -117,7 +117,7 @@ class Producer {
       r->offset = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR ? msg->offset : 0;
     }
   }
-  streams::KafkaHandle rk_;
+  kafka::KafkaHandle rk_;
 };
 
 // --- Records and the expected tables --------------------------------------------
@@ -337,9 +337,9 @@ class PgSinkTest : public ::testing::Test {
         topics_(MakeTopics(prefix_, dlq_)),
         conn_(Connect(schema_.url())) {}
 
-  static std::vector<streams::NewTopic> MakeTopics(const std::string& prefix,
-                                                   const std::string& dlq) {
-    std::vector<streams::NewTopic> topics;
+  static std::vector<kafka::NewTopic> MakeTopics(const std::string& prefix,
+                                                 const std::string& dlq) {
+    std::vector<kafka::NewTopic> topics;
     for (const char* t : kTables) topics.push_back({prefix + t, kPartitions, 1, {}});
     topics.push_back({dlq, 1, 1, {}});
     return topics;
@@ -365,7 +365,7 @@ class PgSinkTest : public ::testing::Test {
     for (const char* t : kTables) {
       for (int p = 0; p < kPartitions; ++p) {
         const std::string topic = prefix_ + t;
-        auto marks = streams::QueryWatermarks(rk, topic, p, std::chrono::seconds(10));
+        auto marks = kafka::QueryWatermarks(rk, topic, p, std::chrono::seconds(10));
         EXPECT_TRUE(marks.ok()) << marks.status().ToString();
         if (marks.ok() && marks->high > 0) ends[{topic, p}] = marks->high;
       }
@@ -656,7 +656,7 @@ TEST_F(PgSinkTest, RecordsDeletedBeforeTheSinkWritesThemStopItOrAreSkippedAndCou
   // Half of what the sink has not read yet, per partition it has a position in.
   const auto stored = StoredOffsets(conn_);
   const auto ends = EndOffsets(producer.get());
-  std::vector<streams::PartitionOffset> cuts;
+  std::vector<kafka::PartitionOffset> cuts;
   std::map<std::pair<std::string, int>, std::pair<int64_t, int64_t>> deleted;  // [from, to)
   uint64_t deleted_count = 0;
   for (const auto& [tp, end] : ends) {
@@ -668,7 +668,7 @@ TEST_F(PgSinkTest, RecordsDeletedBeforeTheSinkWritesThemStopItOrAreSkippedAndCou
     deleted_count += static_cast<uint64_t>(cut - at->second);
   }
   ASSERT_GE(cuts.size(), 6u) << "too few partitions to cut";
-  Status cut = streams::DeleteRecordsBefore(producer.get(), cuts, 30s);
+  Status cut = kafka::DeleteRecordsBefore(producer.get(), cuts, 30s);
   ASSERT_TRUE(cut.ok()) << cut.ToString();
 
   // The default: the sink stops by itself, naming what is gone.
@@ -694,7 +694,7 @@ TEST_F(PgSinkTest, RecordsDeletedBeforeTheSinkWritesThemStopItOrAreSkippedAndCou
 
   // Skip: everything that survived lands, the deleted records are counted.
   PgSinkOptions skip = Options();
-  skip.data_loss_policy = streams::DataLossPolicy::kSkip;
+  skip.data_loss_policy = kafka::DataLossPolicy::kSkip;
   {
     SinkThread sink(skip);
     ASSERT_TRUE(WaitCaughtUp(producer.get()));
@@ -783,16 +783,16 @@ TEST_F(PgSinkTest, BadRowsGoToTheDeadLetterTopicWithCoordinatesAndTheRestLands) 
     const std::string topic = prefix_ + kTables[r.table];
     bool found = false;
     for (const testing::ConsumedRecord& d : *dlq) {
-      if (d.Header(std::string(streams::kDlqTopicHeader)) != topic ||
-          d.Header(std::string(streams::kDlqPartitionHeader)) != std::to_string(r.partition) ||
-          d.Header(std::string(streams::kDlqOffsetHeader)) != std::to_string(r.offset)) {
+      if (d.Header(std::string(kafka::kDlqTopicHeader)) != topic ||
+          d.Header(std::string(kafka::kDlqPartitionHeader)) != std::to_string(r.partition) ||
+          d.Header(std::string(kafka::kDlqOffsetHeader)) != std::to_string(r.offset)) {
         continue;
       }
       found = true;
       EXPECT_EQ(d.key, r.key);
       EXPECT_EQ(d.value, r.value.value_or(""));
-      EXPECT_NE(d.Header(std::string(streams::kDlqErrorHeader)).find(fragment), std::string::npos)
-          << d.Header(std::string(streams::kDlqErrorHeader)) << " lacks " << fragment;
+      EXPECT_NE(d.Header(std::string(kafka::kDlqErrorHeader)).find(fragment), std::string::npos)
+          << d.Header(std::string(kafka::kDlqErrorHeader)) << " lacks " << fragment;
     }
     EXPECT_TRUE(found) << "no dead letter for " << topic << " " << r.partition << "@" << r.offset;
   }

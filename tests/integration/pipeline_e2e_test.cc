@@ -34,9 +34,9 @@
 #include <vector>
 
 #include "eventflow/core/time.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/sinks/pg_connection.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
 #include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/pipeline_contract.h"
@@ -153,17 +153,17 @@ class Pipeline {
   ~Pipeline() {
     for (auto& app : apps_) app.reset();
     sink_.reset();
-    auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
+    auto client = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
     const std::vector<std::string> internal = TopicsStartingWith(app_id_ + "-");
     if (client.ok() && !internal.empty()) {
-      Status s = streams::DeleteTopics(client->get(), internal, 30s);
+      Status s = kafka::DeleteTopics(client->get(), internal, 30s);
       if (!s.ok()) std::fprintf(stderr, "pipeline_e2e_test: leftover topics: %s\n", s.ToString().c_str());
     }
     if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir_);
   }
 
-  static std::vector<streams::NewTopic> MakeTopics(const std::string& prefix) {
-    std::vector<streams::NewTopic> topics;
+  static std::vector<kafka::NewTopic> MakeTopics(const std::string& prefix) {
+    std::vector<kafka::NewTopic> topics;
     for (const char* t : {"user-events", "product-view", "orders"}) {
       topics.push_back({prefix + t, kPartitions, 1, {}});
     }

@@ -39,9 +39,9 @@
 #include <thread>
 #include <vector>
 
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/sinks/pg_connection.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
 #include "eventflow/streams/serde.h"
 #include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
@@ -146,11 +146,11 @@ int64_t EventTime(int64_t base, int64_t i) {
 // Produces `count` records (key "k<i % kKeys>", value "v<i>", timestamp
 // EventTime(base, i)) at about `rate` records/s, Java-partitioned, idempotent.
 void ProduceInput(const std::string& topic, int64_t base, int64_t count, int rate) {
-  streams::KafkaProperties props = testing::TestKafkaProperties();
+  kafka::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("enable.idempotence", "true");
   props.Set("partitioner", "murmur2_random");
   props.Set("linger.ms", "5");
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   const auto start = Clock::now();
   for (int64_t i = 0; i < count; ++i) {
@@ -425,10 +425,10 @@ class OwnPostgres {
 // rows are overwritten), produced at about `rate` records/s until `stop`.
 // Returns the count sent.
 int64_t ProduceOrders(const std::string& topic, int rate, const std::atomic<bool>* stop) {
-  streams::KafkaProperties props = testing::TestKafkaProperties();
+  kafka::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("enable.idempotence", "true");
   props.Set("linger.ms", "5");
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   if (!producer.ok()) {
     ADD_FAILURE() << producer.status().ToString();
     return 0;
@@ -522,7 +522,7 @@ TEST(ResourceFaultsTest, PostgresDownForAMinuteTheSinkWaitsAndCatchesUp) {
   const std::string prefix = UniqueName("pgdown") + "-";
   const char* tables[] = {"orders_raw", "revenue_by_currency_5min", "conversion_funnel_5min",
                           "order_attribution"};
-  std::vector<streams::NewTopic> new_topics;
+  std::vector<kafka::NewTopic> new_topics;
   std::vector<std::string> table_topics;
   for (const char* t : tables) {
     new_topics.push_back({prefix + t, 3, -1, {}});

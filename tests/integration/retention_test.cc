@@ -43,9 +43,9 @@
 #include <thread>
 #include <vector>
 
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/sinks/pg_connection.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
 #include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/pipeline_contract.h"
@@ -87,10 +87,10 @@ std::string TopicOf(const std::string& json) {
 // eventType, the record timestamp left to the producer (now), acks=all.
 Status ProduceWithCurrentTimestamps(const std::vector<std::string>& lines,
                                     const std::string& prefix) {
-  streams::KafkaProperties props = testing::TestKafkaProperties();
+  kafka::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("acks", "all");
   props.Set("linger.ms", "20");
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   if (!producer.ok()) return producer.status();
   for (const std::string& line : lines) {
     const std::string topic = prefix + TopicOf(line);
@@ -102,11 +102,11 @@ Status ProduceWithCurrentTimestamps(const std::vector<std::string>& lines,
           RD_KAFKA_V_VALUE(const_cast<char*>(line.data()), line.size()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return streams::FromKafkaError(err, topic);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return kafka::FromKafkaError(err, topic);
       rd_kafka_poll(producer->get(), 10);
     }
   }
-  return streams::FromKafkaError(rd_kafka_flush(producer->get(), 60'000), "flushing");
+  return kafka::FromKafkaError(rd_kafka_flush(producer->get(), 60'000), "flushing");
 }
 
 // One application (two instances), its sink and PostgreSQL schema, on the
@@ -308,7 +308,7 @@ void RunReplay(bool current_timestamps, const std::vector<std::string>& events,
   Pipeline p(current_timestamps ? "now-ts" : "from-file", dir);
   std::optional<testing::ScopedTopics> inputs;
   if (current_timestamps) {
-    std::vector<streams::NewTopic> topics;
+    std::vector<kafka::NewTopic> topics;
     for (const char* t : {"user-events", "product-view", "orders"}) {
       topics.push_back({p.prefix() + t, kPartitions, 1, {}});  // the broker's defaults
     }
@@ -413,12 +413,12 @@ void RunReplay(bool current_timestamps, const std::vector<std::string>& events,
   for (const std::string& topic : testing::TopicsStartingWith(p.app_id() + "-")) {
     if (topic.ends_with("-changelog")) kept.push_back(topic);
   }
-  auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
+  auto client = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   // The configurations the topics were created with (printed: the record
   // of what the project creates).
   for (const std::string& topic : testing::TopicsStartingWith(p.prefix())) {
-    auto configs = streams::DescribeTopicConfigs(client->get(), topic, 30s);
+    auto configs = kafka::DescribeTopicConfigs(client->get(), topic, 30s);
     ASSERT_TRUE(configs.ok()) << configs.status().ToString();
     auto get = [&](const char* key) { return (*configs)[key]; };
     std::printf("  %-60s cleanup.policy=%s retention.ms=%s segment.bytes=%s segment.ms=%s\n",
@@ -439,10 +439,10 @@ void RunReplay(bool current_timestamps, const std::vector<std::string>& events,
     }
   }
   for (const std::string& topic : kept) {
-    auto partitions = streams::PartitionCount(client->get(), topic, 30s);
+    auto partitions = kafka::PartitionCount(client->get(), topic, 30s);
     ASSERT_TRUE(partitions.ok()) << partitions.status().ToString();
     for (int part = 0; part < *partitions; ++part) {
-      auto marks = streams::QueryWatermarks(client->get(), topic, part, 30s);
+      auto marks = kafka::QueryWatermarks(client->get(), topic, part, 30s);
       ASSERT_TRUE(marks.ok()) << marks.status().ToString();
       EXPECT_EQ(marks->low, 0) << topic << " partition " << part << " lost its head";
     }
@@ -484,17 +484,17 @@ TEST(RepartitionPurgeTest, FiveMinutesLiveKeepRepartitionTopicsPurged) {
   p.StopApp(0);
   p.StopApp(1);
 
-  auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
+  auto client = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   int repartition_topics = 0;
   for (const std::string& topic : testing::TopicsStartingWith(p.app_id() + "-")) {
     if (!topic.ends_with("-repartition")) continue;
     ++repartition_topics;
     int64_t written = 0, held = 0;
-    auto partitions = streams::PartitionCount(client->get(), topic, 30s);
+    auto partitions = kafka::PartitionCount(client->get(), topic, 30s);
     ASSERT_TRUE(partitions.ok()) << partitions.status().ToString();
     for (int part = 0; part < *partitions; ++part) {
-      auto marks = streams::QueryWatermarks(client->get(), topic, part, 30s);
+      auto marks = kafka::QueryWatermarks(client->get(), topic, part, 30s);
       ASSERT_TRUE(marks.ok()) << marks.status().ToString();
       EXPECT_GT(marks->low, 0) << topic << " partition " << part << " was never purged";
       written += marks->high;
@@ -507,7 +507,7 @@ TEST(RepartitionPurgeTest, FiveMinutesLiveKeepRepartitionTopicsPurged) {
   }
   EXPECT_GE(repartition_topics, 2) << "the pipeline's repartition topics";
   std::vector<std::string> all = testing::TopicsStartingWith(p.prefix());
-  Status s = streams::DeleteTopics(client->get(), all, 60s);
+  Status s = kafka::DeleteTopics(client->get(), all, 60s);
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 
@@ -563,7 +563,7 @@ TEST(DataLossTest, InputRecordsDeletedBeforeTheyAreReadStopTheAppOrAreSkippedAnd
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   auto ends = testing::EndOffsets(orders);
   ASSERT_TRUE(ends.ok()) << ends.status().ToString();
-  std::vector<streams::PartitionOffset> cuts;
+  std::vector<kafka::PartitionOffset> cuts;
   uint64_t deleted = 0;
   for (int part = 0; part < kPartitions; ++part) {
     const int64_t from = (*committed)[static_cast<size_t>(part)];
@@ -572,9 +572,9 @@ TEST(DataLossTest, InputRecordsDeletedBeforeTheyAreReadStopTheAppOrAreSkippedAnd
     cuts.push_back({orders, part, cut});
     deleted += static_cast<uint64_t>(cut - from);
   }
-  auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
+  auto client = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, testing::TestKafkaProperties());
   ASSERT_TRUE(client.ok()) << client.status().ToString();
-  const Status cut = streams::DeleteRecordsBefore(client->get(), cuts, 30s);
+  const Status cut = kafka::DeleteRecordsBefore(client->get(), cuts, 30s);
   ASSERT_TRUE(cut.ok()) << cut.ToString();
 
   // The default policy: the instance stops, saying what is gone.
@@ -645,7 +645,7 @@ TEST(DataLossTest, InputRecordsDeletedBeforeTheyAreReadStopTheAppOrAreSkippedAnd
   p.StopApp(0);
   EXPECT_EQ(testing::ReadFileFrom(p.Log("app-0"), again_from).find("were deleted"),
             std::string::npos);
-  Status s = streams::DeleteTopics(client->get(), testing::TopicsStartingWith(p.prefix()), 60s);
+  Status s = kafka::DeleteTopics(client->get(), testing::TopicsStartingWith(p.prefix()), 60s);
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 

@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/streams/serde.h"
 #include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
@@ -78,11 +78,11 @@ int64_t BaseTime() {
 // `stop` is set or `max_count` records are sent. Returns the count sent.
 int64_t ProduceInput(const std::string& topic, int64_t base, int64_t first, int64_t max_count,
                      int rate, const std::atomic<bool>* stop, const std::string& prefix = "v") {
-  streams::KafkaProperties props = testing::TestKafkaProperties();
+  kafka::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("enable.idempotence", "true");
   props.Set("partitioner", "murmur2_random");
   props.Set("linger.ms", "5");
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   if (!producer.ok()) {
     ADD_FAILURE() << producer.status().ToString();
     return 0;
@@ -112,9 +112,9 @@ int64_t ProduceInput(const std::string& topic, int64_t base, int64_t first, int6
 
 // Produces one record per (key, event time), in this order, to partition 0.
 void ProduceAt(const std::string& topic, const std::vector<std::pair<std::string, int64_t>>& records) {
-  streams::KafkaProperties props = testing::TestKafkaProperties();
+  kafka::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("enable.idempotence", "true");
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   for (const auto& [key, time] : records) {
     const std::string value = "v";

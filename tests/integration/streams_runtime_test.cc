@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/testing/app_progress.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/test_env.h"
@@ -36,11 +36,11 @@ std::string EchoApp() { return testing::ToolDir() + "/eventflow-test-echo-app"; 
 // Produces `values` (key "k<i % 64>") at about `rate` records/s, keyed and
 // partitioned like the application's sink (murmur2), idempotently.
 void ProduceValues(const std::string& topic, const std::vector<std::string>& values, int rate) {
-  streams::KafkaProperties props = testing::TestKafkaProperties();
+  kafka::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("enable.idempotence", "true");
   props.Set("partitioner", "murmur2_random");
   props.Set("linger.ms", "5");
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < values.size(); ++i) {

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/test_env.h"
 
@@ -47,10 +47,10 @@ struct Input {
 
 // Produces `records` to their partitions with their event times, idempotently.
 void Produce(const std::string& topic, const std::vector<Input>& records) {
-  streams::KafkaProperties props = testing::TestKafkaProperties();
+  kafka::KafkaProperties props = testing::TestKafkaProperties();
   props.Set("enable.idempotence", "true");
   props.Set("linger.ms", "5");
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   for (size_t i = 0; i < records.size(); ++i) {
     const Input& r = records[i];

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "eventflow/core/log.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/shutdown.h"
 #include "eventflow/streams/streams_config.h"
@@ -28,6 +28,7 @@
 
 namespace po = boost::program_options;
 using eventflow::Status;
+namespace kafka = eventflow::kafka;
 namespace streams = eventflow::streams;
 namespace topologies = eventflow::topologies;
 
@@ -142,20 +143,20 @@ Status EnsurePipelineTopics(const streams::StreamsConfig& config,
                             const topologies::NamedTopology& entry,
                             const topologies::PipelineOptions& options, int partitions,
                             int64_t retention_ms) {
-  streams::KafkaProperties props;
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", config.bootstrap_servers);
   props.Merge(config.kafka);
-  auto admin = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   if (!admin.ok()) return admin.status();
-  std::vector<streams::NewTopic> topics;
+  std::vector<kafka::NewTopic> topics;
   for (auto names : {entry.InputTopics(options), entry.OutputTopics(options)}) {
     for (std::string& name : names) {
-      topics.push_back(streams::NewTopic{std::move(name), partitions, config.replication_factor,
-                                         {{"retention.ms", std::to_string(retention_ms)}}});
+      topics.push_back(kafka::NewTopic{std::move(name), partitions, config.replication_factor,
+                                       {{"retention.ms", std::to_string(retention_ms)}}});
     }
   }
-  EVENTFLOW_RETURN_IF_ERROR(streams::EnsureTopics(admin->get(), topics, std::chrono::seconds(60)));
-  streams::WarnAboutTopicConfigs(
+  EVENTFLOW_RETURN_IF_ERROR(kafka::EnsureTopics(admin->get(), topics, std::chrono::seconds(60)));
+  kafka::WarnAboutTopicConfigs(
       admin->get(), topics,
       "records carry event times, so a finite retention.ms deletes a replay of old events at the "
       "broker's next retention check (--topic-retention-ms)",

@@ -134,9 +134,9 @@ int main(int argc, char** argv) {
   options.dlq_topic = vm["dlq-topic"].as<std::string>();
   const std::string on_data_loss = vm["on-data-loss"].as<std::string>();
   if (on_data_loss == "fail") {
-    options.data_loss_policy = eventflow::streams::DataLossPolicy::kFail;
+    options.data_loss_policy = eventflow::kafka::DataLossPolicy::kFail;
   } else if (on_data_loss == "skip") {
-    options.data_loss_policy = eventflow::streams::DataLossPolicy::kSkip;
+    options.data_loss_policy = eventflow::kafka::DataLossPolicy::kSkip;
   } else {
     return Fail(Status::InvalidArgument("--on-data-loss: expected fail or skip, got \"" +
                                         on_data_loss + "\""));

@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 #include "eventflow/testing/test_env.h"
 
 namespace eventflow::testing {
@@ -113,7 +113,7 @@ size_t FileSize(const std::string& path) {
 
 std::vector<std::string> TopicsStartingWith(const std::string& prefix) {
   std::vector<std::string> names;
-  auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, TestKafkaProperties());
+  auto client = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, TestKafkaProperties());
   if (!client.ok()) return names;
   const rd_kafka_metadata_t* md = nullptr;
   if (rd_kafka_metadata(client->get(), 1, nullptr, &md, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -160,14 +160,14 @@ PartitionOffsets PipelineProgress(const std::string& app_id,
 }
 
 Result<std::vector<int64_t>> EndOffsets(const std::string& topic) {
-  streams::KafkaProperties props = TestKafkaProperties();
-  auto client = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  kafka::KafkaProperties props = TestKafkaProperties();
+  auto client = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
   if (!client.ok()) return client.status();
-  auto partitions = streams::PartitionCount(client->get(), topic, std::chrono::seconds(30));
+  auto partitions = kafka::PartitionCount(client->get(), topic, std::chrono::seconds(30));
   if (!partitions.ok()) return partitions.status();
   std::vector<int64_t> ends(static_cast<size_t>(*partitions), 0);
   for (int p = 0; p < *partitions; ++p) {
-    auto marks = streams::QueryWatermarks(client->get(), topic, p, std::chrono::seconds(30));
+    auto marks = kafka::QueryWatermarks(client->get(), topic, p, std::chrono::seconds(30));
     if (!marks.ok()) return marks.status();
     ends[p] = marks->high;
   }
@@ -176,26 +176,26 @@ Result<std::vector<int64_t>> EndOffsets(const std::string& topic) {
 
 Result<std::vector<int64_t>> CommittedOffsets(const std::string& group,
                                               const std::string& topic) {
-  streams::KafkaProperties props = TestKafkaProperties();
+  kafka::KafkaProperties props = TestKafkaProperties();
   props.Set("group.id", group);  // only asks the coordinator; never joins
   props.Set("enable.auto.commit", "false");
   props.Set("isolation.level", "read_committed");
-  auto consumer = streams::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
   if (!consumer.ok()) return consumer.status();
-  auto partitions = streams::PartitionCount(consumer->get(), topic, std::chrono::seconds(30));
+  auto partitions = kafka::PartitionCount(consumer->get(), topic, std::chrono::seconds(30));
   if (!partitions.ok()) return partitions.status();
-  streams::KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
+  kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
   for (int p = 0; p < *partitions; ++p) {
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
   }
-  EVENTFLOW_RETURN_IF_ERROR(streams::FromKafkaError(
+  EVENTFLOW_RETURN_IF_ERROR(kafka::FromKafkaError(
       rd_kafka_committed(consumer->get(), list.get(), 30'000),
       "committed offsets of group " + group));
   std::vector<int64_t> out(static_cast<size_t>(*partitions), -1);
   for (int i = 0; i < list->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = list->elems[i];
     if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return streams::FromKafkaError(tp.err, "committed offset of " + topic + " partition " +
+      return kafka::FromKafkaError(tp.err, "committed offset of " + topic + " partition " +
                                                  std::to_string(tp.partition));
     }
     out[static_cast<size_t>(tp.partition)] = tp.offset < 0 ? -1 : tp.offset;

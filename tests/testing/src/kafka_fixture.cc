@@ -19,20 +19,20 @@ extern char** environ;
 
 namespace eventflow::testing {
 
-streams::KafkaProperties TestKafkaProperties() {
-  streams::KafkaProperties props;
+kafka::KafkaProperties TestKafkaProperties() {
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", KafkaBootstrap());
   return props;
 }
 
-ScopedTopics::ScopedTopics(std::vector<streams::NewTopic> topics) : topics_(std::move(topics)) {
-  auto admin = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, TestKafkaProperties());
+ScopedTopics::ScopedTopics(std::vector<kafka::NewTopic> topics) : topics_(std::move(topics)) {
+  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, TestKafkaProperties());
   if (!admin.ok()) {
     ADD_FAILURE() << admin.status().ToString();
     return;
   }
   admin_ = std::move(*admin);
-  const Status s = streams::EnsureTopics(admin_.get(), topics_, std::chrono::seconds(60));
+  const Status s = kafka::EnsureTopics(admin_.get(), topics_, std::chrono::seconds(60));
   if (!s.ok()) ADD_FAILURE() << "creating test topics: " << s.ToString();
 }
 
@@ -40,34 +40,34 @@ ScopedTopics::~ScopedTopics() {
   if (!admin_) return;
   std::vector<std::string> names;
   for (const auto& t : topics_) names.push_back(t.name);
-  const Status s = streams::DeleteTopics(admin_.get(), names, std::chrono::seconds(30));
+  const Status s = kafka::DeleteTopics(admin_.get(), names, std::chrono::seconds(30));
   if (!s.ok()) std::fprintf(stderr, "warning: deleting test topics: %s\n", s.ToString().c_str());
 }
 
 Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_committed,
                                             std::chrono::milliseconds timeout) {
-  streams::KafkaProperties props = TestKafkaProperties();
+  kafka::KafkaProperties props = TestKafkaProperties();
   props.Set("group.id", UniqueName("readall"));
   props.Set("enable.auto.commit", "false");
   props.Set("enable.partition.eof", "true");
   props.Set("isolation.level", read_committed ? "read_committed" : "read_uncommitted");
-  auto consumer = streams::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
   if (!consumer.ok()) return consumer.status();
   rd_kafka_t* rk = consumer->get();
 
-  auto partitions = streams::PartitionCount(rk, topic, timeout);
+  auto partitions = kafka::PartitionCount(rk, topic, timeout);
   if (!partitions.ok()) return partitions.status();
-  streams::KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
+  kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(*partitions));
   std::vector<int64_t> high(static_cast<size_t>(*partitions), 0);
   for (int p = 0; p < *partitions; ++p) {
-    auto marks = streams::QueryWatermarks(rk, topic, p, timeout);
+    auto marks = kafka::QueryWatermarks(rk, topic, p, timeout);
     if (!marks.ok()) return marks.status();
     high[p] = marks->high;
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
   }
   EVENTFLOW_RETURN_IF_ERROR(
-      streams::FromKafkaError(rd_kafka_assign(rk, list.get()), "assigning " + topic));
+      kafka::FromKafkaError(rd_kafka_assign(rk, list.get()), "assigning " + topic));
 
   std::vector<std::vector<ConsumedRecord>> by_partition(static_cast<size_t>(*partitions));
   std::vector<bool> done(static_cast<size_t>(*partitions), false);
@@ -88,7 +88,7 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
   auto ends_moved = [&]() -> Result<bool> {
     bool moved = false;
     for (int p = 0; p < *partitions; ++p) {
-      auto marks = streams::QueryWatermarks(rk, topic, p, std::chrono::seconds(10));
+      auto marks = kafka::QueryWatermarks(rk, topic, p, std::chrono::seconds(10));
       if (!marks.ok()) return marks.status();
       const int64_t now_high = marks->high;
       if (now_high > high[p]) {
@@ -108,7 +108,7 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
     if (std::chrono::steady_clock::now() > deadline) {
       return Status::TimedOut("reading " + topic + " to its end");
     }
-    streams::KafkaMessage msg(rd_kafka_consumer_poll(rk, 200));
+    kafka::KafkaMessage msg(rd_kafka_consumer_poll(rk, 200));
     if (!msg) continue;
     const int32_t p = msg->partition;
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -119,7 +119,7 @@ Result<std::vector<ConsumedRecord>> ReadAll(const std::string& topic, bool read_
       continue;
     }
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return streams::FromKafkaError(msg->err, "consuming " + topic);
+      return kafka::FromKafkaError(msg->err, "consuming " + topic);
     }
     ConsumedRecord r;
     r.topic = topic;

@@ -9,8 +9,8 @@
 #include <thread>
 #include <variant>
 
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
 
 namespace eventflow::generator {
 namespace {
@@ -148,7 +148,7 @@ Status LineSink::Flush(std::chrono::milliseconds) {
 // KafkaSink
 
 struct KafkaSink::State {
-  streams::KafkaHandle producer;
+  kafka::KafkaHandle producer;
   std::array<rd_kafka_topic_t*, 3> topics{};
   std::array<std::string, 3> topic_names;
   std::array<std::atomic<uint64_t>, 3> delivered{};
@@ -169,7 +169,7 @@ struct KafkaSink::State {
       return;
     }
     self->failed.fetch_add(1, std::memory_order_relaxed);
-    self->RecordError(streams::FromKafkaError(
+    self->RecordError(kafka::FromKafkaError(
         msg->err, "delivering to " + self->topic_names[topic] + " partition " +
                       std::to_string(msg->partition)));
   }
@@ -210,7 +210,7 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(const KafkaSinkOptions& opt
     state->topic_names[Index(t)] = options.topic_prefix + std::string(TopicName(t));
   }
 
-  streams::KafkaProperties props;
+  kafka::KafkaProperties props;
   props.Set("bootstrap.servers", options.bootstrap_servers);
   props.Set("client.id", "eventflow-produce");
   props.Set("acks", "all");
@@ -221,23 +221,23 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(const KafkaSinkOptions& opt
   props.Set("partitioner", "murmur2_random");
   props.Set("queue.buffering.max.messages", "500000");
   props.Merge(options.kafka);
-  auto conf = streams::BuildKafkaConf(props);
+  auto conf = kafka::BuildKafkaConf(props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), state.get());
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &State::OnDelivery);
-  auto producer = streams::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
+  auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!producer.ok()) return producer.status();
   state->producer = std::move(*producer);
 
   if (options.create_topics) {
-    std::vector<streams::NewTopic> topics;
+    std::vector<kafka::NewTopic> topics;
     for (const std::string& name : state->topic_names) {
       topics.push_back({name, options.partitions, options.replication_factor,
                         {{"retention.ms", std::to_string(options.retention_ms)}}});
     }
-    EVENTFLOW_RETURN_IF_ERROR(streams::EnsureTopics(state->producer.get(), topics,
-                                                    std::chrono::seconds(60)));
-    streams::WarnAboutTopicConfigs(
+    EVENTFLOW_RETURN_IF_ERROR(kafka::EnsureTopics(state->producer.get(), topics,
+                                                  std::chrono::seconds(60)));
+    kafka::WarnAboutTopicConfigs(
         state->producer.get(), topics,
         "records carry event times, so a finite retention.ms deletes a replay of old events at "
         "the broker's next retention check (--topic-retention-ms)",
@@ -263,7 +263,7 @@ Status KafkaSink::Send(const OutRecord& record) {
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      return streams::FromKafkaError(err, "producing to " + s.topic_names[topic]);
+      return kafka::FromKafkaError(err, "producing to " + s.topic_names[topic]);
     }
     rd_kafka_poll(s.producer.get(), 50);  // queue full: serve delivery reports, retry
   }
@@ -287,7 +287,7 @@ Status KafkaSink::Flush(std::chrono::milliseconds timeout) {
     }
   }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return streams::FromKafkaError(
+    return kafka::FromKafkaError(
         err, std::to_string(rd_kafka_outq_len(s.producer.get())) +
                  " event(s) still undelivered after flushing for " +
                  std::to_string(timeout.count()) + " ms");

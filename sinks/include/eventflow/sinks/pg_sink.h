@@ -51,9 +51,9 @@
 #include <string>
 
 #include "eventflow/core/status.h"
+#include "eventflow/kafka/data_loss.h"
+#include "eventflow/kafka/kafka_properties.h"
 #include "eventflow/sinks/table_contract.h"
-#include "eventflow/streams/kafka_properties.h"
-#include "eventflow/streams/streams_config.h"  // DataLossPolicy
 
 namespace eventflow::sinks {
 
@@ -79,11 +79,11 @@ struct PgSinkOptions {
   //! position is below the log start): stop naming topic, partition, offsets
   //! and count (kFail, the default), or log an ERROR, count them
   //! (PgSinkProbe records_lost) and go on from the log start (kSkip).
-  streams::DataLossPolicy data_loss_policy = streams::DataLossPolicy::kFail;
+  kafka::DataLossPolicy data_loss_policy = kafka::DataLossPolicy::kFail;
   //! PostgreSQL application_name of the sink's connection (pg_stat_activity).
   std::string application_name = "eventflow-sink";
   //! librdkafka settings applied over the sink's own (kafka.* pass-through).
-  streams::KafkaProperties kafka;
+  kafka::KafkaProperties kafka;
   //! Test hook: called on the sink thread after a batch is collected and before
   //! its transaction begins (e.g. to move an offsets row under the sink). Empty
   //! in production.

@@ -81,11 +81,12 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/kafka/dead_letter.h"
+#include "eventflow/kafka/handles.h"
 #include "eventflow/state/changelog_writer.h"
 #include "eventflow/state/memory_budget.h"
 #include "eventflow/state/state_store.h"
 #include "eventflow/state/store_options.h"
-#include "eventflow/streams/kafka_client.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/topology.h"
 
@@ -97,15 +98,14 @@ enum class ErrorPolicy {
   kFail,        //!< stop the task (and the application) with the error
 };
 
-//! Header names on dead-letter records.
-inline constexpr std::string_view kDlqErrorHeader = "eventflow.error";
-inline constexpr std::string_view kDlqStageHeader = "eventflow.error.stage";
-inline constexpr std::string_view kDlqTopicHeader = "eventflow.source.topic";
-inline constexpr std::string_view kDlqPartitionHeader = "eventflow.source.partition";
-inline constexpr std::string_view kDlqOffsetHeader = "eventflow.source.offset";
-//! The bad record's own Kafka timestamp (the dead letter carries the wall-clock
-//! time it was dead-lettered, so the topic's retention counts from then).
-inline constexpr std::string_view kDlqTimestampHeader = "eventflow.source.timestamp";
+//! Header names on dead-letter records (eventflow/kafka/dead_letter.h; the
+//! PostgreSQL sink's dead letters carry the same).
+using kafka::kDlqErrorHeader;
+using kafka::kDlqOffsetHeader;
+using kafka::kDlqPartitionHeader;
+using kafka::kDlqStageHeader;
+using kafka::kDlqTimestampHeader;
+using kafka::kDlqTopicHeader;
 
 //! The changelog topic of a store: "<application.id>-<store>-changelog".
 inline std::string ChangelogTopic(const std::string& application_id, const std::string& store) {
@@ -197,7 +197,7 @@ struct TaskOptions {
 //! A consumed record with the storage its views point into.
 struct BufferedRecord {
   RawRecord raw;
-  KafkaMessage message;              //!< set when consumed from Kafka
+  kafka::KafkaMessage message;       //!< set when consumed from Kafka
   std::unique_ptr<std::string[]> bytes;  //!< set when piped in by the test driver: topic, key, value
 };
 

@@ -6,8 +6,9 @@
 #include <string>
 
 #include "eventflow/core/status.h"
+#include "eventflow/kafka/data_loss.h"
+#include "eventflow/kafka/kafka_properties.h"
 #include "eventflow/state/store_options.h"
-#include "eventflow/streams/kafka_properties.h"
 #include "eventflow/streams/stream_task.h"
 
 namespace eventflow::streams {
@@ -18,18 +19,9 @@ enum class ProcessingGuarantee {
   kExactlyOnceV2, //!< outputs and offsets committed in one Kafka transaction per thread
 };
 
-//! What happens when records the application still had to read are gone from
-//! the broker (the position is below the partition's log start: deleted by
-//! retention or DeleteRecords before they were read).
-enum class DataLossPolicy {
-  //! Stop the application with an error naming the topic, partition, the
-  //! offsets and how many records are gone (the default: nothing is skipped
-  //! without an operator deciding so).
-  kFail,
-  //! Log an ERROR naming the same, count the records in
-  //! eventflow_records_lost_total{topic} and go on from the log start.
-  kSkip,
-};
+//! Records gone before the application read them: fail (the default) or
+//! skip and count (eventflow/kafka/data_loss.h; the sink shares the policy).
+using DataLossPolicy = kafka::DataLossPolicy;
 
 //! Settings of an application instance. Defaults follow Kafka Streams.
 struct StreamsConfig {
@@ -102,7 +94,7 @@ struct StreamsConfig {
   //! restarted by a seek to the position. Zero turns the check off.
   std::chrono::milliseconds partition_stall_timeout{120'000};
   //! librdkafka properties passed through unchanged ("kafka.<property>"); they win.
-  KafkaProperties kafka;
+  kafka::KafkaProperties kafka;
 
   //! Returns InvalidArgument naming the first invalid setting.
   Status Validate() const;

@@ -12,20 +12,20 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
-#include "eventflow/streams/kafka_admin.h"
-#include "eventflow/streams/kafka_client.h"
-#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/kafka/kafka_admin.h"
+#include "eventflow/kafka/kafka_client.h"
+#include "eventflow/kafka/kafka_properties.h"
 
 namespace eventflow::testing {
 
 //! Properties with bootstrap.servers set to the test broker.
-streams::KafkaProperties TestKafkaProperties();
+kafka::KafkaProperties TestKafkaProperties();
 
 //! Creates topics on construction (failing the test when that fails) and
 //! deletes them on destruction.
 class ScopedTopics {
  public:
-  explicit ScopedTopics(std::vector<streams::NewTopic> topics);
+  explicit ScopedTopics(std::vector<kafka::NewTopic> topics);
   ~ScopedTopics();
   ScopedTopics(const ScopedTopics&) = delete;
   ScopedTopics& operator=(const ScopedTopics&) = delete;
@@ -34,8 +34,8 @@ class ScopedTopics {
   const std::string& name(size_t i) const { return topics_[i].name; }
 
  private:
-  std::vector<streams::NewTopic> topics_;
-  streams::KafkaHandle admin_;
+  std::vector<kafka::NewTopic> topics_;
+  kafka::KafkaHandle admin_;
 };
 
 //! One record read back from a topic.

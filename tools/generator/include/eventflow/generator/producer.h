@@ -23,7 +23,7 @@
 #include "eventflow/core/event_codec.h"
 #include "eventflow/core/status.h"
 #include "eventflow/generator/traffic.h"
-#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/kafka/kafka_properties.h"
 
 namespace eventflow::generator {
 
@@ -107,7 +107,7 @@ class LineSink final : public RecordSink {
 //! Settings of the Kafka sink.
 struct KafkaSinkOptions {
   std::string bootstrap_servers;            //!< required
-  streams::KafkaProperties kafka;           //!< pass-through "kafka.*" settings; they win
+  kafka::KafkaProperties kafka;           //!< pass-through "kafka.*" settings; they win
   std::string topic_prefix;                 //!< topics are <prefix>user-events etc.
   int partitions = 3;                       //!< for topics that do not exist yet
   int replication_factor = -1;              //!< -1: broker default

@@ -1,10 +1,10 @@
-#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/kafka/kafka_properties.h"
 
 #include <gtest/gtest.h>
 
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_client.h"
 
-namespace eventflow::streams {
+namespace eventflow::kafka {
 namespace {
 
 TEST(KafkaPropertiesTest, PassThroughSetsPropertyWithoutPrefix) {
@@ -131,4 +131,4 @@ TEST(KafkaClientTest, CreatesProducerFromValidProperties) {
 }
 
 }  // namespace
-}  // namespace eventflow::streams
+}  // namespace eventflow::kafka

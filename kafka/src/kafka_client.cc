@@ -1,10 +1,10 @@
-#include "eventflow/streams/kafka_client.h"
+#include "eventflow/kafka/kafka_client.h"
 
 #include <string>
 
 #include "eventflow/core/log.h"
 
-namespace eventflow::streams {
+namespace eventflow::kafka {
 namespace {
 
 StatusCode CodeFor(rd_kafka_resp_err_t err) {
@@ -138,6 +138,23 @@ void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/
 
 }  // namespace
 
+void KafkaDeleter::operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+void KafkaDeleter::operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+void KafkaDeleter::operator()(rd_kafka_topic_partition_list_t* l) const {
+  rd_kafka_topic_partition_list_destroy(l);
+}
+void KafkaDeleter::operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+void KafkaDeleter::operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
+void KafkaDeleter::operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+void KafkaDeleter::operator()(rd_kafka_event_t* ev) const { rd_kafka_event_destroy(ev); }
+void KafkaDeleter::operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
+void KafkaDeleter::operator()(rd_kafka_consumer_group_metadata_t* m) const {
+  rd_kafka_consumer_group_metadata_destroy(m);
+}
+void KafkaDeleter::operator()(const rd_kafka_metadata_t* md) const {
+  rd_kafka_metadata_destroy(md);
+}
+
 bool IsAuthenticationOrTlsError(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL ||
          err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
@@ -211,4 +228,4 @@ Result<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, const KafkaPropertie
   return CreateKafkaClient(type, std::move(*conf));
 }
 
-}  // namespace eventflow::streams
+}  // namespace eventflow::kafka

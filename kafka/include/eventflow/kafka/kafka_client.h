@@ -1,53 +1,23 @@
-// Owning handles over librdkafka objects, client creation from
-// KafkaProperties, and the one translation of librdkafka errors to Status.
+// Client creation from KafkaProperties, the one translation of librdkafka
+// errors to Status, and the owning handles of eventflow/kafka/handles.h with
+// librdkafka's header.
 //
 // Every librdkafka call in the project that can fail goes through
 // FromKafkaError(), so the mapping of error codes to StatusCode (and hence to
 // retry, abort, fence or give up) lives in one place.
 //
-// Lifecycle: handles destroy their object on destruction (a KafkaHandle
-// destroys the client, which for a consumer does not close it: call
-// rd_kafka_consumer_close() first when leaving a group cleanly).
-// Thread-safety: as librdkafka's objects (rd_kafka_t is thread-safe).
+// Thread-safety: the functions are thread-safe; objects as librdkafka's.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 
-#include <memory>
 #include <string_view>
 
 #include "eventflow/core/status.h"
-#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/kafka/handles.h"
+#include "eventflow/kafka/kafka_properties.h"
 
-namespace eventflow::streams {
-
-struct KafkaDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
-  void operator()(rd_kafka_topic_partition_list_t* l) const {
-    rd_kafka_topic_partition_list_destroy(l);
-  }
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-  void operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
-  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-  void operator()(rd_kafka_event_t* ev) const { rd_kafka_event_destroy(ev); }
-  void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
-  void operator()(rd_kafka_consumer_group_metadata_t* m) const {
-    rd_kafka_consumer_group_metadata_destroy(m);
-  }
-  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
-};
-
-using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
-using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaDeleter>;
-using KafkaPartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaDeleter>;
-using KafkaMessage = std::unique_ptr<rd_kafka_message_t, KafkaDeleter>;
-using KafkaError = std::unique_ptr<rd_kafka_error_t, KafkaDeleter>;
-using KafkaQueue = std::unique_ptr<rd_kafka_queue_t, KafkaDeleter>;
-using KafkaEvent = std::unique_ptr<rd_kafka_event_t, KafkaDeleter>;
-using KafkaGroupMetadata =
-    std::unique_ptr<rd_kafka_consumer_group_metadata_t, KafkaDeleter>;
-using KafkaMetadata = std::unique_ptr<const rd_kafka_metadata_t, KafkaDeleter>;
+namespace eventflow::kafka {
 
 //! Translates a librdkafka error code. Returns OK for RD_KAFKA_RESP_ERR_NO_ERROR,
 //! otherwise a Status whose message is "<context>: <description> (<name>)".
@@ -95,4 +65,4 @@ Result<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, KafkaConf conf);
 //! Convenience: BuildKafkaConf + CreateKafkaClient.
 Result<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, const KafkaProperties& props);
 
-}  // namespace eventflow::streams
+}  // namespace eventflow::kafka

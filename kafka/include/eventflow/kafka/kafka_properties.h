@@ -17,7 +17,7 @@
 
 #include "eventflow/core/status.h"
 
-namespace eventflow::streams {
+namespace eventflow::kafka {
 
 //! True for properties whose values are secrets: any key containing
 //! "password" or "secret", "sasl.*" credentials, "ssl.key*", "ssl.keystore*",
@@ -56,4 +56,4 @@ class KafkaProperties {
 //! The prefix that marks a pass-through librdkafka setting.
 inline constexpr std::string_view kPassThroughPrefix = "kafka.";
 
-}  // namespace eventflow::streams
+}  // namespace eventflow::kafka

@@ -21,8 +21,9 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/kafka/data_loss.h"
 
-namespace eventflow::streams {
+namespace eventflow::kafka {
 
 //! A topic to create.
 struct NewTopic {
@@ -89,12 +90,6 @@ void StartDeleteRecords(rd_kafka_t* client, std::span<const PartitionOffset> off
 //! else the first error naming topic and partition.
 Status DeleteRecordsOutcome(rd_kafka_event_t* event);
 
-//! Low and high watermark (log start and end offset) of one partition.
-struct PartitionWatermarks {
-  int64_t low = 0;
-  int64_t high = 0;
-};
-
 //! Asks the partition's leader for its watermarks. Transient answers — no
 //! leader yet (a topic just created), leadership moving (a broker restart),
 //! the broker unreachable — are retried until `timeout`; any other error, or
@@ -103,18 +98,4 @@ struct PartitionWatermarks {
 Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
                                             int partition, std::chrono::milliseconds timeout);
 
-//! What a consumer position out of range means for one partition.
-struct OutOfRange {
-  int64_t resume = 0;  //!< where reading can go on: the log start, or the log end if beyond it
-  uint64_t lost = 0;   //!< records deleted before they were read (0 when beyond the end)
-  std::string what;    //!< "<where>: the records at offsets A to B (N) were deleted before ..."
-};
-
-//! Explains `position` of the partition named `where` (e.g. "topic orders
-//! partition 2") against its current watermarks: below the log start, the
-//! records in between were deleted before `reader` (e.g. "this application")
-//! read them; beyond the log end, the topic was recreated or truncated.
-OutOfRange ExplainOutOfRange(std::string_view where, std::string_view reader, int64_t position,
-                             const PartitionWatermarks& marks);
-
-}  // namespace eventflow::streams
+}  // namespace eventflow::kafka

@@ -1,8 +1,8 @@
-#include "eventflow/streams/kafka_properties.h"
+#include "eventflow/kafka/kafka_properties.h"
 
 #include <algorithm>
 
-namespace eventflow::streams {
+namespace eventflow::kafka {
 namespace {
 
 bool Contains(std::string_view haystack, std::string_view needle) {
@@ -82,4 +82,4 @@ std::string KafkaProperties::ToRedactedString() const {
   return out;
 }
 
-}  // namespace eventflow::streams
+}  // namespace eventflow::kafka
