@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "eventflow/core/log.h"
+#include "eventflow/kafka/client_config.h"
 #include "eventflow/kafka/dead_letter.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
@@ -59,20 +60,11 @@ Status PgSinkOptions::Validate() const {
       return Status::InvalidArgument("dlq_topic: \"" + dlq_topic + "\" is an input topic");
     }
   }
-  // Exactly-once depends on these; a pass-through must not silently undo them.
-  const std::pair<std::string_view, std::string_view> required[] = {
-      {"isolation.level", "read_committed"},
-      {"enable.auto.commit", "false"},
-      {"auto.offset.reset", "error"},
-  };
-  for (const auto& [key, value] : required) {
-    const std::string* set = kafka.Find(key);
-    if (set != nullptr && *set != value) {
-      return Status::InvalidArgument("kafka." + std::string(key) + ": the sink needs " +
-                                     std::string(value) + " for exactly-once");
-    }
-  }
-  return Status::OK();
+  // Exactly-once depends on the consumer's forced settings (isolation.level,
+  // enable.auto.commit, auto.offset.reset): a pass-through that disagrees
+  // with one is refused here, naming it.
+  auto consumer = kafka::BuildClientConfig(kafka::ClientRole::kSinkConsumer, {}, kafka);
+  return consumer.status();
 }
 
 PgSinkProbe::Snapshot PgSinkProbe::Read() const {
@@ -184,22 +176,17 @@ class PgSink::Runner {
 };
 
 Status PgSink::Runner::Init() {
-  kafka::KafkaProperties consumer_props;
-  consumer_props.Set("bootstrap.servers", options_.bootstrap_servers);
-  consumer_props.Set("client.id", "eventflow-sink");
-  consumer_props.Set("group.id", options_.group_id);
-  consumer_props.Set("partition.assignment.strategy", "range");
-  consumer_props.Set("enable.auto.offset.store", "false");
-  // The end of a partition tells where its last transaction marker is (below).
-  consumer_props.Set("enable.partition.eof", "true");
-  consumer_props.Merge(options_.kafka);
-  consumer_props.Set("isolation.level", "read_committed");
-  consumer_props.Set("enable.auto.commit", "false");
-  // Every partition is assigned (and sought) at an explicit position: a reset
-  // happens only for a position below the log start, records deleted before
-  // the sink wrote them — a consumer error (HandleOutOfRange), never a jump.
-  consumer_props.Set("auto.offset.reset", "error");
-  auto conf = kafka::BuildKafkaConf(consumer_props);
+  // enable.partition.eof: the end of a partition tells where its last
+  // transaction marker is (AdvanceToEnd); auto.offset.reset=error: records
+  // deleted before the sink wrote them are HandleOutOfRange's.
+  auto consumer_props = kafka::BuildClientConfig(
+      kafka::ClientRole::kSinkConsumer,
+      {.bootstrap_servers = options_.bootstrap_servers,
+       .client_id = "eventflow-sink",
+       .group_id = options_.group_id},
+      options_.kafka);
+  if (!consumer_props.ok()) return consumer_props.status();
+  auto conf = kafka::BuildKafkaConf(*consumer_props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), this);
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Runner::OnRebalance);
@@ -208,24 +195,12 @@ Status PgSink::Runner::Init() {
   consumer_ = std::move(*consumer);
   rd_kafka_poll_set_consumer(consumer_.get());
 
-  kafka::KafkaProperties producer_props;
-  producer_props.Set("bootstrap.servers", options_.bootstrap_servers);
-  producer_props.Set("client.id", "eventflow-sink-dlq");
-  producer_props.Set("acks", "all");
-  producer_props.Set("enable.idempotence", "true");
-  producer_props.Set("linger.ms", "5");
-  // Consumer-only settings in the pass-through would be rejected by a producer.
-  for (const auto& [key, value] : options_.kafka.entries()) {
-    if (key == "isolation.level" || key == "enable.auto.commit" || key.starts_with("group.") ||
-        key.starts_with("auto.") || key.starts_with("fetch.") ||
-        key == "partition.assignment.strategy" || key == "session.timeout.ms" ||
-        key == "max.poll.interval.ms" || key == "enable.auto.offset.store" ||
-        key == "heartbeat.interval.ms" || key.starts_with("queued.")) {
-      continue;
-    }
-    producer_props.Set(key, value);
-  }
-  auto pconf = kafka::BuildKafkaConf(producer_props);
+  auto producer_props = kafka::BuildClientConfig(
+      kafka::ClientRole::kSinkProducer,
+      {.bootstrap_servers = options_.bootstrap_servers, .client_id = "eventflow-sink-dlq"},
+      options_.kafka);
+  if (!producer_props.ok()) return producer_props.status();
+  auto pconf = kafka::BuildKafkaConf(*producer_props);
   if (!pconf.ok()) return pconf.status();
   rd_kafka_conf_set_opaque(pconf->get(), this);
   rd_kafka_conf_set_dr_msg_cb(pconf->get(), &Runner::OnDelivery);

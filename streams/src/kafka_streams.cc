@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "eventflow/core/log.h"
+#include "eventflow/kafka/client_config.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
 #include "stream_thread.h"
@@ -116,11 +117,13 @@ void KafkaStreams::OnThreadState(int index, ThreadState state) {
 }
 
 Status KafkaStreams::CreateInternalTopics() {
-  kafka::KafkaProperties props;
-  props.Set("bootstrap.servers", config_.bootstrap_servers);
-  props.Set("client.id", config_.application_id + "-admin");
-  props.Merge(config_.kafka);
-  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto props = kafka::BuildClientConfig(
+      kafka::ClientRole::kAdmin,
+      {.bootstrap_servers = config_.bootstrap_servers,
+       .client_id = config_.application_id + "-admin"},
+      config_.kafka);
+  if (!props.ok()) return props.status();
+  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, *props);
   if (!admin.ok()) return admin.status();
   const auto timeout = std::chrono::seconds(60);
 

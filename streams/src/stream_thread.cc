@@ -8,6 +8,7 @@
 #include <set>
 
 #include "eventflow/core/log.h"
+#include "eventflow/kafka/client_config.h"
 #include "eventflow/kafka/kafka_admin.h"
 
 namespace eventflow::streams {
@@ -70,27 +71,14 @@ Status StreamThread::error() const {
 Status StreamThread::CreateProducer() {
   collector_.Reset(nullptr);
   producer_.reset();
-  kafka::KafkaProperties props;
-  props.Set("bootstrap.servers", config_.bootstrap_servers);
-  props.Set("client.id", config_.application_id + "-" + name_ + "-producer");
-  props.Set("partitioner", "murmur2_random");  // Java-compatible: co-partitioning with Java clients
-  props.Set("linger.ms", "5");
-  props.Set("acks", "all");
-  props.Set("enable.idempotence", "true");
-  props.Set("compression.type", "lz4");
-  if (eos_) {
-    props.Set("transactional.id", config_.application_id + "-" + name_);
-    // 60 s, not Kafka Streams' 10 s: a transaction must outlive a broker
-    // restart (the chaos test's broker is down 12 s; with 10 s the broker
-    // aborted the open transaction and the producer was fenced on its abort).
-    // The price: a killed instance that does not come back holds its
-    // partitions' committed offsets (UNSTABLE_OFFSET_COMMIT) until the broker
-    // aborts its transaction, up to this plus the broker's clean-up interval;
-    // OnAssign waits that long.
-    props.Set("transaction.timeout.ms", "60000");
-  }
-  props.Merge(config_.kafka);
-  auto conf = kafka::BuildKafkaConf(props);
+  auto props = kafka::BuildClientConfig(
+      eos_ ? kafka::ClientRole::kTransactionalProducer : kafka::ClientRole::kAtLeastOnceProducer,
+      {.bootstrap_servers = config_.bootstrap_servers,
+       .client_id = config_.application_id + "-" + name_ + "-producer",
+       .transactional_id = config_.application_id + "-" + name_},
+      config_.kafka);
+  if (!props.ok()) return props.status();
+  auto conf = kafka::BuildKafkaConf(*props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), &collector_);
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaRecordCollector::OnDelivery);
@@ -120,24 +108,18 @@ Status StreamThread::Start() {
     if (const char* n = std::getenv("EVENTFLOW_TEST_CRASH_AFTER")) crash_after_ = std::atoi(n);
   }
   EVENTFLOW_RETURN_IF_ERROR(CreateProducer());
-  kafka::KafkaProperties props;
-  props.Set("bootstrap.servers", config_.bootstrap_servers);
-  props.Set("client.id", config_.application_id + "-" + name_ + "-consumer");
-  props.Set("group.id", config_.application_id);
-  props.Set("partition.assignment.strategy", "range");
-  props.Set("enable.auto.commit", "false");
-  props.Set("enable.auto.offset.store", "false");
-  // Every partition is assigned with an explicit position (its committed
-  // offset, else its beginning), so librdkafka resets a position only when it
-  // is out of range: records deleted before they were read. "error" makes that
-  // a consumer error (HandleOutOfRange) instead of a silent jump.
-  props.Set("auto.offset.reset", "error");
-  props.Set("isolation.level", eos_ ? "read_committed" : "read_uncommitted");
-  props.Set("session.timeout.ms", std::to_string(config_.session_timeout.count()));
-  props.Set("max.poll.interval.ms", "300000");
-  if (!config_.instance_id.empty()) props.Set("group.instance.id", name_);
-  props.Merge(config_.kafka);
-  auto conf = kafka::BuildKafkaConf(props);
+  // auto.offset.reset=error: a position out of range is HandleOutOfRange's.
+  auto props = kafka::BuildClientConfig(
+      kafka::ClientRole::kMainConsumer,
+      {.bootstrap_servers = config_.bootstrap_servers,
+       .client_id = config_.application_id + "-" + name_ + "-consumer",
+       .group_id = config_.application_id,
+       .group_instance_id = config_.instance_id.empty() ? std::string() : name_,
+       .session_timeout = config_.session_timeout,
+       .exactly_once = eos_},
+      config_.kafka);
+  if (!props.ok()) return props.status();
+  auto conf = kafka::BuildKafkaConf(*props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), this);
   rd_kafka_conf_set_rebalance_cb(conf->get(), &StreamThread::RebalanceCallback);
@@ -686,26 +668,16 @@ void StreamThread::MaybeCrash(CrashPoint point) {
 
 Status StreamThread::EnsureRestoreConsumer() {
   if (restore_consumer_) return Status::OK();
-  kafka::KafkaProperties props;
-  props.Set("bootstrap.servers", config_.bootstrap_servers);
-  props.Set("client.id", config_.application_id + "-" + name_ + "-restore");
-  props.Set("group.id", config_.application_id + "-restore");  // never joins or commits
-  props.Set("enable.auto.commit", "false");
-  props.Set("enable.partition.eof", "true");
-  props.Set("isolation.level", "read_committed");
-  // A position below the log start (deleted while restoring) is an error
-  // (gap() in RestoreStores), never a silent jump to the end.
-  props.Set("auto.offset.reset", "error");
-  // The end of a caught-up changelog is found by an empty fetch, which the
-  // broker holds for fetch.wait.max.ms (default 500 ms): keep it short.
-  props.Set("fetch.wait.max.ms", "20");
-  // librdkafka 2.0.2 stops prefetching a partition at 100k queued records and
-  // resumes only after a backoff (~1 s): a large threshold lets a full restore
-  // run at fetch speed (bench/restore_recovery: 1M records 3.0 s → 1.4 s).
-  // Memory stays bounded by queued.max.messages.kbytes.
-  props.Set("queued.min.messages", "1000000");
-  props.Merge(config_.kafka);
-  auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  // auto.offset.reset=error: a position below the log start (deleted while
+  // restoring) is gap() in RestoreStores, never a silent jump to the end.
+  auto props = kafka::BuildClientConfig(
+      kafka::ClientRole::kRestoreConsumer,
+      {.bootstrap_servers = config_.bootstrap_servers,
+       .client_id = config_.application_id + "-" + name_ + "-restore",
+       .group_id = config_.application_id + "-restore"},  // never joins or commits
+      config_.kafka);
+  if (!props.ok()) return props.status().WithContext("restore consumer");
+  auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, *props);
   if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
   restore_consumer_ = std::move(*consumer);
   return Status::OK();

@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "eventflow/kafka/client_config.h"
+
 namespace eventflow::streams {
 namespace {
 
@@ -73,17 +75,22 @@ Status StreamsConfig::Validate() const {
   if (session_timeout.count() < 1000) {
     return Status::InvalidArgument("session.timeout.ms must be at least 1000");
   }
+  // Any value of a property one of the stream threads' clients decides itself
+  // (kafka/client_config.h) is refused, even the value it would have.
   for (const auto& [key, value] : kafka.entries()) {
-    if (key == "group.id" || key == "transactional.id" || key == "enable.auto.commit" ||
-        key == "isolation.level" || key == "group.instance.id") {
-      return Status::InvalidArgument("kafka." + key +
-                                     " is set by the runtime and cannot be overridden");
-    }
     if (key == "auto.offset.reset") {
       return Status::InvalidArgument(
           "kafka.auto.offset.reset is set by the runtime (a partition without committed offset "
           "starts at its beginning; a position below the log start follows the data loss "
           "policy, on.data.loss=fail|skip)");
+    }
+    for (kafka::ClientRole role :
+         {kafka::ClientRole::kMainConsumer, kafka::ClientRole::kRestoreConsumer,
+          kafka::ClientRole::kTransactionalProducer, kafka::ClientRole::kAtLeastOnceProducer}) {
+      if (kafka::IsForcedSetting(role, key)) {
+        return Status::InvalidArgument("kafka." + key +
+                                       " is set by the runtime and cannot be overridden");
+      }
     }
   }
   return Status::OK();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "eventflow/core/log.h"
+#include "eventflow/kafka/client_config.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
 #include "eventflow/streams/kafka_streams.h"
@@ -143,10 +144,10 @@ Status EnsurePipelineTopics(const streams::StreamsConfig& config,
                             const topologies::NamedTopology& entry,
                             const topologies::PipelineOptions& options, int partitions,
                             int64_t retention_ms) {
-  kafka::KafkaProperties props;
-  props.Set("bootstrap.servers", config.bootstrap_servers);
-  props.Merge(config.kafka);
-  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto props = kafka::BuildClientConfig(
+      kafka::ClientRole::kAdmin, {.bootstrap_servers = config.bootstrap_servers}, config.kafka);
+  if (!props.ok()) return props.status();
+  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, *props);
   if (!admin.ok()) return admin.status();
   std::vector<kafka::NewTopic> topics;
   for (auto names : {entry.InputTopics(options), entry.OutputTopics(options)}) {

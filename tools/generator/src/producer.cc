@@ -9,6 +9,7 @@
 #include <thread>
 #include <variant>
 
+#include "eventflow/kafka/client_config.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
 
@@ -210,18 +211,12 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(const KafkaSinkOptions& opt
     state->topic_names[Index(t)] = options.topic_prefix + std::string(TopicName(t));
   }
 
-  kafka::KafkaProperties props;
-  props.Set("bootstrap.servers", options.bootstrap_servers);
-  props.Set("client.id", "eventflow-produce");
-  props.Set("acks", "all");
-  props.Set("enable.idempotence", "true");
-  props.Set("linger.ms", "20");
-  props.Set("batch.size", "1000000");
-  props.Set("compression.type", "lz4");
-  props.Set("partitioner", "murmur2_random");
-  props.Set("queue.buffering.max.messages", "500000");
-  props.Merge(options.kafka);
-  auto conf = kafka::BuildKafkaConf(props);
+  auto props = kafka::BuildClientConfig(
+      kafka::ClientRole::kGeneratorProducer,
+      {.bootstrap_servers = options.bootstrap_servers, .client_id = "eventflow-produce"},
+      options.kafka);
+  if (!props.ok()) return props.status();
+  auto conf = kafka::BuildKafkaConf(*props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), state.get());
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &State::OnDelivery);

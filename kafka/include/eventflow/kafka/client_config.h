@@ -1,0 +1,86 @@
+// The one place that builds the librdkafka configuration of every Kafka
+// client the project creates, by role.
+//
+// Each client is built in three layers, later ones winning:
+//   1. the role's defaults (what the project tuned: acks=all, lz4, the range
+//      assignor, a short fetch wait for restores, ...);
+//   2. the user's pass-through settings ("kafka.<property>=<value>"), keeping
+//      only those that apply to the role's client type: a consumer-only
+//      property never reaches a producer or an admin client, a producer-only
+//      one never reaches a consumer, and an admin client gets only the
+//      properties of both (security, bootstrap, sockets). The scopes are
+//      librdkafka 2.0.2's (CONFIGURATION.md, column C/P); a property librdkafka
+//      does not know is passed to every role, so that librdkafka rejects it
+//      naming it;
+//   3. the settings the role decides itself (forced settings): exactly-once
+//      depends on them (isolation.level, enable.auto.commit,
+//      transactional.id, ...), so a user setting that disagrees with one is
+//      InvalidArgument naming the property — never silently undone, never
+//      silently ignored. The user's value is never printed (it may be a
+//      secret).
+//
+// Callers add what is not a property (callbacks, opaque pointers) to the
+// KafkaConf built from the result (BuildKafkaConf in kafka_client.h).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "eventflow/core/status.h"
+#include "eventflow/kafka/kafka_properties.h"
+
+namespace eventflow::kafka {
+
+//! The Kafka clients of the project.
+enum class ClientRole {
+  kMainConsumer,            //!< a stream thread's group member (subscribes, commits through us)
+  kRestoreConsumer,         //!< a stream thread's changelog reader (manual assignment)
+  kTransactionalProducer,   //!< a stream thread's producer under exactly-once
+  kAtLeastOnceProducer,     //!< a stream thread's producer under at-least-once
+  kAdmin,                   //!< topic administration (a producer handle that never produces)
+  kSinkConsumer,            //!< the PostgreSQL sink's consumer
+  kSinkProducer,            //!< the PostgreSQL sink's dead-letter producer
+  kGeneratorProducer,       //!< eventflow-produce's producer
+};
+
+//! Returns the role's name as messages print it (e.g. "the restore consumer").
+std::string_view ClientRoleName(ClientRole role);
+
+//! Which client types a librdkafka property applies to.
+enum class PropertyScope {
+  kConsumer,  //!< consumers only (CONFIGURATION.md: C)
+  kProducer,  //!< producers only (P)
+  kAny,       //!< every client (*), and properties librdkafka does not know
+};
+
+//! Returns the scope of `key` in librdkafka 2.0.2 (aliases included).
+PropertyScope ScopeOf(std::string_view key);
+
+//! What a role's settings are made of besides the user's properties. Each
+//! role reads only the fields it needs (see BuildClientConfig).
+struct ClientSettings {
+  std::string bootstrap_servers{};   //!< bootstrap.servers (a default: the user's wins)
+  std::string client_id{};           //!< client.id (a default); empty: librdkafka's
+  std::string group_id{};            //!< consumers: group.id
+  std::string group_instance_id{};   //!< main consumer: static membership; empty: dynamic
+  std::string transactional_id{};    //!< transactional producer: transactional.id
+  //! Main consumer: session.timeout.ms (a default).
+  std::chrono::milliseconds session_timeout{45'000};
+  //! Main consumer: read_committed under exactly-once, else read_uncommitted.
+  bool exactly_once = true;
+};
+
+//! Returns the role's client properties: its defaults, the user's properties
+//! that apply to its client type, then its forced settings. InvalidArgument
+//! naming "kafka.<property>" and the role when `user` sets a forced property
+//! to another value (or one the role leaves unset).
+Result<KafkaProperties> BuildClientConfig(ClientRole role, const ClientSettings& settings,
+                                          const KafkaProperties& user);
+
+//! True when `role` decides `key` itself (a forced setting), whatever its value.
+bool IsForcedSetting(ClientRole role, std::string_view key);
+
+}  // namespace eventflow::kafka

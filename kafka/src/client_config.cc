@@ -1,0 +1,297 @@
+#include "eventflow/kafka/client_config.h"
+
+#include <algorithm>
+#include <array>
+#include <string>
+#include <vector>
+
+namespace eventflow::kafka {
+namespace {
+
+// librdkafka 2.0.2's consumer-only and producer-only properties, global and
+// topic-level, aliases included (its CONFIGURATION.md, column C/P, as printed
+// by rd_kafka_conf_properties_show() of the library we link). Sorted for
+// binary search. Everything else applies to every client.
+constexpr std::array<std::string_view, 31> kConsumerOnly = {
+    "auto.commit.enable",
+    "auto.commit.interval.ms",
+    "auto.offset.reset",
+    "check.crcs",
+    "consume.callback.max.messages",
+    "consume_cb",
+    "coordinator.query.interval.ms",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "enable.partition.eof",
+    "fetch.error.backoff.ms",
+    "fetch.max.bytes",
+    "fetch.message.max.bytes",
+    "fetch.min.bytes",
+    "fetch.wait.max.ms",
+    "group.id",
+    "group.instance.id",
+    "group.protocol.type",
+    "heartbeat.interval.ms",
+    "isolation.level",
+    "max.partition.fetch.bytes",
+    "max.poll.interval.ms",
+    "offset.store.method",
+    "offset.store.path",
+    "offset.store.sync.interval.ms",
+    "offset_commit_cb",
+    "partition.assignment.strategy",
+    "queued.max.messages.kbytes",
+    "queued.min.messages",
+    "rebalance_cb",
+    "session.timeout.ms",
+};
+
+constexpr std::array<std::string_view, 31> kProducerOnly = {
+    "acks",
+    "batch.num.messages",
+    "batch.size",
+    "compression.codec",
+    "compression.level",
+    "compression.type",
+    "delivery.report.only.error",
+    "delivery.timeout.ms",
+    "dr_cb",
+    "dr_msg_cb",
+    "enable.gapless.guarantee",
+    "enable.idempotence",
+    "linger.ms",
+    "message.send.max.retries",
+    "message.timeout.ms",
+    "msg_order_cmp",
+    "partitioner",
+    "partitioner_cb",
+    "produce.offset.report",
+    "queue.buffering.backpressure.threshold",
+    "queue.buffering.max.kbytes",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.ms",
+    "queuing.strategy",
+    "request.required.acks",
+    "request.timeout.ms",
+    "retries",
+    "retry.backoff.ms",
+    "sticky.partitioning.linger.ms",
+    "transaction.timeout.ms",
+    "transactional.id",
+};
+
+template <size_t N>
+bool Contains(const std::array<std::string_view, N>& sorted, std::string_view key) {
+  return std::binary_search(sorted.begin(), sorted.end(), key);
+}
+
+// One property a role decides itself: `value`, or (empty) left unset.
+struct Forced {
+  std::string_view key;
+  std::string value;
+  std::string_view why;
+};
+
+// A role's layers 1 and 3 (see the header).
+struct RoleConfig {
+  std::vector<std::pair<std::string_view, std::string>> defaults;
+  std::vector<Forced> forced;
+};
+
+// Why the stream threads' consumers decide their settings.
+constexpr std::string_view kWhyGroup = "the application id is the consumer group";
+constexpr std::string_view kWhyCommit =
+    "the runtime commits offsets itself, with the transaction or after the output is acknowledged";
+constexpr std::string_view kWhyReset =
+    "a partition without committed offset starts at its beginning; a position below the log "
+    "start follows the data loss policy";
+constexpr std::string_view kWhyStatic =
+    "static membership follows the instance id: <instance id>-<thread>";
+constexpr std::string_view kWhyTxn =
+    "exactly-once fences a restarted instance's zombie through <application id>-<instance "
+    "id>-<thread>";
+
+RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
+  RoleConfig c;
+  if (!s.bootstrap_servers.empty()) {
+    c.defaults.emplace_back("bootstrap.servers", s.bootstrap_servers);
+  }
+  if (!s.client_id.empty()) c.defaults.emplace_back("client.id", s.client_id);
+  switch (role) {
+    case ClientRole::kMainConsumer:
+      c.defaults.emplace_back("partition.assignment.strategy", "range");
+      c.defaults.emplace_back("enable.auto.offset.store", "false");
+      c.defaults.emplace_back("session.timeout.ms", std::to_string(s.session_timeout.count()));
+      c.defaults.emplace_back("max.poll.interval.ms", "300000");
+      c.forced.push_back({"group.id", s.group_id, kWhyGroup});
+      c.forced.push_back({"enable.auto.commit", "false", kWhyCommit});
+      // Every partition is assigned with an explicit position (its committed
+      // offset, else its beginning), so librdkafka resets a position only
+      // when it is out of range: records deleted before they were read.
+      // "error" makes that a consumer error instead of a silent jump.
+      c.forced.push_back({"auto.offset.reset", "error", kWhyReset});
+      c.forced.push_back({"isolation.level", s.exactly_once ? "read_committed" : "read_uncommitted",
+                          "exactly-once reads committed records only; at-least-once reads all"});
+      c.forced.push_back({"group.instance.id", s.group_instance_id, kWhyStatic});
+      break;
+    case ClientRole::kRestoreConsumer:
+      c.defaults.emplace_back("enable.partition.eof", "true");
+      // The end of a caught-up changelog is found by an empty fetch, which the
+      // broker holds for fetch.wait.max.ms (default 500 ms): keep it short.
+      c.defaults.emplace_back("fetch.wait.max.ms", "20");
+      // librdkafka 2.0.2 stops prefetching a partition at 100k queued records
+      // and resumes only after a backoff (~1 s): a large threshold lets a full
+      // restore run at fetch speed (bench/restore_recovery: 1M records 3.0 s →
+      // 1.4 s). Memory stays bounded by queued.max.messages.kbytes.
+      c.defaults.emplace_back("queued.min.messages", "1000000");
+      // Never joins the group nor commits: manual assignment only.
+      c.forced.push_back({"group.id", s.group_id, kWhyGroup});
+      c.forced.push_back({"enable.auto.commit", "false", kWhyCommit});
+      // A position below the log start (deleted while restoring) is an error,
+      // never a silent jump to the end.
+      c.forced.push_back({"auto.offset.reset", "error", kWhyReset});
+      c.forced.push_back({"isolation.level", "read_committed",
+                          "a store is restored from committed changelog records only"});
+      c.forced.push_back({"group.instance.id", "", "the restore consumer is not a group member"});
+      break;
+    case ClientRole::kTransactionalProducer:
+    case ClientRole::kAtLeastOnceProducer:
+      // Java-compatible partitioning: co-partitioning with Java clients.
+      c.defaults.emplace_back("partitioner", "murmur2_random");
+      c.defaults.emplace_back("linger.ms", "5");
+      c.defaults.emplace_back("acks", "all");
+      c.defaults.emplace_back("enable.idempotence", "true");
+      c.defaults.emplace_back("compression.type", "lz4");
+      if (role == ClientRole::kTransactionalProducer) {
+        // 60 s, not Kafka Streams' 10 s: a transaction must outlive a broker
+        // restart (the chaos test's broker is down 12 s; with 10 s the broker
+        // aborted the open transaction and the producer was fenced on its
+        // abort). The price: a killed instance that does not come back holds
+        // its partitions' committed offsets (UNSTABLE_OFFSET_COMMIT) until the
+        // broker aborts its transaction, up to this plus the broker's clean-up
+        // interval; the stream thread waits that long on assignment.
+        c.defaults.emplace_back("transaction.timeout.ms", "60000");
+        c.forced.push_back({"transactional.id", s.transactional_id, kWhyTxn});
+      } else {
+        c.forced.push_back({"transactional.id", "", "at-least-once sends no transactions"});
+      }
+      break;
+    case ClientRole::kAdmin:
+      break;
+    case ClientRole::kSinkConsumer:
+      if (!s.group_id.empty()) c.defaults.emplace_back("group.id", s.group_id);
+      c.defaults.emplace_back("partition.assignment.strategy", "range");
+      c.defaults.emplace_back("enable.auto.offset.store", "false");
+      // The end of a partition tells where its last transaction marker is.
+      c.defaults.emplace_back("enable.partition.eof", "true");
+      c.forced.push_back({"isolation.level", "read_committed",
+                          "exactly-once: the sink writes committed records only"});
+      c.forced.push_back({"enable.auto.commit", "false",
+                          "exactly-once: the sink stores its offsets in PostgreSQL with its rows"});
+      // Every partition is assigned (and sought) at an explicit position: a
+      // reset happens only for a position below the log start, records
+      // deleted before the sink wrote them — a consumer error, never a jump.
+      c.forced.push_back({"auto.offset.reset", "error",
+                          "records deleted before the sink wrote them follow --on-data-loss"});
+      break;
+    case ClientRole::kSinkProducer:
+      c.defaults.emplace_back("acks", "all");
+      c.defaults.emplace_back("enable.idempotence", "true");
+      c.defaults.emplace_back("linger.ms", "5");
+      break;
+    case ClientRole::kGeneratorProducer:
+      c.defaults.emplace_back("acks", "all");
+      c.defaults.emplace_back("enable.idempotence", "true");
+      c.defaults.emplace_back("linger.ms", "20");
+      c.defaults.emplace_back("batch.size", "1000000");
+      c.defaults.emplace_back("compression.type", "lz4");
+      // Java-compatible partitioning: a user's events land where a Java
+      // producer would put them.
+      c.defaults.emplace_back("partitioner", "murmur2_random");
+      c.defaults.emplace_back("queue.buffering.max.messages", "500000");
+      break;
+  }
+  return c;
+}
+
+// Whether a property of `scope` reaches a client of `role`.
+bool Applies(ClientRole role, PropertyScope scope) {
+  switch (role) {
+    case ClientRole::kMainConsumer:
+    case ClientRole::kRestoreConsumer:
+    case ClientRole::kSinkConsumer:
+      return scope != PropertyScope::kProducer;
+    case ClientRole::kTransactionalProducer:
+    case ClientRole::kAtLeastOnceProducer:
+    case ClientRole::kSinkProducer:
+    case ClientRole::kGeneratorProducer:
+      return scope != PropertyScope::kConsumer;
+    case ClientRole::kAdmin:
+      return scope == PropertyScope::kAny;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view ClientRoleName(ClientRole role) {
+  switch (role) {
+    case ClientRole::kMainConsumer:
+      return "the stream thread's consumer";
+    case ClientRole::kRestoreConsumer:
+      return "the stream thread's restore consumer";
+    case ClientRole::kTransactionalProducer:
+      return "the stream thread's transactional producer";
+    case ClientRole::kAtLeastOnceProducer:
+      return "the stream thread's producer";
+    case ClientRole::kAdmin:
+      return "the admin client";
+    case ClientRole::kSinkConsumer:
+      return "the sink's consumer";
+    case ClientRole::kSinkProducer:
+      return "the sink's dead-letter producer";
+    case ClientRole::kGeneratorProducer:
+      return "the generator's producer";
+  }
+  return "a Kafka client";
+}
+
+PropertyScope ScopeOf(std::string_view key) {
+  if (Contains(kConsumerOnly, key)) return PropertyScope::kConsumer;
+  if (Contains(kProducerOnly, key)) return PropertyScope::kProducer;
+  return PropertyScope::kAny;
+}
+
+Result<KafkaProperties> BuildClientConfig(ClientRole role, const ClientSettings& settings,
+                                          const KafkaProperties& user) {
+  const RoleConfig config = ConfigOf(role, settings);
+  KafkaProperties props;
+  for (const auto& [key, value] : config.defaults) props.Set(key, value);
+  for (const auto& [key, value] : user.entries()) {
+    if (!Applies(role, ScopeOf(key))) continue;
+    const auto forced = std::find_if(config.forced.begin(), config.forced.end(),
+                                     [&key](const Forced& f) { return f.key == key; });
+    if (forced == config.forced.end()) {
+      props.Set(key, value);
+      continue;
+    }
+    if (!forced->value.empty() && value == forced->value) continue;
+    // The user's value is not shown: any property may hold a secret.
+    std::string msg = "kafka." + key + ": " + std::string(ClientRoleName(role));
+    msg += forced->value.empty() ? " leaves it unset" : " sets it to " + forced->value;
+    msg += " (" + std::string(forced->why) + "); remove the setting";
+    return Status::InvalidArgument(std::move(msg));
+  }
+  for (const Forced& f : config.forced) {
+    if (!f.value.empty()) props.Set(f.key, f.value);
+  }
+  return props;
+}
+
+bool IsForcedSetting(ClientRole role, std::string_view key) {
+  const RoleConfig config = ConfigOf(role, ClientSettings{});
+  return std::any_of(config.forced.begin(), config.forced.end(),
+                     [key](const Forced& f) { return f.key == key; });
+}
+
+}  // namespace eventflow::kafka
