@@ -87,6 +87,12 @@ TEST(EventflowCliTest, SecretsAreNeverPrinted) {
   EXPECT_EQ(mistyped.exit_code, 2);
   EXPECT_NE(mistyped.err.find("--kafak.sasl.password"), std::string::npos) << mistyped.err;
   EXPECT_EQ(mistyped.err.find("hunter2"), std::string::npos) << mistyped.err;
+  // The separate form, and a secret that a later error message would contain.
+  const auto separate =
+      RunProcess({Tool(), "run", "--kafka", "sasl.password=hunter2", "--topology", "hunter2"});
+  EXPECT_EQ(separate.exit_code, 2);
+  EXPECT_NE(separate.err.find("--topology: unknown topology"), std::string::npos) << separate.err;
+  EXPECT_EQ(separate.err.find("hunter2"), std::string::npos) << separate.err;
 }
 
 }  // namespace

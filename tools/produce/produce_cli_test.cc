@@ -95,5 +95,23 @@ TEST(ProduceCliTest, BadSettingsStopWithAMessageNamingThem) {
   }
 }
 
+TEST(ProduceCliTest, SecretsAreNeverPrinted) {
+  // A mistyped pass-through (no "kafka." prefix): named, its value not shown.
+  const auto mistyped =
+      RunProcess({Tool(), "--dry-run", "--count", "1", "--sasl.password=hunter2"});
+  EXPECT_EQ(mistyped.exit_code, 2);
+  EXPECT_NE(mistyped.err.find("unknown option \"--sasl.password\""), std::string::npos)
+      << mistyped.err;
+  EXPECT_EQ(mistyped.err.find("hunter2"), std::string::npos) << mistyped.err;
+  EXPECT_EQ(mistyped.out, "");
+  // A secret given properly, and a later bad setting.
+  const auto later = RunProcess({Tool(), "--kafka.sasl.password=hunter2", "--kafka",
+                                 "ssl.key.password=k3y", "--count", "-5"});
+  EXPECT_EQ(later.exit_code, 2);
+  EXPECT_NE(later.err.find("--count"), std::string::npos) << later.err;
+  EXPECT_EQ(later.err.find("hunter2"), std::string::npos) << later.err;
+  EXPECT_EQ(later.err.find("k3y"), std::string::npos) << later.err;
+}
+
 }  // namespace
 }  // namespace eventflow

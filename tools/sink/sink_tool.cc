@@ -1,0 +1,122 @@
+#include "sink_tool.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+
+#include "eventflow/cli/values.h"
+#include "eventflow/sinks/pg_connection.h"
+
+namespace eventflow::tools {
+namespace {
+
+namespace po = cli::po;
+
+std::atomic<sinks::PgSink*> g_sink{nullptr};
+std::atomic<bool> g_signalled{false};
+
+void OnSignal(int) {
+  if (g_signalled.exchange(true)) std::_Exit(130);  // a second signal exits at once
+  if (auto* sink = g_sink.load()) sink->Stop();
+}
+
+constexpr char kDefaultPostgresUrl[] = "postgresql://analytics:secret@127.0.0.1:15432/analytics";
+
+}  // namespace
+
+po::options_description SinkOptionsDescription() {
+  po::options_description desc(
+      "eventflow-sink: writes the EventFlow result topics (orders_raw,\n"
+      "revenue_by_currency_5min, conversion_funnel_5min, order_attribution) into the\n"
+      "PostgreSQL tables of the same names, exactly once.\n\n"
+      "Environment: KAFKA_BOOTSTRAP_SERVERS, POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD,\n"
+      "POSTGRES_PASSWORD_FILE (user and password override the URL's; a password file wins\n"
+      "over POSTGRES_PASSWORD), EVENTFLOW_LOG_LEVEL. Flags override the environment. TLS to\n"
+      "PostgreSQL: add sslmode=verify-full&sslrootcert=<CA file> to the URL. Any\n"
+      "--kafka.<librdkafka property>=<value> (or --kafka <property>=<value>) is passed to\n"
+      "librdkafka unchanged; secret values are never printed.\n"
+      "SIGTERM/SIGINT: finish and commit the current batch, leave the group, exit 0.\n"
+      "Exit codes: 0 ok, 2 bad setting, 1 runtime failure.\n\n"
+      "Options");
+  // clang-format off
+  desc.add_options()
+      ("help,h", "show this help")
+      ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:19092)")
+      ("postgres-url", po::value<std::string>(), "PostgreSQL URL or conninfo (default $POSTGRES_URL, else postgresql://analytics:secret@127.0.0.1:15432/analytics)")
+      ("postgres-password-file", po::value<std::string>(), "read the PostgreSQL password from this file, without its trailing line break (default $POSTGRES_PASSWORD_FILE); overrides POSTGRES_PASSWORD and the URL's")
+      ("group", po::value<std::string>()->default_value("eventflow-sink"), "the sink's consumer group")
+      ("topic-prefix", po::value<std::string>()->default_value(""), "prefix of the four topic names")
+      ("batch-size", po::value<int64_t>()->default_value(5000), "records per PostgreSQL transaction, at most")
+      ("batch-ms", po::value<std::string>()->default_value("200ms"), "a batch closes this long after its first record (e.g. 200ms, 1s)")
+      ("dlq-topic", po::value<std::string>()->default_value("eventflow-sink-dlq"), "dead-letter topic for bad rows")
+      ("on-data-loss", po::value<std::string>()->default_value("fail"), "records deleted by the broker before the sink wrote them: fail (stop, naming topic, partition and offsets) or skip (go on, log an ERROR, count them)")
+      ("no-kafka-commit", po::bool_switch(), "do not also commit offsets to Kafka (they only serve lag monitoring)")
+      ("application-name", po::value<std::string>()->default_value("eventflow-sink"), "PostgreSQL application_name of the connection")
+      ("progress-interval", po::value<std::string>()->default_value("30s"), "log a progress line at most this often, when batches were written or partitions are behind (e.g. 30s)")
+      ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off (default $EVENTFLOW_LOG_LEVEL, else info)");
+  // clang-format on
+  return desc;
+}
+
+Result<sinks::PgSinkOptions> SinkOptionsFrom(const cli::CommandLine& line, cli::Tool* tool) {
+  const po::variables_map& vm = line.values;
+  sinks::PgSinkOptions options;
+  options.kafka = line.kafka;
+  options.bootstrap_servers = cli::BootstrapServers(vm);
+  const std::string url = cli::FlagOrEnv(vm, "postgres-url", "POSTGRES_URL", kDefaultPostgresUrl);
+  tool->AddSecret(cli::Env("POSTGRES_PASSWORD"));
+  auto password = sinks::PostgresPasswordSetting(
+      vm.count("postgres-password-file") ? &vm["postgres-password-file"].as<std::string>()
+                                         : nullptr);
+  if (!password.ok()) return password.status();
+  if (password->has_value()) tool->AddSecret(**password);
+  options.postgres_url = sinks::WithCredentials(
+      url, cli::Env("POSTGRES_USER"), password->has_value() ? (*password)->c_str() : nullptr);
+  options.group_id = vm["group"].as<std::string>();
+  EVENTFLOW_RETURN_IF_ERROR(cli::CheckNotEmpty("--group", options.group_id));
+  options.topic_prefix = vm["topic-prefix"].as<std::string>();
+  const int64_t batch_size = vm["batch-size"].as<int64_t>();
+  EVENTFLOW_RETURN_IF_ERROR(cli::CheckAtLeast("--batch-size", batch_size, 1));
+  options.batch_size = static_cast<size_t>(batch_size);
+  auto batch_time = cli::ParsePositiveDuration("--batch-ms", vm["batch-ms"].as<std::string>());
+  if (!batch_time.ok()) return batch_time.status();
+  options.batch_time = *batch_time;
+  options.dlq_topic = vm["dlq-topic"].as<std::string>();
+  EVENTFLOW_RETURN_IF_ERROR(cli::CheckNotEmpty("--dlq-topic", options.dlq_topic));
+  auto data_loss = cli::ParseChoice<kafka::DataLossPolicy>(
+      "--on-data-loss", vm["on-data-loss"].as<std::string>(),
+      {{"fail", kafka::DataLossPolicy::kFail}, {"skip", kafka::DataLossPolicy::kSkip}});
+  if (!data_loss.ok()) return data_loss.status();
+  options.data_loss_policy = *data_loss;
+  options.commit_to_kafka = !vm["no-kafka-commit"].as<bool>();
+  options.application_name = vm["application-name"].as<std::string>();
+  auto progress =
+      cli::ParsePositiveDuration("--progress-interval", vm["progress-interval"].as<std::string>());
+  if (!progress.ok()) return progress.status();
+  options.progress_interval = *progress;
+  return options;
+}
+
+int RunSinkTool(const std::vector<std::string>& args) {
+  cli::Tool tool("eventflow-sink");
+  int exit_code = cli::kExitOk;
+  const po::options_description desc = SinkOptionsDescription();
+  auto line = tool.Start(args, desc, {.kafka_passthrough = true}, &exit_code);
+  if (!line) return exit_code;
+  auto options = SinkOptionsFrom(*line, &tool);
+  if (!options.ok()) return tool.Fail(options.status());
+
+  auto sink = sinks::PgSink::Create(std::move(*options));
+  if (!sink.ok()) return tool.Fail(sink.status());
+  g_sink.store(sink->get());
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (g_signalled.load()) (*sink)->Stop();
+  const Status s = (*sink)->Run();
+  g_sink.store(nullptr);
+  if (!s.ok()) return tool.Fail(s);
+  return cli::kExitOk;
+}
+
+}  // namespace eventflow::tools
