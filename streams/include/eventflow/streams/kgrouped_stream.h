@@ -56,11 +56,6 @@
 namespace eventflow::streams {
 
 namespace internal {
-inline constexpr std::string_view kAggregateName = "KSTREAM-AGGREGATE-";
-inline constexpr std::string_view kReduceName = "KSTREAM-REDUCE-";
-//! Appended to kAggregateName / kReduceName for generated store names.
-inline constexpr std::string_view kStateStoreName = "STATE-STORE-";
-
 // The adders of Count, Reduce and Aggregate, shared by the windowed ones.
 
 //! Returns the adder counting records.

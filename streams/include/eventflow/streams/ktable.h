@@ -20,7 +20,7 @@
 // Joins (Join, LeftJoin, OuterJoin with another KTable of the same key type,
 // windowed tables included): an update of either side looks the other side's
 // current value up and forwards the join, or a tombstone when the result
-// disappears; see KTableKTableJoin in internal/join_processors.h. The joiner
+// disappears; see KTableKTableJoin in internal/table_table_join.h. The joiner
 // takes (value, other) — or (key, value, other) — as const V& / const VO& for
 // Join, const V& / const std::optional<VO>& for LeftJoin and
 // std::optional of both for OuterJoin (the missing side is std::nullopt).
@@ -45,17 +45,13 @@
 
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/internal_streams_builder.h"
-#include "eventflow/streams/internal/join_processors.h"
+#include "eventflow/streams/internal/joiner.h"
 #include "eventflow/streams/internal/ktable_processors.h"
+#include "eventflow/streams/internal/table_table_join.h"
+#include "eventflow/streams/internal/table_value_getters.h"
 #include "eventflow/streams/kstream.h"
 
 namespace eventflow::streams {
-
-namespace internal {
-inline constexpr std::string_view kTableFilterName = "KTABLE-FILTER-";
-inline constexpr std::string_view kTableMapValuesName = "KTABLE-MAPVALUES-";
-inline constexpr std::string_view kTableToStreamName = "KTABLE-TOSTREAM-";
-}  // namespace internal
 
 template <typename K, typename V>
 class TimeWindowedKStream;

@@ -21,6 +21,7 @@
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/cached_store.h"
 #include "eventflow/streams/internal/kstream_processors.h"
+#include "eventflow/streams/internal/processor_support.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/serde.h"
 
@@ -30,32 +31,6 @@ namespace eventflow::streams::internal {
 //! (nullopt for the key's — or the window's — first record).
 template <typename K, typename V, typename VA>
 using AggregateAdder = std::function<VA(const K& key, const V& value, std::optional<VA>&& old)>;
-
-//! Throws when a call on store `store` failed; the message names the store
-//! and what was being done. A failure of the store itself (IsStoreFailure:
-//! disk full, I/O error, corruption) throws StateStoreError, which stops the
-//! stream thread; anything else (e.g. stored bytes the serde rejects) throws
-//! std::runtime_error, for the processing error policy.
-inline void ThrowIfStoreError(const std::string& store, const Status& status, const char* doing) {
-  if (status.ok()) return;
-  if (IsStoreFailure(status)) {
-    throw StateStoreError(status.WithContext("store \"" + store + "\": " + doing));
-  }
-  throw std::runtime_error("store \"" + store + "\": " + doing + ": " + status.ToString());
-}
-
-//! Returns the store `name` of type S connected to `context`'s node; throws
-//! std::logic_error naming the node, the store and `kind` (e.g. "window")
-//! when the node has none. For processors' Init.
-template <typename S, typename KOut, typename VOut>
-S* RequireStore(ProcessorContext<KOut, VOut>& context, const std::string& name, const char* kind) {
-  S* store = context.template GetStateStore<S>(name);
-  if (store == nullptr) {
-    throw std::logic_error("node \"" + context.node_name() + "\" has no " + kind + " store \"" +
-                           name + "\"");
-  }
-  return store;
-}
 
 //! The aggregation step shared by the plain and the windowed aggregation:
 //! decodes the stored aggregate when `got` (the store read) found one, applies
@@ -81,23 +56,6 @@ VA ApplyAggregate(const std::string& store, const Status& got, const Serde<VA>& 
                              "\": the aggregate serializes to null; aggregates must have a value");
   }
   return aggregate;
-}
-
-//! Logs, once per processor instance (*warned), that records with a null
-//! `what` (key or value) are skipped, naming the first one's position.
-template <typename KOut, typename VOut>
-void WarnSkippedNullOnce(const ProcessorContext<KOut, VOut>& context, bool* warned,
-                         const char* what) {
-  if (*warned) return;
-  *warned = true;
-  const RecordContext* at = context.record_context();
-  Log(LogLevel::kWarn, "streams",
-      "node \"" + context.node_name() + "\" skips records with a null " + what +
-          (at != nullptr
-               ? " (first at " + std::string(at->topic) + "-" + std::to_string(at->partition) +
-                     "@" + std::to_string(at->offset) + ")"
-               : std::string()) +
-          "; further ones in this task are skipped without a message");
 }
 
 //! Folds each record into the aggregate of its key, kept in a key-value store
