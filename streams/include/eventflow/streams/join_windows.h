@@ -14,7 +14,7 @@
 // do not) and the grace >= 0; Validate() checks this, and the DSL reports a
 // bad value as a topology error naming it.
 //
-// Grace and closing (see internal/join_processors.h for the details): a
+// Grace and closing (see internal/stream_stream_join.h for the details): a
 // record is LATE, dropped and counted (dropped_late), when its time + grace
 // is before the window-close clock (internal/window_close.h); an unmatched
 // record of a left/outer join gets its null-joined result when no record that

@@ -56,11 +56,6 @@
 namespace eventflow::streams {
 
 namespace internal {
-inline constexpr std::string_view kAggregateName = "KSTREAM-AGGREGATE-";
-inline constexpr std::string_view kReduceName = "KSTREAM-REDUCE-";
-//! Appended to kAggregateName / kReduceName for generated store names.
-inline constexpr std::string_view kStateStoreName = "STATE-STORE-";
-
 // The adders of Count, Reduce and Aggregate, shared by the windowed ones.
 
 //! Returns the adder counting records.
@@ -95,6 +90,10 @@ template <typename K, typename V>
 class SessionWindowedKStream;
 template <typename K, typename V>
 class SlidingWindowedKStream;
+namespace internal {
+template <typename K, typename V, typename Windows, typename Derived>
+class WindowedKStreamFront;
+}  // namespace internal
 
 //! A stream grouped by key (see the file comment). Copyable and cheap; valid
 //! while its StreamsBuilder lives.
@@ -133,12 +132,8 @@ class KGroupedStream {
  private:
   template <typename K2, typename V2>
   friend class KStream;
-  template <typename K2, typename V2>
-  friend class TimeWindowedKStream;
-  template <typename K2, typename V2>
-  friend class SessionWindowedKStream;
-  template <typename K2, typename V2>
-  friend class SlidingWindowedKStream;
+  template <typename K2, typename V2, typename W, typename D>
+  friend class internal::WindowedKStreamFront;
 
   KGroupedStream(internal::InternalStreamsBuilder* builder, std::string node, SerdePtr<K> key_serde,
                  SerdePtr<V> value_serde, bool repartition_required,
@@ -150,15 +145,17 @@ class KGroupedStream {
         repartition_required_(repartition_required),
         name_(std::move(name)) {}
 
-  // Returns the table an aggregation's node `node` produces. KTable's
-  // constructor is private; the session and sliding windowed streams, not
-  // KTable's friends, build their tables through this.
+  // Returns the table an aggregation's node `node` produces (`windowed`:
+  // what a windowed aggregation knows of when its windows close). KTable's
+  // constructor is private; the windowed streams' front, not one of
+  // KTable's friends, builds its tables through this.
   template <typename KT, typename VT>
-  static KTable<KT, VT> MakeTable(internal::InternalStreamsBuilder* builder, std::string node,
-                                  SerdePtr<KT> key_serde, SerdePtr<VT> value_serde,
-                                  std::string store) {
+  static KTable<KT, VT> MakeTable(
+      internal::InternalStreamsBuilder* builder, std::string node, SerdePtr<KT> key_serde,
+      SerdePtr<VT> value_serde, std::string store,
+      std::shared_ptr<const internal::WindowedTableInfo> windowed = nullptr) {
     return KTable<KT, VT>(builder, std::move(node), std::move(key_serde), std::move(value_serde),
-                          std::move(store));
+                          std::move(store), {}, std::move(windowed));
   }
 
   // What an aggregation (windowed or not) adds before its processor: names,

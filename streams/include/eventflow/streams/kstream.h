@@ -53,7 +53,7 @@
 
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/internal_streams_builder.h"
-#include "eventflow/streams/internal/join_processors.h"
+#include "eventflow/streams/internal/joiner.h"
 #include "eventflow/streams/internal/kstream_processors.h"
 #include "eventflow/streams/join_windows.h"
 #include "eventflow/streams/processor.h"

@@ -20,7 +20,7 @@
 // Joins (Join, LeftJoin, OuterJoin with another KTable of the same key type,
 // windowed tables included): an update of either side looks the other side's
 // current value up and forwards the join, or a tombstone when the result
-// disappears; see KTableKTableJoin in internal/join_processors.h. The joiner
+// disappears; see KTableKTableJoin in internal/table_table_join.h. The joiner
 // takes (value, other) — or (key, value, other) — as const V& / const VO& for
 // Join, const V& / const std::optional<VO>& for LeftJoin and
 // std::optional of both for OuterJoin (the missing side is std::nullopt).
@@ -45,20 +45,14 @@
 
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/internal_streams_builder.h"
-#include "eventflow/streams/internal/join_processors.h"
+#include "eventflow/streams/internal/joiner.h"
 #include "eventflow/streams/internal/ktable_processors.h"
+#include "eventflow/streams/internal/table_table_join.h"
+#include "eventflow/streams/internal/table_value_getters.h"
+#include "eventflow/streams/internal/window_close.h"
 #include "eventflow/streams/kstream.h"
 
 namespace eventflow::streams {
-
-namespace internal {
-inline constexpr std::string_view kTableFilterName = "KTABLE-FILTER-";
-inline constexpr std::string_view kTableMapValuesName = "KTABLE-MAPVALUES-";
-inline constexpr std::string_view kTableToStreamName = "KTABLE-TOSTREAM-";
-}  // namespace internal
-
-template <typename K, typename V>
-class TimeWindowedKStream;
 
 //! A table in the DSL (see the file comment). Copyable and cheap; valid
 //! while its StreamsBuilder lives.
@@ -114,8 +108,6 @@ class KTable {
   template <typename K2, typename V2>
   friend class KGroupedStream;
   template <typename K2, typename V2>
-  friend class TimeWindowedKStream;
-  template <typename K2, typename V2>
   friend class KTable;
   template <typename K2, typename V2>
   friend class KStream;
@@ -123,13 +115,15 @@ class KTable {
 
   KTable(internal::InternalStreamsBuilder* builder, std::string node, SerdePtr<K> key_serde,
          SerdePtr<V> value_serde, std::optional<std::string> store_name,
-         internal::TableValueGetterSupplier<K, V> getter = {})
+         internal::TableValueGetterSupplier<K, V> getter = {},
+         std::shared_ptr<const internal::WindowedTableInfo> windowed = nullptr)
       : builder_(builder),
         node_(std::move(node)),
         key_serde_(std::move(key_serde)),
         value_serde_(std::move(value_serde)),
         store_name_(std::move(store_name)),
-        getter_(std::move(getter)) {}
+        getter_(std::move(getter)),
+        windowed_(std::move(windowed)) {}
 
   // Returns how a join reads this table's current values in a task: from its
   // store when materialized, else through the getter its operation set; empty
@@ -149,6 +143,9 @@ class KTable {
   SerdePtr<V> value_serde_;
   std::optional<std::string> store_name_;
   internal::TableValueGetterSupplier<K, V> getter_;  // set when not materialized
+  // When its windows close: set for the tables of windowed aggregations and
+  // what derives from them (Filter, MapValues, joins of two such tables).
+  std::shared_ptr<const internal::WindowedTableInfo> windowed_;
 };
 
 // ---------------------------------------------------------------------------
@@ -174,7 +171,7 @@ KTable<K, V> KTable<K, V>::AddFilter(std::string_view operation, F predicate, co
     };
   }
   return KTable(builder_, std::move(name), key_serde_, value_serde_, std::nullopt,
-                std::move(getter));
+                std::move(getter), windowed_);
 }
 
 template <typename K, typename V>
@@ -213,7 +210,7 @@ auto KTable<K, V>::MapValues(F mapper, const Named& named) const {
     };
   }
   return KTable<K, VOut>(builder_, std::move(name), key_serde_, nullptr, std::nullopt,
-                         std::move(getter));
+                         std::move(getter), windowed_);
 }
 
 template <typename K, typename V>
@@ -316,7 +313,8 @@ auto KTable<K, V>::DoJoin(std::string_view operation, const KTable<K, VO>& other
                                                                      other_getter(), fn);
   };
   return KTable<K, VR>(builder_, merge, key_serde_ ? key_serde_ : other.key_serde_, nullptr,
-                       std::nullopt, std::move(getter));
+                       std::nullopt, std::move(getter),
+                       internal::JoinedWindowedTableInfo(windowed_, other.windowed_));
 }
 
 }  // namespace eventflow::streams

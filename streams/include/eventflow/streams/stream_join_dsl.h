@@ -14,7 +14,7 @@
 // std::optional<V2>&), OuterJoin (const std::optional<V>&, const
 // std::optional<V2>&), each optionally with const K& first; VR is deduced.
 // Semantics, lateness and the final-only null-joined results: see
-// join_windows.h and KStreamKStreamJoin in internal/join_processors.h.
+// join_windows.h and KStreamKStreamJoin in internal/stream_stream_join.h.
 //
 // Nodes and stores, named as Kafka Streams names them (with StreamJoined's
 // name "<name>" the suffixes in parentheses):
@@ -61,7 +61,10 @@
 
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/internal_streams_builder.h"
-#include "eventflow/streams/internal/join_processors.h"
+#include "eventflow/streams/internal/joiner.h"
+#include "eventflow/streams/internal/stream_stream_join.h"
+#include "eventflow/streams/internal/stream_table_join.h"
+#include "eventflow/streams/internal/table_value_getters.h"
 #include "eventflow/streams/join_windows.h"
 #include "eventflow/streams/kstream.h"
 #include "eventflow/streams/ktable.h"

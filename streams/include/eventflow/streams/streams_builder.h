@@ -43,7 +43,7 @@
 
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/internal_streams_builder.h"
-#include "eventflow/streams/internal/join_processors.h"
+#include "eventflow/streams/internal/ktable_source.h"
 #include "eventflow/streams/kstream.h"
 #include "eventflow/streams/ktable.h"
 #include "eventflow/streams/topology.h"

@@ -30,6 +30,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,6 +74,15 @@ class StoreCache {
   //! The cached update of `key`, or nullopt when not cached (read the store).
   std::optional<state::RecordCache::CachedValue> Get(std::string_view key) {
     return cache_->Get(id_, key);
+  }
+
+  //! Emits the store's dirty entries now (through the emit function); throws
+  //! as Put does when that fails.
+  void Flush() {
+    const Status s = cache_->Flush(id_);
+    if (s.ok()) return;
+    if (IsStoreFailure(s)) throw StateStoreError(s);
+    throw std::runtime_error(s.ToString());
   }
 
   //! Records the latest value of `key`; throws when an eviction it caused

@@ -23,7 +23,8 @@
 
 namespace eventflow::streams::internal {
 
-//! Generated-name prefixes, as in Kafka Streams (KStreamImpl and friends).
+//! Generated-name prefixes, as in Kafka Streams (KStreamImpl, KTableImpl and
+//! friends): every node and store name the DSL generates starts with one.
 inline constexpr std::string_view kSourceName = "KSTREAM-SOURCE-";
 inline constexpr std::string_view kSinkName = "KSTREAM-SINK-";
 inline constexpr std::string_view kFilterName = "KSTREAM-FILTER-";
@@ -38,6 +39,28 @@ inline constexpr std::string_view kMergeName = "KSTREAM-MERGE-";
 inline constexpr std::string_view kKeySelectName = "KSTREAM-KEY-SELECT-";
 inline constexpr std::string_view kRepartitionName = "KSTREAM-REPARTITION-";
 inline constexpr std::string_view kProcessorName = "KSTREAM-PROCESSOR-";
+inline constexpr std::string_view kAggregateName = "KSTREAM-AGGREGATE-";
+inline constexpr std::string_view kReduceName = "KSTREAM-REDUCE-";
+//! Appended to kAggregateName / kReduceName / kSuppressName for generated store names.
+inline constexpr std::string_view kStateStoreName = "STATE-STORE-";
+inline constexpr std::string_view kWindowedName = "KSTREAM-WINDOWED-";
+inline constexpr std::string_view kJoinThisName = "KSTREAM-JOINTHIS-";
+inline constexpr std::string_view kJoinOtherName = "KSTREAM-JOINOTHER-";
+inline constexpr std::string_view kOuterThisName = "KSTREAM-OUTERTHIS-";
+inline constexpr std::string_view kOuterOtherName = "KSTREAM-OUTEROTHER-";
+inline constexpr std::string_view kOuterSharedName = "KSTREAM-OUTERSHARED-";
+inline constexpr std::string_view kStreamTableJoinName = "KSTREAM-JOIN-";
+inline constexpr std::string_view kStreamTableLeftJoinName = "KSTREAM-LEFTJOIN-";
+inline constexpr std::string_view kTableFilterName = "KTABLE-FILTER-";
+inline constexpr std::string_view kTableMapValuesName = "KTABLE-MAPVALUES-";
+inline constexpr std::string_view kTableToStreamName = "KTABLE-TOSTREAM-";
+inline constexpr std::string_view kTableJoinThisName = "KTABLE-JOINTHIS-";
+inline constexpr std::string_view kTableJoinOtherName = "KTABLE-JOINOTHER-";
+inline constexpr std::string_view kTableMergeName = "KTABLE-MERGE-";
+inline constexpr std::string_view kTableSourceName = "KTABLE-SOURCE-";
+inline constexpr std::string_view kSuppressName = "KTABLE-SUPPRESS-";
+//! Appended to a topic name for the generated store of a source table.
+inline constexpr std::string_view kSourceStoreSuffix = "-STATE-STORE-";
 
 //! Suffix of repartition topics ("<name>-repartition").
 inline constexpr std::string_view kRepartitionTopicSuffix = "-repartition";

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "eventflow/streams/dsl_options.h"
+#include "eventflow/streams/internal/processor_support.h"
 #include "eventflow/streams/processor.h"
 
 namespace eventflow::streams::internal {
@@ -26,16 +27,6 @@ namespace eventflow::streams::internal {
 //! A record predicate, as filter and split take it.
 template <typename K, typename V>
 using Predicate = std::function<bool(const K& key, const V& value)>;
-
-//! Base of the DSL processors: keeps the context to forward through.
-template <typename KIn, typename VIn, typename KOut, typename VOut>
-class DslProcessor : public Processor<KIn, VIn, KOut, VOut> {
- public:
-  void Init(ProcessorContext<KOut, VOut>& context) override { context_ = &context; }
-
- protected:
-  ProcessorContext<KOut, VOut>* context_ = nullptr;
-};
 
 //! Forwards every record unchanged (merge, branch children).
 template <typename K, typename V>

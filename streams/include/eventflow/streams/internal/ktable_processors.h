@@ -12,15 +12,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
-#include "eventflow/core/log.h"
-#include "eventflow/state/key_value_store.h"
 #include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/cached_store.h"
 #include "eventflow/streams/internal/kstream_processors.h"
+#include "eventflow/streams/internal/processor_support.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/serde.h"
 
@@ -31,74 +30,62 @@ namespace eventflow::streams::internal {
 template <typename K, typename V, typename VA>
 using AggregateAdder = std::function<VA(const K& key, const V& value, std::optional<VA>&& old)>;
 
-//! Throws when a call on store `store` failed; the message names the store
-//! and what was being done. A failure of the store itself (IsStoreFailure:
-//! disk full, I/O error, corruption) throws StateStoreError, which stops the
-//! stream thread; anything else (e.g. stored bytes the serde rejects) throws
-//! std::runtime_error, for the processing error policy.
-inline void ThrowIfStoreError(const std::string& store, const Status& status, const char* doing) {
-  if (status.ok()) return;
-  if (IsStoreFailure(status)) {
-    throw StateStoreError(status.WithContext("store \"" + store + "\": " + doing));
-  }
-  throw std::runtime_error("store \"" + store + "\": " + doing + ": " + status.ToString());
-}
-
-//! Returns the store `name` of type S connected to `context`'s node; throws
-//! std::logic_error naming the node, the store and `kind` (e.g. "window")
-//! when the node has none. For processors' Init.
-template <typename S, typename KOut, typename VOut>
-S* RequireStore(ProcessorContext<KOut, VOut>& context, const std::string& name, const char* kind) {
-  S* store = context.template GetStateStore<S>(name);
-  if (store == nullptr) {
-    throw std::logic_error("node \"" + context.node_name() + "\" has no " + kind + " store \"" +
-                           name + "\"");
-  }
-  return store;
-}
+//! Throws std::runtime_error: an aggregate of store `store` serialized to null.
+[[noreturn]] void ThrowNullAggregate(const std::string& store);
 
 //! The aggregation step shared by the plain and the windowed aggregation:
-//! decodes the stored aggregate when `got` (the store read) found one, applies
-//! `adder`, and serializes the result into `*bytes` for the caller to write.
-//! `*bytes` holds the stored aggregate on entry. Returns the new aggregate;
-//! throws, naming `store`, on a store or serde failure or a null aggregate.
+//! decodes the stored aggregate when `found` (the store read found one),
+//! applies `adder`, and serializes the result into `*bytes` for the caller to
+//! write. `*bytes` holds the stored aggregate on entry. Returns the new
+//! aggregate; throws, naming `store`, on a serde failure or a null aggregate.
 template <typename K, typename V, typename VA>
-VA ApplyAggregate(const std::string& store, const Status& got, const Serde<VA>& serde,
+VA ApplyAggregate(const std::string& store, bool found, const Serde<VA>& serde,
                   const AggregateAdder<K, V, VA>& adder, const K& key, const V& value,
                   std::string* bytes) {
   std::optional<VA> old;
-  if (got.ok()) {
+  if (found) {
     VA previous{};
     ThrowIfStoreError(store, serde.Deserialize(*bytes, &previous), "decoding the stored aggregate");
     old = std::move(previous);
-  } else if (!got.IsNotFound()) {
-    ThrowIfStoreError(store, got, "reading");
   }
   VA aggregate = adder(key, value, std::move(old));
   bytes->clear();
-  if (!serde.Serialize(aggregate, bytes)) {
-    throw std::runtime_error("store \"" + store +
-                             "\": the aggregate serializes to null; aggregates must have a value");
-  }
+  if (!serde.Serialize(aggregate, bytes)) ThrowNullAggregate(store);
   return aggregate;
 }
 
-//! Logs, once per processor instance (*warned), that records with a null
-//! `what` (key or value) are skipped, naming the first one's position.
-template <typename KOut, typename VOut>
-void WarnSkippedNullOnce(const ProcessorContext<KOut, VOut>& context, bool* warned,
-                         const char* what) {
-  if (*warned) return;
-  *warned = true;
-  const RecordContext* at = context.record_context();
-  Log(LogLevel::kWarn, "streams",
-      "node \"" + context.node_name() + "\" skips records with a null " + what +
-          (at != nullptr
-               ? " (first at " + std::string(at->topic) + "-" + std::to_string(at->partition) +
-                     "@" + std::to_string(at->offset) + ")"
-               : std::string()) +
-          "; further ones in this task are skipped without a message");
-}
+//! The byte-level half of KStreamAggregate (streams/src/aggregate_stores.cc):
+//! reads and writes the key-value store, through the task's record cache
+//! when caching.
+class KeyValueAggregateStore {
+ public:
+  //! Receives an aggregate leaving the cache: key bytes, value bytes, timestamp.
+  using ForwardFn =
+      std::function<void(std::string_view key, std::string_view value, int64_t timestamp)>;
+
+  //! Finds the key-value store `store_name` (`store` from the task; throws
+  //! naming `node` when missing) and registers with `cache` when `caching`
+  //! (and there is a cache). `forward` receives the aggregates leaving the
+  //! cache; it must stay valid as long as the task.
+  void Init(state::StateStore* store, state::RecordCache* cache, const std::string& node,
+            std::string store_name, bool caching, ForwardFn forward);
+  //! Reads the aggregate of `key` into *value (through the cache); returns
+  //! false when there is none. Throws, naming the store, on an error.
+  bool Read(std::string_view key, std::string* value);
+  //! Writes the new aggregate: into the cache (returns false) or into the
+  //! store (returns true: the caller forwards it now).
+  bool Write(std::string_view key, std::string_view value, int64_t timestamp);
+
+ private:
+  // A merged update leaving the cache: write the store, forward.
+  void EmitCached(std::string_view key, std::optional<std::string_view> value,
+                  int64_t timestamp);
+
+  std::string store_name_;
+  ForwardFn forward_;
+  StoreCache cache_;
+  state::KeyValueStore* store_ = nullptr;
+};
 
 //! Folds each record into the aggregate of its key, kept in a key-value store
 //! (count, reduce, aggregate), and forwards the new aggregate (emit on update).
@@ -138,10 +125,11 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
 
   void Init(ProcessorContext<K, std::optional<VA>>& context) override {
     DslProcessor<K, V, K, std::optional<VA>>::Init(context);
-    store_ = RequireStore<state::KeyValueStore>(context, store_name_, "key-value");
-    cache_.Init(context.record_cache(), caching_, store_name_,
-                [this](std::string_view key, std::optional<std::string_view> value,
-                       int64_t timestamp) { EmitCached(key, value, timestamp); });
+    store_.Init(FindStore(context, store_name_), context.record_cache(), context.node_name(),
+                store_name_, caching_,
+                [this](std::string_view key, std::string_view value, int64_t timestamp) {
+                  ForwardCached(key, value, timestamp);
+                });
   }
 
   void Process(Record<K, V> record) override {
@@ -149,47 +137,27 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
     bool null_value = false;
     if constexpr (IsOptional<V>::value) null_value = !record.value.has_value();
     if (!key_serde_->Serialize(record.key, &key_bytes_) || null_value) {
-      SkipNull(null_value ? "value" : "key");
+      WarnSkippedNullOnce(*this->context_, &warned_, null_value ? "value" : "key");
       return;
     }
-    if (cache_.active()) {
-      Status got = Status::NotFound("not cached");
-      if (auto cached = cache_.Get(key_bytes_)) {
-        if (cached->value) {
-          value_bytes_.assign(*cached->value);
-          got = Status::OK();
-        }
-      } else {
-        got = store_->Get(key_bytes_, &value_bytes_);
-      }
-      ApplyAggregate(store_name_, got, *value_serde_, *adder_, record.key, record.value,
-                     &value_bytes_);
-      cache_.Put(key_bytes_, value_bytes_, record.timestamp);
-      return;
-    }
-    const Status got = store_->Get(key_bytes_, &value_bytes_);
-    VA aggregate = ApplyAggregate(store_name_, got, *value_serde_, *adder_, record.key,
+    const bool found = store_.Read(key_bytes_, &value_bytes_);
+    VA aggregate = ApplyAggregate(store_name_, found, *value_serde_, *adder_, record.key,
                                   record.value, &value_bytes_);
-    Check(store_->Put(key_bytes_, value_bytes_, record.timestamp), "writing");
-    this->context_->Forward(Record<K, std::optional<VA>>{
-        std::move(record.key), std::move(aggregate), record.timestamp, std::move(record.headers)});
+    if (store_.Write(key_bytes_, value_bytes_, record.timestamp)) {
+      this->context_->Forward(Record<K, std::optional<VA>>{std::move(record.key),
+                                                           std::move(aggregate), record.timestamp,
+                                                           std::move(record.headers)});
+    }
   }
 
  private:
-  void Check(const Status& status, const char* doing) const {
-    ThrowIfStoreError(store_name_, status, doing);
-  }
-  void SkipNull(const char* what) { WarnSkippedNullOnce(*this->context_, &warned_, what); }
-
-  // A merged update leaving the cache: write the store, forward.
-  void EmitCached(std::string_view key, std::optional<std::string_view> value,
-                  int64_t timestamp) {
-    if (!value) return;  // this processor never caches deletions
-    Check(store_->Put(key, *value, timestamp), "writing");
+  // A merged update leaving the cache (already in the store): decode, forward.
+  void ForwardCached(std::string_view key, std::string_view value, int64_t timestamp) {
     K k{};
-    Check(key_serde_->Deserialize(key, &k), "decoding a cached key");
+    ThrowIfStoreError(store_name_, key_serde_->Deserialize(key, &k), "decoding a cached key");
     VA aggregate{};
-    Check(value_serde_->Deserialize(*value, &aggregate), "decoding a cached aggregate");
+    ThrowIfStoreError(store_name_, value_serde_->Deserialize(value, &aggregate),
+                      "decoding a cached aggregate");
     this->context_->Forward(
         Record<K, std::optional<VA>>{std::move(k), std::move(aggregate), timestamp, {}});
   }
@@ -199,8 +167,7 @@ class KStreamAggregate final : public DslProcessor<K, V, K, std::optional<VA>> {
   SerdePtr<K> key_serde_;
   SerdePtr<VA> value_serde_;
   bool caching_;
-  StoreCache cache_;
-  state::KeyValueStore* store_ = nullptr;
+  KeyValueAggregateStore store_;
   std::string key_bytes_;
   std::string value_bytes_;
   bool warned_ = false;

@@ -92,7 +92,8 @@ class KStreamSessionWindowAggregate final
 
   KStreamSessionWindowAggregate(std::string store_name, SessionWindows windows, EmitStrategy emit,
                                 std::shared_ptr<const Fns> fns, SerdePtr<K> key_serde,
-                                SerdePtr<VA> value_serde)
+                                SerdePtr<VA> value_serde, bool /*caching: not applied yet*/ = false,
+                                bool /*flush_on_close: nothing cached*/ = false)
       : store_name_(std::move(store_name)),
         windows_(windows),
         emit_(emit),

@@ -74,7 +74,8 @@ class KStreamSlidingWindowAggregate final
 
   KStreamSlidingWindowAggregate(std::string store_name, SlidingWindows windows, EmitStrategy emit,
                                 std::shared_ptr<const Adder> adder, SerdePtr<K> key_serde,
-                                SerdePtr<VA> value_serde)
+                                SerdePtr<VA> value_serde, bool /*caching: not applied yet*/ = false,
+                                bool /*flush_on_close: nothing cached*/ = false)
       : store_name_(std::move(store_name)),
         windows_(windows),
         emit_(emit),

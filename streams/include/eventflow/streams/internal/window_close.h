@@ -1,11 +1,14 @@
 // When a window is closed: the clock windows close by, and the test. Every
 // windowed processor (windowed aggregations, session and sliding windows,
-// stream-stream joins) decides lateness and emission through these two
-// functions only. Not for user code.
+// stream-stream joins, suppression) decides lateness and emission through
+// these two functions only; and what a windowed table knows of when its
+// windows close (WindowedTableInfo, for Suppress). Not for user code.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "eventflow/streams/processor.h"
 
@@ -47,5 +50,36 @@ int64_t LatenessClock(const ProcessorContext<KOut, VOut>& context, int64_t recor
 inline bool WindowClosed(int64_t window_end, int64_t grace, int64_t now) {
   return window_end + grace <= now;
 }
+
+//! Set by Suppress(UntilWindowCloses) on the caching windowed aggregations
+//! upstream of it, read when a task creates the aggregation's processor: it
+//! then flushes its record cache at the punctuation where a window closes
+//! (see KStreamWindowAggregate), so that no update of a closed window still
+//! waits in the cache when the suppression emits the window.
+struct CacheFlushOnClose {
+  bool enabled = false;  //!< flush the cache as windows close
+};
+
+//! What a windowed table knows of its windows, from the windowed
+//! aggregations it comes from (Kafka finds the same by walking the graph up
+//! to them): the window of a key Windowed<K>{k, start, end} is final once
+//! the window-close clock reaches end + close_after_end_ms — no record can
+//! change it any more. A table joined from two windowed tables closes at
+//! the later of both sides' times.
+struct WindowedTableInfo {
+  //! Added to a key's window end for the time it closes: grace for time
+  //! windows, 1 + grace for sliding windows (inclusive ends), gap + 1 +
+  //! grace for sessions.
+  int64_t close_after_end_ms = 0;
+  //! The caching aggregations upstream whose cache must flush as windows
+  //! close for a Suppress(UntilWindowCloses) to see every update in time.
+  std::vector<std::shared_ptr<CacheFlushOnClose>> caches;
+};
+
+//! Returns what the join of two windowed tables knows of its windows: they
+//! close at the later of both sides' times; nullptr unless both sides know.
+std::shared_ptr<const WindowedTableInfo> JoinedWindowedTableInfo(
+    const std::shared_ptr<const WindowedTableInfo>& left,
+    const std::shared_ptr<const WindowedTableInfo>& right);
 
 }  // namespace eventflow::streams::internal

@@ -1,24 +1,27 @@
-// The processor behind TimeWindowedKStream's aggregations, and the two
-// functions that decide when a window is closed. Not for user code.
+// The processor behind TimeWindowedKStream's aggregations. Not for user code.
+//
+// The processor has a typed half (here: serdes, the user's function,
+// forwarding) and a byte-level half, WindowAggregateStore, compiled once in
+// streams/src/window_aggregate.cc (the window store, the record cache,
+// lateness, emission on close, expiry).
 //
 // Thread-safety: processor instances belong to one task; the shared user
 // functions are called from every task and stream thread.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
-#include "eventflow/core/log.h"
-#include "eventflow/state/store_keys.h"
-#include "eventflow/state/window_store.h"
+#include "eventflow/streams/dsl_options.h"
 #include "eventflow/streams/internal/cached_store.h"
 #include "eventflow/streams/internal/ktable_processors.h"
+#include "eventflow/streams/internal/processor_support.h"
 #include "eventflow/streams/internal/window_close.h"
 #include "eventflow/streams/processor.h"
 #include "eventflow/streams/serde.h"
@@ -26,13 +29,74 @@
 
 namespace eventflow::streams::internal {
 
+//! The byte-level half of KStreamWindowAggregate (see there for the
+//! semantics): reads and writes the window store, through the task's record
+//! cache when caching, decides lateness, and at each stream-time punctuation
+//! forwards the windows that closed (kOnWindowClose), flushes the cache when
+//! a window closes (flush_on_close, for a Suppress downstream) and moves the
+//! store's horizon.
+class WindowAggregateStore {
+ public:
+  //! Receives a window's aggregate to forward: the key's bytes, the window
+  //! start, the aggregate's bytes and the record timestamp.
+  using ForwardFn = std::function<void(std::string_view key, int64_t start,
+                                       std::string_view value, int64_t timestamp)>;
+
+  //! Finds the window store `store_name` (`store` from the task; throws naming
+  //! `node` when missing) and registers with `cache` when caching applies
+  //! (`caching`, a cache, kOnWindowUpdate). `forward` receives the windows
+  //! leaving the cache and, with kOnWindowClose, the closed windows; it must
+  //! stay valid as long as the task.
+  void Init(state::StateStore* store, state::RecordCache* cache, const std::string& node,
+            std::string store_name, TimeWindows windows, EmitStrategy emit, bool caching,
+            bool flush_on_close, ForwardFn forward);
+  //! True when updates go through the record cache.
+  bool caching() const { return cache_.active(); }
+  //! Returns true, counting nothing but logging the first per task, when the
+  //! window at `start` of a record at `timestamp` is closed at `now` (a
+  //! LatenessClock value).
+  bool Late(int64_t timestamp, int64_t start, int64_t now);
+  //! Reads the aggregate of (key, start) into *value (through the cache);
+  //! returns false when there is none. Throws, naming the store, on an error.
+  bool Read(std::string_view key, int64_t start, std::string* value);
+  //! Writes the new aggregate of the window last Read: into the cache, or
+  //! into the store. Returns true when the caller forwards it now
+  //! (kOnWindowUpdate without cache).
+  bool Write(std::string_view key, int64_t start, std::string_view value, int64_t timestamp);
+  //! The stream-time punctuation at `now` (a WindowCloseClock value;
+  //! nothing while negative); `restored_watermark` as the task gives it.
+  void OnStreamTime(int64_t now, int64_t restored_watermark);
+
+ private:
+  void Check(const Status& status, const char* doing) const;
+  // A merged window update leaving the cache: write the store, forward.
+  void EmitCached(std::string_view cache_key, std::optional<std::string_view> value,
+                  int64_t timestamp);
+
+  std::string node_;
+  std::string store_name_;
+  TimeWindows windows_ = TimeWindows::OfSizeWithNoGrace(std::chrono::milliseconds(1));
+  EmitStrategy emit_ = EmitStrategy::kOnWindowUpdate;
+  bool flush_on_close_ = false;
+  ForwardFn forward_;
+  StoreCache cache_;
+  state::WindowStore* store_ = nullptr;
+  int64_t emitted_to_ = -1;  // kOnWindowClose: windows with start <= this were forwarded
+  int64_t flushed_to_ = -1;  // flush_on_close: windows with start <= this were flushed
+  std::string cache_key_;
+  bool warned_late_ = false;
+};
+
 //! Folds each record into the aggregate of every window of its key that
 //! contains it, kept in a window store, and forwards per EmitStrategy:
 //! - kOnWindowUpdate: each window's new aggregate, with the input record's
 //!   timestamp — at once without caching; with caching (`caching` and a task
 //!   record cache, see StoreCache) the updates of a (key, window) are merged
 //!   in the cache and written to the store and forwarded once per commit
-//!   (cache key = EncodeWindowKey(key bytes, start)).
+//!   (cache key = EncodeWindowKey(key bytes, start)). With `flush_on_close`
+//!   (a Suppress(UntilWindowCloses) downstream) the cache is also flushed
+//!   at the punctuation where a window closes, before the downstream
+//!   punctuators run: every update of a closed window has then gone out.
 //! - kOnWindowClose: nothing from Process(); a stream-time punctuator (every
 //!   ms of stream time, so at each advance) forwards each window that has
 //!   just closed, once, with its final aggregate and timestamp end - 1 (the
@@ -42,7 +106,8 @@ namespace eventflow::streams::internal {
 //! Late records: an update for a window that is closed (WindowClosed on the
 //! LatenessClock: the window-close clock or the record's own partition's
 //! stream time) is not applied, and counted in the task's dropped_late; the
-//! first per task is logged. Other windows of the same (hopping) record are still updated.
+//! first per task is logged. Other windows of the same (hopping) record are
+//! still updated.
 //!
 //! Expiry: the same punctuator then advances the store's stream time, so its
 //! horizon is now - retention + 1; with retention = size + grace (what the
@@ -77,25 +142,27 @@ class KStreamWindowAggregate final
 
   KStreamWindowAggregate(std::string store_name, TimeWindows windows, EmitStrategy emit,
                          std::shared_ptr<const Adder> adder, SerdePtr<K> key_serde,
-                         SerdePtr<VA> value_serde, bool caching = true)
+                         SerdePtr<VA> value_serde, bool caching = true,
+                         bool flush_on_close = false)
       : store_name_(std::move(store_name)),
         windows_(windows),
         emit_(emit),
         adder_(std::move(adder)),
         key_serde_(std::move(key_serde)),
         value_serde_(std::move(value_serde)),
-        caching_(caching) {}
+        caching_(caching),
+        flush_on_close_(flush_on_close) {}
 
   void Init(ProcessorContext<Windowed<K>, std::optional<VA>>& context) override {
     DslProcessor<K, V, Windowed<K>, std::optional<VA>>::Init(context);
-    store_ = RequireStore<state::WindowStore>(context, store_name_, "window");
-    context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime,
-                     [this](int64_t) { OnStreamTime(WindowCloseClock(*this->context_, -1)); });
-    // Final results are read from the store at close: only updates are cached.
-    cache_.Init(context.record_cache(), caching_ && emit_ == EmitStrategy::kOnWindowUpdate,
-                store_name_,
-                [this](std::string_view key, std::optional<std::string_view> value,
-                       int64_t timestamp) { EmitCached(key, value, timestamp); });
+    store_.Init(FindStore(context, store_name_), context.record_cache(), context.node_name(),
+                store_name_, windows_, emit_, caching_, flush_on_close_,
+                [this](std::string_view key, int64_t start, std::string_view value,
+                       int64_t timestamp) { ForwardStored(key, start, value, timestamp); });
+    context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime, [this](int64_t) {
+      store_.OnStreamTime(WindowCloseClock(*this->context_, -1),
+                          this->context_->restored_watermark());
+    });
   }
 
   void Process(Record<K, V> record) override {
@@ -108,33 +175,15 @@ class KStreamWindowAggregate final
     }
     const int64_t now = LatenessClock(*this->context_, record.timestamp);
     const int64_t size = windows_.size_ms();
-    const int64_t grace = windows_.grace_ms();
     windows_.ForEachWindow(record.timestamp, [&](int64_t start) {
-      if (WindowClosed(start + size, grace, now)) {
-        DropLate(record.timestamp, start, now);
+      if (store_.Late(record.timestamp, start, now)) {
+        this->context_->CountDroppedLate();
         return;
       }
-      if (cache_.active()) {
-        state::EncodeWindowKey(key_bytes_, start, &cache_key_);
-        Status got = Status::NotFound("not cached");
-        if (auto cached = cache_.Get(cache_key_)) {
-          if (cached->value) {
-            value_bytes_.assign(*cached->value);
-            got = Status::OK();
-          }
-        } else {
-          got = store_->Fetch(key_bytes_, start, &value_bytes_);
-        }
-        ApplyAggregate(store_name_, got, *value_serde_, *adder_, record.key, record.value,
-                       &value_bytes_);
-        cache_.Put(cache_key_, value_bytes_, record.timestamp);
-        return;
-      }
-      const Status got = store_->Fetch(key_bytes_, start, &value_bytes_);
-      VA aggregate = ApplyAggregate(store_name_, got, *value_serde_, *adder_, record.key,
+      const bool found = store_.Read(key_bytes_, start, &value_bytes_);
+      VA aggregate = ApplyAggregate(store_name_, found, *value_serde_, *adder_, record.key,
                                     record.value, &value_bytes_);
-      Check(store_->Put(key_bytes_, start, value_bytes_, record.timestamp), "writing");
-      if (emit_ == EmitStrategy::kOnWindowUpdate) {
+      if (store_.Write(key_bytes_, start, value_bytes_, record.timestamp)) {
         this->context_->Forward(Out{Windowed<K>{record.key, start, start + size},
                                     std::move(aggregate), record.timestamp, record.headers});
       }
@@ -142,69 +191,16 @@ class KStreamWindowAggregate final
   }
 
  private:
-  void Check(const Status& status, const char* doing) const {
-    ThrowIfStoreError(store_name_, status, doing);
-  }
-
-  void DropLate(int64_t timestamp, int64_t start, int64_t now) {
-    this->context_->CountDroppedLate();
-    if (warned_late_) return;
-    warned_late_ = true;
-    Log(LogLevel::kWarn, "streams",
-        "node \"" + this->context_->node_name() + "\" drops a record at " +
-            std::to_string(timestamp) + " for window [" + std::to_string(start) + ", " +
-            std::to_string(start + windows_.size_ms()) + "), closed since end + grace " +
-            std::to_string(windows_.grace_ms()) + " <= " + std::to_string(now) +
-            "; further late records in this task are only counted (dropped_late)");
-  }
-
-  // A merged window update leaving the cache: write the store, forward.
-  void EmitCached(std::string_view cache_key, std::optional<std::string_view> value,
-                  int64_t timestamp) {
-    if (!value) return;  // this processor never caches deletions
-    state::WindowKeyView at;
-    Check(state::DecodeWindowKey(cache_key, /*with_sequence=*/false, &at), "decoding a cached key");
-    Check(store_->Put(at.key, at.window_start, *value, timestamp), "writing");
-    Windowed<K> key{K{}, at.window_start, at.window_start + windows_.size_ms()};
-    Check(key_serde_->Deserialize(at.key, &key.key), "decoding a cached key");
+  // A window's aggregate from the cache or the store (closed): decode, forward.
+  void ForwardStored(std::string_view key_bytes, int64_t start, std::string_view value,
+                     int64_t timestamp) {
+    Windowed<K> key{K{}, start, start + windows_.size_ms()};
+    ThrowIfStoreError(store_name_, key_serde_->Deserialize(key_bytes, &key.key),
+                      "decoding a stored key");
     VA aggregate{};
-    Check(value_serde_->Deserialize(*value, &aggregate), "decoding a cached aggregate");
+    ThrowIfStoreError(store_name_, value_serde_->Deserialize(value, &aggregate),
+                      "decoding the stored aggregate");
     this->context_->Forward(Out{std::move(key), std::move(aggregate), timestamp, {}});
-  }
-
-  // Forwards the windows that closed up to `now` (kOnWindowClose), then moves
-  // the store's expiry horizon (both modes).
-  void OnStreamTime(int64_t now) {
-    if (now < 0) return;
-    if (emit_ == EmitStrategy::kOnWindowClose) {
-      // Windows with start <= limit are closed: start + size + grace <= now.
-      const int64_t limit = now - windows_.size_ms() - windows_.grace_ms();
-      // Windows closed by the restored watermark went out before the last
-      // commit, even if the store's commit (its horizon) did not follow.
-      const int64_t restored = this->context_->restored_watermark();
-      const int64_t emitted_before =
-          restored >= 0 ? restored - windows_.size_ms() - windows_.grace_ms() : -1;
-      const int64_t from =
-          std::max({emitted_to_ + 1, store_->expiry_horizon(), emitted_before + 1});
-      // Window starts are multiples of the advance: scan only when the limit
-      // reaches the next one (once per advance of the watermark, not per ms).
-      const int64_t advance = windows_.advance_ms();
-      const int64_t first_start = from <= 0 ? 0 : (from + advance - 1) / advance * advance;
-      if (limit >= first_start) {
-        auto it = store_->FetchAll(first_start, limit);
-        for (; it->Valid(); it->Next()) {
-          Windowed<K> key{K{}, it->window_start(), it->window_start() + windows_.size_ms()};
-          Check(key_serde_->Deserialize(it->key(), &key.key), "decoding a stored key");
-          VA value{};
-          Check(value_serde_->Deserialize(it->value(), &value), "decoding the stored aggregate");
-          const int64_t timestamp = key.end - 1;
-          this->context_->Forward(Out{std::move(key), std::move(value), timestamp, {}});
-        }
-        Check(it->status(), "scanning closed windows");
-      }
-      emitted_to_ = std::max(emitted_to_, limit);
-    }
-    Check(store_->AdvanceStreamTime(now), "advancing stream time");
   }
 
   std::string store_name_;
@@ -214,14 +210,11 @@ class KStreamWindowAggregate final
   SerdePtr<K> key_serde_;
   SerdePtr<VA> value_serde_;
   bool caching_;
-  StoreCache cache_;
-  state::WindowStore* store_ = nullptr;
-  int64_t emitted_to_ = -1;  // kOnWindowClose: windows with start <= this were forwarded
+  bool flush_on_close_;
+  WindowAggregateStore store_;
   std::string key_bytes_;
   std::string value_bytes_;
-  std::string cache_key_;
   bool warned_null_ = false;
-  bool warned_late_ = false;
 };
 
 }  // namespace eventflow::streams::internal
