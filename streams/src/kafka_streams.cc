@@ -7,6 +7,7 @@
 #include "eventflow/streams/kafka_admin.h"
 #include "eventflow/streams/kafka_client.h"
 #include "stream_thread.h"
+#include "thread_shared.h"
 
 namespace eventflow::streams {
 
@@ -32,6 +33,8 @@ void KafkaStreams::SetStateListener(StateListener listener) { listener_ = std::m
 void KafkaStreams::SetUncaughtErrorHandler(ErrorHandler handler) {
   error_handler_ = std::move(handler);
 }
+
+void KafkaStreams::SetTestHook(RuntimeTestHook hook) { test_hook_ = std::move(hook); }
 
 KafkaStreams::State KafkaStreams::state() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -116,11 +119,7 @@ void KafkaStreams::OnThreadState(int index, ThreadState state) {
 }
 
 Status KafkaStreams::CreateInternalTopics() {
-  KafkaProperties props;
-  props.Set("bootstrap.servers", config_.bootstrap_servers);
-  props.Set("client.id", config_.application_id + "-admin");
-  props.Merge(config_.kafka);
-  auto admin = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  auto admin = shared_->client_supplier->CreateAdmin(config_);
   if (!admin.ok()) return admin.status();
   const auto timeout = std::chrono::seconds(60);
 
@@ -273,6 +272,8 @@ Status KafkaStreams::Start() {
   shared->config = &config_;
   shared->instance_id = config_.EffectiveInstanceId();
   shared->resolve = topology_.ResolverFor(config_.application_id);
+  shared->client_supplier = NewDefaultClientSupplier();
+  shared->test_hook = test_hook_;
   for (const Topology::SubTopology& sub : shared->subtopologies) {
     for (const std::string& topic : sub.source_topics) {
       const std::string resolved = shared->resolve(topic);
