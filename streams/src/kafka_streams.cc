@@ -4,10 +4,10 @@
 #include <thread>
 
 #include "eventflow/core/log.h"
-#include "eventflow/kafka/client_config.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
 #include "stream_thread.h"
+#include "thread_shared.h"
 
 namespace eventflow::streams {
 
@@ -33,6 +33,8 @@ void KafkaStreams::SetStateListener(StateListener listener) { listener_ = std::m
 void KafkaStreams::SetUncaughtErrorHandler(ErrorHandler handler) {
   error_handler_ = std::move(handler);
 }
+
+void KafkaStreams::SetTestHook(RuntimeTestHook hook) { test_hook_ = std::move(hook); }
 
 KafkaStreams::State KafkaStreams::state() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -117,13 +119,7 @@ void KafkaStreams::OnThreadState(int index, ThreadState state) {
 }
 
 Status KafkaStreams::CreateInternalTopics() {
-  auto props = kafka::BuildClientConfig(
-      kafka::ClientRole::kAdmin,
-      {.bootstrap_servers = config_.bootstrap_servers,
-       .client_id = config_.application_id + "-admin"},
-      config_.kafka);
-  if (!props.ok()) return props.status();
-  auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, *props);
+  auto admin = shared_->client_supplier->CreateAdmin(config_);
   if (!admin.ok()) return admin.status();
   const auto timeout = std::chrono::seconds(60);
 
@@ -190,8 +186,8 @@ Status KafkaStreams::CreateInternalTopics() {
         configs.emplace_back(key, value);
       }
     }
-    topics.push_back(kafka::NewTopic{shared_->resolve(spec.name), n, config_.replication_factor,
-                                     std::move(configs)});
+    topics.push_back(
+        kafka::NewTopic{shared_->resolve(spec.name), n, config_.replication_factor, std::move(configs)});
   }
   // Changelog topics: one partition per task of the sub-topology using the store.
   std::map<std::string, int> internal_partitions;
@@ -239,21 +235,21 @@ Status KafkaStreams::CreateInternalTopics() {
                  {"retention.ms", std::to_string(retention.count())}};
     }
     topics.push_back(kafka::NewTopic{ChangelogTopic(config_.application_id, store.name), n,
-                                     config_.replication_factor, std::move(configs)});
+                              config_.replication_factor, std::move(configs)});
   }
   // Dead letters carry the wall-clock time they were written: the broker's
   // default retention (7 days) counts from then.
   topics.push_back(kafka::NewTopic{DeadLetterTopic(config_.application_id), 1,
-                                   config_.replication_factor, {{"cleanup.policy", "delete"}}});
+                            config_.replication_factor, {{"cleanup.policy", "delete"}}});
   (void)max_partitions;
   EVENTFLOW_RETURN_IF_ERROR(kafka::EnsureTopics(admin->get(), topics, timeout));
   // Topics left by an earlier version (or created by hand) keep their
   // configuration; say where it differs from what the runtime relies on.
   kafka::WarnAboutTopicConfigs(admin->get(), topics,
-                               "repartition topics must keep records until the application purges "
-                               "them, changelogs until their state expires (docs/architecture.md, "
-                               "\"Topics and retention\")",
-                               timeout);
+                        "repartition topics must keep records until the application purges "
+                        "them, changelogs until their state expires (docs/architecture.md, "
+                        "\"Topics and retention\")",
+                        timeout);
   return Status::OK();
 }
 
@@ -276,6 +272,8 @@ Status KafkaStreams::Start() {
   shared->config = &config_;
   shared->instance_id = config_.EffectiveInstanceId();
   shared->resolve = topology_.ResolverFor(config_.application_id);
+  shared->client_supplier = NewDefaultClientSupplier();
+  shared->test_hook = test_hook_;
   for (const Topology::SubTopology& sub : shared->subtopologies) {
     for (const std::string& topic : sub.source_topics) {
       const std::string resolved = shared->resolve(topic);

@@ -8,9 +8,7 @@
 #include <limits>
 
 #include "eventflow/core/log.h"
-#include "eventflow/state/key_value_store.h"
-#include "eventflow/state/session_store.h"
-#include "eventflow/state/window_store.h"
+#include "processor_state_manager.h"
 
 namespace eventflow::streams {
 
@@ -167,6 +165,10 @@ StreamTask::StreamTask(TaskId id, const Topology& topology,
       collector_(collector),
       stamp_prefix_(id.ToString() + ":"),
       dlq_topic_(DeadLetterTopic(options_.application_id)) {
+  state_ = std::make_unique<ProcessorStateManager>(
+      id, topology, subtopology.stores,
+      ProcessorStateManager::Options{options_.application_id, options_.state_dir,
+                                     options_.memory_budget, options_.rocksdb_config_setter});
   if (!options_.wall_clock) {
     options_.wall_clock = [] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -184,10 +186,10 @@ Status StreamTask::Init() {
       topology_.Instantiate(subtopology_, topology_.ResolverFor(options_.application_id));
   if (!instance.ok()) return instance.status().WithContext("task " + id_.ToString());
   instance_ = std::move(*instance);
-  EVENTFLOW_RETURN_IF_ERROR(OpenStores());
+  EVENTFLOW_RETURN_IF_ERROR(state_->Open(collector_, &cached_wall_clock_));
   // Before the nodes: their Init registers their stores with the cache, in
   // node order, which is FlushAll's order.
-  if (options_.record_cache_bytes > 0 && !stores_.empty()) {
+  if (options_.record_cache_bytes > 0 && !state_->stores().empty()) {
     cache_ = std::make_unique<state::RecordCache>(options_.record_cache_bytes);
   }
   for (auto& node : instance_.nodes) {
@@ -211,112 +213,8 @@ Status StreamTask::Init() {
   return Status::OK();
 }
 
-namespace {
-
-// Sends a store's changes to its changelog partition (the task's partition)
-// through the task's collector, so under exactly-once they are part of the
-// task's transaction. The Kafka timestamp is the wall-clock time of writing,
-// not the change's event time: the window is in the key already, and the
-// broker's time retention of a window or session changelog must count from
-// when the state was written — a replay of months-old events would otherwise
-// have its changelog deleted at the next retention check, and a restore would
-// miss state the store still needs.
-class TaskChangelogWriter final : public state::ChangelogWriter {
- public:
-  TaskChangelogWriter(std::string topic, int32_t partition, RecordCollector* collector,
-                      const int64_t* wall_clock)
-      : topic_(std::move(topic)),
-        partition_(partition),
-        collector_(collector),
-        wall_clock_(wall_clock) {}
-  Status Log(std::string_view key, std::optional<std::string_view> value,
-             int64_t /*event_time*/) override {
-    return collector_->Send(topic_, partition_, key, value, *wall_clock_, no_headers_);
-  }
-
- private:
-  std::string topic_;
-  int32_t partition_;
-  RecordCollector* collector_;
-  const int64_t* wall_clock_;  // the task's cached wall clock (SetWallClock)
-  Headers no_headers_;
-};
-
-}  // namespace
-
-Status StreamTask::OpenStores() {
-  for (const std::string& name : subtopology_.stores) {
-    const StoreSpec* spec = topology_.FindStore(name);
-    if (spec == nullptr) return Status::Internal("unknown store " + name);
-    state::StoreOptions options;
-    options.name = spec->name;
-    options.backend = spec->in_memory ? state::StoreBackend::kInMemory : state::StoreBackend::kRocksDb;
-    options.state_dir = options_.state_dir;
-    options.application_id = options_.application_id;
-    options.task_id = id_.ToString();
-    options.memory_budget = options_.memory_budget;
-    options.rocksdb_config_setter = options_.rocksdb_config_setter;
-    if (spec->logging) {
-      changelog_writers_.push_back(std::make_unique<TaskChangelogWriter>(
-          ChangelogTopic(options_.application_id, spec->name), id_.partition, collector_,
-          &cached_wall_clock_));
-      options.changelog_writer = changelog_writers_.back().get();
-    }
-    auto open = [&]() -> Result<std::unique_ptr<state::StateStore>> {
-      auto upcast = [](auto opened) -> Result<std::unique_ptr<state::StateStore>> {
-        if (!opened.ok()) return opened.status();
-        return std::unique_ptr<state::StateStore>(std::move(*opened));
-      };
-      switch (spec->kind) {
-        case StoreSpec::Kind::kKeyValue:
-          return upcast(state::OpenKeyValueStore(options));
-        case StoreSpec::Kind::kWindow: {
-          state::WindowStoreOptions window;
-          window.retention = spec->retention;
-          window.segment_interval = spec->segment_interval;
-          window.retain_duplicates = spec->retain_duplicates;
-          return upcast(state::OpenWindowStore(options, window));
-        }
-        case StoreSpec::Kind::kSession: {
-          state::SessionStoreOptions session;
-          session.retention = spec->retention;
-          session.segment_interval = spec->segment_interval;
-          return upcast(state::OpenSessionStore(options, session));
-        }
-      }
-      return Status::Internal("unknown kind of store " + name);
-    };
-    auto store = open();
-    if (!store.ok() && store.status().code() == StatusCode::kCorruption && spec->logging &&
-        options.backend == state::StoreBackend::kRocksDb) {
-      // Unusable local state (e.g. files damaged when the disk filled up): the
-      // changelog holds everything, so start over and restore it in full.
-      Log(LogLevel::kWarn, "stream-task",
-          "task " + id_.ToString() + ": " + store.status().ToString() +
-              "; deleting the store's directory for a full restore from its changelog");
-      EVENTFLOW_RETURN_IF_ERROR(
-          state::DestroyStore(options).WithContext("task " + id_.ToString()));
-      store = open();
-    }
-    if (!store.ok()) return store.status().WithContext("task " + id_.ToString());
-    stores_.emplace(name, std::move(*store));
-  }
-  return Status::OK();
-}
-
 state::StateStore* StreamTask::GetStateStore(std::string_view name) {
-  auto it = stores_.find(name);
-  return it != stores_.end() ? it->second.get() : nullptr;
-}
-
-Status StreamTask::CommitStores(const std::map<std::string, int64_t>& changelog_offsets) {
-  for (auto& [name, store] : stores_) {
-    auto it = changelog_offsets.find(name);
-    const int64_t offset =
-        it != changelog_offsets.end() ? it->second : store->CommittedOffset().value_or(0);
-    EVENTFLOW_RETURN_IF_ERROR(store->Commit(offset).WithContext("task " + id_.ToString()));
-  }
-  return Status::OK();
+  return state_->GetStore(name);
 }
 
 Status StreamTask::FlushCache() {
@@ -332,7 +230,7 @@ Status StreamTask::ResizeCache(size_t bytes) {
 
 void StreamTask::AbortStores() {
   if (cache_ != nullptr) cache_->Clear();  // it may hold rolled-back updates
-  for (auto& [name, store] : stores_) store->Abort();
+  state_->Abort();
 }
 
 // Called per record by AddRecord(): a string_view, so finding the partition
@@ -805,8 +703,7 @@ void StreamTask::Close() {
   for (auto& node : instance_.nodes) node->Close();
   cache_.reset();  // its listeners point into the nodes; unflushed updates are dropped
   instance_.nodes.clear();
-  stores_.clear();  // uncommitted writes are dropped
-  changelog_writers_.clear();
+  state_->Close();  // uncommitted writes are dropped
 }
 
 }  // namespace eventflow::streams

@@ -72,6 +72,14 @@ Status StreamsConfig::Validate() const {
                                    std::to_string(partition_stall_timeout.count()) +
                                    " (0 turns the check off)");
   }
+  if (restore_batch_records < 1) {
+    return Status::InvalidArgument("restore.batch.records must be positive, got " +
+                                   std::to_string(restore_batch_records));
+  }
+  if (restore_timeout.count() <= 0) {
+    return Status::InvalidArgument("restore.timeout.ms must be positive, got " +
+                                   std::to_string(restore_timeout.count()));
+  }
   if (session_timeout.count() < 1000) {
     return Status::InvalidArgument("session.timeout.ms must be at least 1000");
   }

@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "processor_state_manager.h"
+
 namespace eventflow::streams {
 
 TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptions options)
@@ -160,7 +162,7 @@ Status TopologyTestDriver::Commit() {
     if (!more) break;
     EVENTFLOW_RETURN_IF_ERROR(ProcessAll());
   }
-  for (auto& task : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->CommitStores({}));
+  for (auto& task : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->state_manager().Commit(nullptr));
   return Status::OK();
 }
 

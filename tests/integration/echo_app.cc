@@ -18,6 +18,7 @@
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/shutdown.h"
 #include "eventflow/streams/topology.h"
+#include "crash_point.h"
 
 namespace {
 
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
                                              text, {"echo"});
 
   eventflow::streams::KafkaStreams streams(topology, config);
+  eventflow::testing::InstallCrashPointFromEnv(streams);
   Status s = streams.Start();
   if (!s.ok()) {
     std::fprintf(stderr, "echo-app: %s\n", s.ToString().c_str());

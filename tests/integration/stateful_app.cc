@@ -49,6 +49,7 @@
 #include "eventflow/streams/streams_builder.h"
 #include "eventflow/streams/time_windowed_kstream.h"
 #include "eventflow/streams/windowed.h"
+#include "crash_point.h"
 
 namespace {
 
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   es::KafkaStreams streams(topology, config);
+  eventflow::testing::InstallCrashPointFromEnv(streams);
   if (Status s = streams.Start(); !s.ok()) {
     std::fprintf(stderr, "stateful-app: %s\n", s.ToString().c_str());
     return 2;

@@ -36,6 +36,19 @@ class StreamThread;
 struct ThreadShared;
 enum class ThreadState;
 
+//! Points in a stream thread's work where a test may inject a fault
+//! (KafkaStreams::SetTestHook).
+enum class RuntimeHookPoint {
+  //! The Kafka transaction (or offset commit) succeeded; the state stores
+  //! have not committed their writes yet.
+  kAfterKafkaCommit,
+  //! A batch of changelog records was restored into a store.
+  kMidRestore,
+};
+
+//! Called on stream thread `thread` (its index) each time it reaches `point`.
+using RuntimeTestHook = std::function<void(RuntimeHookPoint point, int thread)>;
+
 class KafkaStreams {
  public:
   enum class State { kCreated, kRebalancing, kRunning, kPendingShutdown, kNotRunning, kError };
@@ -60,6 +73,10 @@ class KafkaStreams {
   void SetStateListener(StateListener listener);
   //! Sets the uncaught error handler; call before Start().
   void SetUncaughtErrorHandler(ErrorHandler handler);
+  //! For tests only: calls `hook` at the fault-injection points of every
+  //! stream thread (e.g. to crash where a kill -9 from outside cannot aim);
+  //! call before Start(). Never set in production.
+  void SetTestHook(RuntimeTestHook hook);
 
   //! Starts processing. Returns InvalidArgument naming the setting, topology
   //! node or topic for a bad configuration or topology, or the Kafka error
@@ -119,6 +136,7 @@ class KafkaStreams {
   std::vector<std::unique_ptr<StreamThread>> threads_;
   StateListener listener_;
   ErrorHandler error_handler_;
+  RuntimeTestHook test_hook_;
   mutable std::mutex mu_;
   State state_ = State::kCreated;
   Status error_;

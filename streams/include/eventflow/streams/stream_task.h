@@ -92,6 +92,8 @@
 
 namespace eventflow::streams {
 
+class ProcessorStateManager;
+
 //! What to do with a record that cannot be processed.
 enum class ErrorPolicy {
   kDeadLetter,  //!< send it to "<application.id>-dlq" with error headers, count it, go on
@@ -310,11 +312,6 @@ class StreamTask final : public TaskContext {
   //! Progress of every input partition that has processed records.
   std::vector<PartitionProgress> Progress() const;
 
-  //! Commits every store's pending writes (after the Kafka commit that made
-  //! them final), each with the changelog offset it has reached: the value in
-  //! `changelog_offsets` for its name, else its previous offset (0 at first).
-  Status CommitStores(const std::map<std::string, int64_t>& changelog_offsets);
-
   //! Emits the record cache's merged updates (store writes, changelog and
   //! downstream records) — before every commit, inside the transaction.
   Status FlushCache();
@@ -327,10 +324,9 @@ class StreamTask final : public TaskContext {
   //! (after an aborted transaction).
   void AbortStores();
 
-  //! The task's stores, by name.
-  const std::map<std::string, std::unique_ptr<state::StateStore>, std::less<>>& stores() const {
-    return stores_;
-  }
+  //! The task's stores and their changelog offsets (commit them after the
+  //! Kafka commit that made their writes final; restore them).
+  ProcessorStateManager& state_manager() { return *state_; }
 
   //! Closes the nodes and the stores (dropping uncommitted writes); the task
   //! cannot be used afterwards.
@@ -399,7 +395,6 @@ class StreamTask final : public TaskContext {
     std::shared_ptr<bool> cancelled;
   };
 
-  Status OpenStores();
   PartitionState& StateFor(std::string_view topic, int32_t partition);
   Status HandleBadRecord(const RawRecord& raw, std::string_view stage, const std::string& error,
                          ErrorPolicy policy);
@@ -440,8 +435,7 @@ class StreamTask final : public TaskContext {
   std::vector<Schedule_> stream_time_punctuators_;
   std::vector<Schedule_> wall_clock_punctuators_;
   TaskCounters counters_;
-  std::map<std::string, std::unique_ptr<state::StateStore>, std::less<>> stores_;
-  std::vector<std::unique_ptr<state::ChangelogWriter>> changelog_writers_;
+  std::unique_ptr<ProcessorStateManager> state_;
   std::unique_ptr<state::RecordCache> cache_;  // nullptr: caching off
   std::string dlq_topic_;
   bool closed_ = false;

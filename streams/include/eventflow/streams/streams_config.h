@@ -93,6 +93,13 @@ struct StreamsConfig {
   //! reported by stalled_partitions() (so /readyz fails), and its fetch is
   //! restarted by a seek to the position. Zero turns the check off.
   std::chrono::milliseconds partition_stall_timeout{120'000};
+  //! restore.batch.records: changelog records a restore applies to a store in
+  //! one atomic write (with the offset they reach, so a crash mid-restore
+  //! resumes there). Must be positive.
+  int restore_batch_records = 10'000;
+  //! restore.timeout.ms: how long restoring a thread's new tasks may take
+  //! before the thread fails. Must be positive.
+  std::chrono::milliseconds restore_timeout = std::chrono::minutes(5);
   //! librdkafka properties passed through unchanged ("kafka.<property>"); they win.
   kafka::KafkaProperties kafka;
 

@@ -1,0 +1,257 @@
+#include "changelog_reader.h"
+
+#include <algorithm>
+
+#include "eventflow/core/log.h"
+#include "thread_shared.h"
+
+namespace eventflow::streams {
+
+using Clock = std::chrono::steady_clock;
+
+// One registered changelog partition and its restore.
+struct ChangelogReader::Partition {
+  TaskId task;
+  ProcessorStateManager* state = nullptr;
+  ProcessorStateManager::Changelog changelog;
+  std::string what;      // "task <id> store <name>"
+  bool full = true;      // no usable stored offset: restoring from 0
+  int64_t from = 0;      // where restoring starts (moved up past a gap)
+  int64_t high = 0;      // the changelog's end when the restore began
+  int64_t next = 0;      // the offset after the last record read
+  uint64_t restored = 0;
+  int64_t remaining = 0;  // as last reported to RestoreProgress
+  bool done = false;
+  std::vector<ConsumerItem> batch;
+};
+
+ChangelogReader::ChangelogReader(KafkaClientSupplier* supplier, const StreamsConfig& config,
+                                 std::string thread, RestoreProgress* progress, LostRecords* lost,
+                                 std::function<void()> on_batch_restored)
+    : supplier_(supplier),
+      config_(config),
+      thread_(std::move(thread)),
+      progress_(progress),
+      lost_(lost),
+      on_batch_restored_(std::move(on_batch_restored)) {}
+
+ChangelogReader::~ChangelogReader() = default;
+
+Result<ConsumerClient*> ChangelogReader::consumer() {
+  if (!consumer_) {
+    auto created = supplier_->CreateRestoreConsumer(config_, thread_);
+    if (!created.ok()) return created.status();
+    consumer_ = std::move(*created);
+  }
+  return consumer_.get();
+}
+
+Status ChangelogReader::Register(TaskId task, ProcessorStateManager* state) {
+  Unregister(task);
+  for (const ProcessorStateManager::Changelog& changelog : state->changelogs()) {
+    auto p = std::make_unique<Partition>();
+    p->task = task;
+    p->state = state;
+    p->changelog = changelog;
+    p->what = state->what() + " store " + changelog.store;
+    auto start = state->RestoreStart(changelog);
+    if (!start.ok()) return start.status();
+    p->full = !start->has_value();
+    p->from = start->value_or(0);
+    partitions_.push_back(std::move(p));
+  }
+  return Status::OK();
+}
+
+void ChangelogReader::Unregister(TaskId task) {
+  std::erase_if(partitions_, [&](const std::unique_ptr<Partition>& p) { return p->task == task; });
+}
+
+void ChangelogReader::Report(Partition& p, uint64_t restored, int64_t remaining) {
+  progress_->Add(p.changelog.store, restored, remaining - p.remaining);
+  p.remaining = remaining;
+}
+
+// The changelog starts at `low`, above `from`, where the store needs it to
+// start: the records in between are gone. A window or session changelog
+// deletes by time (retention.ms counted from when each record was written,
+// see ProcessorStateManager's changelog writer): expected, said at WARN. A
+// key-value changelog is compacted and never loses its head by itself: that
+// is data loss, handled by the data loss policy.
+Status ChangelogReader::Gap(Partition& p, int64_t from, int64_t low) {
+  const std::string range = "offsets " + std::to_string(from) + " to " + std::to_string(low - 1) +
+                            " (up to " + std::to_string(low - from) + " record(s))";
+  const std::string where = p.what + ": changelog " + p.changelog.topic + " partition " +
+                            std::to_string(p.changelog.partition) + " starts at offset " +
+                            std::to_string(low) + ", ";
+  if (p.changelog.windowed) {
+    Log(LogLevel::kWarn, "restore",
+        where + range + " were deleted by its time retention (retention.ms, counted from when " +
+            "each record was written); restoring from " + std::to_string(low) +
+            ": windows last written longer ago than that are not restored (they have expired " +
+            "unless this application was stopped or idle that long)");
+    return Status::OK();
+  }
+  const std::string what = where + range +
+                           " are gone (deleted by DeleteRecords or a retention set on this "
+                           "compacted topic): the store cannot be restored completely";
+  if (config_.data_loss_policy == DataLossPolicy::kFail) {
+    return Status::DataLoss(what + "; stopping (on-data-loss=fail). To restore from offset " +
+                            std::to_string(low) +
+                            " and count the records lost, restart with on-data-loss=skip");
+  }
+  Log(LogLevel::kError, "restore",
+      what + "; restoring from offset " + std::to_string(low) +
+          " (on-data-loss=skip), counted in eventflow_records_lost_total");
+  lost_->Add(p.changelog.topic, static_cast<uint64_t>(low - from));
+  return Status::OK();
+}
+
+Status ChangelogReader::Flush(Partition& p) {
+  std::vector<state::ChangelogRecord> records;
+  records.reserve(p.batch.size());
+  for (const ConsumerItem& item : p.batch) {
+    records.push_back(state::ChangelogRecord{item.record.raw.key.value_or(std::string_view()),
+                                             item.record.raw.value});
+  }
+  // The records are views into the items: restore before releasing them.
+  EVENTFLOW_RETURN_IF_ERROR(p.state->Restore(p.changelog, records, p.next));
+  p.restored += p.batch.size();
+  Report(p, p.batch.size(), std::max<int64_t>(0, p.high - p.next));
+  p.batch.clear();
+  if (on_batch_restored_) on_batch_restored_();
+  return Status::OK();
+}
+
+Status ChangelogReader::RestoreActive() {
+  if (partitions_.empty()) return Status::OK();
+  auto created = consumer();
+  if (!created.ok()) return created.status();
+  ConsumerClient& consumer = **created;
+  const auto began = Clock::now();
+  // Whatever way this returns, the remaining-records gauge goes back to 0.
+  struct ClearRemaining {
+    ChangelogReader* reader;
+    ~ClearRemaining() {
+      for (auto& p : reader->partitions_) {
+        if (p->remaining != 0) reader->Report(*p, 0, 0);
+      }
+    }
+  } clear_remaining{this};
+
+  TopicPartitionOffsets assignment;
+  for (auto& owned : partitions_) {
+    Partition& p = *owned;
+    auto marks = consumer.QueryWatermarks(p.changelog.topic, p.changelog.partition,
+                                          std::chrono::seconds(30));
+    if (!marks.ok()) return marks.status().WithContext(p.what + ": reading the end of the changelog");
+    p.high = marks->high;
+    if (!p.full && p.from > marks->high) {
+      corrupted_.push_back(Corrupted{
+          p.task, p.changelog,
+          "its offset " + std::to_string(p.from) + " is beyond its changelog's end " +
+              std::to_string(marks->high) + " (" + p.changelog.topic + " partition " +
+              std::to_string(p.changelog.partition) + " was deleted or truncated)"});
+      continue;
+    }
+    if (p.from < marks->low) {
+      EVENTFLOW_RETURN_IF_ERROR(Gap(p, p.from, marks->low));
+      p.from = marks->low;
+    }
+    p.next = p.from;
+    p.done = p.from >= p.high;
+    Report(p, 0, p.done ? 0 : p.high - p.from);
+    if (!p.done) {
+      assignment.push_back(TopicPartitionOffset{p.changelog.topic, p.changelog.partition, p.from});
+    }
+  }
+  if (!corrupted_.empty()) {
+    return Status::Corruption(std::to_string(corrupted_.size()) +
+                              " store(s) hold offsets beyond their changelog's end");
+  }
+
+  if (!assignment.empty()) {
+    EVENTFLOW_RETURN_IF_ERROR(consumer.Assign(assignment).WithContext("restore"));
+    const auto deadline = Clock::now() + config_.restore_timeout;
+    auto last_progress_log = Clock::now();
+    const size_t batch_records = static_cast<size_t>(config_.restore_batch_records);
+    auto pending = [&] {
+      return std::any_of(partitions_.begin(), partitions_.end(),
+                         [](const auto& p) { return !p->done; });
+    };
+    while (pending()) {
+      const auto now = Clock::now();
+      if (now > deadline) {
+        return Status::TimedOut("restore did not finish within restore.timeout.ms (" +
+                                std::to_string(config_.restore_timeout.count()) + " ms)");
+      }
+      if (now - last_progress_log >= std::chrono::seconds(10)) {
+        last_progress_log = now;
+        uint64_t restored = 0;
+        int64_t remaining = 0;
+        for (const auto& p : partitions_) {
+          restored += p->restored + p->batch.size();
+          remaining += p->done ? 0 : std::max<int64_t>(0, p->high - p->next);
+        }
+        Log(LogLevel::kInfo, "restore",
+            "stream-thread " + thread_ + ": restoring " + std::to_string(partitions_.size()) +
+                " store partition(s): " + std::to_string(restored) + " record(s) restored, " +
+                std::to_string(remaining) + " to go");
+      }
+      items_.clear();
+      consumer.PollBatch(std::chrono::milliseconds(200), batch_records, &items_);
+      for (ConsumerItem& item : items_) {
+        const RawRecord& raw = item.record.raw;
+        auto it = std::find_if(partitions_.begin(), partitions_.end(), [&](const auto& p) {
+          return p->changelog.partition == raw.partition && p->changelog.topic == raw.topic;
+        });
+        if (it == partitions_.end()) continue;
+        Partition& p = **it;
+        if (item.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          // Under read_committed the end is the last stable offset.
+          p.next = std::max(p.next, raw.offset);
+          EVENTFLOW_RETURN_IF_ERROR(Flush(p));
+          p.done = true;
+          Report(p, 0, 0);
+          continue;
+        }
+        if (item.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+          // The head was deleted while we read it: go on from the new start.
+          auto marks = consumer.QueryWatermarks(p.changelog.topic, p.changelog.partition,
+                                                std::chrono::seconds(30));
+          if (!marks.ok()) {
+            return marks.status().WithContext(p.what + ": restoring from " + p.changelog.topic);
+          }
+          EVENTFLOW_RETURN_IF_ERROR(Flush(p));
+          const int64_t low = std::max(marks->low, p.next);
+          if (p.next < low) EVENTFLOW_RETURN_IF_ERROR(Gap(p, p.next, low));
+          p.next = low;
+          TopicPartitionOffsets seek{{p.changelog.topic, p.changelog.partition, low}};
+          EVENTFLOW_RETURN_IF_ERROR(consumer.Seek(&seek, std::chrono::milliseconds(30'000))
+                                        .WithContext(p.what + ": seeking " + p.changelog.topic));
+          continue;
+        }
+        if (item.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return kafka::FromKafkaError(item.err, p.what + ": restoring from " + p.changelog.topic);
+        }
+        p.next = raw.offset + 1;
+        p.batch.push_back(std::move(item));
+        if (p.batch.size() >= batch_records) EVENTFLOW_RETURN_IF_ERROR(Flush(p));
+      }
+    }
+    (void)consumer.Unassign();
+  }
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();
+  for (const auto& p : partitions_) {
+    Log(LogLevel::kInfo, "restore",
+        p->what + ": " + (p->full ? "full restore" : "tail replay") + " of " +
+            std::to_string(p->restored) + " record(s) from offset " + std::to_string(p->from) +
+            " (changelog end " + std::to_string(p->high) + "); all stores restored in " +
+            std::to_string(ms) + " ms");
+  }
+  partitions_.clear();
+  return Status::OK();
+}
+
+}  // namespace eventflow::streams

@@ -1,0 +1,73 @@
+// The default client supplier: creates the runtime's Kafka clients
+// (librdkafka, rdkafka_clients.h), each configured by its role in
+// kafka::BuildClientConfig (eventflow/kafka/client_config.h).
+#include "client_supplier.h"
+
+#include "eventflow/kafka/client_config.h"
+#include "rdkafka_clients.h"
+
+namespace eventflow::streams {
+namespace {
+
+class DefaultClientSupplier final : public KafkaClientSupplier {
+ public:
+  Result<std::unique_ptr<ConsumerClient>> CreateMainConsumer(const StreamsConfig& config,
+                                                             const std::string& thread) override {
+    auto props = kafka::BuildClientConfig(
+        kafka::ClientRole::kMainConsumer,
+        {.bootstrap_servers = config.bootstrap_servers,
+         .client_id = config.application_id + "-" + thread + "-consumer",
+         .group_id = config.application_id,
+         .group_instance_id = config.instance_id.empty() ? std::string() : thread,
+         .session_timeout = config.session_timeout,
+         .exactly_once = config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2},
+        config.kafka);
+    if (!props.ok()) return props.status();
+    return NewRdKafkaConsumer(*props, /*group_member=*/true);
+  }
+
+  Result<std::unique_ptr<ConsumerClient>> CreateRestoreConsumer(
+      const StreamsConfig& config, const std::string& thread) override {
+    auto props = kafka::BuildClientConfig(
+        kafka::ClientRole::kRestoreConsumer,
+        {.bootstrap_servers = config.bootstrap_servers,
+         .client_id = config.application_id + "-" + thread + "-restore",
+         .group_id = config.application_id + "-restore"},  // never joins or commits
+        config.kafka);
+    if (!props.ok()) return props.status().WithContext("restore consumer");
+    auto consumer = NewRdKafkaConsumer(*props, /*group_member=*/false);
+    if (!consumer.ok()) return consumer.status().WithContext("restore consumer");
+    return consumer;
+  }
+
+  Result<std::unique_ptr<ProducerClient>> CreateProducer(const StreamsConfig& config,
+                                                         const std::string& thread) override {
+    const bool eos = config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2;
+    auto props = kafka::BuildClientConfig(
+        eos ? kafka::ClientRole::kTransactionalProducer : kafka::ClientRole::kAtLeastOnceProducer,
+        {.bootstrap_servers = config.bootstrap_servers,
+         .client_id = config.application_id + "-" + thread + "-producer",
+         .transactional_id = config.application_id + "-" + thread},
+        config.kafka);
+    if (!props.ok()) return props.status();
+    return NewRdKafkaProducer(std::move(*props));
+  }
+
+  Result<kafka::KafkaHandle> CreateAdmin(const StreamsConfig& config) override {
+    auto props = kafka::BuildClientConfig(
+        kafka::ClientRole::kAdmin,
+        {.bootstrap_servers = config.bootstrap_servers,
+         .client_id = config.application_id + "-admin"},
+        config.kafka);
+    if (!props.ok()) return props.status();
+    return kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, *props);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<KafkaClientSupplier> NewDefaultClientSupplier() {
+  return std::make_unique<DefaultClientSupplier>();
+}
+
+}  // namespace eventflow::streams

@@ -1,0 +1,431 @@
+#include "task_manager.h"
+
+#include <set>
+
+#include "eventflow/core/log.h"
+
+namespace eventflow::streams {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Offset commit metadata carries the partition's times (FormatOffsetMetadata).
+// Metadata that does not parse is logged and read as unknown times: they
+// only hold the watermark back until the partition has data.
+PartitionTimes ReadTimes(const TopicPartitionOffset& tp, const std::string& thread) {
+  auto times = ParseOffsetMetadata(tp.metadata);
+  if (times.ok()) return std::move(*times);
+  Log(LogLevel::kWarn, "stream-thread " + thread,
+      "topic " + tp.topic + ", partition " + std::to_string(tp.partition) + ": " +
+          times.status().message() + "; its times count as unknown");
+  return PartitionTimes{};
+}
+
+}  // namespace
+
+TaskManager::TaskManager(const ThreadShared* shared, std::string thread, ConsumerClient* consumer,
+                         StreamsProducer* producer, ChangelogReader* changelog_reader,
+                         std::function<void()> after_kafka_commit)
+    : shared_(shared),
+      config_(*shared->config),
+      thread_(std::move(thread)),
+      consumer_(consumer),
+      producer_(producer),
+      changelog_reader_(changelog_reader),
+      after_kafka_commit_(std::move(after_kafka_commit)),
+      router_(thread_, consumer) {}
+
+TaskManager::~TaskManager() { CloseAll(); }
+
+int64_t TaskManager::CommittedOffset(const std::string& topic, int32_t partition) const {
+  auto c = committed_.find({topic, partition});
+  return c != committed_.end() ? c->second.offset : RD_KAFKA_OFFSET_BEGINNING;
+}
+
+Status TaskManager::HandleAssignment(const TopicPartitionOffsets& partitions) {
+  // Committed offsets and stream times (read_committed consumers get stable offsets).
+  // The coordinator answers UNSTABLE_OFFSET_COMMIT while a previous owner's
+  // transaction with offsets for these partitions is open (a killed instance
+  // that has not come back): librdkafka retries until the call's timeout, and
+  // the broker aborts the transaction after transaction.timeout.ms (60 s) plus
+  // its clean-up interval (10 s by default), longer than one call: retry a
+  // time-out twice (Kafka Streams retries within task.timeout.ms, 5 min).
+  TopicPartitionOffsets committed;
+  constexpr int kCommittedAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    committed = partitions;
+    const Status s = consumer_->Committed(&committed, StreamsProducer::kClientTimeout);
+    if (s.ok()) break;
+    if (s.code() != StatusCode::kTimedOut || attempt == kCommittedAttempts) return s;
+    Log(LogLevel::kWarn, "stream-thread " + thread_,
+        s.ToString() + " (an open transaction of the partitions' previous owner?); retrying");
+  }
+  committed_.clear();
+  for (const TopicPartitionOffset& tp : committed) {
+    if (tp.offset >= 0) {
+      committed_[{tp.topic, tp.partition}] = Committed{tp.offset, ReadTimes(tp, thread_)};
+    }
+  }
+  assignment_lost_ = false;
+  return CreateTasks(partitions);
+}
+
+TopicPartitionOffsets TaskManager::StartPositions(const TopicPartitionOffsets& partitions) const {
+  TopicPartitionOffsets positions = partitions;
+  for (TopicPartitionOffset& tp : positions) tp.offset = CommittedOffset(tp.topic, tp.partition);
+  return positions;
+}
+
+TaskOptions TaskManager::MakeTaskOptions(size_t task_count) const {
+  TaskOptions options;
+  options.application_id = config_.application_id;
+  options.deserialization_errors = config_.deserialization_errors;
+  options.processing_errors = config_.processing_errors;
+  options.production_errors = config_.production_errors;
+  options.max_future_skew = config_.max_future_skew;
+  options.state_dir = config_.state_dir;
+  options.memory_budget = shared_->memory_budget.get();
+  options.rocksdb_config_setter = config_.rocksdb_config_setter;
+  options.upstream_tasks = shared_->upstream_tasks;
+  options.repartition_sinks = shared_->repartition_partitions;
+  options.watermark_idle_timeout = config_.watermark_idle_timeout;
+  // The record caches: the instance's share split evenly among the threads,
+  // then among this thread's tasks.
+  if (options.memory_budget != nullptr && task_count > 0) {
+    options.record_cache_bytes = options.memory_budget->record_cache_bytes() /
+                                 static_cast<size_t>(config_.num_stream_threads) / task_count;
+  }
+  return options;
+}
+
+Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
+  std::set<TaskId> assigned;
+  for (const TopicPartitionOffset& tp : assignment) {
+    auto sub = shared_->subtopology_of_topic.find(tp.topic);
+    if (sub != shared_->subtopology_of_topic.end()) {
+      assigned.insert(TaskId{sub->second, tp.partition});
+    }
+  }
+  const TaskOptions options = MakeTaskOptions(assigned.size());
+  for (auto& [id, task] : tasks_) {  // existing ones are resized
+    EVENTFLOW_RETURN_IF_ERROR(task->ResizeCache(options.record_cache_bytes));
+  }
+  std::vector<StreamTask*> created;
+  std::vector<StreamTask*> task_of(assignment.size(), nullptr);
+  for (size_t i = 0; i < assignment.size(); ++i) {
+    const TopicPartitionOffset& tp = assignment[i];
+    auto sub = shared_->subtopology_of_topic.find(tp.topic);
+    if (sub == shared_->subtopology_of_topic.end()) continue;
+    const TaskId id{sub->second, tp.partition};
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) {
+      auto task = std::make_unique<StreamTask>(id, *shared_->topology,
+                                               shared_->subtopologies[sub->second], options,
+                                               producer_->collector());
+      EVENTFLOW_RETURN_IF_ERROR(task->Init());
+      created.push_back(task.get());
+      it = tasks_.emplace(id, std::move(task)).first;
+    }
+    // Every partition first, so each holds the watermark back from the start.
+    it->second->AddInputPartition(tp.topic, tp.partition);
+    task_of[i] = it->second.get();
+  }
+  for (size_t i = 0; i < assignment.size(); ++i) {
+    StreamTask* task = task_of[i];
+    if (task == nullptr) continue;
+    const TopicPartitionOffset& tp = assignment[i];
+    auto c = committed_.find({tp.topic, tp.partition});
+    if (c != committed_.end()) {
+      task->ResetPartition(tp.topic, tp.partition, c->second.offset, c->second.times.stream_time,
+                           c->second.times.upstream_watermarks);
+    }
+    PartitionRouter::Route route;
+    route.topic = tp.topic;
+    route.partition = tp.partition;
+    route.task = task;
+    route.position = c != committed_.end() ? c->second.offset : -1;
+    route.last_progress = Clock::now();
+    router_.Add(std::move(route));
+  }
+  router_.AttachQueues();
+  // Stores catch up with their changelogs before the tasks process anything.
+  return RestoreStores(created);
+}
+
+Status TaskManager::RestoreStores(const std::vector<StreamTask*>& created) {
+  for (StreamTask* task : created) {
+    EVENTFLOW_RETURN_IF_ERROR(changelog_reader_->Register(task->task_id(), &task->state_manager()));
+  }
+  Status s = changelog_reader_->RestoreActive();
+  std::vector<ChangelogReader::Corrupted> corrupted = changelog_reader_->TakeCorrupted();
+  if (corrupted.empty()) return s;
+  // Once: a wiped store has no offset, so it cannot be found corrupted again.
+  EVENTFLOW_RETURN_IF_ERROR(HandleCorrupted(corrupted));
+  return changelog_reader_->RestoreActive();
+}
+
+Status TaskManager::HandleCorrupted(const std::vector<ChangelogReader::Corrupted>& corrupted) {
+  std::set<TaskId> tasks;
+  for (const ChangelogReader::Corrupted& c : corrupted) {
+    auto it = tasks_.find(c.task);
+    if (it == tasks_.end()) continue;
+    EVENTFLOW_RETURN_IF_ERROR(it->second->state_manager().Wipe(c.changelog, c.reason));
+    tasks.insert(c.task);
+  }
+  for (const TaskId& id : tasks) {
+    EVENTFLOW_RETURN_IF_ERROR(
+        changelog_reader_->Register(id, &tasks_.at(id)->state_manager()));
+  }
+  return Status::OK();
+}
+
+TopicPartitionOffsets TaskManager::Progress() const {
+  TopicPartitionOffsets offsets;
+  for (const auto& [id, task] : tasks_) {
+    for (const PartitionProgress& p : task->Progress()) {
+      offsets.push_back(TopicPartitionOffset{
+          p.topic, p.partition, p.next_offset,
+          FormatOffsetMetadata(PartitionTimes{p.stream_time, p.upstream_watermarks})});
+    }
+  }
+  return offsets;
+}
+
+Status TaskManager::Commit(bool* store_failed) {
+  // The record caches' merged updates (store writes, changelog and output
+  // records) belong to this transaction: emit them first.
+  for (auto& [id, task] : tasks_) {
+    Status flushed = task->FlushCache();
+    if (!flushed.ok()) {
+      *store_failed = IsStoreFailure(flushed);
+      return flushed;
+    }
+  }
+  // Watermark records to the repartition topics, in the same transaction.
+  for (auto& [id, task] : tasks_) EVENTFLOW_RETURN_IF_ERROR(task->EmitWatermarks());
+  const TopicPartitionOffsets offsets = Progress();
+  EVENTFLOW_RETURN_IF_ERROR(producer_->Commit(offsets, *consumer_));
+  // The Kafka commit made the tasks' output final, whatever happens to the
+  // stores below.
+  for (const TopicPartitionOffset& tp : offsets) {
+    committed_[{tp.topic, tp.partition}] = Committed{tp.offset, ReadTimes(tp, thread_)};
+  }
+  // Now the stores' pending writes become durable too (a crash in between
+  // loses only local writes, which recovery replays from the changelog).
+  if (after_kafka_commit_) after_kafka_commit_();
+  const ProcessorStateManager::LastDelivered last_delivered =
+      [this](const std::string& topic, int32_t partition) {
+        return producer_->LastDeliveredOffset(topic, partition);
+      };
+  for (auto& [id, task] : tasks_) {
+    const Status s = task->state_manager().Commit(last_delivered);
+    if (!s.ok()) {
+      // E.g. the disk is full. The transaction cannot be taken back, and
+      // processing on would leave the store behind its changelog: the thread
+      // stops. On restart the store replays the changelog from the offset of
+      // its last successful commit, which re-applies exactly what is missing.
+      *store_failed = true;
+      return s.WithContext("stream-thread " + thread_ +
+                           ": committing the state stores after the Kafka transaction "
+                           "committed (they recover from their changelogs on restart)");
+    }
+    uint64_t& counted = dropped_late_committed_[id];
+    dropped_late_.fetch_add(task->counters().dropped_late - counted, std::memory_order_relaxed);
+    counted = task->counters().dropped_late;
+  }
+  dirty_ = false;
+  return Status::OK();
+}
+
+Status TaskManager::Rewind(const Status& cause) {
+  Log(LogLevel::kWarn, "stream-thread " + thread_,
+      "rewinding to the last committed offsets after: " + cause.ToString());
+  TopicPartitionOffsets assignment;
+  for (const PartitionRouter::Route& r : router_.routes()) {
+    assignment.push_back(
+        TopicPartitionOffset{r.topic, r.partition, CommittedOffset(r.topic, r.partition)});
+  }
+  TopicPartitionOffsets seek = assignment;
+  const Status sought = consumer_->Seek(&seek, std::chrono::seconds(30));
+  std::string refused = sought.ok() ? "" : sought.message();
+  for (size_t i = 0; refused.empty() && i < seek.size(); ++i) {
+    if (seek[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      refused = seek[i].topic + " partition " + std::to_string(seek[i].partition) + ": " +
+                rd_kafka_err2str(seek[i].err);
+    }
+  }
+  if (!refused.empty() && !consumer_->AssignmentLost()) {
+    Log(LogLevel::kWarn, "stream-thread " + thread_,
+        "seeking to the committed offsets failed (" + refused + "); assigning them again");
+    EVENTFLOW_RETURN_IF_ERROR(
+        consumer_->Assign(assignment).WithContext("assigning the committed offsets again"));
+  }
+  CloseAll();
+  dirty_ = false;
+  return CreateTasks(assignment);
+}
+
+Status TaskManager::HandleRevocation() {
+  Status s = Status::OK();
+  Status recovered = Status::OK();
+  bool store_failed = false;
+  if (dirty_ || producer_->transaction_open()) {
+    s = Commit(&store_failed);
+    if (!s.ok() && store_failed) {
+      // A failed store stops the thread: whatever is open is aborted.
+      const Status aborted = producer_->Abort();
+      if (!aborted.ok()) Log(LogLevel::kWarn, "stream-thread " + thread_, aborted.ToString());
+    } else if (!s.ok()) {
+      recovered = producer_->Recover(s, *consumer_);
+    }
+    dirty_ = false;
+  }
+  CloseAll();
+  committed_.clear();
+  if (!s.ok() && !store_failed) {
+    Log(LogLevel::kWarn, "stream-thread " + thread_,
+        "commit on revocation failed, the new owner resumes from the previous commit: " +
+            s.ToString());
+  }
+  return store_failed ? s : recovered;
+}
+
+Status TaskManager::HandleLost() {
+  // The session expired (e.g. the process was stopped): the group has given
+  // these partitions to other members, which resume from the last commit.
+  // Whatever this thread did since then must not be committed — it is a
+  // zombie's work — so the open transaction is aborted and the tasks are
+  // closed without committing (Kafka Streams' handleLostAll).
+  Log(LogLevel::kWarn, "stream-thread " + thread_,
+      std::string("assignment lost (consumer session expired): closing the tasks without "
+                  "committing") +
+          (producer_->transaction_open() ? " and aborting the open transaction" : ""));
+  assignment_lost_ = true;
+  const Status s =
+      producer_->Recover(Status::Aborted("the assignment was lost"), *consumer_);
+  dirty_ = false;
+  CloseAll();
+  committed_.clear();
+  return s;
+}
+
+void TaskManager::CloseAll() {
+  // Routes first: their partition queues go back to forwarding into the
+  // consumer queue before the tasks they feed are gone.
+  router_.Clear();
+  for (auto& [id, task] : tasks_) {
+    changelog_reader_->Unregister(id);
+    task->Close();
+  }
+  tasks_.clear();
+  dropped_late_committed_.clear();
+}
+
+Status TaskManager::HandleOutOfRange(const std::string& topic, int32_t partition,
+                                     int64_t offset) {
+  auto marks = consumer_->QueryWatermarks(topic, partition, std::chrono::seconds(30));
+  if (!marks.ok()) {
+    return marks.status().WithContext("topic " + topic + " partition " +
+                                      std::to_string(partition) + ": position " +
+                                      std::to_string(offset) + " is out of range");
+  }
+  const bool internal = shared_->repartition_partitions.count(topic) > 0;
+  const std::string where = (internal ? "repartition topic " : "topic ") + topic +
+                            " partition " + std::to_string(partition);
+  const PartitionRouter::CommittedOffset committed_offset =
+      [this](const std::string& t, int32_t p) { return CommittedOffset(t, p); };
+  // Records below the group's committed offset were processed, by this
+  // member or another: their deletion (the owner's repartition purge, or
+  // retention) loses nothing. A position below it is stale — e.g. this member's
+  // session expired while it was stopped and another took the partition over
+  // and purged it — and reading goes on from the committed offset (a stale
+  // member's next commit is refused anyway).
+  TopicPartitionOffsets group{{topic, partition}};
+  if (consumer_->Committed(&group, std::chrono::seconds(30)).ok() &&
+      group[0].offset >= marks->low && group[0].offset > offset) {
+    const int64_t group_offset = group[0].offset;
+    Log(LogLevel::kWarn, "stream-thread " + thread_,
+        where + ": position " + std::to_string(offset) + " is below the log start " +
+            std::to_string(marks->low) + ", but the group has committed " +
+            std::to_string(group_offset) +
+            ": those records were processed; going on from the committed offset");
+    EVENTFLOW_RETURN_IF_ERROR(
+        router_.RestartFetch(committed_offset, topic, partition, group_offset).WithContext(where));
+    if (PartitionRouter::Route* r = router_.Find(topic, partition)) r->position = group_offset;
+    return Status::OK();
+  }
+  if (PartitionRouter::Route* r = router_.Find(topic, partition)) {
+    if (r->position > offset && r->position >= marks->low && r->position <= marks->high) {
+      // Already handled: an error queued by an earlier fetcher of this
+      // partition (every assignment restarts them all) before the thread
+      // moved on. Nothing more is lost; make sure it fetches where expected.
+      Log(LogLevel::kDebug, "stream-thread " + thread_,
+          where + ": out-of-range error for offset " + std::to_string(offset) +
+              " after moving on to " + std::to_string(r->position) + "; ignored");
+      return router_.RestartFetch(committed_offset, topic, partition, r->position)
+          .WithContext(where);
+    }
+  }
+  const kafka::OutOfRange gone = kafka::ExplainOutOfRange(where, "this application", offset, *marks);
+  if (config_.data_loss_policy == DataLossPolicy::kFail) {
+    return Status::DataLoss(gone.what + "; stopping (on-data-loss=fail). To go on from offset " +
+                            std::to_string(gone.resume) +
+                            " and count the records lost, restart with on-data-loss=skip");
+  }
+  Log(LogLevel::kError, "stream-thread " + thread_,
+      gone.what + "; going on from offset " + std::to_string(gone.resume) +
+          " (on-data-loss=skip), counted in eventflow_records_lost_total");
+  if (gone.lost > 0) shared_->lost_records->Add(topic, gone.lost);
+  EVENTFLOW_RETURN_IF_ERROR(
+      router_.RestartFetch(committed_offset, topic, partition, gone.resume).WithContext(where));
+  if (PartitionRouter::Route* r = router_.Find(topic, partition)) {
+    r->position = gone.resume;
+    r->last_progress = Clock::now();
+    // Commit the new position even if no record follows, so a restart does
+    // not find (and count) the same gap again.
+    if (r->task->AdvancePartitionTo(topic, partition, gone.resume)) dirty_ = true;
+  }
+  auto c = committed_.find({topic, partition});
+  if (c != committed_.end() && c->second.offset < gone.resume) c->second.offset = gone.resume;
+  return Status::OK();
+}
+
+void TaskManager::MaybePurgeRepartitionTopics(Clock::time_point now) {
+  if (purge_in_flight_) {
+    std::optional<Status> result = consumer_->TakeDeleteRecordsResult();
+    if (result.has_value()) {
+      purge_in_flight_ = false;
+      if (!result->ok()) {
+        // Not an error for processing: the records stay until the next purge.
+        // Logged once per kind of failure (e.g. no permission to delete records).
+        if (result->message() != last_purge_error_) {
+          Log(LogLevel::kWarn, "stream-thread " + thread_,
+              "purging repartition topics: " + result->ToString() + "; retried at every purge");
+          last_purge_error_ = result->message();
+        }
+        purged_.clear();
+      } else {
+        last_purge_error_.clear();
+      }
+    }
+    return;
+  }
+  if (config_.repartition_purge_interval.count() == 0 ||
+      shared_->repartition_partitions.empty() || now - last_purge_ < config_.repartition_purge_interval) {
+    return;
+  }
+  last_purge_ = now;
+  std::vector<kafka::PartitionOffset> offsets;
+  for (const auto& [key, c] : committed_) {
+    if (shared_->repartition_partitions.count(key.first) == 0 || c.offset <= 0) continue;
+    auto purged = purged_.find(key);
+    if (purged != purged_.end() && purged->second >= c.offset) continue;
+    offsets.push_back(kafka::PartitionOffset{key.first, key.second, c.offset});
+    purged_[key] = c.offset;
+  }
+  if (offsets.empty()) return;
+  consumer_->StartDeleteRecords(offsets, std::chrono::seconds(30));
+  purge_in_flight_ = true;
+}
+
+}  // namespace eventflow::streams

@@ -1,0 +1,170 @@
+// TaskManager: the tasks of one stream thread (Kafka Streams' TaskManager) —
+// created from an assignment, committed together, rewound, revoked, lost.
+//
+// Assignment (eager, range assignor; HandleAssignment): read the group's
+// committed offsets and each partition's times (offset metadata
+// FormatOffsetMetadata; metadata that does not parse is logged and read as
+// unknown times, which only hold the watermark back), create a task per
+// (sub-topology, partition number), register every assigned partition with
+// its task (so a partition not yet read holds the watermark back) and its
+// route, and restore the new tasks' stores (ChangelogReader) before any of
+// them processes. A store whose offset lies beyond its changelog's end is
+// corrupted: it is wiped and restored in full (HandleCorrupted). The
+// partitions are then assigned at StartPositions(): each at its committed
+// offset, else its beginning — explicit positions, so the client never looks
+// them up again and auto.offset.reset (error) applies only to a position out
+// of range.
+//
+// Commit (Commit): flush the tasks' record caches and send their watermark
+// records (inside the transaction under exactly-once), commit the tasks'
+// next offsets with their times through the StreamsProducer, then commit the
+// stores (ProcessorStateManager::Commit: the changelog offsets their state
+// reaches). The Kafka commit makes the output final: a store that fails
+// after it stops the thread (store_failed), never a rewind.
+//
+// Rewind (after an aborted transaction): seek every partition back to its
+// last committed offset and rebuild the tasks, whose in-memory state belonged
+// to the rolled-back output. A seek, not a new assignment: assigning clears
+// librdkafka's "assignment lost" state, and a member whose session expired
+// must still see its revocation as lost. librdkafka 2.0.2 refuses a seek that
+// races its own fetch start/stop and then drops the partition's fetched
+// records as outdated: every partition's result is checked, and a refused
+// one is restarted by assigning again unless the assignment is lost anyway.
+//
+// Revocation: commit, then close every task. Lost assignment (the session
+// expired; the partitions already belong to others): the open transaction is
+// aborted — a zombie's work must not be committed — and the tasks closed
+// without committing (Kafka Streams' handleLostAll).
+//
+// Out of range (HandleOutOfRange): a fetch position below the log start
+// (records deleted before they were read) or beyond its end stops the thread
+// with DataLoss (DataLossPolicy::kFail) or is logged, counted and skipped to
+// the log start (kSkip); a position the group has already committed past is
+// a stale one (not data loss); an error left over from an earlier fetcher of
+// the partition after the thread moved on is ignored.
+//
+// Repartition purge (MaybePurgeRepartitionTopics): every
+// repartition_purge_interval, the records of the thread's repartition
+// partitions below their committed offsets are deleted (DeleteRecords,
+// asynchronous, one request at a time, failures logged once per kind).
+//
+// Thread-safety: the stream thread only, except dropped_late().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "changelog_reader.h"
+#include "client_supplier.h"
+#include "partition_router.h"
+#include "streams_producer.h"
+#include "thread_shared.h"
+
+namespace eventflow::streams {
+
+class TaskManager {
+ public:
+  using Tasks = std::map<TaskId, std::unique_ptr<StreamTask>>;
+
+  //! The clients, the producer and the reader must outlive the manager.
+  //! `after_kafka_commit` (may be empty) runs between the Kafka commit and the
+  //! stores' commit (a test seam: crash injection).
+  TaskManager(const ThreadShared* shared, std::string thread, ConsumerClient* consumer,
+              StreamsProducer* producer, ChangelogReader* changelog_reader,
+              std::function<void()> after_kafka_commit = {});
+  ~TaskManager();
+
+  //! The tasks, by id.
+  Tasks& tasks() { return tasks_; }
+  //! The assigned partitions' routes.
+  PartitionRouter& router() { return router_; }
+
+  //! Creates the tasks of a new assignment and restores their stores (see
+  //! file comment). Returns the error of reading committed offsets (a time-out
+  //! is retried twice), creating a task or restoring.
+  Status HandleAssignment(const TopicPartitionOffsets& partitions);
+  //! Where each of `partitions` starts: its committed offset, else its beginning.
+  TopicPartitionOffsets StartPositions(const TopicPartitionOffsets& partitions) const;
+  //! Commits (when there is work to commit) and closes every task. Returns the
+  //! commit's error when it stops the thread — a failed store, or a producer
+  //! that cannot recover (zombie) — else OK (a failed commit is logged: the
+  //! new owner resumes from the previous commit).
+  Status HandleRevocation();
+  //! Aborts the open transaction and closes every task without committing.
+  //! Returns kFenced when this thread is a zombie, or the producer's error.
+  Status HandleLost();
+  //! True when the assignment was lost and nothing was assigned since.
+  bool assignment_lost() const { return assignment_lost_; }
+
+  //! Commits every task (see file comment). Sets *store_failed when a state
+  //! store failed (the thread must stop, not rewind).
+  Status Commit(bool* store_failed);
+  //! Seeks every partition back to its last committed offset and rebuilds
+  //! the tasks; `cause` is logged. Returns the client's or a task's error.
+  Status Rewind(const Status& cause);
+  //! A fetch position out of range (see file comment).
+  Status HandleOutOfRange(const std::string& topic, int32_t partition, int64_t offset);
+  //! Deletes committed repartition records every repartition_purge_interval
+  //! and collects the outcome of the request in flight.
+  void MaybePurgeRepartitionTopics(std::chrono::steady_clock::time_point now);
+
+  //! Notes that the tasks processed something since the last commit.
+  void MarkDirty() { dirty_ = true; }
+  //! True when there is something to commit.
+  bool dirty() const { return dirty_; }
+  //! Closes every task and drops the routes (no commit).
+  void CloseAll();
+
+  //! The committed offset of a partition, or RD_KAFKA_OFFSET_BEGINNING.
+  int64_t CommittedOffset(const std::string& topic, int32_t partition) const;
+  //! Window updates dropped as late by the tasks, as of their last commits.
+  uint64_t dropped_late() const { return dropped_late_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Committed {
+    int64_t offset = -1;
+    PartitionTimes times;
+  };
+  using PartitionKey = std::pair<std::string, int32_t>;
+
+  //! Creates the tasks of `assignment` not yet running, registers its
+  //! partitions and routes, restores the new tasks' stores.
+  Status CreateTasks(const TopicPartitionOffsets& assignment);
+  //! Restores `created` tasks' stores, wiping corrupted ones once.
+  Status RestoreStores(const std::vector<StreamTask*>& created);
+  //! Wipes the corrupted stores and registers their tasks again.
+  Status HandleCorrupted(const std::vector<ChangelogReader::Corrupted>& corrupted);
+  //! The tasks' next offsets with their times as offset metadata.
+  TopicPartitionOffsets Progress() const;
+  TaskOptions MakeTaskOptions(size_t task_count) const;
+
+  const ThreadShared* const shared_;
+  const StreamsConfig& config_;
+  const std::string thread_;
+  ConsumerClient* const consumer_;
+  StreamsProducer* const producer_;
+  ChangelogReader* const changelog_reader_;
+  const std::function<void()> after_kafka_commit_;
+  PartitionRouter router_;
+  Tasks tasks_;
+  // Last committed position per partition: where a rewind goes.
+  std::map<PartitionKey, Committed> committed_;
+  bool dirty_ = false;
+  bool assignment_lost_ = false;
+  // Each task's dropped_late counter as of the last commit (reset with the tasks).
+  std::map<TaskId, uint64_t> dropped_late_committed_;
+  std::atomic<uint64_t> dropped_late_{0};
+  // Repartition purging: the last offset purged per partition, one request at a time.
+  std::map<PartitionKey, int64_t> purged_;
+  bool purge_in_flight_ = false;
+  std::string last_purge_error_;  // logged once until a purge succeeds
+  std::chrono::steady_clock::time_point last_purge_{};
+};
+
+}  // namespace eventflow::streams

@@ -1,0 +1,90 @@
+// What the stream threads of one instance share: the topology and settings,
+// the client supplier, the test hook, and the instance-wide figures they
+// update (restore progress, lost records).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "client_supplier.h"
+#include "eventflow/state/memory_budget.h"
+#include "eventflow/streams/kafka_streams.h"
+#include "eventflow/streams/stream_task.h"
+#include "eventflow/streams/streams_config.h"
+#include "eventflow/streams/topology.h"
+
+namespace eventflow::streams {
+
+//! Restore progress per store name, updated by the threads per restored
+//! batch (never per record), read by KafkaStreams::restore_metrics().
+class RestoreProgress {
+ public:
+  using Metrics = KafkaStreams::StoreRestoreMetrics;
+  //! Adds `restored` records and `remaining_delta` to the store's figures.
+  void Add(const std::string& store, uint64_t restored, int64_t remaining_delta) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Metrics& m = by_store_[store];
+    m.restored_records_total += restored;
+    m.remaining_records += remaining_delta;
+  }
+  std::map<std::string, Metrics> Snapshot() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return by_store_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Metrics> by_store_;
+};
+
+//! Records the broker no longer had when a thread (or its restore) read a
+//! partition, per topic, summed over the instance's threads; updated per
+//! event, never per record (eventflow_records_lost_total{topic}).
+class LostRecords {
+ public:
+  //! Adds `count` lost records of `topic`.
+  void Add(const std::string& topic, uint64_t count) {
+    std::lock_guard<std::mutex> lock(mu_);
+    by_topic_[topic] += count;
+  }
+  //! Returns the counts per topic (topics with at least one event).
+  std::map<std::string, uint64_t> Snapshot() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return by_topic_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> by_topic_;
+};
+
+//! What all threads of an instance share (immutable while they run, except
+//! the thread-safe restore_progress and lost_records).
+struct ThreadShared {
+  const Topology* topology = nullptr;
+  std::vector<Topology::SubTopology> subtopologies;
+  const StreamsConfig* config = nullptr;
+  std::string instance_id;
+  TopicResolver resolve;
+  std::map<std::string, int> subtopology_of_topic;  //!< resolved source topic → sub-topology
+  std::vector<std::string> source_topics;           //!< resolved, all sub-topologies
+  //! Repartition topics (resolved) → the tasks writing them, sorted (TaskOptions::upstream_tasks).
+  std::map<std::string, std::vector<TaskId>, std::less<>> upstream_tasks;
+  //! Repartition topics (resolved) → partition count (TaskOptions::repartition_sinks).
+  std::map<std::string, int, std::less<>> repartition_partitions;
+  //! The instance's state memory (RocksDB block cache, write buffers, record caches).
+  std::unique_ptr<state::StateMemoryBudget> memory_budget;
+  //! Where the threads get their Kafka clients (the default one wraps librdkafka).
+  std::unique_ptr<KafkaClientSupplier> client_supplier;
+  //! Fault injection for tests (KafkaStreams::SetTestHook); empty in production.
+  RuntimeTestHook test_hook;
+  //! Restore metrics of the instance.
+  std::unique_ptr<RestoreProgress> restore_progress = std::make_unique<RestoreProgress>();
+  //! Records lost to retention or DeleteRecords (DataLossPolicy::kSkip).
+  std::unique_ptr<LostRecords> lost_records = std::make_unique<LostRecords>();
+};
+
+}  // namespace eventflow::streams

@@ -1,0 +1,618 @@
+// The Kafka runtime (StreamThread, TaskManager, StreamsProducer,
+// ChangelogReader) driven through fake clients (fake_kafka.h), no broker:
+// commits, aborts and rewinds, fencing, lost and revoked assignments,
+// restores from a stored offset, corrupted offsets, data loss. Each test runs
+// the thread's loop (RunOnce) on the test thread and checks what reached the
+// fake cluster — committed output, group offsets, restore positions, store
+// contents — against what the input implies.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "eventflow/state/key_value_store.h"
+#include "eventflow/streams/topology.h"
+#include "fake_kafka.h"
+#include "stream_thread.h"
+
+namespace eventflow::streams {
+namespace {
+
+using testing::FakeCluster;
+using testing::FakeClientSupplier;
+
+constexpr char kIn[] = "in";
+constexpr char kOut[] = "out";
+constexpr char kApp[] = "app";
+constexpr int kPartitions = 2;
+
+// source → "v:" + value → sink.
+class TagProcessor final : public Processor<std::string, std::string, std::string, std::string> {
+ public:
+  void Init(ProcessorContext<std::string, std::string>& context) override { context_ = &context; }
+  void Process(Record<std::string, std::string> record) override {
+    record.value = "v:" + record.value;
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  ProcessorContext<std::string, std::string>* context_ = nullptr;
+};
+
+// Counts records per key in the logged RocksDB store "counts" and forwards the count.
+class CountProcessor final : public Processor<std::string, std::string, std::string, std::string> {
+ public:
+  void Init(ProcessorContext<std::string, std::string>& context) override {
+    context_ = &context;
+    store_ = context.GetStateStore<state::KeyValueStore>("counts");
+  }
+  void Process(Record<std::string, std::string> record) override {
+    std::string current;
+    const Status got = store_->Get(record.key, &current);
+    const int64_t count = (got.ok() ? std::stoll(current) : 0) + 1;
+    if (!store_->Put(record.key, std::to_string(count), record.timestamp).ok()) {
+      throw std::runtime_error("put failed");
+    }
+    record.value = std::to_string(count);
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  ProcessorContext<std::string, std::string>* context_ = nullptr;
+  state::KeyValueStore* store_ = nullptr;
+};
+
+Topology TagTopology() {
+  Topology t;
+  t.AddSource<std::string, std::string>("in", {kIn}, Serdes::String(), Serdes::String());
+  t.AddProcessor<std::string, std::string, std::string, std::string>(
+      "tag", [] { return std::make_unique<TagProcessor>(); }, {"in"});
+  t.AddSink<std::string, std::string>("out", kOut, Serdes::String(), Serdes::String(), {"tag"});
+  return t;
+}
+
+Topology CountTopology() {
+  Topology t;
+  t.AddSource<std::string, std::string>("in", {kIn}, Serdes::String(), Serdes::String());
+  t.AddProcessor<std::string, std::string, std::string, std::string>(
+      "count", [] { return std::make_unique<CountProcessor>(); }, {"in"});
+  StoreSpec counts;
+  counts.name = "counts";
+  t.AddStateStore(counts, {"count"});
+  t.AddSink<std::string, std::string>("out", kOut, Serdes::String(), Serdes::String(), {"count"});
+  return t;
+}
+
+std::string Changelog() { return ChangelogTopic(kApp, "counts"); }
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_dir_ = std::filesystem::temp_directory_path() /
+                 ("eventflow-runtime-test-" + std::to_string(::getpid()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(state_dir_);
+    cluster_.CreateTopic(kIn, kPartitions);
+    cluster_.CreateTopic(kOut, kPartitions);
+    cluster_.CreateTopic(Changelog(), kPartitions);
+    config_.application_id = kApp;
+    config_.bootstrap_servers = "fake:9092";
+    config_.state_dir = state_dir_.string();
+    config_.partition_stall_timeout = std::chrono::milliseconds(0);
+    config_.repartition_purge_interval = std::chrono::milliseconds(0);
+    config_.commit_interval = std::chrono::hours(1);  // commits only when a test asks
+  }
+  void TearDown() override {
+    thread_.reset();
+    std::filesystem::remove_all(state_dir_);
+  }
+
+  // What KafkaStreams::Start() prepares, over the fake cluster.
+  void Prepare(Topology topology) {
+    topology_ = std::move(topology);
+    ASSERT_TRUE(config_.Validate().ok());
+    shared_ = std::make_unique<ThreadShared>();
+    shared_->topology = &topology_;
+    shared_->subtopologies = topology_.SubTopologies();
+    shared_->config = &config_;
+    shared_->instance_id = "test";
+    shared_->resolve = topology_.ResolverFor(kApp);
+    for (const Topology::SubTopology& sub : shared_->subtopologies) {
+      for (const std::string& topic : sub.source_topics) {
+        shared_->subtopology_of_topic[shared_->resolve(topic)] = sub.id;
+        shared_->source_topics.push_back(shared_->resolve(topic));
+      }
+    }
+    auto supplier = std::make_unique<FakeClientSupplier>(&cluster_);
+    supplier_ = supplier.get();
+    shared_->client_supplier = std::move(supplier);
+  }
+
+  // A new thread (the previous one shut down first), initialised.
+  StreamThread& NewThread() {
+    if (thread_) thread_->Shutdown(Status::OK());
+    thread_.reset();
+    thread_ = std::make_unique<StreamThread>(0, shared_.get(), nullptr);
+    EXPECT_TRUE(thread_->Init().ok());
+    return *thread_;
+  }
+
+  testing::FakeConsumer& consumer() { return *supplier_->main_consumer; }
+  testing::FakeProducer& producer() { return *supplier_->producer; }
+
+  // Assigns `partitions` partitions of the input and runs the loop once (the
+  // rebalance runs inside its poll).
+  Status AssignInput(int partitions = kPartitions) {
+    TopicPartitionOffsets assignment;
+    for (int p = 0; p < partitions; ++p) assignment.emplace_back(kIn, p);
+    consumer().ScheduleAssignment(assignment);
+    return thread_->RunOnce();
+  }
+
+  // Appends `n` records "<key>" → "<prefix><i>" to partition p of the input;
+  // returns the values.
+  std::vector<std::string> Produce(int32_t partition, int n, const std::string& prefix,
+                                   const std::string& key = "k") {
+    std::vector<std::string> values;
+    for (int i = 0; i < n; ++i) {
+      values.push_back(prefix + std::to_string(i));
+      cluster_.Append(kIn, partition, key, values.back());
+    }
+    return values;
+  }
+
+  // Runs the loop until the thread has processed `total` records (bounded).
+  void ProcessUntil(uint64_t total) {
+    for (int i = 0; i < 1000 && thread_->processed() < total; ++i) {
+      ASSERT_TRUE(thread_->RunOnce().ok());
+    }
+    ASSERT_EQ(thread_->processed(), total);
+  }
+
+  // The output values visible to read_committed readers, sorted.
+  std::vector<std::string> CommittedOutput() const {
+    std::vector<std::string> values;
+    for (int p = 0; p < kPartitions; ++p) {
+      for (const auto& [key, value] : cluster_.Committed(kOut, p)) values.push_back(*value);
+    }
+    std::sort(values.begin(), values.end());
+    return values;
+  }
+
+  // The expected output of the tag topology for `inputs`, sorted.
+  static std::vector<std::string> Tagged(const std::vector<std::string>& inputs) {
+    std::vector<std::string> values;
+    for (const std::string& v : inputs) values.push_back("v:" + v);
+    std::sort(values.begin(), values.end());
+    return values;
+  }
+
+  int64_t GroupOffset(int32_t partition) const {
+    auto it = cluster_.group_offsets.find({kIn, partition});
+    return it == cluster_.group_offsets.end() ? -1 : it->second.offset;
+  }
+
+  // The value of `key` in task 0_0's store "counts" (nullopt: absent).
+  std::optional<std::string> Stored(const std::string& key) {
+    auto& tasks = thread_->task_manager().tasks();
+    auto it = tasks.find(TaskId{0, 0});
+    if (it == tasks.end()) return "<no task>";
+    auto* store = dynamic_cast<state::KeyValueStore*>(it->second->GetStateStore("counts"));
+    if (store == nullptr) return "<no store>";
+    std::string value;
+    return store->Get(key, &value).ok() ? std::optional<std::string>(value) : std::nullopt;
+  }
+
+  std::filesystem::path state_dir_;
+  FakeCluster cluster_;
+  StreamsConfig config_;
+  Topology topology_;
+  std::unique_ptr<ThreadShared> shared_;
+  FakeClientSupplier* supplier_ = nullptr;
+  std::unique_ptr<StreamThread> thread_;
+};
+
+TEST_F(RuntimeTest, CommitSendsOutputAndOffsetsInOneTransaction) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  // Every partition assigned at an explicit position: no committed offset, so the beginning.
+  ASSERT_EQ(consumer().assigns.size(), 1u);
+  for (const TopicPartitionOffset& tp : consumer().assigns[0]) {
+    EXPECT_EQ(tp.offset, RD_KAFKA_OFFSET_BEGINNING) << tp.topic << " " << tp.partition;
+  }
+  EXPECT_EQ(thread_->state(), ThreadState::kRunning);
+  std::vector<std::string> inputs = Produce(0, 7, "a");
+  const std::vector<std::string> more = Produce(1, 5, "b");
+  inputs.insert(inputs.end(), more.begin(), more.end());
+  ProcessUntil(12);
+  EXPECT_TRUE(CommittedOutput().empty()) << "output is visible before the commit";
+  ASSERT_TRUE(thread_->MaybeCommit(/*force=*/true).ok());
+  EXPECT_EQ(producer().commits, 1);
+  EXPECT_EQ(producer().aborts, 0);
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+  EXPECT_EQ(GroupOffset(0), 7);
+  EXPECT_EQ(GroupOffset(1), 5);
+  // The offsets carry the partitions' stream times as metadata.
+  for (int p = 0; p < kPartitions; ++p) {
+    const auto& committed = cluster_.group_offsets.at({kIn, p});
+    EXPECT_TRUE(ParseOffsetMetadata(committed.metadata).ok()) << committed.metadata;
+  }
+  // Nothing processed since: no empty transaction.
+  ASSERT_TRUE(thread_->MaybeCommit(/*force=*/true).ok());
+  EXPECT_EQ(producer().commits, 1);
+  EXPECT_EQ(producer().begins, 1);
+}
+
+TEST_F(RuntimeTest, AbortableCommitErrorAbortsAndRewindsToTheCommittedOffsets) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  std::vector<std::string> inputs = Produce(0, 4, "a");
+  std::vector<std::string> more = Produce(1, 3, "b");
+  inputs.insert(inputs.end(), more.begin(), more.end());
+  ProcessUntil(7);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  more = Produce(0, 5, "c");
+  inputs.insert(inputs.end(), more.begin(), more.end());
+  more = Produce(1, 2, "d");
+  inputs.insert(inputs.end(), more.begin(), more.end());
+  ProcessUntil(14);
+  producer().fail_next_commit = Status::Aborted("the transaction must be aborted");
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok()) << "an abortable error is recovered from";
+  EXPECT_EQ(producer().aborts, 1);
+  EXPECT_EQ(producer().recreates, 0);
+  // Every partition sought back to its committed offset.
+  ASSERT_FALSE(consumer().seeks.empty());
+  std::map<int32_t, int64_t> sought;
+  for (const TopicPartitionOffset& tp : consumer().seeks.back()) sought[tp.partition] = tp.offset;
+  EXPECT_EQ(sought, (std::map<int32_t, int64_t>{{0, 4}, {1, 3}}));
+  EXPECT_EQ(consumer().Position(kIn, 0), 4);
+  EXPECT_EQ(consumer().Position(kIn, 1), 3);
+  EXPECT_EQ(GroupOffset(0), 4);
+  // The rolled-back records are processed again and committed exactly once.
+  ProcessUntil(21);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+  EXPECT_EQ(GroupOffset(0), 9);
+  EXPECT_EQ(GroupOffset(1), 5);
+}
+
+TEST_F(RuntimeTest, CommitThatTimesOutIsRetriedNeverAborted) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  const std::vector<std::string> inputs = Produce(0, 6, "a");
+  ProcessUntil(6);
+  producer().fail_next_commit = Status::TimedOut("commit timed out");
+  producer().fail_commit_times = 3;
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(producer().aborts, 0);
+  EXPECT_TRUE(consumer().seeks.empty());
+  EXPECT_EQ(producer().commits, 1);
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+  EXPECT_EQ(GroupOffset(0), 6);
+}
+
+TEST_F(RuntimeTest, FencedProducerIsRecreatedAndTheThreadRewinds) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  std::vector<std::string> inputs = Produce(0, 3, "a");
+  ProcessUntil(3);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  const std::vector<std::string> more = Produce(0, 4, "b");
+  inputs.insert(inputs.end(), more.begin(), more.end());
+  ProcessUntil(7);
+  producer().fail_next_commit = Status::Fenced("producer fenced");
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(producer().recreates, 1);
+  EXPECT_EQ(producer().inits, 2) << "the new producer initialises transactions";
+  EXPECT_EQ(producer().aborts, 0) << "a fenced producer cannot abort";
+  EXPECT_EQ(consumer().Position(kIn, 0), 3);
+  ProcessUntil(11);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+  EXPECT_EQ(GroupOffset(0), 7);
+}
+
+TEST_F(RuntimeTest, FencedProducerWithFencedConsumerIsAZombieAndStops) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 3, "a");
+  ProcessUntil(3);
+  consumer().SetFatal(RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID);
+  producer().fail_next_commit = Status::Fenced("producer fenced");
+  const Status s = thread_->MaybeCommit(true);
+  EXPECT_EQ(s.code(), StatusCode::kFenced) << s.ToString();
+  EXPECT_NE(s.message().find("consumer fenced too"), std::string::npos) << s.ToString();
+  EXPECT_EQ(producer().recreates, 0);
+  EXPECT_TRUE(CommittedOutput().empty());
+  EXPECT_EQ(GroupOffset(0), -1);
+}
+
+TEST_F(RuntimeTest, AbortThatFailsRecreatesTheProducer) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  const std::vector<std::string> inputs = Produce(1, 5, "a");
+  ProcessUntil(5);
+  producer().fail_next_commit = Status::Aborted("abortable");
+  producer().fail_next_abort = Status::TimedOut("abort timed out");
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(producer().aborts, 1);
+  EXPECT_EQ(producer().recreates, 1);
+  EXPECT_EQ(consumer().Position(kIn, 1), 0);
+  ProcessUntil(10);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+}
+
+TEST_F(RuntimeTest, FatalProducerWhileProcessingRecreatesItAndRewinds) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  std::vector<std::string> inputs = Produce(0, 2, "a");
+  ProcessUntil(2);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  const std::vector<std::string> more = Produce(0, 3, "b");
+  inputs.insert(inputs.end(), more.begin(), more.end());
+  producer().fail_next_send = Status::Fatal("the producer failed fatally");
+  // The task fails with the producer's status; the loop recovers from it.
+  for (int i = 0; i < 10 && producer().recreates == 0; ++i) ASSERT_TRUE(thread_->RunOnce().ok());
+  EXPECT_EQ(producer().recreates, 1);
+  EXPECT_EQ(consumer().Position(kIn, 0), 2);
+  for (int i = 0; i < 100 && GroupOffset(0) < 5; ++i) {
+    ASSERT_TRUE(thread_->RunOnce().ok());
+    ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  }
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs)) << "no record dead-lettered or lost";
+  EXPECT_TRUE(cluster_.Committed(DeadLetterTopic(kApp), 0).empty());
+}
+
+TEST_F(RuntimeTest, LostAssignmentAbortsAndCommitsNothing) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 4, "a");
+  ProcessUntil(4);
+  consumer().ScheduleRevocation(/*lost=*/true);
+  ASSERT_TRUE(thread_->RunOnce().ok());
+  EXPECT_EQ(producer().aborts, 1);
+  EXPECT_EQ(producer().commits, 0);
+  EXPECT_TRUE(thread_->task_manager().tasks().empty());
+  EXPECT_TRUE(thread_->task_manager().assignment_lost());
+  EXPECT_EQ(consumer().detached_queues, 0) << "partition queues given back";
+  EXPECT_EQ(consumer().unassigns, 1);
+  EXPECT_EQ(GroupOffset(0), -1);
+  EXPECT_TRUE(CommittedOutput().empty());
+  EXPECT_EQ(thread_->state(), ThreadState::kRebalancing);
+  // Nothing to commit afterwards either.
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(producer().commits, 0);
+}
+
+TEST_F(RuntimeTest, RevocationCommitsAndClosesTheTasks) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  const std::vector<std::string> inputs = Produce(0, 4, "a");
+  ProcessUntil(4);
+  consumer().ScheduleRevocation(/*lost=*/false);
+  ASSERT_TRUE(thread_->RunOnce().ok());
+  EXPECT_EQ(producer().commits, 1);
+  EXPECT_EQ(GroupOffset(0), 4);
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+  EXPECT_TRUE(thread_->task_manager().tasks().empty());
+  EXPECT_EQ(consumer().detached_queues, 0);
+  // Assigned again: processing resumes from the committed offset.
+  const std::vector<std::string> more = Produce(0, 2, "b");
+  ASSERT_TRUE(AssignInput().ok());
+  EXPECT_EQ(consumer().assigns.back()[0].offset, 4);
+  ProcessUntil(6);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  std::vector<std::string> all = inputs;
+  all.insert(all.end(), more.begin(), more.end());
+  EXPECT_EQ(CommittedOutput(), Tagged(all));
+}
+
+TEST_F(RuntimeTest, RevocationWhoseCommitFailsAbortsAndTheNextOwnerResumesFromTheLastCommit) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  const std::vector<std::string> inputs = Produce(0, 3, "a");
+  ProcessUntil(3);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  Produce(0, 3, "b");
+  ProcessUntil(6);
+  producer().fail_next_commit = Status::Aborted("abortable");
+  consumer().ScheduleRevocation(/*lost=*/false);
+  ASSERT_TRUE(thread_->RunOnce().ok()) << "a failed commit on revocation does not stop the thread";
+  EXPECT_EQ(producer().aborts, 1);
+  EXPECT_EQ(GroupOffset(0), 3);
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+  EXPECT_TRUE(thread_->task_manager().tasks().empty());
+}
+
+TEST_F(RuntimeTest, CommittedOffsetsReadOnAssignmentRetryATimeOutTwice) {
+  Prepare(TagTopology());
+  cluster_.group_offsets[{kIn, 0}] = {2, "st=5"};
+  Produce(0, 2, "a");
+  NewThread();
+  consumer().FailCommitted(Status::TimedOut("unstable offsets"), 2);
+  const Status assigned = AssignInput();
+  ASSERT_TRUE(assigned.ok()) << assigned.ToString();
+  EXPECT_EQ(consumer().assigns.back()[0].offset, 2);
+  EXPECT_EQ(consumer().assigns.back()[1].offset, RD_KAFKA_OFFSET_BEGINNING);
+  EXPECT_EQ(thread_->task_manager().tasks().at(TaskId{0, 0})->PartitionTime(kIn, 0), 5);
+
+  NewThread();
+  consumer().FailCommitted(Status::TimedOut("unstable offsets"), 3);
+  EXPECT_EQ(AssignInput().code(), StatusCode::kTimedOut);
+}
+
+class RestoreTest : public RuntimeTest {
+ protected:
+  // A first run of the count topology on partition 0: counts k1 twice and k2
+  // once and commits (the store's offset is then 3).
+  void FirstRun() {
+    Prepare(CountTopology());
+    NewThread();
+    ASSERT_TRUE(AssignInput(1).ok());
+    cluster_.Append(kIn, 0, "k1", "x");
+    cluster_.Append(kIn, 0, "k2", "x");
+    cluster_.Append(kIn, 0, "k1", "x");
+    ProcessUntil(3);
+    ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+    ASSERT_EQ(Stored("k1"), "2");
+    ASSERT_EQ(cluster_.End(Changelog(), 0), 3);
+  }
+  // The last value per key of the committed changelog (what a restore must give).
+  std::map<std::string, std::string> ChangelogModel() const {
+    std::map<std::string, std::string> model;
+    for (const auto& [key, value] : cluster_.Committed(Changelog(), 0)) {
+      if (value) model[*key] = *value; else model.erase(*key);
+    }
+    return model;
+  }
+};
+
+TEST_F(RestoreTest, NewTaskReplaysTheChangelogTailFromTheStoredOffset) {
+  FirstRun();
+  // The Kafka transaction of two more changes committed, but the process died
+  // before the store committed them: the changelog is ahead of the store.
+  cluster_.Append(Changelog(), 0, "k2", "5");
+  cluster_.Append(Changelog(), 0, "k3", "1");
+  NewThread();
+  ASSERT_TRUE(AssignInput(1).ok());
+  ASSERT_NE(supplier_->restore_consumer, nullptr);
+  ASSERT_EQ(supplier_->restore_consumer->assigns.size(), 1u);
+  EXPECT_EQ(supplier_->restore_consumer->assigns[0][0].topic, Changelog());
+  EXPECT_EQ(supplier_->restore_consumer->assigns[0][0].offset, 3) << "a tail replay";
+  const std::map<std::string, std::string> model = ChangelogModel();
+  ASSERT_EQ(model.size(), 3u);
+  for (const auto& [key, value] : model) EXPECT_EQ(Stored(key), value) << key;
+  const auto metrics = shared_->restore_progress->Snapshot().at("counts");
+  EXPECT_EQ(metrics.restored_records_total, 2u);
+  EXPECT_EQ(metrics.remaining_records, 0);
+  // Counting goes on from the restored state.
+  cluster_.Append(kIn, 0, "k3", "x");
+  ProcessUntil(1);
+  EXPECT_EQ(Stored("k3"), "2");
+}
+
+TEST_F(RestoreTest, StoreOffsetBeyondTheChangelogEndIsWipedAndRestoredInFull) {
+  FirstRun();
+  // The changelog was deleted and recreated: it now ends below the store's offset.
+  cluster_.Truncate(Changelog(), 0);
+  cluster_.Append(Changelog(), 0, "k9", "7");
+  NewThread();
+  ASSERT_TRUE(AssignInput(1).ok());
+  ASSERT_NE(supplier_->restore_consumer, nullptr);
+  ASSERT_EQ(supplier_->restore_consumer->assigns.size(), 1u);
+  EXPECT_EQ(supplier_->restore_consumer->assigns[0][0].offset, 0) << "a full restore";
+  EXPECT_EQ(Stored("k9"), "7");
+  EXPECT_EQ(Stored("k1"), std::nullopt) << "state the changelog no longer has is gone";
+  EXPECT_EQ(Stored("k2"), std::nullopt);
+}
+
+TEST_F(RestoreTest, StoreWithoutOffsetIsRestoredInFull) {
+  FirstRun();
+  thread_->Shutdown(Status::OK());
+  thread_.reset();
+  std::filesystem::remove_all(state_dir_);  // the local state is lost
+  NewThread();
+  ASSERT_TRUE(AssignInput(1).ok());
+  EXPECT_EQ(supplier_->restore_consumer->assigns[0][0].offset, 0);
+  EXPECT_EQ(Stored("k1"), "2");
+  EXPECT_EQ(Stored("k2"), "1");
+}
+
+TEST_F(RestoreTest, KeyValueChangelogHeadGoneIsDataLossUnderFail) {
+  FirstRun();
+  for (int i = 0; i < 3; ++i) cluster_.Append(Changelog(), 0, "k" + std::to_string(i), "9");
+  cluster_.DeleteRecordsBefore(Changelog(), 0, 5);  // the store needs 3 and 4
+  NewThread();
+  const Status s = AssignInput(1);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_TRUE(shared_->lost_records->Snapshot().empty());
+}
+
+TEST_F(RestoreTest, KeyValueChangelogHeadGoneIsCountedAndSkippedUnderSkip) {
+  config_.data_loss_policy = DataLossPolicy::kSkip;
+  FirstRun();
+  for (int i = 0; i < 3; ++i) cluster_.Append(Changelog(), 0, "k" + std::to_string(i), "9");
+  cluster_.DeleteRecordsBefore(Changelog(), 0, 5);
+  NewThread();
+  ASSERT_TRUE(AssignInput(1).ok());
+  EXPECT_EQ(shared_->lost_records->Snapshot().at(Changelog()), 2u);
+  EXPECT_EQ(supplier_->restore_consumer->assigns[0][0].offset, 5);
+  EXPECT_EQ(Stored("k2"), "9");
+}
+
+TEST_F(RuntimeTest, InputDeletedBeforeItWasReadIsDataLossUnderFailAndSkippedUnderSkip) {
+  for (DataLossPolicy policy : {DataLossPolicy::kFail, DataLossPolicy::kSkip}) {
+    SCOPED_TRACE(policy == DataLossPolicy::kFail ? "fail" : "skip");
+    cluster_ = FakeCluster();
+    cluster_.CreateTopic(kIn, kPartitions);
+    cluster_.CreateTopic(kOut, kPartitions);
+    config_.data_loss_policy = policy;
+    Prepare(TagTopology());
+    cluster_.group_offsets[{kIn, 0}] = {2, "st=-1"};
+    Produce(0, 8, "a");
+    cluster_.DeleteRecordsBefore(kIn, 0, 5);  // offsets 2..4 were never read
+    NewThread();
+    // The out-of-range position shows up as soon as the partition is read.
+    Status s = AssignInput();
+    for (int i = 0; i < 10 && s.ok() && thread_->processed() < 3; ++i) s = thread_->RunOnce();
+    if (policy == DataLossPolicy::kFail) {
+      EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+      EXPECT_EQ(thread_->processed(), 0u);
+    } else {
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      EXPECT_EQ(shared_->lost_records->Snapshot().at(kIn), 3u);
+      ProcessUntil(3);
+      ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+      EXPECT_EQ(GroupOffset(0), 8);
+      EXPECT_EQ(CommittedOutput(), Tagged({"a5", "a6", "a7"}));
+    }
+    thread_->Shutdown(Status::OK());
+    thread_.reset();
+  }
+}
+
+TEST_F(RuntimeTest, AtLeastOnceFlushesThenCommitsOffsets) {
+  config_.processing_guarantee = ProcessingGuarantee::kAtLeastOnce;
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  const std::vector<std::string> inputs = Produce(0, 5, "a");
+  ProcessUntil(5);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(producer().flushes, 1);
+  EXPECT_EQ(producer().begins, 0);
+  EXPECT_EQ(GroupOffset(0), 5);
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+}
+
+TEST_F(RuntimeTest, ShutdownCommitsClosesTasksAndLeavesTheGroup) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  const std::vector<std::string> inputs = Produce(1, 3, "a");
+  ProcessUntil(3);
+  thread_->Shutdown(Status::OK());
+  EXPECT_EQ(thread_->state(), ThreadState::kDead);
+  EXPECT_TRUE(thread_->error().ok());
+  EXPECT_EQ(GroupOffset(1), 3);
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+  EXPECT_EQ(consumer().closes, 1);
+  EXPECT_EQ(consumer().detached_queues, 0);
+}
+
+}  // namespace
+}  // namespace eventflow::streams
