@@ -63,7 +63,8 @@ class DefaultClientSupplier final : public KafkaClientSupplier {
     KafkaProperties props;
     props.Set("bootstrap.servers", config.bootstrap_servers);
     props.Set("client.id", config.application_id + "-" + thread + "-producer");
-    props.Set("partitioner", "murmur2_random");  // Java-compatible: co-partitioning with Java clients
+    props.Set("partitioner",
+              "murmur2_random");  // Java-compatible: co-partitioning with Java clients
     props.Set("linger.ms", "5");
     props.Set("acks", "all");
     props.Set("enable.idempotence", "true");

@@ -51,8 +51,8 @@ void ToItem(KafkaMessage msg, ConsumerItem* item) {
   item->err = msg->err;
   item->topic_handle = msg->rkt;
   RawRecord& raw = item->record.raw;
-  raw.topic = msg->rkt != nullptr ? std::string_view(rd_kafka_topic_name(msg->rkt))
-                                  : std::string_view();
+  raw.topic =
+      msg->rkt != nullptr ? std::string_view(rd_kafka_topic_name(msg->rkt)) : std::string_view();
   raw.partition = msg->partition;
   raw.offset = msg->offset;
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -155,9 +155,8 @@ class RdKafkaConsumer final : public ConsumerClient {
 
   Status Committed(TopicPartitionOffsets* partitions, std::chrono::milliseconds timeout) override {
     KafkaPartitionList list = ToList(*partitions, /*with_metadata=*/false);
-    const Status s =
-        FromKafkaError(rd_kafka_committed(handle_.get(), list.get(), Ms(timeout)),
-                       "reading committed offsets");
+    const Status s = FromKafkaError(rd_kafka_committed(handle_.get(), list.get(), Ms(timeout)),
+                                    "reading committed offsets");
     if (s.ok()) *partitions = FromList(list.get());
     return s;
   }
@@ -184,7 +183,8 @@ class RdKafkaConsumer final : public ConsumerClient {
     KafkaPartitionList list = ToList(*partitions, /*with_metadata=*/false);
     // librdkafka 2.0.2 takes this time-out as microseconds (#4230).
     KafkaError err(rd_kafka_seek_partitions(handle_.get(), list.get(), Ms(timeout)));
-    for (int i = 0; i < list->cnt; ++i) (*partitions)[static_cast<size_t>(i)].err = list->elems[i].err;
+    for (int i = 0; i < list->cnt; ++i)
+      (*partitions)[static_cast<size_t>(i)].err = list->elems[i].err;
     return FromKafkaError(err.get(), "seeking");
   }
 

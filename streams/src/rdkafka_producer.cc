@@ -45,9 +45,8 @@ class RdKafkaProducer final : public ProducerClient {
   }
   //! Adds the extra header to the librdkafka headers it builds anyway (no copy).
   Status SendWithHeader(std::string_view topic, int32_t partition,
-                        std::optional<std::string_view> key,
-                        std::optional<std::string_view> value, int64_t timestamp,
-                        const Headers& headers, std::string_view extra_key,
+                        std::optional<std::string_view> key, std::optional<std::string_view> value,
+                        int64_t timestamp, const Headers& headers, std::string_view extra_key,
                         std::string_view extra_value) override {
     return Produce(topic, partition, key, value, timestamp, headers, &extra_key, extra_value);
   }
@@ -188,9 +187,8 @@ Status RdKafkaProducer::Produce(std::string_view topic, int32_t partition,
   void* report_offset = partition >= 0 ? this : nullptr;
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        producer_, RD_KAFKA_V_RKT(rkt),
-        RD_KAFKA_V_PARTITION(target), RD_KAFKA_V_KEY(key_data, key_size),
-        RD_KAFKA_V_VALUE(value_data, value_size),
+        producer_, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(target),
+        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp),
         RD_KAFKA_V_HEADERS(hdrs),
         // Records for an explicit partition (changelogs) report their offset.

@@ -247,8 +247,8 @@ class FakeClientSupplier final : public KafkaClientSupplier {
 
   Result<std::unique_ptr<ConsumerClient>> CreateMainConsumer(const StreamsConfig& config,
                                                              const std::string& thread) override;
-  Result<std::unique_ptr<ConsumerClient>> CreateRestoreConsumer(
-      const StreamsConfig& config, const std::string& thread) override;
+  Result<std::unique_ptr<ConsumerClient>> CreateRestoreConsumer(const StreamsConfig& config,
+                                                                const std::string& thread) override;
   Result<std::unique_ptr<ProducerClient>> CreateProducer(const StreamsConfig& config,
                                                          const std::string& thread) override;
   Result<KafkaHandle> CreateAdmin(const StreamsConfig& config) override;
