@@ -14,11 +14,11 @@ struct ChangelogReader::Partition {
   TaskId task;
   ProcessorStateManager* state = nullptr;
   ProcessorStateManager::Changelog changelog;
-  std::string what;      // "task <id> store <name>"
-  bool full = true;      // no usable stored offset: restoring from 0
-  int64_t from = 0;      // where restoring starts (moved up past a gap)
-  int64_t high = 0;      // the changelog's end when the restore began
-  int64_t next = 0;      // the offset after the last record read
+  std::string what;  // "task <id> store <name>"
+  bool full = true;  // no usable stored offset: restoring from 0
+  int64_t from = 0;  // where restoring starts (moved up past a gap)
+  int64_t high = 0;  // the changelog's end when the restore began
+  int64_t next = 0;  // the offset after the last record read
   uint64_t restored = 0;
   int64_t remaining = 0;  // as last reported to RestoreProgress
   bool done = false;
@@ -144,14 +144,15 @@ Status ChangelogReader::RestoreActive() {
     Partition& p = *owned;
     auto marks = consumer.QueryWatermarks(p.changelog.topic, p.changelog.partition,
                                           std::chrono::seconds(30));
-    if (!marks.ok()) return marks.status().WithContext(p.what + ": reading the end of the changelog");
+    if (!marks.ok())
+      return marks.status().WithContext(p.what + ": reading the end of the changelog");
     p.high = marks->high;
     if (!p.full && p.from > marks->high) {
-      corrupted_.push_back(Corrupted{
-          p.task, p.changelog,
-          "its offset " + std::to_string(p.from) + " is beyond its changelog's end " +
-              std::to_string(marks->high) + " (" + p.changelog.topic + " partition " +
-              std::to_string(p.changelog.partition) + " was deleted or truncated)"});
+      corrupted_.push_back(
+          Corrupted{p.task, p.changelog,
+                    "its offset " + std::to_string(p.from) + " is beyond its changelog's end " +
+                        std::to_string(marks->high) + " (" + p.changelog.topic + " partition " +
+                        std::to_string(p.changelog.partition) + " was deleted or truncated)"});
       continue;
     }
     if (p.from < marks->low) {

@@ -54,11 +54,10 @@ class DefaultClientSupplier final : public KafkaClientSupplier {
   }
 
   Result<kafka::KafkaHandle> CreateAdmin(const StreamsConfig& config) override {
-    auto props = kafka::BuildClientConfig(
-        kafka::ClientRole::kAdmin,
-        {.bootstrap_servers = config.bootstrap_servers,
-         .client_id = config.application_id + "-admin"},
-        config.kafka);
+    auto props = kafka::BuildClientConfig(kafka::ClientRole::kAdmin,
+                                          {.bootstrap_servers = config.bootstrap_servers,
+                                           .client_id = config.application_id + "-admin"},
+                                          config.kafka);
     if (!props.ok()) return props.status();
     return kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, *props);
   }

@@ -58,12 +58,12 @@ struct TopicPartitionOffset {
                        std::string m = {})
       : topic(std::move(t)), partition(p), offset(o), metadata(std::move(m)) {}
 
-  std::string topic;                 //!< topic name
-  int32_t partition = 0;             //!< partition number
+  std::string topic;      //!< topic name
+  int32_t partition = 0;  //!< partition number
   //! An offset, RD_KAFKA_OFFSET_BEGINNING, or RD_KAFKA_OFFSET_INVALID (none
   //! committed, unset).
   int64_t offset = RD_KAFKA_OFFSET_INVALID;
-  std::string metadata;              //!< offset commit metadata (FormatOffsetMetadata)
+  std::string metadata;  //!< offset commit metadata (FormatOffsetMetadata)
   //! The per-partition outcome of Committed() and Seek().
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
@@ -118,8 +118,7 @@ class ConsumerClient {
 
   // Group membership (main consumer).
   //! Subscribes to `topics`; rebalances go to `listener` (not owned) from Poll().
-  virtual Status Subscribe(const std::vector<std::string>& topics,
-                           RebalanceListener* listener) = 0;
+  virtual Status Subscribe(const std::vector<std::string>& topics, RebalanceListener* listener) = 0;
   //! Takes the next item of the consumer queue, waiting up to `timeout` for
   //! one; runs rebalance callbacks meanwhile. Returns false when there is none.
   virtual bool Poll(std::chrono::milliseconds timeout, ConsumerItem* item) = 0;
@@ -159,10 +158,11 @@ class ConsumerClient {
   //! Asks the partition's leader for its log start and end (kafka::QueryWatermarks
   //! in kafka_admin.h: transient errors retried until `timeout`).
   virtual Result<kafka::PartitionWatermarks> QueryWatermarks(const std::string& topic,
-                                                      int32_t partition,
-                                                      std::chrono::milliseconds timeout) = 0;
+                                                             int32_t partition,
+                                                             std::chrono::milliseconds timeout) = 0;
   //! The watermarks the fetcher last saw for the partition ({-1, -1}: none).
-  virtual kafka::PartitionWatermarks CachedWatermarks(const std::string& topic, int32_t partition) = 0;
+  virtual kafka::PartitionWatermarks CachedWatermarks(const std::string& topic,
+                                                      int32_t partition) = 0;
   //! Starts a DeleteRecords request on this client's connection (one at a time).
   virtual void StartDeleteRecords(std::span<const kafka::PartitionOffset> offsets,
                                   std::chrono::milliseconds timeout) = 0;
@@ -209,8 +209,8 @@ class KafkaClientSupplier {
  public:
   virtual ~KafkaClientSupplier() = default;
   //! The group consumer (range assignor, no auto-commit, explicit positions).
-  virtual Result<std::unique_ptr<ConsumerClient>> CreateMainConsumer(
-      const StreamsConfig& config, const std::string& thread) = 0;
+  virtual Result<std::unique_ptr<ConsumerClient>> CreateMainConsumer(const StreamsConfig& config,
+                                                                     const std::string& thread) = 0;
   //! The restore consumer (manual assignment, read_committed, end-of-partition events).
   virtual Result<std::unique_ptr<ConsumerClient>> CreateRestoreConsumer(
       const StreamsConfig& config, const std::string& thread) = 0;

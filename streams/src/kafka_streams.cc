@@ -13,12 +13,18 @@ namespace eventflow::streams {
 
 std::string_view KafkaStreams::StateName(State state) {
   switch (state) {
-    case State::kCreated: return "CREATED";
-    case State::kRebalancing: return "REBALANCING";
-    case State::kRunning: return "RUNNING";
-    case State::kPendingShutdown: return "PENDING_SHUTDOWN";
-    case State::kNotRunning: return "NOT_RUNNING";
-    case State::kError: return "ERROR";
+    case State::kCreated:
+      return "CREATED";
+    case State::kRebalancing:
+      return "REBALANCING";
+    case State::kRunning:
+      return "RUNNING";
+    case State::kPendingShutdown:
+      return "PENDING_SHUTDOWN";
+    case State::kNotRunning:
+      return "NOT_RUNNING";
+    case State::kError:
+      return "ERROR";
   }
   return "?";
 }
@@ -74,12 +80,11 @@ int KafkaStreams::stalled_partitions() const {
 
 uint64_t KafkaStreams::partition_stalls_total() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stalls_of_replaced_threads_ +
-         [&] {
-           uint64_t n = 0;
-           for (const auto& t : threads_) n += t->partition_stalls_total();
-           return n;
-         }();
+  return stalls_of_replaced_threads_ + [&] {
+    uint64_t n = 0;
+    for (const auto& t : threads_) n += t->partition_stalls_total();
+    return n;
+  }();
 }
 
 uint64_t KafkaStreams::dropped_late() const {
@@ -110,9 +115,8 @@ void KafkaStreams::OnThreadState(int index, ThreadState state) {
     std::lock_guard<std::mutex> lock(mu_);
     thread_states_[static_cast<size_t>(index)] = state;
     if (closing_ || state_ == State::kError) return;
-    const bool all_running =
-        std::all_of(thread_states_.begin(), thread_states_.end(),
-                    [](ThreadState s) { return s == ThreadState::kRunning; });
+    const bool all_running = std::all_of(thread_states_.begin(), thread_states_.end(),
+                                         [](ThreadState s) { return s == ThreadState::kRunning; });
     next = all_running ? State::kRunning : State::kRebalancing;
   }
   if (state != ThreadState::kDead) SetState(next);
@@ -186,8 +190,8 @@ Status KafkaStreams::CreateInternalTopics() {
         configs.emplace_back(key, value);
       }
     }
-    topics.push_back(
-        kafka::NewTopic{shared_->resolve(spec.name), n, config_.replication_factor, std::move(configs)});
+    topics.push_back(kafka::NewTopic{shared_->resolve(spec.name), n, config_.replication_factor,
+                                     std::move(configs)});
   }
   // Changelog topics: one partition per task of the sub-topology using the store.
   std::map<std::string, int> internal_partitions;
@@ -235,21 +239,23 @@ Status KafkaStreams::CreateInternalTopics() {
                  {"retention.ms", std::to_string(retention.count())}};
     }
     topics.push_back(kafka::NewTopic{ChangelogTopic(config_.application_id, store.name), n,
-                              config_.replication_factor, std::move(configs)});
+                                     config_.replication_factor, std::move(configs)});
   }
   // Dead letters carry the wall-clock time they were written: the broker's
   // default retention (7 days) counts from then.
-  topics.push_back(kafka::NewTopic{DeadLetterTopic(config_.application_id), 1,
-                            config_.replication_factor, {{"cleanup.policy", "delete"}}});
+  topics.push_back(kafka::NewTopic{DeadLetterTopic(config_.application_id),
+                                   1,
+                                   config_.replication_factor,
+                                   {{"cleanup.policy", "delete"}}});
   (void)max_partitions;
   EVENTFLOW_RETURN_IF_ERROR(kafka::EnsureTopics(admin->get(), topics, timeout));
   // Topics left by an earlier version (or created by hand) keep their
   // configuration; say where it differs from what the runtime relies on.
   kafka::WarnAboutTopicConfigs(admin->get(), topics,
-                        "repartition topics must keep records until the application purges "
-                        "them, changelogs until their state expires (docs/architecture.md, "
-                        "\"Topics and retention\")",
-                        timeout);
+                               "repartition topics must keep records until the application purges "
+                               "them, changelogs until their state expires (docs/architecture.md, "
+                               "\"Topics and retention\")",
+                               timeout);
   return Status::OK();
 }
 
@@ -340,9 +346,9 @@ void KafkaStreams::Supervise() {
     if ((response == ErrorResponse::kReplaceThread || dead->self_fenced()) && !cause.ok()) {
       Log(LogLevel::kWarn, "kafka-streams",
           "replacing stream thread " + std::to_string(index) + " after: " + cause.ToString());
-      auto thread = std::make_unique<StreamThread>(
-          static_cast<int>(index), shared_.get(),
-          [this](int i, ThreadState s) { OnThreadState(i, s); });
+      auto thread =
+          std::make_unique<StreamThread>(static_cast<int>(index), shared_.get(),
+                                         [this](int i, ThreadState s) { OnThreadState(i, s); });
       Status s = thread->Start();
       std::lock_guard<std::mutex> lock(mu_);
       stalls_of_replaced_threads_ += dead->partition_stalls_total();

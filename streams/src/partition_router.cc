@@ -106,13 +106,12 @@ void PartitionRouter::CheckStalls(Clock::time_point now, std::chrono::millisecon
             " is stalled: nothing taken for " + std::to_string(seconds.count()) +
             " s while the broker has records up to " + std::to_string(marks->high) +
             " past our position " + std::to_string(position) + " (the fetcher last saw " +
-            std::to_string(cached_high) + "); restarting its fetch at " +
-            std::to_string(position));
-    const std::string topic = r.topic;  // RestartFetch keeps the routes, but be safe
-    const Status restarted = RestartFetch(committed, topic, r.partition, -1);
+            std::to_string(cached_high) + "); restarting its fetch at " + std::to_string(position));
+    // Assigning again leaves the routes (and `r`) in place.
+    const Status restarted = RestartFetch(committed, r.topic, r.partition, -1);
     if (!restarted.ok()) {
       Log(LogLevel::kWarn, "stream-thread " + thread_,
-          restarted.WithContext("restarting the fetch of " + topic).ToString());
+          restarted.WithContext("restarting the fetch of " + r.topic).ToString());
     }
   }
   CountStalled();

@@ -51,7 +51,7 @@ class PartitionRouter {
     int64_t position = -1;
     //! When the last record was taken (or the partition was last found not lagging).
     Clock::time_point last_progress{};
-    bool stalled = false;  //!< counted as stalled until a record is taken again
+    bool stalled = false;                  //!< counted as stalled until a record is taken again
     Clock::time_point next_stall_check{};  //!< rate of broker queries
     //! When the partition was first found lagging with nothing taken since
     //! (zero: not lagging), and the stable end offset seen then.
@@ -89,8 +89,8 @@ class PartitionRouter {
   //! `topic` at `offset` when >= 0, the others where the thread reads next
   //! (the position, else the committed offset). Does nothing when the
   //! assignment is lost (assigning would hide that from the coming revocation).
-  Status RestartFetch(const CommittedOffset& committed, const std::string& topic,
-                      int32_t partition, int64_t offset);
+  Status RestartFetch(const CommittedOffset& committed, const std::string& topic, int32_t partition,
+                      int64_t offset);
 
   //! The client that asks for last stable offsets, created on first use
   //! (nullptr when it cannot be).

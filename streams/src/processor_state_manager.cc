@@ -148,8 +148,7 @@ Status ProcessorStateManager::Restore(const Changelog& changelog,
                                       int64_t end_offset) {
   state::StateStore* store = StoreOf(changelog);
   if (store == nullptr) return Status::Internal(what_ + ": no store " + changelog.store);
-  return store->RestoreBatch(records, end_offset)
-      .WithContext(what_ + " store " + changelog.store);
+  return store->RestoreBatch(records, end_offset).WithContext(what_ + " store " + changelog.store);
 }
 
 Status ProcessorStateManager::Commit(const LastDelivered& last_delivered) {

@@ -51,17 +51,17 @@ class ProcessorStateManager {
  public:
   //! Where and how the task's stores live.
   struct Options {
-    std::string application_id;                   //!< required
-    std::filesystem::path state_dir;              //!< root of the RocksDB stores
+    std::string application_id;                               //!< required
+    std::filesystem::path state_dir;                          //!< root of the RocksDB stores
     const state::StateMemoryBudget* memory_budget = nullptr;  //!< not owned; may be nullptr
-    state::RocksDbConfigSetter rocksdb_config_setter;        //!< may be empty
+    state::RocksDbConfigSetter rocksdb_config_setter;         //!< may be empty
   };
 
   //! A logged store's changelog partition.
   struct Changelog {
-    std::string store;        //!< store name
-    std::string topic;        //!< "<application.id>-<store>-changelog"
-    int32_t partition = 0;    //!< the task's partition
+    std::string store;      //!< store name
+    std::string topic;      //!< "<application.id>-<store>-changelog"
+    int32_t partition = 0;  //!< the task's partition
     //! A window or session store: its changelog deletes by time (a head gone
     //! by retention is expected, not data loss).
     bool windowed = false;

@@ -12,7 +12,8 @@ namespace {
 int Ms(std::chrono::milliseconds timeout) { return static_cast<int>(timeout.count()); }
 
 kafka::KafkaPartitionList ToList(const TopicPartitionOffsets& partitions, bool with_metadata) {
-  kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  kafka::KafkaPartitionList list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (const TopicPartitionOffset& p : partitions) {
     rd_kafka_topic_partition_t* tp =
         rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
@@ -51,8 +52,8 @@ void ToItem(kafka::KafkaMessage msg, ConsumerItem* item) {
   item->err = msg->err;
   item->topic_handle = msg->rkt;
   RawRecord& raw = item->record.raw;
-  raw.topic = msg->rkt != nullptr ? std::string_view(rd_kafka_topic_name(msg->rkt))
-                                  : std::string_view();
+  raw.topic =
+      msg->rkt != nullptr ? std::string_view(rd_kafka_topic_name(msg->rkt)) : std::string_view();
   raw.partition = msg->partition;
   raw.offset = msg->offset;
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -125,7 +126,8 @@ class RdKafkaConsumer final : public ConsumerClient {
 
   Status Subscribe(const std::vector<std::string>& topics, RebalanceListener* listener) override {
     listener_ = listener;
-    kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+    kafka::KafkaPartitionList list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
     for (const std::string& t : topics) {
       rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
     }
@@ -155,9 +157,8 @@ class RdKafkaConsumer final : public ConsumerClient {
 
   Status Committed(TopicPartitionOffsets* partitions, std::chrono::milliseconds timeout) override {
     kafka::KafkaPartitionList list = ToList(*partitions, /*with_metadata=*/false);
-    const Status s =
-        kafka::FromKafkaError(rd_kafka_committed(handle_.get(), list.get(), Ms(timeout)),
-                       "reading committed offsets");
+    const Status s = kafka::FromKafkaError(
+        rd_kafka_committed(handle_.get(), list.get(), Ms(timeout)), "reading committed offsets");
     if (s.ok()) *partitions = FromList(list.get());
     return s;
   }
@@ -166,7 +167,7 @@ class RdKafkaConsumer final : public ConsumerClient {
     if (offsets.empty()) return Status::OK();
     kafka::KafkaPartitionList list = ToList(offsets, /*with_metadata=*/true);
     return kafka::FromKafkaError(rd_kafka_commit(handle_.get(), list.get(), /*async=*/0),
-                          "committing offsets");
+                                 "committing offsets");
   }
 
   void Close() override { rd_kafka_consumer_close(handle_.get()); }
@@ -184,7 +185,8 @@ class RdKafkaConsumer final : public ConsumerClient {
     kafka::KafkaPartitionList list = ToList(*partitions, /*with_metadata=*/false);
     // librdkafka 2.0.2 takes this time-out as microseconds (#4230).
     kafka::KafkaError err(rd_kafka_seek_partitions(handle_.get(), list.get(), Ms(timeout)));
-    for (int i = 0; i < list->cnt; ++i) (*partitions)[static_cast<size_t>(i)].err = list->elems[i].err;
+    for (int i = 0; i < list->cnt; ++i)
+      (*partitions)[static_cast<size_t>(i)].err = list->elems[i].err;
     return kafka::FromKafkaError(err.get(), "seeking");
   }
 
@@ -207,11 +209,12 @@ class RdKafkaConsumer final : public ConsumerClient {
   }
 
   Result<kafka::PartitionWatermarks> QueryWatermarks(const std::string& topic, int32_t partition,
-                                              std::chrono::milliseconds timeout) override {
+                                                     std::chrono::milliseconds timeout) override {
     return kafka::QueryWatermarks(handle_.get(), topic, partition, timeout);
   }
 
-  kafka::PartitionWatermarks CachedWatermarks(const std::string& topic, int32_t partition) override {
+  kafka::PartitionWatermarks CachedWatermarks(const std::string& topic,
+                                              int32_t partition) override {
     kafka::PartitionWatermarks marks{-1, -1};
     rd_kafka_get_watermark_offsets(handle_.get(), topic.c_str(), partition, &marks.low,
                                    &marks.high);

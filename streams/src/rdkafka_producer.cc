@@ -45,9 +45,8 @@ class RdKafkaProducer final : public ProducerClient {
   }
   //! Adds the extra header to the librdkafka headers it builds anyway (no copy).
   Status SendWithHeader(std::string_view topic, int32_t partition,
-                        std::optional<std::string_view> key,
-                        std::optional<std::string_view> value, int64_t timestamp,
-                        const Headers& headers, std::string_view extra_key,
+                        std::optional<std::string_view> key, std::optional<std::string_view> value,
+                        int64_t timestamp, const Headers& headers, std::string_view extra_key,
                         std::string_view extra_value) override {
     return Produce(topic, partition, key, value, timestamp, headers, &extra_key, extra_value);
   }
@@ -56,7 +55,7 @@ class RdKafkaProducer final : public ProducerClient {
     kafka::KafkaError err(rd_kafka_init_transactions(handle_.get(), Ms(timeout)));
     const std::string* id = props_.Find("transactional.id");
     return kafka::FromKafkaError(err.get(),
-                          "initialising transactions for " + (id != nullptr ? *id : "?"));
+                                 "initialising transactions for " + (id != nullptr ? *id : "?"));
   }
   Status BeginTransaction() override {
     kafka::KafkaError err(rd_kafka_begin_transaction(handle_.get()));
@@ -65,7 +64,8 @@ class RdKafkaProducer final : public ProducerClient {
   Status SendOffsetsToTransaction(const TopicPartitionOffsets& offsets,
                                   const rd_kafka_consumer_group_metadata_t* group,
                                   std::chrono::milliseconds timeout) override {
-    kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+    kafka::KafkaPartitionList list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
     for (const TopicPartitionOffset& o : offsets) {
       rd_kafka_topic_partition_t* tp =
           rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition);
@@ -188,9 +188,8 @@ Status RdKafkaProducer::Produce(std::string_view topic, int32_t partition,
   void* report_offset = partition >= 0 ? this : nullptr;
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        producer_, RD_KAFKA_V_RKT(rkt),
-        RD_KAFKA_V_PARTITION(target), RD_KAFKA_V_KEY(key_data, key_size),
-        RD_KAFKA_V_VALUE(value_data, value_size),
+        producer_, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(target),
+        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp),
         RD_KAFKA_V_HEADERS(hdrs),
         // Records for an explicit partition (changelogs) report their offset.
@@ -235,9 +234,9 @@ void RdKafkaProducer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, voi
     }
     return;
   }
-  self->RecordError(kafka::FromKafkaError(msg->err, std::string("delivering to ") +
-                                                 rd_kafka_topic_name(msg->rkt) + " partition " +
-                                                 std::to_string(msg->partition)));
+  self->RecordError(kafka::FromKafkaError(
+      msg->err, std::string("delivering to ") + rd_kafka_topic_name(msg->rkt) + " partition " +
+                    std::to_string(msg->partition)));
 }
 
 }  // namespace

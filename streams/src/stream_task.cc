@@ -48,8 +48,8 @@ Status BadMetadata(std::string_view metadata, const std::string& what) {
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
   }
   return Status::InvalidArgument("offset commit metadata \"" + shown +
-                                 (metadata.size() > 120 ? "...\"" : "\"") + " is invalid: " +
-                                 what + " (expected \"st=<ms>\" or \"st=<ms>;up=<n>:<d0>,...\")");
+                                 (metadata.size() > 120 ? "...\"" : "\"") + " is invalid: " + what +
+                                 " (expected \"st=<ms>\" or \"st=<ms>;up=<n>:<d0>,...\")");
 }
 
 }  // namespace
@@ -77,14 +77,14 @@ Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text) {
   if (!ParseInt(text.substr(0, underscore), &sub) || sub < 0 || sub > 1'000'000) {
     return bad("bad sub-topology");
   }
-  if (!ParseInt(text.substr(underscore + 1, colon - underscore - 1), &partition) ||
-      partition < 0 || partition > std::numeric_limits<int32_t>::max()) {
+  if (!ParseInt(text.substr(underscore + 1, colon - underscore - 1), &partition) || partition < 0 ||
+      partition > std::numeric_limits<int32_t>::max()) {
     return bad("bad partition");
   }
   const size_t second = text.find(':', colon + 1);
-  const std::string_view watermark_text =
-      second == std::string_view::npos ? text.substr(colon + 1)
-                                       : text.substr(colon + 1, second - colon - 1);
+  const std::string_view watermark_text = second == std::string_view::npos
+                                              ? text.substr(colon + 1)
+                                              : text.substr(colon + 1, second - colon - 1);
   // Times beyond year 9999 are no event times (and would overflow the
   // offset metadata's deltas).
   constexpr int64_t kMaxTime = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
@@ -96,8 +96,8 @@ Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text) {
       (!ParseInt(text.substr(second + 1), &origin) || origin < 0 || origin > kMaxTime)) {
     return bad("bad origin time");
   }
-  return WatermarkStamp{TaskId{static_cast<int>(sub), static_cast<int32_t>(partition)},
-                        watermark, origin};
+  return WatermarkStamp{TaskId{static_cast<int>(sub), static_cast<int32_t>(partition)}, watermark,
+                        origin};
 }
 
 std::string FormatOffsetMetadata(const PartitionTimes& times) {
@@ -116,9 +116,9 @@ Result<PartitionTimes> ParseOffsetMetadata(std::string_view metadata) {
   if (metadata.empty()) return times;
   if (!metadata.starts_with("st=")) return BadMetadata(metadata, "it does not start with \"st=\"");
   const size_t semi = metadata.find(';');
-  if (!ParseInt(metadata.substr(3, semi == std::string_view::npos ? std::string_view::npos
-                                                                  : semi - 3),
-                &times.stream_time) ||
+  if (!ParseInt(
+          metadata.substr(3, semi == std::string_view::npos ? std::string_view::npos : semi - 3),
+          &times.stream_time) ||
       times.stream_time < -1) {
     return BadMetadata(metadata, "the stream time is not an integer >= -1");
   }
@@ -137,13 +137,13 @@ Result<PartitionTimes> ParseOffsetMetadata(std::string_view metadata) {
   for (int64_t i = 0; i < n; ++i) {
     const size_t comma = rest.find(',');
     if ((comma == std::string_view::npos) != (i == n - 1)) {
-      return BadMetadata(metadata, "it lists a number of upstream watermarks other than " +
-                                       std::to_string(n));
+      return BadMetadata(
+          metadata, "it lists a number of upstream watermarks other than " + std::to_string(n));
     }
     int64_t delta = 0;
     if (!ParseInt(rest.substr(0, comma), &delta)) {
-      return BadMetadata(metadata, "upstream watermark " + std::to_string(i) +
-                                       " is not an integer");
+      return BadMetadata(metadata,
+                         "upstream watermark " + std::to_string(i) + " is not an integer");
     }
     int64_t w = 0;
     if (__builtin_add_overflow(times.stream_time, delta, &w) || w < -1) {
@@ -479,16 +479,15 @@ Result<bool> StreamTask::Process() {
     status = next->source->ProcessRaw(raw, max_timestamp);
     if (!status.ok()) {
       stage = next->source->failure() == SourceNodeBase::Failure::kTimestamp ? "timestamp"
-                                                                              : "deserialization";
+                                                                             : "deserialization";
     }
   } catch (const ProductionError& e) {
     if (IsTransactionFailure(e.status())) {
       // The producer refuses everything: not this record's fault.
       in_record_ = false;
       current_ = nullptr;
-      return e.status().WithContext("task " + id_.ToString() + ", topic " +
-                                    std::string(raw.topic) + ", partition " +
-                                    std::to_string(raw.partition) + ", offset " +
+      return e.status().WithContext("task " + id_.ToString() + ", topic " + std::string(raw.topic) +
+                                    ", partition " + std::to_string(raw.partition) + ", offset " +
                                     std::to_string(raw.offset));
     }
     status = Status::InvalidArgument(std::string("producing output failed: ") + e.what());
@@ -498,10 +497,9 @@ Result<bool> StreamTask::Process() {
     // dead-lettered, the task fails and its thread stops without committing.
     in_record_ = false;
     current_ = nullptr;
-    return e.status().WithContext("task " + id_.ToString() + ": state store failed at topic " +
-                                  std::string(raw.topic) + ", partition " +
-                                  std::to_string(raw.partition) + ", offset " +
-                                  std::to_string(raw.offset));
+    return e.status().WithContext(
+        "task " + id_.ToString() + ": state store failed at topic " + std::string(raw.topic) +
+        ", partition " + std::to_string(raw.partition) + ", offset " + std::to_string(raw.offset));
   } catch (const std::exception& e) {
     status = Status::InvalidArgument(std::string("processing failed: ") + e.what());
     stage = "processing";
@@ -555,8 +553,8 @@ Status StreamTask::HandleBadRecord(const RawRecord& raw, std::string_view stage,
     if (IsTransactionFailure(sent)) return sent;  // the producer, not the record
     // Not even the dead-letter topic takes it (e.g. larger than the producer's
     // limit): nothing can keep this record, so the task stops.
-    return sent.WithContext("cannot dead-letter the bad record (" + std::string(stage) +
-                            ") at " + where + " (" + error + ")");
+    return sent.WithContext("cannot dead-letter the bad record (" + std::string(stage) + ") at " +
+                            where + " (" + error + ")");
   }
   ++counters_.dead_lettered;
   return Status::OK();
@@ -642,8 +640,7 @@ Result<int> StreamTask::PunctuateWallClock(int64_t now_ms) {
 }
 
 void StreamTask::ResetPartition(const std::string& topic, int32_t partition, int64_t next_offset,
-                                int64_t stream_time,
-                                std::span<const int64_t> upstream_watermarks) {
+                                int64_t stream_time, std::span<const int64_t> upstream_watermarks) {
   PartitionState& p = StateFor(topic, partition);
   buffered_ -= p.queue.size();
   p.queue.clear();

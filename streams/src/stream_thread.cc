@@ -7,7 +7,7 @@
 namespace eventflow::streams {
 namespace {
 
-constexpr size_t kPollBatch = 500;   // records taken from one partition queue per loop
+constexpr size_t kPollBatch = 500;    // records taken from one partition queue per loop
 constexpr int kProcessPerTask = 200;  // records processed per task per loop
 
 }  // namespace
@@ -53,12 +53,12 @@ Status StreamThread::Init() {
     mid_restore = [this] { RunHook(RuntimeHookPoint::kMidRestore); };
     after_kafka_commit = [this] { RunHook(RuntimeHookPoint::kAfterKafkaCommit); };
   }
-  changelog_reader_ = std::make_unique<ChangelogReader>(
-      supplier, config_, name_, shared_->restore_progress.get(), shared_->lost_records.get(),
-      std::move(mid_restore));
-  task_manager_ = std::make_unique<TaskManager>(shared_, name_, consumer_.get(), producer_.get(),
-                                                changelog_reader_.get(),
-                                                std::move(after_kafka_commit));
+  changelog_reader_ =
+      std::make_unique<ChangelogReader>(supplier, config_, name_, shared_->restore_progress.get(),
+                                        shared_->lost_records.get(), std::move(mid_restore));
+  task_manager_ =
+      std::make_unique<TaskManager>(shared_, name_, consumer_.get(), producer_.get(),
+                                    changelog_reader_.get(), std::move(after_kafka_commit));
   EVENTFLOW_RETURN_IF_ERROR(consumer_->Subscribe(shared_->source_topics, this));
   last_commit_ = Clock::now();
   SetState(ThreadState::kRebalancing);
@@ -182,7 +182,9 @@ Status StreamThread::PollBatch() {
   }
   batch_.clear();
   bool any_buffered = false;
-  for (auto& [id, task] : task_manager_->tasks()) any_buffered = any_buffered || task->buffered() > 0;
+  for (auto& [id, task] : task_manager_->tasks()) {
+    any_buffered = any_buffered || task->buffered() > 0;
+  }
   idle_ = taken == 0 && !any_buffered;
   return Status::OK();
 }

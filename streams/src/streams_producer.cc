@@ -80,7 +80,8 @@ Status StreamsProducer::Recover(const Status& cause, ConsumerClient& consumer) {
       (void)client_->TakeError();
       return Status::OK();
     }
-    Log(LogLevel::kWarn, "stream-thread " + thread_, failed.ToString() + "; recreating the producer");
+    Log(LogLevel::kWarn, "stream-thread " + thread_,
+        failed.ToString() + "; recreating the producer");
   }
   transaction_open_ = false;  // a fenced or fatal producer's transaction is gone
   if (failed.code() == StatusCode::kFenced) {

@@ -119,9 +119,9 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
     const TaskId id{sub->second, tp.partition};
     auto it = tasks_.find(id);
     if (it == tasks_.end()) {
-      auto task = std::make_unique<StreamTask>(id, *shared_->topology,
-                                               shared_->subtopologies[sub->second], options,
-                                               producer_->collector());
+      auto task =
+          std::make_unique<StreamTask>(id, *shared_->topology, shared_->subtopologies[sub->second],
+                                       options, producer_->collector());
       EVENTFLOW_RETURN_IF_ERROR(task->Init());
       created.push_back(task.get());
       it = tasks_.emplace(id, std::move(task)).first;
@@ -173,8 +173,7 @@ Status TaskManager::HandleCorrupted(const std::vector<ChangelogReader::Corrupted
     tasks.insert(c.task);
   }
   for (const TaskId& id : tasks) {
-    EVENTFLOW_RETURN_IF_ERROR(
-        changelog_reader_->Register(id, &tasks_.at(id)->state_manager()));
+    EVENTFLOW_RETURN_IF_ERROR(changelog_reader_->Register(id, &tasks_.at(id)->state_manager()));
   }
   return Status::OK();
 }
@@ -213,10 +212,10 @@ Status TaskManager::Commit(bool* store_failed) {
   // Now the stores' pending writes become durable too (a crash in between
   // loses only local writes, which recovery replays from the changelog).
   if (after_kafka_commit_) after_kafka_commit_();
-  const ProcessorStateManager::LastDelivered last_delivered =
-      [this](const std::string& topic, int32_t partition) {
-        return producer_->LastDeliveredOffset(topic, partition);
-      };
+  const ProcessorStateManager::LastDelivered last_delivered = [this](const std::string& topic,
+                                                                     int32_t partition) {
+    return producer_->LastDeliveredOffset(topic, partition);
+  };
   for (auto& [id, task] : tasks_) {
     const Status s = task->state_manager().Commit(last_delivered);
     if (!s.ok()) {
@@ -301,8 +300,7 @@ Status TaskManager::HandleLost() {
                   "committing") +
           (producer_->transaction_open() ? " and aborting the open transaction" : ""));
   assignment_lost_ = true;
-  const Status s =
-      producer_->Recover(Status::Aborted("the assignment was lost"), *consumer_);
+  const Status s = producer_->Recover(Status::Aborted("the assignment was lost"), *consumer_);
   dirty_ = false;
   CloseAll();
   committed_.clear();
@@ -321,17 +319,15 @@ void TaskManager::CloseAll() {
   dropped_late_committed_.clear();
 }
 
-Status TaskManager::HandleOutOfRange(const std::string& topic, int32_t partition,
-                                     int64_t offset) {
+Status TaskManager::HandleOutOfRange(const std::string& topic, int32_t partition, int64_t offset) {
   auto marks = consumer_->QueryWatermarks(topic, partition, std::chrono::seconds(30));
   if (!marks.ok()) {
-    return marks.status().WithContext("topic " + topic + " partition " +
-                                      std::to_string(partition) + ": position " +
-                                      std::to_string(offset) + " is out of range");
+    return marks.status().WithContext("topic " + topic + " partition " + std::to_string(partition) +
+                                      ": position " + std::to_string(offset) + " is out of range");
   }
   const bool internal = shared_->repartition_partitions.count(topic) > 0;
-  const std::string where = (internal ? "repartition topic " : "topic ") + topic +
-                            " partition " + std::to_string(partition);
+  const std::string where = (internal ? "repartition topic " : "topic ") + topic + " partition " +
+                            std::to_string(partition);
   const PartitionRouter::CommittedOffset committed_offset =
       [this](const std::string& t, int32_t p) { return CommittedOffset(t, p); };
   // Records below the group's committed offset were processed, by this
@@ -366,7 +362,8 @@ Status TaskManager::HandleOutOfRange(const std::string& topic, int32_t partition
           .WithContext(where);
     }
   }
-  const kafka::OutOfRange gone = kafka::ExplainOutOfRange(where, "this application", offset, *marks);
+  const kafka::OutOfRange gone =
+      kafka::ExplainOutOfRange(where, "this application", offset, *marks);
   if (config_.data_loss_policy == DataLossPolicy::kFail) {
     return Status::DataLoss(gone.what + "; stopping (on-data-loss=fail). To go on from offset " +
                             std::to_string(gone.resume) +
@@ -410,8 +407,8 @@ void TaskManager::MaybePurgeRepartitionTopics(Clock::time_point now) {
     }
     return;
   }
-  if (config_.repartition_purge_interval.count() == 0 ||
-      shared_->repartition_partitions.empty() || now - last_purge_ < config_.repartition_purge_interval) {
+  if (config_.repartition_purge_interval.count() == 0 || shared_->repartition_partitions.empty() ||
+      now - last_purge_ < config_.repartition_purge_interval) {
     return;
   }
   last_purge_ = now;

@@ -1,8 +1,8 @@
 #include "eventflow/streams/topology_test_driver.h"
 
-#include <algorithm>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "processor_state_manager.h"
@@ -57,8 +57,7 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
     task_options.wall_clock = [this] { return wall_clock_ms_; };
     task_options.state_dir = state_dir_;
     task_options.record_cache_bytes = options_.record_cache_bytes;
-    auto task =
-        std::make_unique<StreamTask>(TaskId{sub.id, 0}, topology_, sub, task_options, this);
+    auto task = std::make_unique<StreamTask>(TaskId{sub.id, 0}, topology_, sub, task_options, this);
     status_ = task->Init();
     if (!status_.ok()) return;
     for (const std::string& topic : sub.source_topics) {
@@ -101,13 +100,13 @@ Status TopologyTestDriver::Send(std::string_view topic, int32_t,
   if (value) r.value.emplace(*value);
   r.timestamp = timestamp;
   r.headers = headers;
-  const bool internal =
-      std::find(internal_topics_.begin(), internal_topics_.end(), r.topic) != internal_topics_.end();
+  const bool internal = std::find(internal_topics_.begin(), internal_topics_.end(), r.topic) !=
+                        internal_topics_.end();
   auto it = task_by_topic_.find(r.topic);
   if (internal && it != task_by_topic_.end()) {
     // A repartition topic: feed it to the sub-topology reading it (processed by Drain()).
-    it->second->AddRecord(MakeOwnedRecord(r.topic, 0, next_offset_[r.topic]++, timestamp, key,
-                                          value, headers));
+    it->second->AddRecord(
+        MakeOwnedRecord(r.topic, 0, next_offset_[r.topic]++, timestamp, key, value, headers));
     return Status::OK();
   }
   outputs_[r.topic].push_back(std::move(r));

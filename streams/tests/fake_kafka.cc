@@ -14,7 +14,8 @@ void FakeCluster::CreateTopic(const std::string& topic, int partitions) {
 
 FakeCluster::Partition& FakeCluster::At(const std::string& topic, int32_t partition) {
   auto& parts = topics_[topic];
-  if (parts.size() <= static_cast<size_t>(partition)) parts.resize(static_cast<size_t>(partition) + 1);
+  if (parts.size() <= static_cast<size_t>(partition))
+    parts.resize(static_cast<size_t>(partition) + 1);
   return parts[static_cast<size_t>(partition)];
 }
 
@@ -26,8 +27,7 @@ int64_t FakeCluster::Append(const std::string& topic, int32_t partition,
   return static_cast<int64_t>(p.log.size()) - 1;
 }
 
-void FakeCluster::DeleteRecordsBefore(const std::string& topic, int32_t partition,
-                                      int64_t offset) {
+void FakeCluster::DeleteRecordsBefore(const std::string& topic, int32_t partition, int64_t offset) {
   Partition& p = At(topic, partition);
   p.low = std::max(p.low, std::min<int64_t>(offset, static_cast<int64_t>(p.log.size())));
 }
@@ -146,7 +146,8 @@ bool FakeConsumer::Next(Assigned& a, std::vector<ConsumerItem>* out) {
   if (a.position < p.low || a.position > static_cast<int64_t>(p.log.size())) {
     if (a.out_of_range_sent) return false;  // stopped until a seek or assignment
     a.out_of_range_sent = true;
-    out->push_back(ErrorItem(RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET, a.topic, a.partition, a.position));
+    out->push_back(
+        ErrorItem(RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET, a.topic, a.partition, a.position));
     return true;
   }
   // Aborted records are skipped under read_committed.
@@ -161,8 +162,8 @@ bool FakeConsumer::Next(Assigned& a, std::vector<ConsumerItem>* out) {
   }
   const FakeRecord& r = p.log[static_cast<size_t>(a.position)];
   ConsumerItem item;
-  item.record = MakeOwnedRecord(a.topic, a.partition, a.position, r.timestamp, r.key, r.value,
-                                r.headers);
+  item.record =
+      MakeOwnedRecord(a.topic, a.partition, a.position, r.timestamp, r.key, r.value, r.headers);
   out->push_back(std::move(item));
   ++a.position;
   a.eof_sent = false;
@@ -197,7 +198,6 @@ bool FakeConsumer::Poll(std::chrono::milliseconds /*timeout*/, ConsumerItem* ite
   if (fatal_ != RD_KAFKA_RESP_ERR_NO_ERROR && !fatal_reported_) {
     fatal_reported_ = true;
     *item = ErrorItem(RD_KAFKA_RESP_ERR__FATAL, "", 0, -1);
-    item->record.raw.topic = {};
     return true;
   }
   // Records of partitions whose queue is not detached come here.
@@ -305,14 +305,16 @@ void FakeConsumer::PollBatch(std::chrono::milliseconds timeout, size_t max,
   for (size_t n = 0; n < max && Poll(timeout, &item); ++n) out->push_back(std::move(item));
 }
 
-Result<kafka::PartitionWatermarks> FakeConsumer::QueryWatermarks(const std::string& topic,
-                                                          int32_t partition,
-                                                          std::chrono::milliseconds /*timeout*/) {
-  return kafka::PartitionWatermarks{cluster_->At(topic, partition).low, cluster_->End(topic, partition)};
+Result<kafka::PartitionWatermarks> FakeConsumer::QueryWatermarks(
+    const std::string& topic, int32_t partition, std::chrono::milliseconds /*timeout*/) {
+  return kafka::PartitionWatermarks{cluster_->At(topic, partition).low,
+                                    cluster_->End(topic, partition)};
 }
 
-kafka::PartitionWatermarks FakeConsumer::CachedWatermarks(const std::string& topic, int32_t partition) {
-  return kafka::PartitionWatermarks{cluster_->At(topic, partition).low, cluster_->End(topic, partition)};
+kafka::PartitionWatermarks FakeConsumer::CachedWatermarks(const std::string& topic,
+                                                          int32_t partition) {
+  return kafka::PartitionWatermarks{cluster_->At(topic, partition).low,
+                                    cluster_->End(topic, partition)};
 }
 
 void FakeConsumer::StartDeleteRecords(std::span<const kafka::PartitionOffset> offsets,

@@ -141,7 +141,7 @@ class FakeConsumer final : public ConsumerClient {
   void PollBatch(std::chrono::milliseconds timeout, size_t max,
                  std::vector<ConsumerItem>* out) override;
   Result<kafka::PartitionWatermarks> QueryWatermarks(const std::string& topic, int32_t partition,
-                                              std::chrono::milliseconds timeout) override;
+                                                     std::chrono::milliseconds timeout) override;
   kafka::PartitionWatermarks CachedWatermarks(const std::string& topic, int32_t partition) override;
   void StartDeleteRecords(std::span<const kafka::PartitionOffset> offsets,
                           std::chrono::milliseconds timeout) override;
@@ -247,8 +247,8 @@ class FakeClientSupplier final : public KafkaClientSupplier {
 
   Result<std::unique_ptr<ConsumerClient>> CreateMainConsumer(const StreamsConfig& config,
                                                              const std::string& thread) override;
-  Result<std::unique_ptr<ConsumerClient>> CreateRestoreConsumer(
-      const StreamsConfig& config, const std::string& thread) override;
+  Result<std::unique_ptr<ConsumerClient>> CreateRestoreConsumer(const StreamsConfig& config,
+                                                                const std::string& thread) override;
   Result<std::unique_ptr<ProducerClient>> CreateProducer(const StreamsConfig& config,
                                                          const std::string& thread) override;
   Result<kafka::KafkaHandle> CreateAdmin(const StreamsConfig& config) override;

@@ -21,8 +21,8 @@
 namespace eventflow::streams {
 namespace {
 
-using testing::FakeCluster;
 using testing::FakeClientSupplier;
+using testing::FakeCluster;
 
 constexpr char kIn[] = "in";
 constexpr char kOut[] = "out";
@@ -475,7 +475,10 @@ class RestoreTest : public RuntimeTest {
   std::map<std::string, std::string> ChangelogModel() const {
     std::map<std::string, std::string> model;
     for (const auto& [key, value] : cluster_.Committed(Changelog(), 0)) {
-      if (value) model[*key] = *value; else model.erase(*key);
+      if (value)
+        model[*key] = *value;
+      else
+        model.erase(*key);
     }
     return model;
   }
