@@ -7,6 +7,7 @@
 // per instance count exactly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -313,11 +314,37 @@ TEST(StreamsRuntimeTest, CountingStoreRecoversByTailReplayAfterKillNine) {
   std::thread producer([&] { ProduceValues(app.input, values, 2'500); });
   std::vector<std::string> args = app.Args("a", "eos");
   args.insert(args.end(), {"--mode", "count", "--state-dir", state_dir});
+  // Each run is killed once it has restored and committed something more than
+  // the runs before it (on a loaded machine, or under TSan, a fixed sleep
+  // killed runs that never got that far, and nothing was left to replay).
+  auto committed_total = [&] {
+    auto committed = testing::CommittedOffsets(app.app_id, app.input);
+    int64_t sum = 0;
+    if (committed.ok()) {
+      for (int64_t o : *committed) sum += std::max<int64_t>(o, 0);
+    }
+    return sum;
+  };
+  size_t log_from = testing::FileSize(app.log);
   auto instance = std::make_unique<ChildProcess>(args, app.log);
   for (int round = 0; round < 3; ++round) {
-    std::this_thread::sleep_for(2000ms);
+    ASSERT_TRUE(testing::AwaitLogText(app.log, log_from, "all stores restored", 3, 120s))
+        << "round " << round << ": see " << app.log;
+    const int64_t before = committed_total();
+    const int64_t all = static_cast<int64_t>(values.size());
+    auto progressed = [&] {
+      const int64_t now = committed_total();
+      return now > before || now >= all;  // or nothing is left to commit
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (!progressed() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_TRUE(progressed()) << "round " << round << ": nothing committed; see " << app.log;
+    std::this_thread::sleep_for(300ms);  // killed mid-interval, not right after a commit
     instance->Signal(SIGKILL);
     instance->Wait(120s, "the application instance");
+    log_from = testing::FileSize(app.log);
     instance = std::make_unique<ChildProcess>(args, app.log);
   }
   producer.join();
