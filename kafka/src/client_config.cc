@@ -267,7 +267,11 @@ Result<KafkaProperties> BuildClientConfig(ClientRole role, const ClientSettings&
   const RoleConfig config = ConfigOf(role, settings);
   KafkaProperties props;
   for (const auto& [key, value] : config.defaults) props.Set(key, value);
-  for (const auto& [key, value] : user.entries()) {
+  for (const auto& entry : user.entries()) {
+    // Named references, not a structured binding: clang 14 (the fuzz build)
+    // cannot capture a binding in the lambda below.
+    const auto& key = entry.first;
+    const auto& value = entry.second;
     if (!Applies(role, ScopeOf(key))) continue;
     const auto forced = std::find_if(config.forced.begin(), config.forced.end(),
                                      [&key](const Forced& f) { return f.key == key; });
