@@ -181,7 +181,10 @@ Status KafkaStreams::CreateInternalTopics() {
         {"segment.bytes", "52428800"},
         {"segment.ms", "600000"},
     };
-    for (const auto& [key, value] : spec.configs) {
+    for (const auto& entry : spec.configs) {
+      // Named references: clang 14 (the fuzz build) cannot capture a binding.
+      const auto& key = entry.first;
+      const auto& value = entry.second;
       auto it = std::find_if(configs.begin(), configs.end(),
                              [&](const auto& kv) { return kv.first == key; });
       if (it != configs.end()) {
