@@ -1,6 +1,8 @@
 #include "eventflow/analytics/format.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 
@@ -143,6 +145,25 @@ std::string TerminalSafe(std::string_view s) {
 
 bool RightAligned(CellKind kind) { return kind != CellKind::kText; }
 
+// A float cell as people read it: rounded to kTextFloatDecimals decimals
+// ("0.3333", not "0.3333333333333333"). Anything that is not a finite
+// number ("NaN", "Infinity") is shown as PostgreSQL printed it.
+std::string RoundedForPeople(const std::string& cell) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+  if (ec != std::errc() || end != cell.data() + cell.size() || !std::isfinite(value)) {
+    return cell;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", kTextFloatDecimals, value);
+  std::string shown = buf;
+  // A negative value that rounds to zero is shown as zero.
+  if (shown.starts_with("-") && shown.find_first_not_of("-0.") == std::string::npos) {
+    shown.erase(0, 1);
+  }
+  return shown;
+}
+
 void AppendPadded(std::string_view cell, size_t width, bool right, bool last, std::string* out) {
   const size_t pad = width - std::min(width, DisplayWidth(cell));
   if (right) out->append(pad, ' ');
@@ -269,7 +290,13 @@ std::string FormatText(const Report& report) {
     for (const auto& row : table.rows) {
       std::vector<std::string>& shown = cells.emplace_back();
       for (size_t c = 0; c < n; ++c) {
-        shown.push_back(row[c] ? TerminalSafe(*row[c]) : std::string("NULL"));
+        if (!row[c]) {
+          shown.emplace_back("NULL");
+        } else if (table.columns[c].kind == CellKind::kFloat) {
+          shown.push_back(TerminalSafe(RoundedForPeople(*row[c])));
+        } else {
+          shown.push_back(TerminalSafe(*row[c]));
+        }
         width[c] = std::max(width[c], DisplayWidth(shown.back()));
       }
     }

@@ -105,6 +105,31 @@ TEST(FormatTextTest, EscapesControlCharactersAndShowsNull) {
   EXPECT_EQ(lines[4].substr(lines[4].size() - 4), "NULL");
 }
 
+TEST(FormatTextTest, FloatsAreRoundedForPeopleButNotInJsonOrCsv) {
+  const std::vector<std::string> cells = {"0.3333333333333333", "0.6666666666666666", "2",
+                                          "12.345678901234567", "1e-05", "-1e-09",
+                                          "NaN", "Infinity"};
+  std::vector<Row> rows;
+  for (const std::string& cell : cells) rows.push_back({cell});
+  const Report report = OneTable({{"rate", CellKind::kFloat}}, rows);
+  const std::vector<std::string> lines = Lines(FormatText(report));
+  ASSERT_EQ(lines.size(), 3 + cells.size());
+  // Rounded half away from zero at the 4th decimal; every value right-aligned.
+  const std::vector<std::string> shown = {"0.3333",  "0.6667", "2.0000", "12.3457",
+                                          "0.0000",  "0.0000", "NaN",    "Infinity"};
+  const size_t width = std::string("Infinity").size();
+  for (size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ(lines[3 + i], std::string(width - shown[i].size(), ' ') + shown[i]) << cells[i];
+  }
+  // Machines get every digit.
+  const std::string csv = FormatCsv(report);
+  const std::string json = FormatJson(report);
+  for (const std::string& cell : {cells[0], cells[1], cells[3]}) {
+    EXPECT_NE(csv.find(cell), std::string::npos) << csv;
+    EXPECT_NE(json.find(cell), std::string::npos) << json;
+  }
+}
+
 TEST(FormatTextTest, EmptyTableAndSeveralTables) {
   Report report = OneTable({{"a", CellKind::kText}}, {});
   report.tables.push_back(ResultTable{"u", "second", {{"b", CellKind::kInteger}}, {{"7"}}});

@@ -7,6 +7,8 @@
 // combining marks 0). Control characters in cells are shown escaped ("\n",
 // "\t", "\x1b"), so a cell can neither break a row nor send escape sequences to
 // the terminal; invalid UTF-8 is shown as U+FFFD. SQL NULL prints as "NULL".
+// Floats (conversion rates) are rounded for people to kTextFloatDecimals
+// decimals ("0.3333"); JSON and CSV keep PostgreSQL's full precision.
 // Tables are separated by an empty line.
 //
 // JSON (FormatJson): one object, {"reports": {"<table name>": [ {column: value,
@@ -36,6 +38,9 @@
 #include "eventflow/core/status.h"
 
 namespace eventflow::analytics {
+
+//! Decimals of a float cell in FormatText (JSON and CSV are not rounded).
+inline constexpr int kTextFloatDecimals = 4;
 
 //! The output formats of eventflow-analytics.
 enum class OutputFormat { kTable, kJson, kCsv };
