@@ -527,6 +527,23 @@ Result<std::optional<std::string>> PostgresPasswordSetting(const std::string* pa
   return std::optional<std::string>();
 }
 
+Result<PostgresSetting> PostgresUrlSetting(const std::string* url,
+                                           const std::string* password_file) {
+  PostgresSetting setting;
+  const char* env_url = std::getenv("POSTGRES_URL");
+  setting.url = url != nullptr                              ? *url
+                : (env_url != nullptr && *env_url != '\0') ? std::string(env_url)
+                                                           : std::string(kDefaultPostgresUrl);
+  auto password = PostgresPasswordSetting(password_file);
+  if (!password.ok()) return password.status();
+  setting.password = std::move(*password);
+  const char* user = std::getenv("POSTGRES_USER");
+  setting.url = WithCredentials(std::move(setting.url),
+                                (user != nullptr && *user != '\0') ? user : nullptr,
+                                setting.password ? setting.password->c_str() : nullptr);
+  return setting;
+}
+
 std::string WithCredentials(std::string url, const char* user, const char* password) {
   const bool is_uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
   auto add = [&](std::string_view key, const char* value) {

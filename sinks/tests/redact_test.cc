@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <stdlib.h>
 
 #include <cstdio>
 #include <fstream>
@@ -130,6 +131,39 @@ TEST_F(PasswordFileTest, ErrorsNameTheSettingAndPathButNeverTheContent) {
   Result<std::string> nul = ReadPasswordFile(Write(std::string("se\0cret-xyz", 10)), "--f");
   ASSERT_TRUE(nul.status().IsInvalidArgument());
   EXPECT_EQ(nul.status().message().find("cret-xyz"), std::string::npos);
+}
+
+TEST_F(PasswordFileTest, PostgresUrlSettingPrecedence) {
+  for (const char* v :
+       {"POSTGRES_URL", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"}) {
+    ::unsetenv(v);
+  }
+  auto none = PostgresUrlSetting(nullptr, nullptr);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->url, kDefaultPostgresUrl);
+  EXPECT_FALSE(none->password.has_value());
+
+  ::setenv("POSTGRES_URL", "postgresql://env-host/db", 1);
+  ::setenv("POSTGRES_USER", "u", 1);
+  ::setenv("POSTGRES_PASSWORD", "env-pw", 1);
+  auto env = PostgresUrlSetting(nullptr, nullptr);
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->url, "postgresql://env-host/db?user=u&password=env-pw");
+  EXPECT_EQ(env->password, "env-pw");
+
+  // The flag wins over $POSTGRES_URL, the password file over $POSTGRES_PASSWORD.
+  const std::string flag = "postgresql://flag-host/db";
+  const std::string file = Write("file-pw\n");
+  auto flagged = PostgresUrlSetting(&flag, &file);
+  ASSERT_TRUE(flagged.ok());
+  EXPECT_EQ(flagged->url, "postgresql://flag-host/db?user=u&password=file-pw");
+  EXPECT_EQ(flagged->password, "file-pw");
+
+  const std::string missing = "/nonexistent/pw";
+  auto bad = PostgresUrlSetting(&flag, &missing);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--postgres-password-file"), std::string::npos);
+  for (const char* v : {"POSTGRES_URL", "POSTGRES_USER", "POSTGRES_PASSWORD"}) ::unsetenv(v);
 }
 
 }  // namespace eventflow::sinks

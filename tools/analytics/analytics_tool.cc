@@ -11,8 +11,6 @@ namespace {
 
 namespace po = cli::po;
 
-constexpr char kDefaultPostgresUrl[] = "postgresql://analytics:secret@127.0.0.1:15432/analytics";
-
 std::string RatesHelp() {
   std::string help;
   for (const auto& rate : analytics::UsdRates()) {
@@ -86,15 +84,11 @@ Result<AnalyticsSettings> AnalyticsSettingsFrom(const cli::CommandLine& line, cl
     s.schema = vm["schema"].as<std::string>();
     EVENTFLOW_RETURN_IF_ERROR(cli::CheckNotEmpty("--schema", *s.schema));
   }
-  const std::string url = cli::FlagOrEnv(vm, "postgres-url", "POSTGRES_URL", kDefaultPostgresUrl);
-  tool->AddSecret(cli::Env("POSTGRES_PASSWORD"));
-  auto password = sinks::PostgresPasswordSetting(
-      vm.count("postgres-password-file") ? &vm["postgres-password-file"].as<std::string>()
-                                         : nullptr);
-  if (!password.ok()) return password.status();
-  if (password->has_value()) tool->AddSecret(**password);
-  s.postgres_url = sinks::WithCredentials(url, cli::Env("POSTGRES_USER"),
-                                          password->has_value() ? (*password)->c_str() : nullptr);
+  auto postgres = sinks::PostgresUrlSetting(cli::FlagIfGiven(vm, "postgres-url"),
+                                            cli::FlagIfGiven(vm, "postgres-password-file"));
+  if (!postgres.ok()) return postgres.status();
+  if (postgres->password) tool->AddSecret(*postgres->password);
+  s.postgres_url = std::move(postgres->url);
   return s;
 }
 

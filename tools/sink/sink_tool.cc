@@ -20,8 +20,6 @@ void OnSignal(int) {
   if (auto* sink = g_sink.load()) sink->Stop();
 }
 
-constexpr char kDefaultPostgresUrl[] = "postgresql://analytics:secret@127.0.0.1:15432/analytics";
-
 }  // namespace
 
 po::options_description SinkOptionsDescription() {
@@ -63,15 +61,11 @@ Result<sinks::PgSinkOptions> SinkOptionsFrom(const cli::CommandLine& line, cli::
   sinks::PgSinkOptions options;
   options.kafka = line.kafka;
   options.bootstrap_servers = cli::BootstrapServers(vm);
-  const std::string url = cli::FlagOrEnv(vm, "postgres-url", "POSTGRES_URL", kDefaultPostgresUrl);
-  tool->AddSecret(cli::Env("POSTGRES_PASSWORD"));
-  auto password = sinks::PostgresPasswordSetting(
-      vm.count("postgres-password-file") ? &vm["postgres-password-file"].as<std::string>()
-                                         : nullptr);
-  if (!password.ok()) return password.status();
-  if (password->has_value()) tool->AddSecret(**password);
-  options.postgres_url = sinks::WithCredentials(
-      url, cli::Env("POSTGRES_USER"), password->has_value() ? (*password)->c_str() : nullptr);
+  auto postgres = sinks::PostgresUrlSetting(cli::FlagIfGiven(vm, "postgres-url"),
+                                            cli::FlagIfGiven(vm, "postgres-password-file"));
+  if (!postgres.ok()) return postgres.status();
+  if (postgres->password) tool->AddSecret(*postgres->password);
+  options.postgres_url = std::move(postgres->url);
   options.group_id = vm["group"].as<std::string>();
   EVENTFLOW_RETURN_IF_ERROR(cli::CheckNotEmpty("--group", options.group_id));
   options.topic_prefix = vm["topic-prefix"].as<std::string>();

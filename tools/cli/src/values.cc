@@ -23,9 +23,13 @@ const char* Env(const char* name) {
   return (v != nullptr && *v != '\0') ? v : nullptr;
 }
 
+const std::string* FlagIfGiven(const po::variables_map& values, const char* flag) {
+  return values.count(flag) ? &values[flag].as<std::string>() : nullptr;
+}
+
 std::string FlagOrEnv(const po::variables_map& values, const char* flag, const char* env,
                       std::string_view fallback) {
-  if (values.count(flag)) return values[flag].as<std::string>();
+  if (const std::string* given = FlagIfGiven(values, flag)) return *given;
   if (const char* v = Env(env)) return v;
   return std::string(fallback);
 }

@@ -241,6 +241,9 @@ TEST(ValuesTest, EnvironmentFallbacksAndLogLevel) {
   auto flag = ParseCommandLine({"--bootstrap-servers", "flag:9092"}, Desc());
   ASSERT_TRUE(flag.ok());
   EXPECT_EQ(BootstrapServers(flag->values), "flag:9092");
+  ASSERT_NE(FlagIfGiven(flag->values, "bootstrap-servers"), nullptr);
+  EXPECT_EQ(*FlagIfGiven(flag->values, "bootstrap-servers"), "flag:9092");
+  EXPECT_EQ(FlagIfGiven(none->values, "bootstrap-servers"), nullptr);
   ::unsetenv("KAFKA_BOOTSTRAP_SERVERS");
 
   const LogLevel before = GetLogLevel();

@@ -69,6 +69,24 @@ Result<std::string> ReadPasswordFile(const std::string& path, std::string_view s
 //! ReadPasswordFile's error naming the flag or variable.
 Result<std::optional<std::string>> PostgresPasswordSetting(const std::string* password_file);
 
+//! The tools' PostgreSQL URL when neither --postgres-url nor $POSTGRES_URL is
+//! given: the local cluster of scripts/postgres.
+inline constexpr std::string_view kDefaultPostgresUrl =
+    "postgresql://analytics:secret@127.0.0.1:15432/analytics";
+
+//! What the tools connect to PostgreSQL with.
+struct PostgresSetting {
+  std::string url;                      //!< with $POSTGRES_USER and the password applied
+  std::optional<std::string> password;  //!< the password applied, if any (for redaction)
+};
+
+//! The tools' PostgreSQL setting: `url` (their --postgres-url; nullptr when
+//! not given), else $POSTGRES_URL, else kDefaultPostgresUrl, with
+//! $POSTGRES_USER and PostgresPasswordSetting(`password_file`) applied
+//! (WithCredentials). Returns PostgresPasswordSetting's error.
+Result<PostgresSetting> PostgresUrlSetting(const std::string* url,
+                                           const std::string* password_file);
+
 //! The outcome of one statement: its rows, in libpq's text format.
 //!
 //! Owns its PGresult and frees it on destruction; movable, not copyable. Values

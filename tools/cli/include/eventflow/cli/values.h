@@ -23,6 +23,10 @@ namespace eventflow::cli {
 //! unset or empty.
 const char* Env(const char* name);
 
+//! Returns the string flag's value when given, else nullptr (for settings
+//! whose absence means "look elsewhere").
+const std::string* FlagIfGiven(const po::variables_map& values, const char* flag);
+
 //! Returns the flag's value when given, else $`env` when set, else `fallback`
 //! (the tools' order: flags override the environment).
 std::string FlagOrEnv(const po::variables_map& values, const char* flag, const char* env,
