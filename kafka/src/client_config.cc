@@ -111,6 +111,22 @@ constexpr std::string_view kWhyTxn =
     "exactly-once fences a restarted instance's zombie through <application id>-<instance "
     "id>-<thread>";
 
+// Every producer of the project: acknowledged by all in-sync replicas,
+// idempotent (a retry never duplicates a record), batching for `linger_ms`.
+void AddIdempotentProducerDefaults(std::string_view linger_ms, RoleConfig* c) {
+  c->defaults.emplace_back("acks", "all");
+  c->defaults.emplace_back("enable.idempotence", "true");
+  c->defaults.emplace_back("linger.ms", std::string(linger_ms));
+}
+
+// Producers of the pipeline's data: lz4 batches, and Java-compatible murmur2
+// partitioning, so that a key lands where a Java client would put it
+// (co-partitioning with Java producers and Kafka Streams).
+void AddDataProducerDefaults(RoleConfig* c) {
+  c->defaults.emplace_back("compression.type", "lz4");
+  c->defaults.emplace_back("partitioner", "murmur2_random");
+}
+
 RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
   RoleConfig c;
   if (!s.bootstrap_servers.empty()) {
@@ -156,12 +172,8 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       break;
     case ClientRole::kTransactionalProducer:
     case ClientRole::kAtLeastOnceProducer:
-      // Java-compatible partitioning: co-partitioning with Java clients.
-      c.defaults.emplace_back("partitioner", "murmur2_random");
-      c.defaults.emplace_back("linger.ms", "5");
-      c.defaults.emplace_back("acks", "all");
-      c.defaults.emplace_back("enable.idempotence", "true");
-      c.defaults.emplace_back("compression.type", "lz4");
+      AddIdempotentProducerDefaults("5", &c);
+      AddDataProducerDefaults(&c);
       if (role == ClientRole::kTransactionalProducer) {
         // 60 s, not Kafka Streams' 10 s: a transaction must outlive a broker
         // restart (the chaos test's broker is down 12 s; with 10 s the broker
@@ -195,19 +207,12 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
                           "records deleted before the sink wrote them follow --on-data-loss"});
       break;
     case ClientRole::kSinkProducer:
-      c.defaults.emplace_back("acks", "all");
-      c.defaults.emplace_back("enable.idempotence", "true");
-      c.defaults.emplace_back("linger.ms", "5");
+      AddIdempotentProducerDefaults("5", &c);
       break;
     case ClientRole::kGeneratorProducer:
-      c.defaults.emplace_back("acks", "all");
-      c.defaults.emplace_back("enable.idempotence", "true");
-      c.defaults.emplace_back("linger.ms", "20");
+      AddIdempotentProducerDefaults("20", &c);
+      AddDataProducerDefaults(&c);
       c.defaults.emplace_back("batch.size", "1000000");
-      c.defaults.emplace_back("compression.type", "lz4");
-      // Java-compatible partitioning: a user's events land where a Java
-      // producer would put them.
-      c.defaults.emplace_back("partitioner", "murmur2_random");
       c.defaults.emplace_back("queue.buffering.max.messages", "500000");
       break;
   }
