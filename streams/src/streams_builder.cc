@@ -70,6 +70,133 @@ void InternalStreamsBuilder::RecordError(std::string_view operation, std::string
       Status::InvalidArgument(std::string(operation) + ": " + std::string(message)));
 }
 
+void InternalStreamsBuilder::RecordMissingSerde(std::string_view operation, std::string_view what,
+                                                const std::type_info& type) {
+  RecordError(operation, "no " + std::string(what) + " serde for type " + TypeName(type) +
+                             ": give one in the operation's options");
+}
+
+RepartitionNodes InternalStreamsBuilder::DeclareRepartition(std::string_view operation,
+                                                            const std::string& stem,
+                                                            bool generated_names,
+                                                            int num_partitions,
+                                                            bool null_key_filter) {
+  RepartitionNodes nodes;
+  nodes.topic =
+      stem.ends_with(kRepartitionTopicSuffix) ? stem : stem + std::string(kRepartitionTopicSuffix);
+  // Kafka Streams always draws these three generated names; drawing them too
+  // keeps every generated name equal to the same program's in Kafka Streams.
+  nodes.sink = NewProcessorName(kSinkName);
+  nodes.filter = NewProcessorName(kFilterName);
+  nodes.source = NewProcessorName(kSourceName);
+  if (!generated_names) {
+    nodes.sink = nodes.topic + "-sink";
+    nodes.filter = nodes.topic + "-filter";
+    nodes.source = nodes.topic + "-source";
+  }
+  ClaimName(operation, nodes.sink);
+  if (null_key_filter) ClaimName(operation, nodes.filter);
+  ClaimName(operation, nodes.source);
+  topology_.AddInternalTopic(
+      InternalTopicSpec{nodes.topic, num_partitions, {{"cleanup.policy", "delete"}}});
+  return nodes;
+}
+
+AggregateNames InternalStreamsBuilder::DrawAggregateNames(
+    std::string_view operation, std::string_view prefix,
+    const std::optional<std::string>& store_name, const std::optional<std::string>& node_name) {
+  AggregateNames names;
+  // Kafka Streams' order of generated names: store, processor, repartition.
+  names.store_named = store_name.has_value();
+  if (names.store_named) CheckName(operation, "store name", *store_name);
+  names.store = names.store_named
+                    ? *store_name
+                    : NewProcessorName(std::string(prefix) + std::string(kStateStoreName));
+  names.name = NodeName(operation, node_name, prefix);
+  return names;
+}
+
+StreamJoinNames InternalStreamsBuilder::DrawStreamJoinNames(
+    std::string_view operation, const std::optional<std::string>& name,
+    const std::optional<std::string>& store_name, bool left_outer, bool right_outer) {
+  StreamJoinNames names;
+  auto node_name = [&](const char* suffix, std::string_view prefix) {
+    if (!name) return NodeName(operation, std::nullopt, prefix);
+    std::string n = *name + suffix;
+    ClaimName(operation, n);
+    return n;
+  };
+  names.this_windowed = node_name("-this-windowed", kWindowedName);
+  names.other_windowed = node_name("-other-windowed", kWindowedName);
+  const std::string_view this_prefix = right_outer ? kOuterThisName : kJoinThisName;
+  const std::string this_generated = NewProcessorName(this_prefix);
+  const std::string other_generated =
+      NewProcessorName(left_outer ? kOuterOtherName : kJoinOtherName);
+  const std::string this_suffix = right_outer ? "-outer-this-join" : "-this-join";
+  const std::string other_suffix = left_outer ? "-outer-other-join" : "-other-join";
+  names.join_this = name ? *name + this_suffix : this_generated;
+  names.join_other = name ? *name + other_suffix : other_generated;
+  ClaimName(operation, names.join_this);
+  ClaimName(operation, names.join_other);
+  names.merge = node_name("-merge", kMergeName);
+
+  const std::optional<std::string>& base = store_name;
+  names.this_store = (base ? *base + this_suffix : this_generated) + "-store";
+  names.other_store = (base ? *base + other_suffix : other_generated) + "-store";
+  if (left_outer) {
+    names.outer_store = (base ? *base + (right_outer ? "-outer-shared-join" : "-left-shared-join")
+                              : std::string(kOuterSharedName) +
+                                    this_generated.substr(this_prefix.size())) +
+                        "-store";
+  }
+  return names;
+}
+
+void InternalStreamsBuilder::AddStreamJoinStores(const StreamJoinNames& names,
+                                                 int64_t retention_ms, bool in_memory,
+                                                 bool logging) {
+  auto store_spec = [&](const std::string& store_name, bool duplicates) {
+    StoreSpec s;
+    s.name = store_name;
+    s.kind = StoreSpec::Kind::kWindow;
+    s.in_memory = in_memory;
+    s.logging = logging;
+    s.retention = std::chrono::milliseconds(std::max<int64_t>(1, retention_ms));
+    s.retain_duplicates = duplicates;
+    return s;
+  };
+  topology_.AddStateStore(store_spec(names.this_store, true),
+                          {names.this_windowed, names.join_other});
+  topology_.AddStateStore(store_spec(names.other_store, true),
+                          {names.other_windowed, names.join_this});
+  if (names.outer_store) {
+    topology_.AddStateStore(store_spec(*names.outer_store, false),
+                            {names.join_this, names.join_other});
+  }
+}
+
+TableJoinNames InternalStreamsBuilder::DrawTableJoinNames(std::string_view operation,
+                                                          const std::optional<std::string>& name) {
+  TableJoinNames names;
+  names.merge = NodeName(operation, name, kTableMergeName);
+  auto side_name = [&](std::string_view suffix, std::string_view prefix) {
+    if (!name) return NodeName(operation, std::nullopt, prefix);
+    std::string n = *name + std::string(suffix);
+    ClaimName(operation, n);
+    return n;
+  };
+  names.join_this = side_name("-join-this", kTableJoinThisName);
+  names.join_other = side_name("-join-other", kTableJoinOtherName);
+  return names;
+}
+
+void InternalStreamsBuilder::RecordUnreadableTable(std::string_view operation,
+                                                   const std::string& table) {
+  RecordError(operation, "table \"" + table +
+                             "\" cannot be read by a join: it is neither materialized nor "
+                             "derived from a table that is");
+}
+
 void InternalStreamsBuilder::WarnGeneratedRepartitionTopic(std::string_view operation,
                                                            const std::string& topic,
                                                            std::string_view how_to_name) {

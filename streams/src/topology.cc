@@ -69,6 +69,43 @@ void Topology::AddNode(NodeSpec spec) {
   nodes_.push_back(std::move(spec));
 }
 
+Topology& Topology::AddSourceNode(std::string name, std::vector<std::string> topics,
+                                  TypedNodeFactory factory) {
+  NodeFactory make = [name, factory = std::move(factory)](const TopicResolver& resolve) {
+    return factory(name, resolve);
+  };
+  AddNode(NodeSpec{std::move(name), NodeKind::kSource, {}, {}, std::move(topics), std::move(make),
+                   {}});
+  return *this;
+}
+
+Topology& Topology::AddProcessorNode(std::string name, TypedNodeFactory factory,
+                                     std::vector<std::string> parents) {
+  if (!factory) {
+    RecordError(Status::InvalidArgument("processor \"" + name + "\" has no processor supplier"));
+    return *this;
+  }
+  NodeFactory make = [name, factory = std::move(factory)](const TopicResolver& resolve) {
+    return factory(name, resolve);
+  };
+  AddNode(NodeSpec{std::move(name), NodeKind::kProcessor, std::move(parents), {}, {},
+                   std::move(make), {}});
+  return *this;
+}
+
+Topology& Topology::AddSinkNode(std::string name, std::string topic, bool dynamic,
+                                TypedSinkFactory factory, std::vector<std::string> parents) {
+  NodeFactory make = [name, topic, dynamic,
+                      factory = std::move(factory)](const TopicResolver& resolve) {
+    return factory(name, dynamic ? std::string() : resolve(topic));
+  };
+  std::vector<std::string> topics;
+  if (!dynamic) topics.push_back(std::move(topic));
+  AddNode(NodeSpec{std::move(name), NodeKind::kSink, std::move(parents), {}, std::move(topics),
+                   std::move(make), {}});
+  return *this;
+}
+
 Topology& Topology::AddInternalTopic(InternalTopicSpec spec) {
   for (const InternalTopicSpec& t : internal_topics_) {
     if (t.name == spec.name) {

@@ -203,12 +203,11 @@ typename KGroupedStream<K, V>::template AggregateNodes<VA> KGroupedStream<K, V>:
     const Named& named, SerdePtr<VA> default_value_serde) const {
   AggregateNodes<VA> out;
   // Kafka Streams' order of generated names: store, processor, repartition.
-  const bool store_named = materialized.store_name.has_value();
-  if (store_named) builder_->CheckName(operation, "store name", *materialized.store_name);
-  out.store = store_named ? *materialized.store_name
-                          : builder_->NewProcessorName(std::string(prefix) +
-                                                       std::string(internal::kStateStoreName));
-  out.name = builder_->NodeName(operation, named.name, prefix);
+  internal::AggregateNames names =
+      builder_->DrawAggregateNames(operation, prefix, materialized.store_name, named.name);
+  const bool store_named = names.store_named;
+  out.store = std::move(names.store);
+  out.name = std::move(names.name);
 
   SerdePtr<K> store_key_serde =
       internal::ResolveSerde<K>(*builder_, operation, "key", materialized.key_serde, key_serde_);

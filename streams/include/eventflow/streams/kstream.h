@@ -121,8 +121,7 @@ SerdePtr<T> ResolveSerde(InternalStreamsBuilder& builder, std::string_view opera
   if (given) return given;
   if (own) return own;
   if (SerdePtr<T> fallback = DefaultSerde<T>()) return fallback;
-  builder.RecordError(operation, "no " + std::string(what) + " serde for type " +
-                                     TypeName(typeid(T)) + ": give one in the operation's options");
+  builder.RecordMissingSerde(operation, what, typeid(T));
   return nullptr;
 }
 
@@ -138,34 +137,20 @@ std::string AddRepartitionTopic(InternalStreamsBuilder& builder, std::string_vie
                                 const std::string& stem, bool generated_names, int num_partitions,
                                 SerdePtr<K> key_serde, SerdePtr<V> value_serde,
                                 const std::string& parent, bool null_key_filter) {
-  const std::string topic =
-      stem.ends_with(kRepartitionTopicSuffix) ? stem : stem + std::string(kRepartitionTopicSuffix);
-  // Kafka Streams always draws these three generated names; drawing them too
-  // keeps every generated name equal to the same program's in Kafka Streams.
-  std::string sink = builder.NewProcessorName(kSinkName);
-  std::string filter = builder.NewProcessorName(kFilterName);
-  std::string source = builder.NewProcessorName(kSourceName);
-  if (!generated_names) {
-    sink = topic + "-sink";
-    filter = topic + "-filter";
-    source = topic + "-source";
-  }
-  builder.ClaimName(operation, sink);
-  if (null_key_filter) builder.ClaimName(operation, filter);
-  builder.ClaimName(operation, source);
+  RepartitionNodes nodes = builder.DeclareRepartition(operation, stem, generated_names,
+                                                      num_partitions, null_key_filter);
   Topology& topology = builder.topology();
-  topology.AddInternalTopic(
-      InternalTopicSpec{topic, num_partitions, {{"cleanup.policy", "delete"}}});
   std::string sink_parent = parent;
   if (null_key_filter) {
     topology.AddProcessor<K, V, K, V>(
-        filter, [key_serde] { return std::make_unique<KStreamNullKeyFilter<K, V>>(key_serde); },
-        {parent});
-    sink_parent = filter;
+        nodes.filter,
+        [key_serde] { return std::make_unique<KStreamNullKeyFilter<K, V>>(key_serde); }, {parent});
+    sink_parent = nodes.filter;
   }
-  topology.AddSink<K, V>(sink, topic, key_serde, value_serde, {sink_parent});
-  topology.AddSource<K, V>(source, {topic}, std::move(key_serde), std::move(value_serde));
-  return source;
+  topology.AddSink<K, V>(nodes.sink, nodes.topic, key_serde, value_serde, {sink_parent});
+  topology.AddSource<K, V>(nodes.source, {nodes.topic}, std::move(key_serde),
+                           std::move(value_serde));
+  return nodes.source;
 }
 
 }  // namespace internal

@@ -270,23 +270,12 @@ auto KTable<K, V>::DoJoin(std::string_view operation, const KTable<K, VO>& other
   }
   internal::TableValueGetterSupplier<K, V> this_getter = ValueGetterSupplier();
   internal::TableValueGetterSupplier<K, VO> other_getter = other.ValueGetterSupplier();
-  for (const auto& [ok, table] : {std::pair<bool, std::string>{bool(this_getter), node_},
-                                  std::pair<bool, std::string>{bool(other_getter), other.node_}}) {
-    if (!ok) {
-      builder_->RecordError(operation, "table \"" + table +
-                                           "\" cannot be read by a join: it is neither "
-                                           "materialized nor derived from a table that is");
-    }
-  }
-  const std::string merge = builder_->NodeName(operation, named.name, internal::kTableMergeName);
-  auto side_name = [&](std::string_view suffix, std::string_view prefix) {
-    if (!named.name) return builder_->NodeName(operation, std::nullopt, prefix);
-    std::string name = *named.name + std::string(suffix);
-    builder_->ClaimName(operation, name);
-    return name;
-  };
-  const std::string join_this = side_name("-join-this", internal::kTableJoinThisName);
-  const std::string join_other = side_name("-join-other", internal::kTableJoinOtherName);
+  if (!this_getter) builder_->RecordUnreadableTable(operation, node_);
+  if (!other_getter) builder_->RecordUnreadableTable(operation, other.node_);
+  const internal::TableJoinNames names = builder_->DrawTableJoinNames(operation, named.name);
+  const std::string& merge = names.merge;
+  const std::string& join_this = names.join_this;
+  const std::string& join_other = names.join_other;
   if (!this_getter || !other_getter) {
     return KTable<K, VR>(builder_, merge, key_serde_, nullptr, std::nullopt);  // error recorded
   }

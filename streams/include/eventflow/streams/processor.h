@@ -15,11 +15,8 @@
 // task's nodes are used by one stream thread at a time.
 #pragma once
 
-#include <cxxabi.h>
-
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -71,24 +68,15 @@ class Cancellable {
 namespace internal {
 
 //! Returns the readable C++ name of `type` (demangled; std::string spelled so).
-inline std::string TypeName(const std::type_info& type) {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled != nullptr ? demangled : type.name();
-  std::free(demangled);
-  static constexpr std::string_view kLongString =
-      "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >";
-  for (size_t at = name.find(kLongString); at != std::string::npos;
-       at = name.find(kLongString, at)) {
-    name.replace(at, kLongString.size(), "std::string");
-  }
-  return name;
-}
+std::string TypeName(const std::type_info& type);
+
+//! Returns "K, V" with readable type names, for type-mismatch messages.
+std::string RecordTypes(const std::type_info& key, const std::type_info& value);
 
 //! Returns "K, V" with readable type names, for type-mismatch messages.
 template <typename K, typename V>
 std::string RecordTypes() {
-  return TypeName(typeid(K)) + ", " + TypeName(typeid(V));
+  return RecordTypes(typeid(K), typeid(V));
 }
 
 }  // namespace internal
@@ -265,6 +253,13 @@ class InputNode : public ProcessorNodeBase {
   std::string InputTypes() const override { return internal::RecordTypes<K, V>(); }
 };
 
+namespace internal {
+//! Returns the InvalidArgument error for `child`, which does not accept the
+//! records (key, value) that `parent` forwards.
+Status ChildTypeMismatch(const ProcessorNodeBase& child, const std::string& parent,
+                         const std::type_info& key, const std::type_info& value);
+}  // namespace internal
+
 //! The typed downstream edges of a node.
 template <typename K, typename V>
 class OutputPort {
@@ -272,12 +267,7 @@ class OutputPort {
   //! Adds `child`; fails when it does not accept Record<K, V>.
   Status Add(ProcessorNodeBase* child, const std::string& parent) {
     auto* typed = dynamic_cast<InputNode<K, V>*>(child);
-    if (typed == nullptr) {
-      return Status::InvalidArgument("node \"" + child->name() + "\" cannot follow node \"" +
-                                     parent + "\": it accepts records of (" + child->InputTypes() +
-                                     ") but \"" + parent + "\" forwards (" +
-                                     internal::RecordTypes<K, V>() + ")");
-    }
+    if (typed == nullptr) return internal::ChildTypeMismatch(*child, parent, typeid(K), typeid(V));
     children_.push_back(typed);
     return Status::OK();
   }

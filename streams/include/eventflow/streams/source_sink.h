@@ -37,6 +37,18 @@ struct RawRecord {
 template <typename K, typename V>
 using TimestampExtractor = std::function<Result<int64_t>(const Record<K, V>& record)>;
 
+namespace internal {
+//! Returns `failure` of the `what` (key or value) serde `serde` as the
+//! source's deserialization error.
+Status SerdeFailure(const Status& failure, const char* what, std::string_view serde);
+//! Returns the error for an event time below 0 or above `max_timestamp`.
+Status EventTimeOutOfRange(int64_t timestamp, int64_t max_timestamp);
+//! Throws ProductionError(sent).
+[[noreturn]] void ThrowProductionError(const Status& sent);
+//! Returns the error for adding a child to a sink.
+Status SinkChildError(const std::string& sink, const std::string& child);
+}  // namespace internal
+
 //! The untyped face of a source node, for the task.
 class SourceNodeBase : public ProcessorNodeBase {
  public:
@@ -74,9 +86,9 @@ class SourceNode final : public SourceNodeBase {
     Record<K, V> record;
     failure_ = Failure::kDeserialization;
     Status s = key_serde_->Deserialize(raw.key, &record.key);
-    if (!s.ok()) return s.WithContext("key (" + std::string(key_serde_->Name()) + " serde)");
+    if (!s.ok()) return internal::SerdeFailure(s, "key", key_serde_->Name());
     s = value_serde_->Deserialize(raw.value, &record.value);
-    if (!s.ok()) return s.WithContext("value (" + std::string(value_serde_->Name()) + " serde)");
+    if (!s.ok()) return internal::SerdeFailure(s, "value", value_serde_->Name());
     failure_ = Failure::kTimestamp;
     record.timestamp = raw.timestamp;
     record.headers = raw.headers;
@@ -85,14 +97,8 @@ class SourceNode final : public SourceNodeBase {
       if (!ts.ok()) return ts.status().WithContext("timestamp");
       record.timestamp = *ts;
     }
-    if (record.timestamp < 0) {
-      return Status::InvalidArgument("timestamp: negative event time " +
-                                     std::to_string(record.timestamp));
-    }
-    if (record.timestamp > max_timestamp) {
-      return Status::InvalidArgument("timestamp: event time " + std::to_string(record.timestamp) +
-                                     " is implausibly far in the future (limit " +
-                                     std::to_string(max_timestamp) + ")");
+    if (record.timestamp < 0 || record.timestamp > max_timestamp) {
+      return internal::EventTimeOutOfRange(record.timestamp, max_timestamp);
     }
     failure_ = Failure::kNone;
     last_timestamp_ = record.timestamp;
@@ -141,11 +147,10 @@ class SinkNode final : public InputNode<K, V> {
     }
   }
   static void Check(const Status& sent) {
-    if (!sent.ok()) throw ProductionError(sent);
+    if (!sent.ok()) internal::ThrowProductionError(sent);
   }
   Status AddChild(ProcessorNodeBase* child) override {
-    return Status::InvalidArgument("sink \"" + this->name() + "\" cannot have a child (\"" +
-                                   child->name() + "\")");
+    return internal::SinkChildError(this->name(), child->name());
   }
 
  private:

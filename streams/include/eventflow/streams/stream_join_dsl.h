@@ -176,90 +176,52 @@ auto KStream<K, V>::DoStreamJoin(std::string_view operation, const KStream<K, V2
 
   constexpr bool kLeftOuter = kKind != internal::JoinKind::kInner;
   constexpr bool kRightOuter = kKind == internal::JoinKind::kOuter;
-  auto node_name = [&](const char* suffix, std::string_view prefix) {
-    if (!name) return builder_->NodeName(operation, std::nullopt, prefix);
-    std::string n = *name + suffix;
-    builder_->ClaimName(operation, n);
-    return n;
-  };
-  const std::string this_windowed = node_name("-this-windowed", internal::kWindowedName);
-  const std::string other_windowed = node_name("-other-windowed", internal::kWindowedName);
-  const std::string_view this_prefix =
-      kRightOuter ? internal::kOuterThisName : internal::kJoinThisName;
-  const std::string this_generated = builder_->NewProcessorName(this_prefix);
-  const std::string other_generated =
-      builder_->NewProcessorName(kLeftOuter ? internal::kOuterOtherName : internal::kJoinOtherName);
-  const std::string this_suffix = kRightOuter ? "-outer-this-join" : "-this-join";
-  const std::string other_suffix = kLeftOuter ? "-outer-other-join" : "-other-join";
-  const std::string join_this = name ? *name + this_suffix : this_generated;
-  const std::string join_other = name ? *name + other_suffix : other_generated;
-  builder_->ClaimName(operation, join_this);
-  builder_->ClaimName(operation, join_other);
-  const std::string merge = node_name("-merge", internal::kMergeName);
-
-  const std::optional<std::string>& base = joined.store_name;
-  const std::string this_store = (base ? *base + this_suffix : this_generated) + "-store";
-  const std::string other_store = (base ? *base + other_suffix : other_generated) + "-store";
-  std::optional<std::string> outer_store;
-  if (kLeftOuter) {
-    outer_store = (base ? *base + (kRightOuter ? "-outer-shared-join" : "-left-shared-join")
-                        : std::string(internal::kOuterSharedName) +
-                              this_generated.substr(this_prefix.size())) +
-                  "-store";
-  }
+  const internal::StreamJoinNames names =
+      builder_->DrawStreamJoinNames(operation, name, joined.store_name, kLeftOuter, kRightOuter);
   if (!key_serde || !value_serde || !other_value_serde) {
-    return KStream<K, VR>(builder_, merge, key_serde, nullptr);  // the error is recorded
+    return KStream<K, VR>(builder_, names.merge, key_serde, nullptr);  // the error is recorded
   }
 
   const internal::StreamJoinSpec spec{windows.before_ms(), windows.after_ms(), windows.grace_ms(),
                                       kLeftOuter, kRightOuter};
   Topology& topology = builder_->topology();
-  topology.AddProcessor<K, V, K, V>(this_windowed,
-                                    [this_store, spec, key_serde, value_serde] {
-                                      return std::make_unique<internal::KStreamJoinWindow<K, V>>(
-                                          this_store, true, spec, key_serde, value_serde);
-                                    },
-                                    {left.node_});
-  topology.AddProcessor<K, V2, K, V2>(other_windowed,
-                                      [other_store, spec, key_serde, other_value_serde] {
-                                        return std::make_unique<internal::KStreamJoinWindow<K, V2>>(
-                                            other_store, false, spec, key_serde, other_value_serde);
-                                      },
-                                      {right.node_});
+  topology.AddProcessor<K, V, K, V>(
+      names.this_windowed,
+      [store = names.this_store, spec, key_serde, value_serde] {
+        return std::make_unique<internal::KStreamJoinWindow<K, V>>(store, true, spec, key_serde,
+                                                                   value_serde);
+      },
+      {left.node_});
+  topology.AddProcessor<K, V2, K, V2>(
+      names.other_windowed,
+      [store = names.other_store, spec, key_serde, other_value_serde] {
+        return std::make_unique<internal::KStreamJoinWindow<K, V2>>(store, false, spec, key_serde,
+                                                                    other_value_serde);
+      },
+      {right.node_});
   topology.AddProcessor<K, V, K, VR>(
-      join_this,
-      [other_store, outer_store, spec, fn, key_serde, value_serde, other_value_serde] {
+      names.join_this,
+      [other_store = names.other_store, outer_store = names.outer_store, spec, fn, key_serde,
+       value_serde, other_value_serde] {
         return std::make_unique<internal::KStreamKStreamJoin<K, V, V2, VR, true>>(
             other_store, outer_store, spec, fn, key_serde, value_serde, other_value_serde);
       },
-      {this_windowed});
+      {names.this_windowed});
   topology.AddProcessor<K, V2, K, VR>(
-      join_other,
-      [this_store, outer_store, spec, fn, key_serde, value_serde, other_value_serde] {
+      names.join_other,
+      [this_store = names.this_store, outer_store = names.outer_store, spec, fn, key_serde,
+       value_serde, other_value_serde] {
         return std::make_unique<internal::KStreamKStreamJoin<K, V2, V, VR, false>>(
             this_store, outer_store, spec, fn, key_serde, other_value_serde, value_serde);
       },
-      {other_windowed});
+      {names.other_windowed});
   topology.AddProcessor<K, VR, K, VR>(
-      merge, [] { return std::make_unique<internal::KStreamPassThrough<K, VR>>(); },
-      {join_this, join_other});
-
-  const auto retention = std::chrono::milliseconds(
-      std::max<int64_t>(1, windows.before_ms() + windows.after_ms() + windows.grace_ms()));
-  auto store_spec = [&](const std::string& store_name, bool duplicates) {
-    StoreSpec s;
-    s.name = store_name;
-    s.kind = StoreSpec::Kind::kWindow;
-    s.in_memory = joined.in_memory;
-    s.logging = joined.logging;
-    s.retention = retention;
-    s.retain_duplicates = duplicates;
-    return s;
-  };
-  topology.AddStateStore(store_spec(this_store, true), {this_windowed, join_other});
-  topology.AddStateStore(store_spec(other_store, true), {other_windowed, join_this});
-  if (outer_store) topology.AddStateStore(store_spec(*outer_store, false), {join_this, join_other});
-  return KStream<K, VR>(builder_, merge, key_serde, nullptr);
+      names.merge, [] { return std::make_unique<internal::KStreamPassThrough<K, VR>>(); },
+      {names.join_this, names.join_other});
+  builder_->AddStreamJoinStores(names,
+                                windows.before_ms() + windows.after_ms() + windows.grace_ms(),
+                                joined.in_memory, joined.logging);
+  return KStream<K, VR>(builder_, names.merge, key_serde, nullptr);
 }
 
 template <typename K, typename V>
@@ -282,11 +244,7 @@ auto KStream<K, V>::DoTableJoin(std::string_view operation, const KTable<K, VT>&
   }
   if (joined.name) builder_->CheckName(operation, "join name", *joined.name);
   internal::TableValueGetterSupplier<K, VT> getter = table.ValueGetterSupplier();
-  if (!getter) {
-    builder_->RecordError(operation, "table \"" + table.node_ +
-                                         "\" cannot be read by a join: it is neither "
-                                         "materialized nor derived from a table that is");
-  }
+  if (!getter) builder_->RecordUnreadableTable(operation, table.node_);
   KStream<K, V> stream = *this;
   if (repartition_required_) {
     SerdePtr<K> key_serde = internal::ResolveSerde<K>(*builder_, operation, "key", joined.key_serde,

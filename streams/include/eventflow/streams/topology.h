@@ -61,6 +61,14 @@ class Topology {
 
   //! How to make one node instance for a task.
   using NodeFactory = std::function<std::unique_ptr<ProcessorNodeBase>(const TopicResolver&)>;
+  //! How to make one node instance named `node` (what the typed Add*
+  //! functions give the non-template code that adds the node).
+  using TypedNodeFactory = std::function<std::unique_ptr<ProcessorNodeBase>(
+      const std::string& node, const TopicResolver&)>;
+  //! How to make one sink instance named `node` writing `topic` (resolved;
+  //! empty for a sink with a topic name extractor).
+  using TypedSinkFactory = std::function<std::unique_ptr<ProcessorNodeBase>(
+      const std::string& node, const std::string& topic)>;
 
   //! One node of the template.
   struct NodeSpec {
@@ -87,28 +95,30 @@ class Topology {
   template <typename K, typename V>
   Topology& AddSource(std::string name, std::vector<std::string> topics, SerdePtr<K> key_serde,
                       SerdePtr<V> value_serde, TimestampExtractor<K, V> extractor = {}) {
-    NodeFactory factory = [=](const TopicResolver&) -> std::unique_ptr<ProcessorNodeBase> {
-      return std::make_unique<SourceNode<K, V>>(name, key_serde, value_serde, extractor);
-    };
-    AddNode(NodeSpec{name, NodeKind::kSource, {}, {}, std::move(topics), std::move(factory), {}});
-    return *this;
+    return AddSourceNode(std::move(name), std::move(topics),
+                         [key_serde = std::move(key_serde), value_serde = std::move(value_serde),
+                          extractor = std::move(extractor)](
+                             const std::string& node,
+                             const TopicResolver&) -> std::unique_ptr<ProcessorNodeBase> {
+                           return std::make_unique<SourceNode<K, V>>(node, key_serde, value_serde,
+                                                                     extractor);
+                         });
   }
 
   //! Adds a processor node downstream of `parents`.
   template <typename KIn, typename VIn, typename KOut, typename VOut>
   Topology& AddProcessor(std::string name, ProcessorSupplier<KIn, VIn, KOut, VOut> supplier,
                          std::vector<std::string> parents) {
-    if (!supplier) {
-      RecordError(Status::InvalidArgument("processor \"" + name + "\" has no processor supplier"));
-      return *this;
-    }
-    NodeFactory factory = [=](const TopicResolver&) -> std::unique_ptr<ProcessorNodeBase> {
-      auto processor = supplier();
-      if (processor == nullptr) return nullptr;  // reported by Instantiate()
-      return std::make_unique<ProcessorNode<KIn, VIn, KOut, VOut>>(name, std::move(processor));
-    };
-    AddNode(NodeSpec{name, NodeKind::kProcessor, std::move(parents), {}, {}, std::move(factory), {}});
-    return *this;
+    if (!supplier) return AddProcessorNode(std::move(name), nullptr, std::move(parents));
+    return AddProcessorNode(
+        std::move(name),
+        [supplier = std::move(supplier)](
+            const std::string& node, const TopicResolver&) -> std::unique_ptr<ProcessorNodeBase> {
+          auto processor = supplier();
+          if (processor == nullptr) return nullptr;  // reported by Instantiate()
+          return std::make_unique<ProcessorNode<KIn, VIn, KOut, VOut>>(node, std::move(processor));
+        },
+        std::move(parents));
   }
 
   //! Adds a sink writing to `topic` (or, when `extractor` is set, to the topic
@@ -117,15 +127,17 @@ class Topology {
   Topology& AddSink(std::string name, std::string topic, SerdePtr<K> key_serde,
                     SerdePtr<V> value_serde, std::vector<std::string> parents,
                     TopicNameExtractor<K, V> extractor = {}) {
-    NodeFactory factory = [=](const TopicResolver& resolve) -> std::unique_ptr<ProcessorNodeBase> {
-      return std::make_unique<SinkNode<K, V>>(name, extractor ? std::string() : resolve(topic),
-                                              extractor, key_serde, value_serde);
-    };
-    std::vector<std::string> topics;
-    if (!extractor) topics.push_back(std::move(topic));
-    AddNode(NodeSpec{name, NodeKind::kSink, std::move(parents), {}, std::move(topics),
-                     std::move(factory), {}});
-    return *this;
+    const bool dynamic = static_cast<bool>(extractor);
+    return AddSinkNode(
+        std::move(name), std::move(topic), dynamic,
+        [key_serde = std::move(key_serde), value_serde = std::move(value_serde),
+         extractor = std::move(extractor)](
+            const std::string& node,
+            const std::string& resolved_topic) -> std::unique_ptr<ProcessorNodeBase> {
+          return std::make_unique<SinkNode<K, V>>(node, resolved_topic, extractor, key_serde,
+                                                  value_serde);
+        },
+        std::move(parents));
   }
 
   //! Declares an internal topic (named "<application.id>-<name>" at run time).
@@ -195,6 +207,13 @@ class Topology {
 
  private:
   void AddNode(NodeSpec spec);
+  // The non-template halves of AddSource, AddProcessor and AddSink.
+  Topology& AddSourceNode(std::string name, std::vector<std::string> topics,
+                          TypedNodeFactory factory);
+  Topology& AddProcessorNode(std::string name, TypedNodeFactory factory,
+                             std::vector<std::string> parents);
+  Topology& AddSinkNode(std::string name, std::string topic, bool dynamic,
+                        TypedSinkFactory factory, std::vector<std::string> parents);
 
   std::vector<NodeSpec> nodes_;
   std::map<std::string, size_t, std::less<>> index_;

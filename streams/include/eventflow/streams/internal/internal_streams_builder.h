@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 
 #include "eventflow/core/status.h"
 #include "eventflow/streams/topology.h"
@@ -65,6 +66,41 @@ inline constexpr std::string_view kSourceStoreSuffix = "-STATE-STORE-";
 //! Suffix of repartition topics ("<name>-repartition").
 inline constexpr std::string_view kRepartitionTopicSuffix = "-repartition";
 
+//! The nodes of a repartition topic (see InternalStreamsBuilder::DeclareRepartition).
+struct RepartitionNodes {
+  std::string topic;   //!< "<stem>-repartition"
+  std::string sink;    //!< writes the topic
+  std::string filter;  //!< drops null keys before the sink (when asked for)
+  std::string source;  //!< reads the topic
+};
+
+//! The names of an aggregation (see InternalStreamsBuilder::DrawAggregateNames).
+struct AggregateNames {
+  std::string store;         //!< the store's name
+  std::string name;          //!< the aggregating processor's name
+  bool store_named = false;  //!< the store name was given (Materialized::As)
+};
+
+//! The nodes and stores of a KStream-KStream join (see
+//! InternalStreamsBuilder::DrawStreamJoinNames; stream_join_dsl.h names them).
+struct StreamJoinNames {
+  std::string this_windowed;
+  std::string other_windowed;
+  std::string join_this;
+  std::string join_other;
+  std::string merge;
+  std::string this_store;
+  std::string other_store;
+  std::optional<std::string> outer_store;  //!< left and outer joins
+};
+
+//! The nodes of a KTable-KTable join (see ktable.h).
+struct TableJoinNames {
+  std::string merge;
+  std::string join_this;
+  std::string join_other;
+};
+
 class InternalStreamsBuilder {
  public:
   //! The topology being built.
@@ -89,6 +125,48 @@ class InternalStreamsBuilder {
 
   //! Records "<operation>: <message>" as an InvalidArgument error.
   void RecordError(std::string_view operation, std::string_view message);
+
+  //! Records the error for a missing `what` serde of `type` in `operation`.
+  void RecordMissingSerde(std::string_view operation, std::string_view what,
+                          const std::type_info& type);
+
+  //! Draws and claims the names of a repartition after a node: the internal
+  //! topic "<stem>-repartition" (the stem as given when it already ends so),
+  //! declared here, its sink, filter (claimed only with `null_key_filter`)
+  //! and source. Names are drawn as Kafka Streams draws them (sink, filter,
+  //! source), and are "<topic>-sink/-filter/-source" unless `generated_names`.
+  RepartitionNodes DeclareRepartition(std::string_view operation, const std::string& stem,
+                                      bool generated_names, int num_partitions,
+                                      bool null_key_filter);
+
+  //! Draws the store and processor names of an aggregation in Kafka Streams'
+  //! order (store, processor): the store Materialized's (checked) or
+  //! "<prefix>STATE-STORE-<n>", the processor Named's or "<prefix><n>".
+  AggregateNames DrawAggregateNames(std::string_view operation, std::string_view prefix,
+                                    const std::optional<std::string>& store_name,
+                                    const std::optional<std::string>& node_name);
+
+  //! Draws and claims the names of a KStream-KStream join (after its
+  //! repartitions, as Kafka Streams does), from StreamJoined's `name` and
+  //! `store_name` when given; see stream_join_dsl.h.
+  StreamJoinNames DrawStreamJoinNames(std::string_view operation,
+                                      const std::optional<std::string>& name,
+                                      const std::optional<std::string>& store_name,
+                                      bool left_outer, bool right_outer);
+
+  //! Adds the stores of a KStream-KStream join named `names` (window stores,
+  //! with duplicates but the outer one, retention before + after + grace,
+  //! at least 1 ms) and connects them to its processors.
+  void AddStreamJoinStores(const StreamJoinNames& names, int64_t retention_ms, bool in_memory,
+                           bool logging);
+
+  //! Draws and claims the names of a KTable-KTable join from Named's `name`.
+  TableJoinNames DrawTableJoinNames(std::string_view operation,
+                                    const std::optional<std::string>& name);
+
+  //! Records that a join cannot read the table of node `table` (neither
+  //! materialized nor derived from a table that is).
+  void RecordUnreadableTable(std::string_view operation, const std::string& table);
 
   //! Logs the warning for a repartition topic whose name was generated;
   //! `how_to_name` tells the user which option names it.
