@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "eventflow/core/log.h"
+#include "eventflow/streams/internal/suppress_processor.h"
+#include "eventflow/streams/internal/window_close.h"
+#include "eventflow/streams/suppressed.h"
 
 namespace eventflow::streams {
 namespace internal {
@@ -188,6 +191,63 @@ TableJoinNames InternalStreamsBuilder::DrawTableJoinNames(std::string_view opera
   names.join_this = side_name("-join-this", kTableJoinThisName);
   names.join_other = side_name("-join-other", kTableJoinOtherName);
   return names;
+}
+
+SuppressNames InternalStreamsBuilder::DrawSuppressNames(std::string_view operation,
+                                                        const std::optional<std::string>& name) {
+  SuppressNames names;
+  names.name = NodeName(operation, name, kSuppressName);
+  names.store = name ? *name + "-store"
+                     : NewProcessorName(std::string(kSuppressName) + std::string(kStateStoreName));
+  return names;
+}
+
+bool InternalStreamsBuilder::ResolveSuppress(std::string_view operation,
+                                             const Suppressed& suppressed, bool windowed_key,
+                                             const WindowedTableInfo* windowed,
+                                             SuppressSpec* spec) {
+  const BufferConfig& buffer = suppressed.buffer;
+  spec->until = suppressed.until;
+  spec->wait_ms = suppressed.wait.count();
+  spec->buffer = buffer;
+  if ((buffer.max_records && *buffer.max_records <= 0) ||
+      (buffer.max_bytes && *buffer.max_bytes <= 0)) {
+    RecordError(operation, "the buffer's bounds must be positive, got " +
+                               (buffer.max_records ? std::to_string(*buffer.max_records) : "-") +
+                               " records and " +
+                               (buffer.max_bytes ? std::to_string(*buffer.max_bytes) : "-") +
+                               " bytes");
+    return false;
+  }
+  if (suppressed.until == Suppressed::Until::kTimeLimit) {
+    if (spec->wait_ms < 0) {
+      RecordError(operation, "the time limit must not be negative, got " +
+                                 std::to_string(spec->wait_ms) + " ms");
+      return false;
+    }
+    return true;
+  }
+  if (!windowed_key) {
+    RecordError(operation,
+                "Suppressed::UntilWindowCloses needs a windowed table, KTable<Windowed<K>, V>");
+    return false;
+  }
+  if (windowed == nullptr) {
+    RecordError(operation,
+                "Suppressed::UntilWindowCloses needs a table that comes from windowed "
+                "aggregations (directly, or through Filter, MapValues or a join of two such "
+                "tables): only they tell when a window closes");
+    return false;
+  }
+  if (!buffer.strict()) {
+    RecordError(operation,
+                "Suppressed::UntilWindowCloses needs a strict buffer (BufferConfig::Unbounded() "
+                "or ShutDownWhenFull()): emitting early would forward a result that is not final");
+    return false;
+  }
+  spec->close_after_end_ms = windowed->close_after_end_ms;
+  for (const auto& cache : windowed->caches) cache->enabled = true;
+  return true;
 }
 
 void InternalStreamsBuilder::RecordUnreadableTable(std::string_view operation,

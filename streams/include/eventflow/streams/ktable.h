@@ -47,10 +47,12 @@
 #include "eventflow/streams/internal/internal_streams_builder.h"
 #include "eventflow/streams/internal/joiner.h"
 #include "eventflow/streams/internal/ktable_processors.h"
+#include "eventflow/streams/internal/suppress_processor.h"
 #include "eventflow/streams/internal/table_table_join.h"
 #include "eventflow/streams/internal/table_value_getters.h"
 #include "eventflow/streams/internal/window_close.h"
 #include "eventflow/streams/kstream.h"
+#include "eventflow/streams/suppressed.h"
 
 namespace eventflow::streams {
 
@@ -81,6 +83,16 @@ class KTable {
   //! Returns the table's updates as a stream; a tombstone is a record whose
   //! value is nullopt (written as a Kafka null by a sink).
   KStream<K, std::optional<V>> ToStream(const Named& named = {}) const;
+
+  //! Returns the table's updates held back per `suppressed` (see
+  //! suppressed.h): each key's latest update, forwarded once its window has
+  //! closed (Suppressed::UntilWindowCloses, windowed tables) or its time
+  //! limit has passed (UntilTimeLimit). The buffer store writes keys and
+  //! values with `key_serde` / `value_serde` when given, else the table's
+  //! serdes, else DefaultSerde; none is an error. The result is not
+  //! materialized and cannot be read by a join.
+  KTable Suppress(const Suppressed& suppressed, SerdePtr<K> key_serde = nullptr,
+                  SerdePtr<V> value_serde = nullptr) const;
 
   //! Returns the inner join with `other`: joiner(value, other_value) or
   //! joiner(key, value, other_value) for the keys present in both tables
@@ -224,6 +236,37 @@ KStream<K, std::optional<V>> KTable<K, V>::ToStream(const Named& named) const {
   if (value_serde_) value_serde = Serdes::Nullable<V>(value_serde_);
   return KStream<K, std::optional<V>>(builder_, std::move(name), key_serde_,
                                       std::move(value_serde));
+}
+
+template <typename K, typename V>
+KTable<K, V> KTable<K, V>::Suppress(const Suppressed& suppressed, SerdePtr<K> key_serde,
+                                    SerdePtr<V> value_serde) const {
+  constexpr std::string_view kOperation = "KTable::Suppress";
+  const internal::SuppressNames names = builder_->DrawSuppressNames(kOperation, suppressed.name);
+  internal::SuppressSpec spec;
+  const bool valid = builder_->ResolveSuppress(kOperation, suppressed,
+                                               internal::WindowedKey<K>::value, windowed_.get(),
+                                               &spec);
+  key_serde = internal::ResolveSerde<K>(*builder_, kOperation, "key", key_serde, key_serde_);
+  value_serde =
+      internal::ResolveSerde<V>(*builder_, kOperation, "value", value_serde, value_serde_);
+  if (valid && key_serde && value_serde) {
+    Topology& topology = builder_->topology();
+    topology.AddProcessor<K, std::optional<V>, K, std::optional<V>>(
+        names.name,
+        [store = names.store, spec, key_serde, value_serde] {
+          return std::make_unique<internal::KTableSuppress<K, V>>(store, spec, key_serde,
+                                                                  value_serde);
+        },
+        {node_});
+    StoreSpec store;
+    store.name = names.store;
+    store.kind = StoreSpec::Kind::kKeyValue;
+    store.logging = suppressed.buffer.logging;
+    topology.AddStateStore(std::move(store), {names.name});
+  }
+  return KTable(builder_, names.name, std::move(key_serde), std::move(value_serde), std::nullopt,
+                {}, windowed_);
 }
 
 template <typename K, typename V>

@@ -22,7 +22,14 @@
 #include "eventflow/core/status.h"
 #include "eventflow/streams/topology.h"
 
+namespace eventflow::streams {
+struct Suppressed;
+}  // namespace eventflow::streams
+
 namespace eventflow::streams::internal {
+
+struct SuppressSpec;
+struct WindowedTableInfo;
 
 //! Generated-name prefixes, as in Kafka Streams (KStreamImpl, KTableImpl and
 //! friends): every node and store name the DSL generates starts with one.
@@ -94,6 +101,12 @@ struct StreamJoinNames {
   std::optional<std::string> outer_store;  //!< left and outer joins
 };
 
+//! The node and store of a suppression (see KTable::Suppress).
+struct SuppressNames {
+  std::string name;   //!< the node: Suppressed's name, else "KTABLE-SUPPRESS-<n>"
+  std::string store;  //!< "<name>-store", else "KTABLE-SUPPRESS-STATE-STORE-<n>"
+};
+
 //! The nodes of a KTable-KTable join (see ktable.h).
 struct TableJoinNames {
   std::string merge;
@@ -163,6 +176,20 @@ class InternalStreamsBuilder {
   //! Draws and claims the names of a KTable-KTable join from Named's `name`.
   TableJoinNames DrawTableJoinNames(std::string_view operation,
                                     const std::optional<std::string>& name);
+
+  //! Draws the node and store names of a suppression (node first, as Kafka
+  //! Streams draws them).
+  SuppressNames DrawSuppressNames(std::string_view operation,
+                                  const std::optional<std::string>& name);
+
+  //! Checks a suppression of a table (`windowed_key`: its key is
+  //! Windowed<K>; `windowed`: what it knows of when its windows close, may be
+  //! nullptr) and resolves it into *spec; records an error naming
+  //! `operation` and returns false when it cannot be applied. For
+  //! UntilWindowCloses it asks the caching aggregations upstream to flush
+  //! their cache as windows close.
+  bool ResolveSuppress(std::string_view operation, const Suppressed& suppressed,
+                       bool windowed_key, const WindowedTableInfo* windowed, SuppressSpec* spec);
 
   //! Records that a join cannot read the table of node `table` (neither
   //! materialized nor derived from a table that is).
