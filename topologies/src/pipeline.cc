@@ -4,11 +4,13 @@
 #include <utility>
 
 #include "eventflow/streams/join_windows.h"
+#include "eventflow/streams/suppressed.h"
 #include "eventflow/streams/windowed.h"
 #include "pipeline_serdes.h"
 
 namespace eventflow::topologies {
 
+using streams::BufferConfig;
 using streams::Consumed;
 using streams::Grouped;
 using streams::JoinWindows;
@@ -18,6 +20,7 @@ using streams::Named;
 using streams::Produced;
 using streams::Serdes;
 using streams::StreamJoined;
+using streams::Suppressed;
 using streams::TimeWindows;
 using streams::Windowed;
 
@@ -152,74 +155,42 @@ void AddRevenueByCurrency(PipelineInputs& inputs) {
 void AddConversionFunnel(PipelineInputs& inputs) {
   using internal::FunnelCounts;
   using internal::FunnelRow;
-  const bool final_mode = inputs.options().emit == EmitMode::kFinal;
   // The counts always emit on update: a table-table join looks the other side
   // up in its window store, and with kOnWindowClose the side that closes second
   // would find the other's window already expired (retention = size + grace).
-  // In final mode the counts skip the record cache (each update reaches the join
-  // while its window is open) and the joined rows go through a final stage.
+  // In final mode the joined table goes through Suppress(UntilWindowCloses):
+  // the latest joined counts of each (user, window), forwarded once when the
+  // window closes (the counts' record caches are flushed as windows close, so
+  // every update of the window has reached the join by then).
   auto counts = [&](auto stream, const char* store, const char* name) {
-    auto materialized = Materialized<std::string, int64_t>::As(store);
-    if (final_mode) materialized = materialized.WithCachingDisabled();
-    return stream.GroupByKey().WindowedBy(PipelineWindows()).Count(materialized, Named::As(name));
+    return stream.GroupByKey().WindowedBy(PipelineWindows()).Count(
+        Materialized<std::string, int64_t>::As(store), Named::As(name));
   };
   auto views = counts(inputs.Views(), "funnel-views-store", "funnel-views-count");
   auto orders = counts(inputs.Orders(), "funnel-orders-store", "funnel-orders-count");
-  auto joined =
-      views
-          .OuterJoin(
-              orders,
-              [](const std::optional<int64_t>& view_count,
-                 const std::optional<int64_t>& order_count) {
-                return FunnelCounts{view_count.value_or(0), order_count.value_or(0)};
-              },
-              Named::As("funnel-join"))
-          .ToStream(Named::As("funnel-to-stream"));
-  auto to_row = [](const Windowed<std::string>& key,
-                   const std::optional<FunnelCounts>& c) -> std::optional<FunnelRow> {
-    if (!c) return std::nullopt;
-    return FunnelRow{key.start, key.end, key.key, *c};
-  };
-  auto produced = Produced<Windowed<std::string>, std::optional<FunnelRow>>::With(
-                      internal::WindowedKeySerde("user_id"), internal::FunnelValueSerde())
-                      .WithName("funnel-sink");
-  if (!final_mode) {
-    joined.MapValues(to_row, Named::As("funnel-rows"))
-        .To(Topic(inputs.options(), kFunnelTopic), produced);
-    return;
+  auto joined = views.OuterJoin(
+      orders,
+      [](const std::optional<int64_t>& view_count, const std::optional<int64_t>& order_count) {
+        return FunnelCounts{view_count.value_or(0), order_count.value_or(0)};
+      },
+      Named::As("funnel-join"));
+  if (inputs.options().emit == EmitMode::kFinal) {
+    joined = joined.Suppress(
+        Suppressed::UntilWindowCloses(BufferConfig::Unbounded()).WithName("funnel-suppress"),
+        nullptr, internal::FunnelCountsSerde());
   }
-  // Final stage (Kafka's suppress(untilWindowCloses)): the latest joined counts
-  // of each (user, window), kept per the same window, forwarded once when it
-  // closes. The joined key is the key here, so no repartition is needed; a
-  // joined update's timestamp lies in its own window.
-  const auto windowed_key = streams::SerdePtr<Windowed<std::string>>(
-      std::make_shared<streams::TimeWindowedSerde<std::string>>(
-          Serdes::String(), std::chrono::milliseconds(kWindowSize).count()));
-  joined
-      .Filter([](const Windowed<std::string>&,
-                 const std::optional<FunnelCounts>& c) { return c.has_value(); },
-              Named::As("funnel-final-filter"))
-      .MapValues([](const std::optional<FunnelCounts>& c) { return *c; },
-                 Named::As("funnel-final-values"))
-      .GroupByKey(Grouped<Windowed<std::string>, FunnelCounts>::With(windowed_key, nullptr))
-      .WindowedBy(PipelineWindows())
-      .WithEmitStrategy(streams::EmitStrategy::kOnWindowClose)
-      .Reduce([](const FunnelCounts&, const FunnelCounts& latest) { return latest; },
-              Materialized<Windowed<std::string>, FunnelCounts>::As("funnel-final-store")
-                  .WithKeySerde(windowed_key)
-                  .WithValueSerde(internal::FunnelCountsSerde()),
-              Named::As("funnel-final"))
-      .ToStream(Named::As("funnel-final-to-stream"))
+  joined.ToStream(Named::As("funnel-to-stream"))
       .MapValues(
-          [to_row](const Windowed<Windowed<std::string>>& key,
-                   const std::optional<FunnelCounts>& c) { return to_row(key.key, c); },
-          Named::As("funnel-rows"))
-      .Map(
-          [](const Windowed<Windowed<std::string>>& key, const std::optional<FunnelRow>& row) {
-            return KeyValue<Windowed<std::string>, std::optional<FunnelRow>>(key.key, row);
+          [](const Windowed<std::string>& key,
+             const std::optional<FunnelCounts>& c) -> std::optional<FunnelRow> {
+            if (!c) return std::nullopt;
+            return FunnelRow{key.start, key.end, key.key, *c};
           },
-          Named::As("funnel-final-key"))
-      .To(Topic(inputs.options(), kFunnelTopic), produced);
+          Named::As("funnel-rows"))
+      .To(Topic(inputs.options(), kFunnelTopic),
+          Produced<Windowed<std::string>, std::optional<FunnelRow>>::With(
+              internal::WindowedKeySerde("user_id"), internal::FunnelValueSerde())
+              .WithName("funnel-sink"));
 }
 
 void AddOrderAttribution(PipelineInputs& inputs) {

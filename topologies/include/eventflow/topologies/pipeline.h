@@ -38,13 +38,13 @@
 // Emit modes: kUpdate (default) forwards window updates through the record
 // cache (one update per key per commit); kFinal forwards each window of the
 // windowed aggregations once, when it closes (EmitStrategy::kOnWindowClose).
-// For the funnel, kFinal keeps the two counts on update without the cache
-// (the join looks the other side up in its window store, and a window store
-// drops a window as it closes, so two emit-on-close tables cannot be joined)
-// and sends the joined rows through a final stage: a windowed Reduce keeping
-// the latest joined counts of each (user, window), emitted on window close
-// (store "funnel-final-store"), as Kafka's suppress(untilWindowCloses). So
-// in kFinal every windowed row is written exactly once. Every result topic is
+// For the funnel, kFinal keeps the two counts on update (the join looks the
+// other side up in its window store, and a window store drops a window as it
+// closes, so two emit-on-close tables cannot be joined) and suppresses the
+// joined table until each window closes (KTable::Suppress with
+// Suppressed::UntilWindowCloses, node "funnel-suppress", buffer store
+// "funnel-suppress-store"), as Kafka's suppress(untilWindowCloses). So in
+// kFinal every windowed row is written exactly once. Every result topic is
 // a table: the latest record per key is the row, a tombstone deletes it.
 //
 // Every topic name is `topic_prefix` + the contract's name (input topics
