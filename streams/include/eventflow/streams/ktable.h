@@ -33,6 +33,13 @@
 // "KTABLE-JOINTHIS-<n>", "KTABLE-JOINOTHER-<n>", or with Named "<name>",
 // "<name>-join-this", "<name>-join-other".
 //
+// Suppress (Kafka's suppress, see suppressed.h) holds a table's updates
+// back in a changelogged buffer store and forwards each key's latest one
+// when its window closes (final results of a windowed table) or after a
+// time limit; "KTABLE-SUPPRESS-<n>" with store
+// "KTABLE-SUPPRESS-STATE-STORE-<n>", or Suppressed's "<name>" and
+// "<name>-store".
+//
 // Errors, user functions, lifecycle and thread-safety: as for KStream.
 #pragma once
 
