@@ -33,10 +33,12 @@ class ChangelogWriter {
   virtual ~ChangelogWriter() = default;
 
   //! Appends one change: `value` is nullopt for a deletion (a tombstone);
-  //! `timestamp` is the event time of the change in ms, used as the Kafka
-  //! record timestamp. The views are valid only during the call. Returns OK
-  //! when the change was accepted; on error the store does not apply the write
-  //! and returns this status to its caller.
+  //! `timestamp` is the event time of the change in ms; the runtime's writer
+  //! (streams/src/processor_state_manager.cc) ignores it and stamps the Kafka
+  //! record with the wall-clock time of writing, so that a changelog's time
+  //! retention counts from the write. The views are valid only during the
+  //! call. Returns OK when the change was accepted; on error the store does
+  //! not apply the write and returns this status to its caller.
   virtual Status Log(std::string_view key, std::optional<std::string_view> value,
                      int64_t timestamp) = 0;
 };

@@ -91,7 +91,8 @@ struct StreamsConfig {
   //! thread's position and from which nothing was taken for this long is
   //! stalled: logged at ERROR, counted (eventflow_partition_stalls_total),
   //! reported by stalled_partitions() (so /readyz fails), and its fetch is
-  //! restarted by a seek to the position. Zero turns the check off.
+  //! restarted by assigning the partitions again at the position
+  //! (PartitionRouter::RestartFetch). Zero turns the check off.
   std::chrono::milliseconds partition_stall_timeout{120'000};
   //! restore.batch.records: changelog records a restore applies to a store in
   //! one atomic write (with the offset they reach, so a crash mid-restore

@@ -2,7 +2,7 @@
 //
 // The processor has a typed half (here: serdes, the user's function,
 // forwarding) and a byte-level half, WindowAggregateStore, compiled once in
-// streams/src/window_aggregate.cc (the window store, the record cache,
+// streams/src/aggregate_stores.cc (the window store, the record cache,
 // lateness, emission on close, expiry).
 //
 // Thread-safety: processor instances belong to one task; the shared user
