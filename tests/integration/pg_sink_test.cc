@@ -463,17 +463,23 @@ class SinkThread {
     sink_ = std::move(*sink);
     thread_ = std::thread([this] { result_ = sink_->Run(); });
   }
-  ~SinkThread() { Stop(); }
+  // Every test checks Stop()'s status; after a failed assertion the
+  // destructor only ends the thread.
+  ~SinkThread() { Join(); }
   Status Stop() {
-    if (thread_.joinable()) {
-      sink_->Stop();
-      thread_.join();
-    }
+    Join();
     return result_;
   }
   PgSinkProbe::Snapshot probe() const { return sink_->probe().Read(); }
 
  private:
+  void Join() {
+    if (thread_.joinable()) {
+      sink_->Stop();
+      thread_.join();
+    }
+  }
+
   std::unique_ptr<PgSink> sink_;
   std::thread thread_;
   Status result_;

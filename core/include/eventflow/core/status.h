@@ -37,7 +37,7 @@ enum class StatusCode {
 //! Returns the code's name, e.g. "InvalidArgument".
 std::string_view StatusCodeName(StatusCode code);
 
-class Status {
+class [[nodiscard]] Status {
  public:
   //! An OK status.
   Status() = default;
@@ -88,7 +88,7 @@ class Status {
 
 //! Either a value of type T or a non-OK Status explaining why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
@@ -123,6 +123,15 @@ class Result {
   Status status_;
   std::optional<T> value_;
 };
+
+//! Drops `status` on purpose. `why` names the reason at the call site (e.g.
+//! "best-effort cleanup; the first error is already returned"); it is neither
+//! stored nor logged, so the call costs nothing. The one way to ignore an error:
+//! grep for IgnoreError to review them all.
+inline void IgnoreError(const Status& /*status*/, std::string_view /*why*/) {}
+//! As above, for a Result whose value and error are both unwanted.
+template <typename T>
+void IgnoreError(const Result<T>& /*result*/, std::string_view /*why*/) {}
 
 }  // namespace eventflow
 
