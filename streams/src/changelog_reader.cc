@@ -240,7 +240,7 @@ Status ChangelogReader::RestoreActive() {
         if (p.batch.size() >= batch_records) EVENTFLOW_RETURN_IF_ERROR(Flush(p));
       }
     }
-    (void)consumer.Unassign();
+    EVENTFLOW_RETURN_IF_ERROR(consumer.Unassign().WithContext("restore"));
   }
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();

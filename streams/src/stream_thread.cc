@@ -292,17 +292,28 @@ void StreamThread::OnPartitionsAssigned(const TopicPartitionOffsets& partitions)
     SetState(ThreadState::kRunning);
   }
   // Explicit positions: the committed offsets just read, else the beginning.
-  (void)consumer_->Assign(task_manager_->StartPositions(partitions));
+  const Status assigned = consumer_->Assign(task_manager_->StartPositions(partitions));
   task_manager_->router().AttachQueues();  // partitions that had no queue before the assignment
   if (!s.ok() && rebalance_error_.ok()) rebalance_error_ = s;
+  KeepAssignmentError(assigned);
 }
 
 void StreamThread::OnPartitionsRevoked(const TopicPartitionOffsets& /*partitions*/) {
   SetState(ThreadState::kRebalancing);
   const Status s =
       consumer_->AssignmentLost() ? task_manager_->HandleLost() : task_manager_->HandleRevocation();
-  (void)consumer_->Unassign();
+  const Status unassigned = consumer_->Unassign();
   if (!s.ok() && rebalance_error_.ok()) rebalance_error_ = s;
+  KeepAssignmentError(unassigned);
+}
+
+void StreamThread::KeepAssignmentError(const Status& s) {
+  // A consumer that raised a fatal error refuses (un)assignments with kFatal;
+  // the loop reports that error with its cause when it polls it
+  // (HandleConsumerError), so the refusal is not kept in its place. Any other
+  // refusal leaves the consumer fetching other partitions than the tasks have.
+  if (s.ok() || s.code() == StatusCode::kFatal || !rebalance_error_.ok()) return;
+  rebalance_error_ = s;
 }
 
 }  // namespace eventflow::streams

@@ -138,6 +138,9 @@ class StreamThread final : private RebalanceListener {
   // RebalanceListener (called inside consumer_->Poll).
   void OnPartitionsAssigned(const TopicPartitionOffsets& partitions) override;
   void OnPartitionsRevoked(const TopicPartitionOffsets& partitions) override;
+  // Keeps the consumer's refusal of an (un)assignment as the rebalance error
+  // (unless there is one already), which the loop returns.
+  void KeepAssignmentError(const Status& s);
 
   const int index_;
   const ThreadShared* shared_;

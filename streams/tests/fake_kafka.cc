@@ -247,6 +247,15 @@ Status FakeConsumer::CommitOffsets(const TopicPartitionOffsets& offsets) {
 
 Status FakeConsumer::Assign(const TopicPartitionOffsets& partitions) {
   assigns.push_back(partitions);
+  if (assign_failure_) {
+    const Status s = std::move(*assign_failure_);
+    assign_failure_.reset();
+    return s;
+  }
+  if (fatal_ != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ClearAssignment();
+    return Status::Fatal("assigning: the consumer raised a fatal error");
+  }
   std::vector<Assigned> next;
   for (const TopicPartitionOffset& tp : partitions) {
     Assigned a{tp.topic, tp.partition, tp.offset};
@@ -263,11 +272,23 @@ Status FakeConsumer::Assign(const TopicPartitionOffsets& partitions) {
 
 Status FakeConsumer::Unassign() {
   ++unassigns;
+  if (unassign_failure_) {
+    const Status s = std::move(*unassign_failure_);
+    unassign_failure_.reset();
+    return s;
+  }
+  ClearAssignment();
+  if (fatal_ != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Fatal("unassigning: the consumer raised a fatal error");
+  }
+  return Status::OK();
+}
+
+void FakeConsumer::ClearAssignment() {
   assigned_.clear();
   assignment_.clear();
   lost_ = false;
   staged_.clear();
-  return Status::OK();
 }
 
 Status FakeConsumer::Seek(TopicPartitionOffsets* partitions,
@@ -449,6 +470,7 @@ Result<std::unique_ptr<ConsumerClient>> FakeClientSupplier::CreateRestoreConsume
   auto c = std::make_unique<FakeConsumer>(cluster_, /*read_committed=*/true,
                                           /*partition_eof=*/true);
   restore_consumer = c.get();
+  if (on_restore_consumer) on_restore_consumer(*c);
   return std::unique_ptr<ConsumerClient>(std::move(c));
 }
 

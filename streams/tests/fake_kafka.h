@@ -13,8 +13,11 @@
 //   - a consumer reads from its positions; rebalances are scheduled by the
 //     test and delivered inside the next Poll, as librdkafka does;
 //   - failures are injected per call (the next commit, abort, send, seek,
-//     committed-offsets read fails with a given status) and every call the
-//     runtime makes is counted or recorded for assertions.
+//     (un)assignment, committed-offsets read fails with a given status) and
+//     every call the runtime makes is counted or recorded for assertions;
+//   - a consumer made fatal reports it once through Poll and, as librdkafka
+//     does, refuses every (un)assignment with kFatal, applying it as an
+//     unassignment.
 //
 // Single-threaded: tests drive the thread's loop (StreamThread::RunOnce) on
 // their own thread.
@@ -22,6 +25,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -113,6 +117,10 @@ class FakeConsumer final : public ConsumerClient {
   void FailCommitted(Status status, int n = 1) { committed_failure_ = {std::move(status), n}; }
   //! The next Seek() refuses every partition with `err`.
   void RefuseNextSeek(rd_kafka_resp_err_t err) { refuse_seek_ = err; }
+  //! The next Assign() (Unassign()) fails with `status`, leaving the
+  //! assignment as it was.
+  void FailNextAssign(Status status) { assign_failure_ = std::move(status); }
+  void FailNextUnassign(Status status) { unassign_failure_ = std::move(status); }
 
   // What the runtime did.
   std::vector<TopicPartitionOffsets> assigns;  //!< every Assign() call
@@ -167,6 +175,7 @@ class FakeConsumer final : public ConsumerClient {
     bool out_of_range_sent = false;
   };
   Assigned* Find(const std::string& topic, int32_t partition);
+  void ClearAssignment();
   //! Appends the next item of `a` to `out` (false when there is none).
   bool Next(Assigned& a, std::vector<ConsumerItem>* out);
 
@@ -182,6 +191,8 @@ class FakeConsumer final : public ConsumerClient {
   bool fatal_reported_ = false;
   std::pair<Status, int> committed_failure_{Status::OK(), 0};
   rd_kafka_resp_err_t refuse_seek_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::optional<Status> assign_failure_;
+  std::optional<Status> unassign_failure_;
   std::optional<Status> delete_result_;
   std::vector<ConsumerItem> staged_;  // items of the consumer queue, handed out by Poll
 };
@@ -244,6 +255,9 @@ class FakeClientSupplier final : public KafkaClientSupplier {
   FakeConsumer* main_consumer = nullptr;     //!< the last one created
   FakeConsumer* restore_consumer = nullptr;  //!< the last one created
   FakeProducer* producer = nullptr;          //!< the last one created
+  //! Called with each restore consumer when it is created (they are created
+  //! lazily, at the first restore), e.g. to inject a failure.
+  std::function<void(FakeConsumer&)> on_restore_consumer;
 
   Result<std::unique_ptr<ConsumerClient>> CreateMainConsumer(const StreamsConfig& config,
                                                              const std::string& thread) override;

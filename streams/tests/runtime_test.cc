@@ -455,6 +455,47 @@ TEST_F(RuntimeTest, CommittedOffsetsReadOnAssignmentRetryATimeOutTwice) {
   EXPECT_EQ(AssignInput().code(), StatusCode::kTimedOut);
 }
 
+TEST_F(RuntimeTest, AssignmentTheConsumerRefusesStopsTheThread) {
+  Prepare(TagTopology());
+  NewThread();
+  consumer().FailNextAssign(Status::InvalidArgument("assigning: refused by the test"));
+  const Status s = AssignInput();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("refused by the test"), std::string::npos) << s.ToString();
+}
+
+TEST_F(RuntimeTest, UnassignmentTheConsumerRefusesStopsTheThread) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  const std::vector<std::string> inputs = Produce(0, 3, "a");
+  ProcessUntil(3);
+  consumer().FailNextUnassign(Status::IOError("unassigning: refused by the test"));
+  consumer().ScheduleRevocation(/*lost=*/false);
+  const Status s = thread_->RunOnce();
+  EXPECT_EQ(s.code(), StatusCode::kIOError) << s.ToString();
+  // The revocation itself went through: committed, tasks closed.
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+  EXPECT_TRUE(thread_->task_manager().tasks().empty());
+}
+
+TEST_F(RuntimeTest, FatalConsumerRefusingTheUnassignmentStopsWithTheFatalErrorsCause) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 3, "a");
+  ProcessUntil(3);
+  // The session expired and the rejoin fenced our own member id: the lost
+  // assignment's Unassign() is refused with kFatal, the cause comes by Poll.
+  consumer().SetFatal(RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID);
+  consumer().ScheduleRevocation(/*lost=*/true);
+  const Status s = thread_->RunOnce();
+  EXPECT_EQ(s.code(), StatusCode::kFenced) << s.ToString();
+  EXPECT_NE(s.message().find("fenced by its own rejoin"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(thread_->self_fenced());
+  EXPECT_EQ(consumer().unassigns, 1);
+}
+
 class RestoreTest : public RuntimeTest {
  protected:
   // A first run of the count topology on partition 0: counts k1 twice and k2
@@ -506,6 +547,19 @@ TEST_F(RestoreTest, NewTaskReplaysTheChangelogTailFromTheStoredOffset) {
   cluster_.Append(kIn, 0, "k3", "x");
   ProcessUntil(1);
   EXPECT_EQ(Stored("k3"), "2");
+}
+
+TEST_F(RestoreTest, RestoreConsumerRefusingTheUnassignmentStopsTheThread) {
+  FirstRun();
+  cluster_.Append(Changelog(), 0, "k2", "5");
+  supplier_->on_restore_consumer = [](testing::FakeConsumer& restore) {
+    restore.FailNextUnassign(Status::IOError("unassigning: refused by the test"));
+  };
+  NewThread();
+  const Status s = AssignInput(1);
+  EXPECT_EQ(s.code(), StatusCode::kIOError) << s.ToString();
+  EXPECT_NE(s.message().find("restore: unassigning: refused by the test"), std::string::npos)
+      << s.ToString();
 }
 
 TEST_F(RestoreTest, StoreOffsetBeyondTheChangelogEndIsWipedAndRestoredInFull) {
