@@ -211,7 +211,9 @@ struct OwnedStore {
   std::unique_ptr<Store> store;
   ~OwnedStore() {
     store.reset();
-    if (options.backend == StoreBackend::kRocksDb) (void)DestroyStore(options);
+    if (options.backend == StoreBackend::kRocksDb) {
+      IgnoreError(DestroyStore(options), "best-effort cleanup of the benchmark's files");
+    }
   }
 };
 

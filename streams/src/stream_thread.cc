@@ -86,7 +86,9 @@ void StreamThread::Shutdown(Status status) {
   if (status.ok()) {
     status = MaybeCommit(/*force=*/true);
   } else if (producer_ && producer_->transaction_open()) {
-    (void)producer_->Abort();
+    IgnoreError(producer_->Abort(),
+                "the thread stops with `status`, logged below; a transaction left open is "
+                "aborted by the next producer with its transactional.id or times out");
   }
   // Logged before the stores close: closing a store whose disk failed may
   // fail (or, in RocksDB builds with assertions, abort) too.

@@ -68,7 +68,7 @@ Status StreamsProducer::Abort() {
   if (!eos_ || !transaction_open_) return Status::OK();
   transaction_open_ = false;
   const Status s = client_->AbortTransaction(kClientTimeout);
-  (void)client_->TakeError();  // failures of the aborted records
+  IgnoreError(client_->TakeError(), "failures of the aborted records, which are gone");
   return s;
 }
 
@@ -77,7 +77,9 @@ Status StreamsProducer::Recover(const Status& cause, ConsumerClient& consumer) {
   if (cause.code() != StatusCode::kFenced && cause.code() != StatusCode::kFatal) {
     failed = Abort();
     if (failed.ok()) {
-      (void)client_->TakeError();
+      IgnoreError(client_->TakeError(),
+                  "failures of records of the failed commit; whoever owns the input next "
+                  "processes it again from the last commit");
       return Status::OK();
     }
     Log(LogLevel::kWarn, "stream-thread " + thread_,
