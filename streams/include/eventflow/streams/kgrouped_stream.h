@@ -8,17 +8,21 @@
 //           .Count(Materialized<std::string, int64_t>::As("views-per-page"));
 //
 // Each aggregation (Count, Reduce, Aggregate) adds one processor that keeps
-// the aggregate of every key in a key-value store and forwards each new
-// aggregate at once (emit on every update; the record cache that would
-// forward only the last update per key and commit is not wired in yet).
+// the aggregate of every key in a key-value store. With Materialized::caching
+// (the default) and a task record cache (StreamsConfig::record_cache_ratio >
+// 0), updates are merged per key in the cache, and each key's latest
+// aggregate is written to the store and forwarded once per commit, or earlier
+// when the cache evicts it (see internal/cached_store.h); with caching off,
+// or no cache, every new aggregate is written and forwarded at once.
 //
 // Store: named by Materialized::As, else generated as Kafka Streams does,
 // "KSTREAM-AGGREGATE-STATE-STORE-<n>" (Count, Aggregate) or
 // "KSTREAM-REDUCE-STATE-STORE-<n>" (Reduce). Keys and aggregates are stored
 // as the bytes of their serdes (Materialized's, else the grouping's key serde
 // and, for Reduce, its value serde, else DefaultSerde). Unless Materialized
-// disables logging, every update is also written to the changelog topic
-// "<application.id>-<store>-changelog" (one record per update).
+// disables logging, every write to the store is also sent to the changelog
+// topic "<application.id>-<store>-changelog" (one record per write: per key
+// and commit with the cache, per update without).
 //
 // Repartition: when the grouping may have a new key (GroupBy, or GroupByKey
 // after a key-changing operation, see kstream.h), the aggregation first

@@ -6,9 +6,14 @@
 // as Record<K, std::optional<V>>: a value is the key's new value, nullopt a
 // tombstone (the key left the table); ToStream() hands them on as such.
 //
-// Emit mode: every update is forwarded downstream as soon as it happens. The
-// record cache that Kafka Streams uses to forward only the last update per
-// key and commit interval is not wired into the DSL yet.
+// Emit mode: an aggregation's table (KGroupedStream, and TimeWindowedKStream
+// emitting on update) forwards through the task's record cache when
+// Materialized::caching is on (the default) and the task has a cache
+// (StreamsConfig::record_cache_ratio > 0): the last update per key once per
+// commit, or earlier when the cache evicts it (see internal/cached_store.h).
+// Otherwise — caching off, session and sliding windowed tables, source
+// tables (StreamsBuilder::Table) and the operations below, which are not
+// cached themselves — each update is forwarded as soon as it happens.
 //
 // Filter, FilterNot and MapValues are stateless here: they are not
 // materialized (no store, no Materialized option yet) and forward only the

@@ -41,7 +41,11 @@ struct StreamsConfig {
   //! How often a thread commits; zero means the default: 100 ms under
   //! exactly-once, 30 s under at-least-once.
   std::chrono::milliseconds commit_interval{0};
-  //! Where state stores live (used from the state-store issue on).
+  //! Root of the persistent (RocksDB) state stores: each task's store is in
+  //! <state_dir>/<application_id>/<task_id>/<store>/, created when the task
+  //! first opens it and kept when the task closes, so that a restart restores
+  //! only the changelog after the offset stored with the data. In-memory
+  //! stores do not use it. Empty: opening the first RocksDB store fails.
   std::string state_dir = "/tmp/eventflow-streams";
   //! Replication factor of internal topics (-1: the broker's default).
   int replication_factor = -1;
