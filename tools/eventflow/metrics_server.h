@@ -15,25 +15,24 @@
 //
 // The record path never touches this class: each scrape polls KafkaStreams'
 // counters (processed(), dropped_late(), restore_metrics(), state()) and turns
-// them into the registry's counters and gauges then. Requests are served one at
-// a time by a blocking server on its own thread (per-request cost does not
-// matter here); a request must arrive within 5 s of its connection.
+// them into the registry's counters and gauges then. Requests are served by an
+// http::Server (eventflow/http/server.h): concurrently, bounded in size and
+// time.
 //
-// Lifecycle: Start() binds and starts the thread; Attach() points it at the
+// Lifecycle: Start() binds and starts serving; Attach() points it at the
 // running application (nullptr detaches; call before destroying the
-// KafkaStreams); the destructor stops the thread and closes the socket.
+// KafkaStreams); the destructor stops the server.
 // Thread-safety: Attach() and port() from any thread.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "eventflow/core/status.h"
+#include "eventflow/http/server.h"
 #include "eventflow/streams/kafka_streams.h"
 
 namespace prometheus {
@@ -62,20 +61,15 @@ class MetricsServer {
   //! /healthz is 200, /readyz 503 and /metrics has eventflow_up 0 only).
   void Attach(const streams::KafkaStreams* app);
   //! Returns the bound port.
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
 
   //! Returns the response body of /metrics as of now (also used by tests).
   std::string ScrapeText();
 
  private:
-  MetricsServer(int fd, int port, const std::string& application_id, const std::string& instance);
-  void Serve();
-  void Handle(int client);
+  MetricsServer(const std::string& application_id, const std::string& instance);
+  http::Response Health(bool readiness);
 
-  int fd_;
-  int port_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
   std::mutex mu_;  // guards app_ and the registry's last-seen values
   const streams::KafkaStreams* app_ = nullptr;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -96,6 +90,7 @@ class MetricsServer {
   std::map<std::string, uint64_t> last_restored_;
   std::map<std::string, uint64_t> last_lost_;
   uint64_t last_stalls_ = 0;
+  std::unique_ptr<http::Server> server_;  // last: stopped first
 };
 
 }  // namespace eventflow::tools
