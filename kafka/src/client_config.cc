@@ -111,6 +111,13 @@ constexpr std::string_view kWhyTxn =
     "exactly-once fences a restarted instance's zombie through <application id>-<instance "
     "id>-<thread>";
 
+// How often the clients whose statistics the project exports (per-partition
+// end offsets for consumer lag, broker state and request latency, queues)
+// report them: the runtime's consumers and producers and the sink's consumer
+// install the statistics callback (kafka::StatisticsMailbox). A user's
+// kafka.statistics.interval.ms wins; 0 turns the reports (and lag) off.
+constexpr std::string_view kStatisticsIntervalMs = "5000";
+
 // Every producer of the project: acknowledged by all in-sync replicas,
 // idempotent (a retry never duplicates a record), batching for `linger_ms`.
 void AddIdempotentProducerDefaults(std::string_view linger_ms, RoleConfig* c) {
@@ -139,6 +146,11 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       c.defaults.emplace_back("enable.auto.offset.store", "false");
       c.defaults.emplace_back("session.timeout.ms", std::to_string(s.session_timeout.count()));
       c.defaults.emplace_back("max.poll.interval.ms", "300000");
+      // The end of a partition's fetch is signalled: its offset is past the
+      // transaction markers the thread never sees as records, so consumer lag
+      // can reach 0 (the thread ignores the event otherwise).
+      c.defaults.emplace_back("enable.partition.eof", "true");
+      c.defaults.emplace_back("statistics.interval.ms", std::string(kStatisticsIntervalMs));
       c.forced.push_back({"group.id", s.group_id, kWhyGroup});
       c.forced.push_back({"enable.auto.commit", "false", kWhyCommit});
       // Every partition is assigned with an explicit position (its committed
@@ -174,6 +186,7 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
     case ClientRole::kAtLeastOnceProducer:
       AddIdempotentProducerDefaults("5", &c);
       AddDataProducerDefaults(&c);
+      c.defaults.emplace_back("statistics.interval.ms", std::string(kStatisticsIntervalMs));
       if (role == ClientRole::kTransactionalProducer) {
         // 60 s, not Kafka Streams' 10 s: a transaction must outlive a broker
         // restart (the chaos test's broker is down 12 s; with 10 s the broker
@@ -196,6 +209,7 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       c.defaults.emplace_back("enable.auto.offset.store", "false");
       // The end of a partition tells where its last transaction marker is.
       c.defaults.emplace_back("enable.partition.eof", "true");
+      c.defaults.emplace_back("statistics.interval.ms", std::string(kStatisticsIntervalMs));
       c.forced.push_back({"isolation.level", "read_committed",
                           "exactly-once: the sink writes committed records only"});
       c.forced.push_back({"enable.auto.commit", "false",

@@ -82,7 +82,36 @@ PgSinkProbe::Snapshot PgSinkProbe::Read() const {
   for (size_t t = 0; t < kTableCount; ++t) {
     s.records_lost[t] = records_lost_[t].load(std::memory_order_relaxed);
   }
+  s.topics = topics_;
+  s.batch_duration = batch_duration_.Read();
+  s.commit_duration = commit_duration_.Read();
+  s.state = state_.load(std::memory_order_relaxed);
+  s.postgres_connected = postgres_connected_.load(std::memory_order_relaxed);
+  std::vector<Progress> progress;
+  {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    progress = progress_;
+  }
+  s.consumer_statistics = statistics_->Latest();
+  for (const Progress& p : progress) {
+    PartitionLag& lag = s.partitions.emplace_back();
+    lag.topic = topics_[p.table];
+    lag.partition = p.partition;
+    lag.stored_next = p.stored_next;
+    if (!s.consumer_statistics) continue;
+    const kafka::PartitionStatistics* ps = s.consumer_statistics->Find(lag.topic, lag.partition);
+    if (ps == nullptr || ps->ls_offset < 0) continue;
+    lag.end = ps->ls_offset;
+    // No row yet: the sink starts at the log start.
+    const int64_t from = p.stored_next >= 0 ? p.stored_next : ps->lo_offset;
+    if (from >= 0) lag.lag = std::max<int64_t>(0, lag.end - from);
+  }
   return s;
+}
+
+void PgSinkProbe::PublishProgress(std::vector<Progress> progress) {
+  std::lock_guard<std::mutex> lock(progress_mu_);
+  progress_ = std::move(progress);
 }
 
 // ---------------------------------------------------------------------------
@@ -98,6 +127,7 @@ class PgSink::Runner {
 
   Status Init();
   Status Run();
+  Status RunLoop();
 
  private:
   struct PartitionState {
@@ -127,7 +157,26 @@ class PgSink::Runner {
   Status ReadStoredOffsets();
   Status SeekToStored();
   Status Resync();
-  void DropConnection() { conn_.reset(); }
+  void DropConnection() {
+    conn_.reset();
+    probe_->postgres_connected_.store(false, std::memory_order_relaxed);
+  }
+  // The assigned partitions' stored offsets, for the probe's lag (per batch).
+  void PublishProgress() {
+    std::vector<PgSinkProbe::Progress> progress;
+    for (size_t t = 0; t < kTableCount; ++t) {
+      for (size_t p = 0; p < partitions_[t].size(); ++p) {
+        const PartitionState& ps = partitions_[t][p];
+        if (!ps.assigned) continue;
+        progress.push_back({t, static_cast<int32_t>(p), ps.stored ? ps.stored_next : -1});
+      }
+    }
+    probe_->PublishProgress(std::move(progress));
+  }
+  static int OnStatistics(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+    static_cast<Runner*>(opaque)->probe_->statistics_->Put(std::string_view(json, json_len));
+    return 0;  // librdkafka frees the text
+  }
   void Backoff(std::chrono::milliseconds* delay);
 
   // Kafka.
@@ -190,6 +239,8 @@ Status PgSink::Runner::Init() {
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), this);
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Runner::OnRebalance);
+  // Served by the consumer poll (the main queue is redirected to it below).
+  rd_kafka_conf_set_stats_cb(conf->get(), &Runner::OnStatistics);
   auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
@@ -238,6 +289,7 @@ Status PgSink::Runner::Connect() {
       s = set.status();
       if (set.ok()) {
         conn_.emplace(std::move(*conn));
+        probe_->postgres_connected_.store(true, std::memory_order_relaxed);
         if (ever_connected_) probe_->reconnects_.fetch_add(1, std::memory_order_relaxed);
         if (logged) {
           const auto seconds =
@@ -292,6 +344,7 @@ Status PgSink::Runner::SeekToStored() {
           ->offset = ps.stored ? ps.stored_next : RD_KAFKA_OFFSET_BEGINNING;
     }
   }
+  PublishProgress();
   if (list->cnt == 0) return Status::OK();
   kafka::KafkaError error(rd_kafka_seek_partitions(consumer_.get(), list.get(), kKafkaTimeoutMs));
   if (error) return FromKafkaError(error.get(), "seeking to the offsets stored in PostgreSQL");
@@ -367,6 +420,7 @@ Status PgSink::Runner::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
       ps.position = ps.stored ? ps.stored_next : 0;
     }
   }
+  PublishProgress();
   Log(LogLevel::kInfo, kComponent,
       "assigned " + std::to_string(partitions->cnt) + " partition(s); resuming from the offsets "
       "stored in PostgreSQL");
@@ -380,6 +434,7 @@ void PgSink::Runner::OnRevoke() {
   for (auto& v : partitions_) {
     for (PartitionState& ps : v) ps.assigned = false;
   }
+  PublishProgress();
   Log(LogLevel::kInfo, kComponent, "partitions revoked");
 }
 
@@ -768,7 +823,13 @@ Status PgSink::Runner::WriteOnce() {
   if (!s.ok()) return rollback_and(s);
   s = SendDeadLetters();
   if (!s.ok()) return rollback_and(s);
-  return conn_->Execute("COMMIT");
+  const Clock::time_point commit_start = Clock::now();
+  s = conn_->Execute("COMMIT");
+  if (s.ok()) {
+    probe_->commit_duration_.Observe(
+        std::chrono::duration<double>(Clock::now() - commit_start).count());
+  }
+  return s;
 }
 
 void PgSink::Runner::AfterCommit() {
@@ -789,6 +850,7 @@ void PgSink::Runner::AfterCommit() {
   probe_->dlq_records_.fetch_add(batch_.bad.size(), std::memory_order_relaxed);
   probe_->batches_.fetch_add(1, std::memory_order_relaxed);
   batch_.Clear();
+  PublishProgress();
   // For lag monitoring only; PostgreSQL holds the truth.
   if (options_.commit_to_kafka && list->cnt > 0) rd_kafka_commit(consumer_.get(), list.get(), 1);
 }
@@ -799,6 +861,7 @@ void PgSink::Runner::AfterCommit() {
 Status PgSink::Runner::CommitBatch() {
   std::chrono::milliseconds delay = options_.reconnect_backoff_min;
   bool logged = false;
+  const Clock::time_point start = Clock::now();
   while (true) {
     if (!conn_) return Resync();
     if (options_.before_transaction_for_testing) options_.before_transaction_for_testing();
@@ -807,6 +870,7 @@ Status PgSink::Runner::CommitBatch() {
     if (s.ok()) {
       if (logged) Log(LogLevel::kInfo, kComponent, "batch written after retrying");
       AfterCommit();
+      probe_->batch_duration_.Observe(std::chrono::duration<double>(Clock::now() - start).count());
       return Status::OK();
     }
     probe_->retries_.fetch_add(1, std::memory_order_relaxed);
@@ -839,6 +903,13 @@ Status PgSink::Runner::CommitBatch() {
 }
 
 Status PgSink::Runner::Run() {
+  const Status result = RunLoop();
+  probe_->state_.store(result.ok() ? PgSinkProbe::State::kStopped : PgSinkProbe::State::kFailed,
+                       std::memory_order_relaxed);
+  return result;
+}
+
+Status PgSink::Runner::RunLoop() {
   Status s = Connect();
   if (!s.ok()) return s.code() == StatusCode::kAborted ? Status::OK() : s;
   while (true) {
@@ -857,6 +928,7 @@ Status PgSink::Runner::Run() {
   }
   EVENTFLOW_RETURN_IF_ERROR(
       FromKafkaError(rd_kafka_subscribe(consumer_.get(), topics.get()), "subscribing"));
+  probe_->state_.store(PgSinkProbe::State::kRunning, std::memory_order_relaxed);
   Log(LogLevel::kInfo, kComponent,
       "consuming " + topics_[0] + ", " + topics_[1] + ", " + topics_[2] + ", " + topics_[3] +
           " as group " + options_.group_id + " into PostgreSQL at " + conn_->target());
@@ -899,6 +971,9 @@ Status PgSink::Runner::Run() {
 Result<std::unique_ptr<PgSink>> PgSink::Create(PgSinkOptions options) {
   EVENTFLOW_RETURN_IF_ERROR(options.Validate());
   std::unique_ptr<PgSink> sink(new PgSink());
+  for (size_t t = 0; t < kTableCount; ++t) {
+    sink->probe_.topics_[t] = options.topic_prefix + std::string(PipelineTables()[t].name);
+  }
   sink->runner_ = std::make_unique<Runner>(std::move(options), &sink->stop_, &sink->probe_);
   EVENTFLOW_RETURN_IF_ERROR(sink->runner_->Init());
   return sink;

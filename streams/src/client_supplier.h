@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/kafka/client_statistics.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
 #include "eventflow/streams/processor.h"
@@ -168,6 +169,11 @@ class ConsumerClient {
                                   std::chrono::milliseconds timeout) = 0;
   //! The outcome of the request started last, once it is known (nullopt before).
   virtual std::optional<Status> TakeDeleteRecordsResult() = 0;
+
+  //! The client's librdkafka statistics reports (statistics.interval.ms;
+  //! delivered while the consumer queue is polled), or nullptr when it has
+  //! none (the restore consumer, fakes).
+  virtual std::shared_ptr<kafka::StatisticsMailbox> statistics() { return nullptr; }
 };
 
 //! A producer: the tasks' RecordCollector (Send) plus delivery reports and
@@ -199,6 +205,9 @@ class ProducerClient : public RecordCollector {
   //! The offset of the last acknowledged record sent to an explicit
   //! `partition` of `topic` (how changelog records are sent), or -1.
   virtual int64_t LastDeliveredOffset(const std::string& topic, int32_t partition) const = 0;
+  //! The producer's librdkafka statistics reports (delivered by Poll() and
+  //! Flush(); the same mailbox across Recreate()), or nullptr (fakes).
+  virtual std::shared_ptr<kafka::StatisticsMailbox> statistics() { return nullptr; }
 };
 
 //! Creates the clients of an instance: per stream thread a group consumer, a

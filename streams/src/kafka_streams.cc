@@ -1,5 +1,8 @@
 #include "eventflow/streams/kafka_streams.h"
 
+#include <rocksdb/cache.h>
+#include <rocksdb/write_buffer_manager.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -63,6 +66,39 @@ std::map<std::string, KafkaStreams::StoreRestoreMetrics> KafkaStreams::restore_m
   std::lock_guard<std::mutex> lock(mu_);
   if (!shared_) return {};
   return shared_->restore_progress->Snapshot();
+}
+
+StreamsMetrics KafkaStreams::metrics() const {
+  StreamsMetrics m;
+  const ThreadShared* shared = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shared = shared_.get();
+  }
+  // shared_ is set once by Start() and lives as long as this object.
+  if (shared == nullptr) return m;
+  for (const auto& probe : shared->thread_probes) m.threads.push_back(probe->Snapshot());
+  m.restore = shared->restore_progress->Snapshot();
+  m.records_lost = shared->lost_records->Snapshot();
+  if (const state::StateMemoryBudget* budget = shared->memory_budget.get()) {
+    m.block_cache_capacity_bytes = budget->block_cache()->GetCapacity();
+    m.block_cache_usage_bytes = budget->block_cache()->GetUsage();
+    m.block_cache_pinned_bytes = budget->block_cache()->GetPinnedUsage();
+    m.memtable_limit_bytes = budget->write_buffer_manager()->buffer_size();
+    m.memtable_usage_bytes = budget->write_buffer_manager()->memory_usage();
+    m.record_cache_limit_bytes = budget->record_cache_bytes();
+  }
+  return m;
+}
+
+bool KafkaStreams::ready() const {
+  if (state() != State::kRunning || stalled_partitions() > 0) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!shared_) return false;
+  for (const auto& probe : shared_->thread_probes) {
+    if (probe->restoring_tasks.load(std::memory_order_relaxed) > 0) return false;
+  }
+  return true;
 }
 
 std::map<std::string, uint64_t> KafkaStreams::records_lost() const {
@@ -298,6 +334,11 @@ Status KafkaStreams::Start() {
     return created_budget.status().WithContext("statestore.memory.bytes");
   }
   shared->memory_budget = std::move(*created_budget);
+  for (int i = 0; i < config_.num_stream_threads; ++i) {
+    shared->thread_probes.push_back(std::make_shared<ThreadProbe>(
+        shared->instance_id + "-" + std::to_string(i),
+        config_.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2));
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     shared_ = std::move(shared);

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "client_supplier.h"
+#include "thread_probe.h"
 
 namespace eventflow::streams {
 
@@ -57,6 +58,8 @@ class PartitionRouter {
     //! (zero: not lagging), and the stable end offset seen then.
     Clock::time_point lag_seen{};
     int64_t lag_end = -1;
+    //! Where the thread publishes its position (consumer lag); may be nullptr.
+    ThreadProbe::PartitionSlot* lag = nullptr;
 
     //! Notes that records were taken at `now` (the stall guard's progress).
     void Progressed(Clock::time_point now) {

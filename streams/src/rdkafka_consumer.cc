@@ -116,6 +116,10 @@ class RdKafkaConsumer final : public ConsumerClient {
     if (group_member) {
       rd_kafka_conf_set_opaque(conf->get(), this);
       rd_kafka_conf_set_rebalance_cb(conf->get(), &RdKafkaConsumer::OnRebalance);
+      // Statistics ops go to the main queue, which only a group member (its
+      // main queue redirected to the consumer queue) polls.
+      statistics_ = std::make_shared<kafka::StatisticsMailbox>();
+      rd_kafka_conf_set_stats_cb(conf->get(), &RdKafkaConsumer::OnStatistics);
     }
     auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, std::move(*conf));
     if (!consumer.ok()) return consumer.status();
@@ -236,7 +240,14 @@ class RdKafkaConsumer final : public ConsumerClient {
     return kafka::DeleteRecordsOutcome(ev.get());
   }
 
+  std::shared_ptr<kafka::StatisticsMailbox> statistics() override { return statistics_; }
+
  private:
+  static int OnStatistics(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+    static_cast<RdKafkaConsumer*>(opaque)->statistics_->Put(std::string_view(json, json_len));
+    return 0;  // librdkafka frees the text
+  }
+
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto* self = static_cast<RdKafkaConsumer*>(opaque);
@@ -256,6 +267,7 @@ class RdKafkaConsumer final : public ConsumerClient {
   kafka::KafkaHandle handle_;
   kafka::KafkaQueue purge_queue_;  // DeleteRecords results; destroyed before the handle
   RebalanceListener* listener_ = nullptr;
+  std::shared_ptr<kafka::StatisticsMailbox> statistics_;  // group members only
 };
 
 }  // namespace

@@ -31,6 +31,7 @@ class RdKafkaProducer final : public ProducerClient {
     if (!conf.ok()) return conf.status();
     rd_kafka_conf_set_opaque(conf->get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf->get(), &RdKafkaProducer::OnDelivery);
+    rd_kafka_conf_set_stats_cb(conf->get(), &RdKafkaProducer::OnStatistics);
     auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, std::move(*conf));
     if (!producer.ok()) return producer.status();
     handle_ = std::move(*producer);
@@ -110,8 +111,15 @@ class RdKafkaProducer final : public ProducerClient {
     return -1;
   }
 
+  std::shared_ptr<kafka::StatisticsMailbox> statistics() override { return statistics_; }
+
  private:
   static int Ms(std::chrono::milliseconds timeout) { return static_cast<int>(timeout.count()); }
+
+  static int OnStatistics(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+    static_cast<RdKafkaProducer*>(opaque)->statistics_->Put(std::string_view(json, json_len));
+    return 0;  // librdkafka frees the text
+  }
 
   // Drops cached topic handles and delivery state; uses `producer` from now on.
   void Reset(rd_kafka_t* producer) {
@@ -143,6 +151,9 @@ class RdKafkaProducer final : public ProducerClient {
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
 
   const kafka::KafkaProperties props_;
+  // Outlives every handle (the statistics callback writes into it).
+  const std::shared_ptr<kafka::StatisticsMailbox> statistics_ =
+      std::make_shared<kafka::StatisticsMailbox>();
   kafka::KafkaHandle handle_;
   rd_kafka_t* producer_ = nullptr;  // handle_.get() while the collector may send
   std::map<std::string, rd_kafka_topic_t*, std::less<>> topics_;

@@ -209,6 +209,10 @@ Status StreamTask::Init() {
   for (const std::string& topic : subtopology_.sink_topics) {
     auto it = options_.repartition_sinks.find(resolve(topic));
     if (it != options_.repartition_sinks.end()) repartition_sinks_.emplace_back(*it);
+    if (options_.e2e_latency && !topology_.IsInternalTopic(topic)) {
+      const std::string resolved = resolve(topic);
+      if (Histogram* h = options_.e2e_latency(resolved)) latency_sinks_.emplace_back(resolved, h);
+    }
   }
   return Status::OK();
 }
@@ -424,6 +428,16 @@ Status StreamTask::WatermarkCollector::Send(std::string_view topic, int32_t part
     return task_->collector_->SendWithHeader(topic, partition, key, value, timestamp, headers,
                                              kWatermarkHeader,
                                              std::string_view(stamp_, end - stamp_));
+  }
+  for (const auto& [name, latency] : task_->latency_sinks_) {
+    if (name != topic) continue;
+    // Against the wall clock the thread reads once per loop (and Process()
+    // every 64 records): no clock reading per record.
+    if (timestamp >= 0) {
+      latency->Observe(
+          static_cast<double>(std::max<int64_t>(0, task_->cached_wall_clock_ - timestamp)) / 1e3);
+    }
+    break;
   }
   return task_->collector_->Send(topic, partition, key, value, timestamp, headers);
 }

@@ -10,6 +10,15 @@ namespace {
 constexpr size_t kPollBatch = 500;    // records taken from one partition queue per loop
 constexpr int kProcessPerTask = 200;  // records processed per task per loop
 
+std::shared_ptr<ThreadProbe> ProbeFor(int index, const ThreadShared* shared,
+                                      const std::string& name) {
+  if (static_cast<size_t>(index) < shared->thread_probes.size()) {
+    return shared->thread_probes[static_cast<size_t>(index)];
+  }
+  return std::make_shared<ThreadProbe>(
+      name, shared->config->processing_guarantee == ProcessingGuarantee::kExactlyOnceV2);
+}
+
 }  // namespace
 
 StreamThread::StreamThread(int index, const ThreadShared* shared,
@@ -18,7 +27,8 @@ StreamThread::StreamThread(int index, const ThreadShared* shared,
       shared_(shared),
       config_(*shared->config),
       on_state_(std::move(on_state)),
-      name_(shared->instance_id + "-" + std::to_string(index)) {}
+      name_(shared->instance_id + "-" + std::to_string(index)),
+      probe_(ProbeFor(index, shared, name_)) {}
 
 StreamThread::~StreamThread() {
   RequestShutdown();
@@ -42,7 +52,7 @@ void StreamThread::RunHook(RuntimeHookPoint point) const {
 Status StreamThread::Init() {
   SetState(ThreadState::kStarting);
   KafkaClientSupplier* supplier = shared_->client_supplier.get();
-  producer_ = std::make_unique<StreamsProducer>(supplier, config_, name_);
+  producer_ = std::make_unique<StreamsProducer>(supplier, config_, name_, probe_.get());
   EVENTFLOW_RETURN_IF_ERROR(producer_->Init());
   auto consumer = supplier->CreateMainConsumer(config_, name_);
   if (!consumer.ok()) return consumer.status();
@@ -58,7 +68,9 @@ Status StreamThread::Init() {
                                         shared_->lost_records.get(), std::move(mid_restore));
   task_manager_ =
       std::make_unique<TaskManager>(shared_, name_, consumer_.get(), producer_.get(),
-                                    changelog_reader_.get(), std::move(after_kafka_commit));
+                                    changelog_reader_.get(), probe_.get(),
+                                    std::move(after_kafka_commit));
+  probe_->SetClientStatistics(consumer_->statistics(), producer_->statistics());
   EVENTFLOW_RETURN_IF_ERROR(consumer_->Subscribe(shared_->source_topics, this));
   last_commit_ = Clock::now();
   SetState(ThreadState::kRebalancing);
@@ -104,6 +116,12 @@ void StreamThread::Shutdown(Status status) {
   SetState(ThreadState::kDead);
 }
 
+void StreamThread::Account(OwnedCounter& counter, Clock::time_point* mark) {
+  const Clock::time_point now = Clock::now();
+  counter.Add(NanosBetween(*mark, now));
+  *mark = now;
+}
+
 Status StreamThread::RunOnce() {
   loop_now_ = Clock::now();
   // The tasks' wall clock (changelog and dead-letter timestamps), once per loop.
@@ -111,7 +129,10 @@ Status StreamThread::RunOnce() {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   for (auto& [id, task] : task_manager_->tasks()) task->SetWallClock(now);
-  EVENTFLOW_RETURN_IF_ERROR(PollBatch());
+  Clock::time_point mark = loop_now_;
+  const Status polled = PollBatch();
+  Account(probe_->poll_ns, &mark);
+  EVENTFLOW_RETURN_IF_ERROR(polled);
   const Status processed = ProcessAndPunctuate(now);
   if (!processed.ok()) {
     // The producer refused everything (its transaction failed, it was fenced
@@ -122,6 +143,10 @@ Status StreamThread::RunOnce() {
   EVENTFLOW_RETURN_IF_ERROR(MaybeCommit(/*force=*/false));
   // Also when idle: what was committed last is purged an interval later.
   task_manager_->MaybePurgeRepartitionTopics(loop_now_);
+  if (loop_now_ - last_store_sample_ >= kStoreSampleInterval) {
+    last_store_sample_ = loop_now_;
+    task_manager_->SampleStores();
+  }
   if (config_.partition_stall_timeout.count() > 0 &&
       loop_now_ - last_stall_check_ >= std::chrono::seconds(1)) {
     last_stall_check_ = loop_now_;
@@ -156,6 +181,7 @@ Status StreamThread::PollBatch() {
     PartitionRouter::Route* route = router.Find(item);
     if (route == nullptr) continue;  // a partition revoked meanwhile
     route->position = item.record.raw.offset + 1;
+    if (route->lag != nullptr) route->lag->Advance(route->position);
     route->Progressed(loop_now_);
     route->task->AddRecord(std::move(item.record));
     ++taken;
@@ -181,6 +207,7 @@ Status StreamThread::PollBatch() {
       r.task->AddRecord(std::move(consumed.record));
       ++taken;
     }
+    if (r.lag != nullptr) r.lag->Advance(r.position);  // once per partition batch
   }
   batch_.clear();
   bool any_buffered = false;
@@ -193,7 +220,15 @@ Status StreamThread::PollBatch() {
 
 Status StreamThread::HandleConsumerError(const ConsumerItem& item) {
   const RawRecord& raw = item.record.raw;
-  if (item.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return Status::OK();
+  if (item.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    // The fetcher reached the partition's end: its offset is past the
+    // transaction markers the thread never sees as records (lag 0 then).
+    if (!raw.topic.empty()) {
+      PartitionRouter::Route* r = task_manager_->router().Find(std::string(raw.topic), raw.partition);
+      if (r != nullptr && r->lag != nullptr && raw.offset >= r->position) r->lag->Advance(raw.offset);
+    }
+    return Status::OK();
+  }
   if (item.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && !raw.topic.empty()) {
     return task_manager_->HandleOutOfRange(std::string(raw.topic), raw.partition, raw.offset);
   }
@@ -219,6 +254,9 @@ Status StreamThread::HandleConsumerError(const ConsumerItem& item) {
 }
 
 Status StreamThread::ProcessAndPunctuate(int64_t now) {
+  // One clock reading per task batch: its duration, averaged over its
+  // records, goes to the process-duration histogram once per record.
+  Clock::time_point mark = Clock::now();
   for (auto& [id, task] : task_manager_->tasks()) {
     if (task->buffered() == 0) continue;
     EVENTFLOW_RETURN_IF_ERROR(producer_->MaybeBeginTransaction());
@@ -229,8 +267,15 @@ Status StreamThread::ProcessAndPunctuate(int64_t now) {
       if (!*r) break;
       ++done;
     }
+    const Clock::time_point end = Clock::now();
+    const uint64_t nanos = NanosBetween(mark, end);
+    probe_->process_ns.Add(nanos);
+    mark = end;
     if (done > 0) {
+      probe_->process_duration.ObserveN(static_cast<double>(nanos) / 1e9 / static_cast<double>(done),
+                                        done);
       task_manager_->MarkDirty();
+      task_manager_->PublishTask(id);
       processed_.fetch_add(done, std::memory_order_relaxed);
     }
   }
@@ -254,6 +299,7 @@ Status StreamThread::ProcessAndPunctuate(int64_t now) {
       task_manager_->MarkDirty();
     }
   }
+  Account(probe_->punctuate_ns, &mark);
   return Status::OK();
 }
 
@@ -265,6 +311,10 @@ Status StreamThread::MaybeCommit(bool force) {
   if (!task_manager_->dirty() && !producer_->transaction_open()) return Status::OK();
   bool store_failed = false;
   const Status s = task_manager_->Commit(&store_failed);
+  const uint64_t nanos = NanosBetween(last_commit_, Clock::now());
+  probe_->commit_ns.Add(nanos);
+  probe_->commit_duration.Observe(static_cast<double>(nanos) / 1e9);
+  if (!s.ok()) probe_->commits_failed.Add(1);
   if (s.ok()) {
     failed_commits_ = 0;
     return s;
@@ -286,6 +336,7 @@ Status StreamThread::RecoverFromFailedTransaction(const Status& cause) {
 }
 
 void StreamThread::OnPartitionsAssigned(const TopicPartitionOffsets& partitions) {
+  probe_->rebalances.Add(1);
   const Status s = task_manager_->HandleAssignment(partitions);
   if (s.ok()) {
     Log(LogLevel::kInfo, "stream-thread " + name_,

@@ -118,6 +118,10 @@ class StreamThread final : private RebalanceListener {
   }
   //! The thread's tasks (for tests; the stream thread only).
   TaskManager& task_manager() { return *task_manager_; }
+  //! The thread's metrics (ThreadShared::thread_probes, else its own).
+  const ThreadProbe& probe() const { return *probe_; }
+  //! How often the stream thread samples its stores' sizes (and after each assignment).
+  static constexpr std::chrono::seconds kStoreSampleInterval{5};
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -127,6 +131,8 @@ class StreamThread final : private RebalanceListener {
   //! Processes the tasks' buffers and fires due wall-clock and idle-driven
   //! stream-time punctuators (`now`: epoch ms).
   Status ProcessAndPunctuate(int64_t now);
+  //! Adds the time since `*mark` to `counter` and moves the mark to now.
+  void Account(OwnedCounter& counter, Clock::time_point* mark);
   //! After a failed commit, or a producer that refused a record because its
   //! transaction failed: recovers the producer and rewinds; stops after
   //! kMaxFailedCommits in a row, or when this thread is the zombie.
@@ -147,6 +153,7 @@ class StreamThread final : private RebalanceListener {
   const StreamsConfig& config_;
   std::function<void(int, ThreadState)> on_state_;
   const std::string name_;  // "<instance>-<index>" for logs and client ids
+  const std::shared_ptr<ThreadProbe> probe_;
 
   // Declared in dependency order: destroyed tasks first, the consumer last.
   std::unique_ptr<ConsumerClient> consumer_;
@@ -160,6 +167,7 @@ class StreamThread final : private RebalanceListener {
   Clock::time_point last_commit_;
   Clock::time_point last_stall_check_{};
   Clock::time_point loop_now_{};  // read once per loop iteration
+  Clock::time_point last_store_sample_{};
   Status rebalance_error_;
 
   std::thread thread_;

@@ -5,11 +5,12 @@
 namespace eventflow::streams {
 
 StreamsProducer::StreamsProducer(KafkaClientSupplier* supplier, const StreamsConfig& config,
-                                 std::string thread)
+                                 std::string thread, ThreadProbe* probe)
     : supplier_(supplier),
       config_(config),
       thread_(std::move(thread)),
-      eos_(config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2) {}
+      eos_(config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2),
+      probe_(probe) {}
 
 Status StreamsProducer::Init() {
   auto client = supplier_->CreateProducer(config_, thread_);
@@ -61,12 +62,14 @@ Status StreamsProducer::Commit(const TopicPartitionOffsets& offsets, ConsumerCli
     return s;
   }
   transaction_open_ = false;
+  if (probe_ != nullptr) probe_->transactions_committed.Add(1);
   return client_->TakeError();
 }
 
 Status StreamsProducer::Abort() {
   if (!eos_ || !transaction_open_) return Status::OK();
   transaction_open_ = false;
+  if (probe_ != nullptr) probe_->transactions_aborted.Add(1);
   const Status s = client_->AbortTransaction(kClientTimeout);
   IgnoreError(client_->TakeError(), "failures of the aborted records, which are gone");
   return s;
@@ -85,7 +88,9 @@ Status StreamsProducer::Recover(const Status& cause, ConsumerClient& consumer) {
     Log(LogLevel::kWarn, "stream-thread " + thread_,
         failed.ToString() + "; recreating the producer");
   }
-  transaction_open_ = false;  // a fenced or fatal producer's transaction is gone
+  // A fenced or fatal producer's transaction is gone (the broker aborts it).
+  if (transaction_open_ && probe_ != nullptr) probe_->transactions_aborted.Add(1);
+  transaction_open_ = false;
   if (failed.code() == StatusCode::kFenced) {
     // Our consumer fenced too (static membership: another process runs with
     // our instance id): we are the zombie and stop. Otherwise the producer

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "client_supplier.h"
+#include "thread_probe.h"
 
 namespace eventflow::streams {
 
@@ -44,9 +45,10 @@ class StreamsProducer {
   //! Attempts of a commit that times out before giving up.
   static constexpr int kCommitRetries = 10;
 
-  //! `supplier` and `config` must outlive the producer; `thread` names it in
-  //! logs and client ids.
-  StreamsProducer(KafkaClientSupplier* supplier, const StreamsConfig& config, std::string thread);
+  //! `supplier`, `config` and `probe` (may be nullptr: transactions are not
+  //! counted) must outlive the producer; `thread` names it in logs and client ids.
+  StreamsProducer(KafkaClientSupplier* supplier, const StreamsConfig& config, std::string thread,
+                  ThreadProbe* probe = nullptr);
 
   //! Creates the client and, under exactly-once, initialises transactions.
   Status Init();
@@ -78,6 +80,8 @@ class StreamsProducer {
 
   //! Serves delivery reports without blocking.
   void Poll() { client_->Poll(); }
+  //! The client's statistics (ProducerClient::statistics()).
+  std::shared_ptr<kafka::StatisticsMailbox> statistics() const { return client_->statistics(); }
   //! See ProducerClient::LastDeliveredOffset.
   int64_t LastDeliveredOffset(const std::string& topic, int32_t partition) const {
     return client_->LastDeliveredOffset(topic, partition);
@@ -92,6 +96,7 @@ class StreamsProducer {
   const StreamsConfig& config_;
   const std::string thread_;
   const bool eos_;
+  ThreadProbe* const probe_;
   std::unique_ptr<ProducerClient> client_;
   bool transaction_open_ = false;
 };

@@ -25,7 +25,7 @@ PartitionTimes ReadTimes(const TopicPartitionOffset& tp, const std::string& thre
 
 TaskManager::TaskManager(const ThreadShared* shared, std::string thread, ConsumerClient* consumer,
                          StreamsProducer* producer, ChangelogReader* changelog_reader,
-                         std::function<void()> after_kafka_commit)
+                         ThreadProbe* probe, std::function<void()> after_kafka_commit)
     : shared_(shared),
       config_(*shared->config),
       thread_(std::move(thread)),
@@ -33,6 +33,7 @@ TaskManager::TaskManager(const ThreadShared* shared, std::string thread, Consume
       producer_(producer),
       changelog_reader_(changelog_reader),
       after_kafka_commit_(std::move(after_kafka_commit)),
+      probe_(probe),
       router_(thread_, consumer) {}
 
 TaskManager::~TaskManager() { CloseAll(); }
@@ -89,6 +90,9 @@ TaskOptions TaskManager::MakeTaskOptions(size_t task_count) const {
   options.upstream_tasks = shared_->upstream_tasks;
   options.repartition_sinks = shared_->repartition_partitions;
   options.watermark_idle_timeout = config_.watermark_idle_timeout;
+  options.e2e_latency = [probe = probe_](const std::string& topic) {
+    return probe->E2eLatency(topic);
+  };
   // The record caches: the instance's share split evenly among the threads,
   // then among this thread's tasks.
   if (options.memory_budget != nullptr && task_count > 0) {
@@ -125,6 +129,9 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
       EVENTFLOW_RETURN_IF_ERROR(task->Init());
       created.push_back(task.get());
       it = tasks_.emplace(id, std::move(task)).first;
+      ThreadProbe::TaskSlot* slot = probe_->Task(id);
+      slot->active.store(true, std::memory_order_relaxed);
+      slots_[id] = slot;
     }
     // Every partition first, so each holds the watermark back from the start.
     it->second->AddInputPartition(tp.topic, tp.partition);
@@ -145,11 +152,47 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
     route.task = task;
     route.position = c != committed_.end() ? c->second.offset : -1;
     route.last_progress = Clock::now();
+    route.lag = probe_->Partition(tp.topic, tp.partition);
+    route.lag->position.store(route.position, std::memory_order_relaxed);
+    route.lag->assigned.store(true, std::memory_order_relaxed);
     router_.Add(std::move(route));
   }
   router_.AttachQueues();
+  probe_->active_tasks.store(static_cast<int>(tasks_.size()), std::memory_order_relaxed);
   // Stores catch up with their changelogs before the tasks process anything.
-  return RestoreStores(created);
+  // The pass restores the new tasks together: they count as restoring until
+  // it ends.
+  probe_->restoring_tasks.store(static_cast<int>(created.size()), std::memory_order_relaxed);
+  for (StreamTask* task : created) {
+    slots_.at(task->task_id())->restoring.store(true, std::memory_order_relaxed);
+  }
+  const Status restored = RestoreStores(created);
+  for (StreamTask* task : created) {
+    slots_.at(task->task_id())->restoring.store(false, std::memory_order_relaxed);
+  }
+  probe_->restoring_tasks.store(0, std::memory_order_relaxed);
+  SampleStores();
+  return restored;
+}
+
+void TaskManager::PublishTask(const TaskId& id) {
+  auto task = tasks_.find(id);
+  auto slot = slots_.find(id);
+  if (task != tasks_.end() && slot != slots_.end()) ThreadProbe::Publish(slot->second, *task->second);
+}
+
+void TaskManager::SampleStores() {
+  for (auto& [id, task] : tasks_) {
+    for (const auto& [name, store] : task->state_manager().stores()) {
+      ThreadProbe::StoreSlot* slot = probe_->Store(id, name);
+      slot->persistent.store(store->persistent(), std::memory_order_relaxed);
+      slot->live_sst_bytes.Set(store->GetIntProperty("rocksdb.live-sst-files-size").value_or(0));
+      slot->memtable_bytes.Set(
+          store->GetIntProperty("rocksdb.cur-size-all-mem-tables").value_or(0));
+      slot->estimated_keys.Set(store->GetIntProperty("rocksdb.estimate-num-keys").value_or(0));
+      slot->active.store(true, std::memory_order_relaxed);
+    }
+  }
 }
 
 Status TaskManager::RestoreStores(const std::vector<StreamTask*>& created) {
@@ -229,8 +272,9 @@ Status TaskManager::Commit(bool* store_failed) {
                            "committed (they recover from their changelogs on restart)");
     }
     uint64_t& counted = dropped_late_committed_[id];
-    dropped_late_.fetch_add(task->counters().dropped_late - counted, std::memory_order_relaxed);
+    probe_->dropped_late.Add(task->counters().dropped_late - counted);
     counted = task->counters().dropped_late;
+    PublishTask(id);  // punctuations and the record cache, as of the commit
   }
   dirty_ = false;
   return Status::OK();
@@ -310,12 +354,20 @@ Status TaskManager::HandleLost() {
 void TaskManager::CloseAll() {
   // Routes first: their partition queues go back to forwarding into the
   // consumer queue before the tasks they feed are gone.
+  for (PartitionRouter::Route& r : router_.routes()) {
+    if (r.lag != nullptr) r.lag->assigned.store(false, std::memory_order_relaxed);
+  }
   router_.Clear();
   for (auto& [id, task] : tasks_) {
     changelog_reader_->Unregister(id);
+    auto slot = slots_.find(id);
+    if (slot != slots_.end()) ThreadProbe::Fold(slot->second, *task);
+    probe_->DeactivateStores(id);
     task->Close();
   }
   tasks_.clear();
+  slots_.clear();
+  probe_->active_tasks.store(0, std::memory_order_relaxed);
   dropped_late_committed_.clear();
 }
 

@@ -48,6 +48,12 @@
 // partitions below their committed offsets are deleted (DeleteRecords,
 // asynchronous, one request at a time, failures logged once per kind).
 //
+// Metrics: the manager keeps the thread's probe (thread_probe.h) up to date
+// with its tasks — a slot per task (PublishTask after each batch, at commits,
+// folded when the task closes), per store (SampleStores) and per assigned
+// partition (its route's lag slot), the active and restoring task counts, and
+// the late drops as of the last commit.
+//
 // Thread-safety: the stream thread only, except dropped_late().
 #pragma once
 
@@ -76,7 +82,7 @@ class TaskManager {
   //! `after_kafka_commit` (may be empty) runs between the Kafka commit and the
   //! stores' commit (a test seam: crash injection).
   TaskManager(const ThreadShared* shared, std::string thread, ConsumerClient* consumer,
-              StreamsProducer* producer, ChangelogReader* changelog_reader,
+              StreamsProducer* producer, ChangelogReader* changelog_reader, ThreadProbe* probe,
               std::function<void()> after_kafka_commit = {});
   ~TaskManager();
 
@@ -123,8 +129,14 @@ class TaskManager {
 
   //! The committed offset of a partition, or RD_KAFKA_OFFSET_BEGINNING.
   int64_t CommittedOffset(const std::string& topic, int32_t partition) const;
-  //! Window updates dropped as late by the tasks, as of their last commits.
-  uint64_t dropped_late() const { return dropped_late_.load(std::memory_order_relaxed); }
+  //! Window updates dropped as late by the tasks, as of their last commits
+  //! (the probe's, so it continues across replaced threads).
+  uint64_t dropped_late() const { return probe_->dropped_late.Get(); }
+
+  //! Copies a task's counters into its probe slot (after each batch it processed).
+  void PublishTask(const TaskId& id);
+  //! Reads every store's size figures (RocksDB properties) into the probe.
+  void SampleStores();
 
  private:
   struct Committed {
@@ -151,6 +163,7 @@ class TaskManager {
   StreamsProducer* const producer_;
   ChangelogReader* const changelog_reader_;
   const std::function<void()> after_kafka_commit_;
+  ThreadProbe* const probe_;
   PartitionRouter router_;
   Tasks tasks_;
   // Last committed position per partition: where a rewind goes.
@@ -159,7 +172,8 @@ class TaskManager {
   bool assignment_lost_ = false;
   // Each task's dropped_late counter as of the last commit (reset with the tasks).
   std::map<TaskId, uint64_t> dropped_late_committed_;
-  std::atomic<uint64_t> dropped_late_{0};
+  // The probe slots of the live tasks.
+  std::map<TaskId, ThreadProbe::TaskSlot*> slots_;
   // Repartition purging: the last offset purged per partition, one request at a time.
   std::map<PartitionKey, int64_t> purged_;
   bool purge_in_flight_ = false;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client_supplier.h"
+#include "thread_probe.h"
 #include "eventflow/state/memory_budget.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/stream_task.h"
@@ -22,7 +23,7 @@ namespace eventflow::streams {
 //! batch (never per record), read by KafkaStreams::restore_metrics().
 class RestoreProgress {
  public:
-  using Metrics = KafkaStreams::StoreRestoreMetrics;
+  using Metrics = StoreRestoreMetrics;
   //! Adds `restored` records and `remaining_delta` to the store's figures.
   void Add(const std::string& store, uint64_t restored, int64_t remaining_delta) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -85,6 +86,10 @@ struct ThreadShared {
   std::unique_ptr<RestoreProgress> restore_progress = std::make_unique<RestoreProgress>();
   //! Records lost to retention or DeleteRecords (DataLossPolicy::kSkip).
   std::unique_ptr<LostRecords> lost_records = std::make_unique<LostRecords>();
+  //! One probe per thread index, for the instance's life (a replacement
+  //! thread continues its predecessor's); empty in tests that build their own
+  //! threads (each thread then makes its own).
+  std::vector<std::shared_ptr<ThreadProbe>> thread_probes;
 };
 
 }  // namespace eventflow::streams

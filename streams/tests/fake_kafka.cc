@@ -460,7 +460,8 @@ Result<std::unique_ptr<ConsumerClient>> FakeClientSupplier::CreateMainConsumer(
     const StreamsConfig& config, const std::string& /*thread*/) {
   auto c = std::make_unique<FakeConsumer>(
       cluster_, config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2,
-      /*partition_eof=*/false);
+      main_consumer_partition_eof);
+  if (main_consumer_statistics) c->stats = std::make_shared<kafka::StatisticsMailbox>();
   main_consumer = c.get();
   return std::unique_ptr<ConsumerClient>(std::move(c));
 }

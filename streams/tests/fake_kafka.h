@@ -154,6 +154,11 @@ class FakeConsumer final : public ConsumerClient {
   void StartDeleteRecords(std::span<const kafka::PartitionOffset> offsets,
                           std::chrono::milliseconds timeout) override;
   std::optional<Status> TakeDeleteRecordsResult() override;
+  std::shared_ptr<kafka::StatisticsMailbox> statistics() override { return stats; }
+
+  //! Statistics reports a test puts in, as librdkafka's callback would
+  //! (nullptr unless FakeClientSupplier::main_consumer_statistics).
+  std::shared_ptr<kafka::StatisticsMailbox> stats;
 
   //! Reads up to `max` items of one assigned partition (a partition queue's Consume).
   size_t ReadPartition(const std::string& topic, int32_t partition, size_t max,
@@ -258,6 +263,11 @@ class FakeClientSupplier final : public KafkaClientSupplier {
   //! Called with each restore consumer when it is created (they are created
   //! lazily, at the first restore), e.g. to inject a failure.
   std::function<void(FakeConsumer&)> on_restore_consumer;
+  //! Main consumers signal the end of a partition (enable.partition.eof, as
+  //! the real ones are configured) — off by default.
+  bool main_consumer_partition_eof = false;
+  //! Main consumers get a StatisticsMailbox (FakeConsumer::stats).
+  bool main_consumer_statistics = false;
 
   Result<std::unique_ptr<ConsumerClient>> CreateMainConsumer(const StreamsConfig& config,
                                                              const std::string& thread) override;

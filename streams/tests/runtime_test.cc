@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -669,6 +670,272 @@ TEST_F(RuntimeTest, ShutdownCommitsClosesTasksAndLeavesTheGroup) {
   EXPECT_EQ(CommittedOutput(), Tagged(inputs));
   EXPECT_EQ(consumer().closes, 1);
   EXPECT_EQ(consumer().detached_queues, 0);
+}
+
+
+// ------------------------------------------------------------------ metrics
+// The thread's probe (what KafkaStreams::metrics() reports per thread)
+// against what each test drove: the records it appended, the commits it
+// made, the timestamps it gave, the offsets it placed.
+
+const TaskMetrics* FindTask(const ThreadMetrics& m, const std::string& id) {
+  for (const TaskMetrics& t : m.tasks) {
+    if (t.task == id) return &t;
+  }
+  return nullptr;
+}
+
+const Histogram::Snapshot* FindLatency(const ThreadMetrics& m, const std::string& topic) {
+  for (const auto& [name, h] : m.e2e_latency) {
+    if (name == topic) return &h;
+  }
+  return nullptr;
+}
+
+const PartitionLag* FindPartition(const ThreadMetrics& m, const std::string& topic, int32_t p) {
+  for (const PartitionLag& l : m.partitions) {
+    if (l.topic == topic && l.partition == p) return &l;
+  }
+  return nullptr;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST_F(RuntimeTest, MetricsCountWhatTheThreadProcessedAndCommitted) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t timestamp = NowMs() - 3000;  // every record is 3 s old when produced
+  uint64_t n0 = 0, n1 = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 4 + round; ++i, ++n0) cluster_.Append(kIn, 0, "k", "a", timestamp);
+    for (int i = 0; i < 2; ++i, ++n1) cluster_.Append(kIn, 1, "k", "b", timestamp);
+    ProcessUntil(n0 + n1);
+    ASSERT_TRUE(thread_->MaybeCommit(/*force=*/true).ok());
+  }
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const uint64_t total = n0 + n1;
+  const ThreadMetrics m = thread_->probe().Snapshot();
+  EXPECT_EQ(m.thread, "test-0");
+  EXPECT_EQ(m.active_tasks, 2);
+  EXPECT_EQ(m.restoring_tasks, 0);
+  EXPECT_EQ(m.standby_tasks, 0);
+  EXPECT_EQ(m.rebalances, 1u);
+  ASSERT_NE(FindTask(m, "0_0"), nullptr);
+  ASSERT_NE(FindTask(m, "0_1"), nullptr);
+  EXPECT_TRUE(FindTask(m, "0_0")->active);
+  EXPECT_EQ(FindTask(m, "0_0")->processed, n0);
+  EXPECT_EQ(FindTask(m, "0_1")->processed, n1);
+  EXPECT_EQ(FindTask(m, "0_0")->dead_lettered, 0u);
+  // One observation per record taken; the batches' times add up to the
+  // process time.
+  EXPECT_EQ(m.process_duration.count, total);
+  EXPECT_NEAR(m.process_duration.sum, m.process_seconds, 1e-6);
+  EXPECT_GT(m.process_seconds, 0);
+  EXPECT_GT(m.poll_seconds, 0);
+  // One observation per commit that did work: three.
+  EXPECT_EQ(m.commit_duration.count, 3u);
+  EXPECT_EQ(m.transactions_committed, static_cast<uint64_t>(producer().commits));
+  EXPECT_EQ(m.transactions_committed, 3u);
+  EXPECT_EQ(m.transactions_aborted, 0u);
+  EXPECT_EQ(m.commits_failed, 0u);
+  EXPECT_GT(m.commit_seconds, 0);
+  // End-to-end latency of every output record: between 3 s and 3 s plus the
+  // test's duration (the thread's wall clock is read once per loop).
+  const Histogram::Snapshot* e2e = FindLatency(m, kOut);
+  ASSERT_NE(e2e, nullptr);
+  EXPECT_EQ(e2e->count, total);
+  EXPECT_GE(e2e->sum / static_cast<double>(e2e->count), 3.0 - 0.001);
+  EXPECT_LE(e2e->sum / static_cast<double>(e2e->count), 3.0 + elapsed + 0.001);
+  // Positions: after the last record taken from each partition.
+  ASSERT_NE(FindPartition(m, kIn, 0), nullptr);
+  EXPECT_EQ(FindPartition(m, kIn, 0)->position, static_cast<int64_t>(n0));
+  EXPECT_EQ(FindPartition(m, kIn, 1)->position, static_cast<int64_t>(n1));
+  EXPECT_EQ(FindPartition(m, kIn, 0)->lag, -1) << "no statistics: the end is unknown";
+}
+
+TEST_F(RuntimeTest, MetricsCountAnAbortedCommitAndTheReprocessing) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 4, "a");
+  ProcessUntil(4);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  Produce(0, 3, "b");
+  ProcessUntil(7);
+  producer().fail_next_commit = Status::Aborted("the transaction must be aborted");
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  ProcessUntil(10);  // the 3 rolled-back records again
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  const ThreadMetrics m = thread_->probe().Snapshot();
+  EXPECT_EQ(m.commit_duration.count, 3u);
+  EXPECT_EQ(m.commits_failed, 1u);
+  EXPECT_EQ(m.transactions_aborted, static_cast<uint64_t>(producer().aborts));
+  EXPECT_EQ(m.transactions_aborted, 1u);
+  EXPECT_EQ(m.transactions_committed, 2u);
+  // The task was rebuilt by the rewind; its slot continues: 4 + 3 + 3 again.
+  ASSERT_NE(FindTask(m, "0_0"), nullptr);
+  EXPECT_EQ(FindTask(m, "0_0")->processed, 10u);
+  EXPECT_EQ(m.process_duration.count, 10u);
+  EXPECT_EQ(m.active_tasks, 2);
+}
+
+TEST_F(RuntimeTest, MetricsOfRevokedTasksKeepTheirTotalsAndLeaveTheGauges) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 5, "a");
+  ProcessUntil(5);
+  consumer().ScheduleRevocation(/*lost=*/false);
+  ASSERT_TRUE(thread_->RunOnce().ok());
+  ThreadMetrics m = thread_->probe().Snapshot();
+  EXPECT_EQ(m.active_tasks, 0);
+  EXPECT_TRUE(m.partitions.empty()) << "no lag for partitions no longer assigned";
+  ASSERT_NE(FindTask(m, "0_0"), nullptr);
+  EXPECT_FALSE(FindTask(m, "0_0")->active);
+  EXPECT_EQ(FindTask(m, "0_0")->processed, 5u);
+  EXPECT_EQ(m.transactions_committed, 1u) << "revocation commits";
+  // Assigned again: the same slot goes on.
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 2, "b");
+  ProcessUntil(7);
+  m = thread_->probe().Snapshot();
+  EXPECT_EQ(m.rebalances, 2u);
+  EXPECT_EQ(m.active_tasks, 2);
+  EXPECT_TRUE(FindTask(m, "0_0")->active);
+  EXPECT_EQ(FindTask(m, "0_0")->processed, 7u);
+  EXPECT_EQ(FindPartition(m, kIn, 0)->position, 7);
+}
+
+TEST_F(RuntimeTest, MetricsOfAReplacementThreadContinueItsPredecessors) {
+  Prepare(TagTopology());
+  shared_->thread_probes.push_back(std::make_shared<ThreadProbe>("test-0", true));
+  NewThread();
+  ASSERT_TRUE(AssignInput(1).ok());
+  Produce(0, 5, "a");
+  ProcessUntil(5);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  NewThread();  // the first one shuts down
+  ASSERT_TRUE(AssignInput(1).ok());
+  Produce(0, 3, "b");
+  ProcessUntil(3);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  const ThreadMetrics m = shared_->thread_probes[0]->Snapshot();
+  EXPECT_EQ(&thread_->probe(), shared_->thread_probes[0].get());
+  EXPECT_EQ(FindTask(m, "0_0")->processed, 8u);
+  EXPECT_EQ(m.transactions_committed, 2u);
+  EXPECT_EQ(m.commit_duration.count, 2u);
+  EXPECT_EQ(m.rebalances, 2u);
+}
+
+// A librdkafka statistics report naming the input's partitions' offsets.
+std::string StatisticsReport(const std::map<int32_t, std::pair<int64_t, int64_t>>& ls_and_hi) {
+  std::string partitions;
+  for (const auto& [p, offsets] : ls_and_hi) {
+    if (!partitions.empty()) partitions += ",";
+    partitions += "\"" + std::to_string(p) + "\": {\"partition\": " + std::to_string(p) +
+                  ", \"lo_offset\": 0, \"ls_offset\": " + std::to_string(offsets.first) +
+                  ", \"hi_offset\": " + std::to_string(offsets.second) + "}";
+  }
+  return std::string("{\"type\": \"consumer\", \"topics\": {\"") + kIn +
+         "\": {\"topic\": \"" + kIn + "\", \"partitions\": {" + partitions + "}}}}";
+}
+
+TEST_F(RuntimeTest, LagIsTheStableEndMinusThePositionAndStepsOverTransactionMarkers) {
+  Prepare(TagTopology());
+  supplier_->main_consumer_partition_eof = true;
+  supplier_->main_consumer_statistics = true;
+  NewThread();
+  ASSERT_TRUE(AssignInput(1).ok());
+  // 3 records, then an aborted transaction's 2: read_committed readers never
+  // see offsets 3 and 4 (a real log would also have its markers there).
+  Produce(0, 3, "a");
+  for (int i = 0; i < 2; ++i) {
+    testing::FakeRecord aborted;
+    aborted.key = "k";
+    aborted.value = "aborted";
+    aborted.aborted = true;
+    cluster_.At(kIn, 0).log.push_back(aborted);
+  }
+  ASSERT_EQ(cluster_.StableEnd(kIn, 0), 5);
+  consumer().stats->Put(StatisticsReport({{0, {5, 5}}}));
+  ThreadMetrics m = thread_->probe().Snapshot();
+  ASSERT_NE(FindPartition(m, kIn, 0), nullptr);
+  EXPECT_EQ(FindPartition(m, kIn, 0)->end, 5);
+  EXPECT_EQ(FindPartition(m, kIn, 0)->lag, 5) << "nothing taken: from the log start";
+  ProcessUntil(3);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(thread_->RunOnce().ok());  // the end is signalled
+  m = thread_->probe().Snapshot();
+  EXPECT_EQ(FindPartition(m, kIn, 0)->position, 5) << "the end-of-partition offset";
+  EXPECT_EQ(FindPartition(m, kIn, 0)->lag, 0);
+  // Four more, reported before the thread takes them: lag 4, then 0.
+  Produce(0, 4, "b");
+  consumer().stats->Put(StatisticsReport({{0, {9, 9}}}));
+  m = thread_->probe().Snapshot();
+  EXPECT_EQ(FindPartition(m, kIn, 0)->lag, 4);
+  ProcessUntil(7);
+  m = thread_->probe().Snapshot();
+  EXPECT_EQ(FindPartition(m, kIn, 0)->lag, 0);
+  // An open transaction: the stable end stays below the high watermark, and
+  // lag is measured to the stable end (read_committed).
+  consumer().stats->Put(StatisticsReport({{0, {9, 12}}}));
+  m = thread_->probe().Snapshot();
+  EXPECT_EQ(FindPartition(m, kIn, 0)->end, 9);
+  EXPECT_EQ(FindPartition(m, kIn, 0)->lag, 0);
+}
+
+TEST_F(RestoreTest, MetricsCountRestoringTasksWhileTheirStoresRestore) {
+  FirstRun();
+  for (int i = 0; i < 3; ++i) cluster_.Append(Changelog(), 0, "k" + std::to_string(i), "9");
+  std::vector<ThreadMetrics> seen;
+  shared_->test_hook = [&](RuntimeHookPoint point, int) {
+    if (point == RuntimeHookPoint::kMidRestore) seen.push_back(thread_->probe().Snapshot());
+  };
+  NewThread();
+  ASSERT_TRUE(AssignInput(1).ok());
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen[0].restoring_tasks, 1);
+  EXPECT_EQ(seen[0].active_tasks, 1);
+  ASSERT_NE(FindTask(seen[0], "0_0"), nullptr);
+  EXPECT_TRUE(FindTask(seen[0], "0_0")->restoring);
+  const ThreadMetrics after = thread_->probe().Snapshot();
+  EXPECT_EQ(after.restoring_tasks, 0);
+  EXPECT_FALSE(FindTask(after, "0_0")->restoring);
+  EXPECT_EQ(after.active_tasks, 1);
+}
+
+TEST_F(RestoreTest, MetricsSampleTheStoresRocksDbFigures) {
+  FirstRun();  // 3 writes of 2 keys, committed; 3 records processed
+  thread_->task_manager().SampleStores();
+  const ThreadMetrics m = thread_->probe().Snapshot();
+  ASSERT_EQ(m.stores.size(), 1u);
+  const StoreMetrics& s = m.stores[0];
+  EXPECT_EQ(s.task, "0_0");
+  EXPECT_EQ(s.store, "counts");
+  EXPECT_TRUE(s.persistent);
+  // RocksDB's estimate counts memtable entries (overwrites and the store's
+  // offset entries included): at least the keys written.
+  EXPECT_GE(s.estimated_keys, 2u) << "two distinct keys";
+  EXPECT_GT(s.memtable_bytes, 0u) << "committed writes sit in the memtable";
+  // Ten new keys, committed: the estimate grows by at least ten.
+  for (int i = 0; i < 10; ++i) cluster_.Append(kIn, 0, "new" + std::to_string(i), "x");
+  ProcessUntil(13);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  thread_->task_manager().SampleStores();
+  const ThreadMetrics later = thread_->probe().Snapshot();
+  ASSERT_EQ(later.stores.size(), 1u);
+  EXPECT_GE(later.stores[0].estimated_keys, s.estimated_keys + 10);
+  EXPECT_GE(later.stores[0].memtable_bytes, s.memtable_bytes);  // arena blocks: may not grow
+  // Closed: no longer reported.
+  consumer().ScheduleRevocation(false);
+  ASSERT_TRUE(thread_->RunOnce().ok());
+  EXPECT_TRUE(thread_->probe().Snapshot().stores.empty());
 }
 
 }  // namespace

@@ -1,32 +1,30 @@
-// MetricsServer: the eventflow binary's HTTP endpoints, on one loopback (by
-// default) port:
+// MetricsServer: the eventflow binary's HTTP endpoints on one port
+// (--http-port, --http-address), served by eventflow::http:
 //
-//   /metrics  Prometheus text format (prometheus-cpp core's TextSerializer):
-//             eventflow_records_processed_total, eventflow_records_dropped_total
-//             {reason="late"}, eventflow_restored_records_total{store},
-//             eventflow_restore_remaining_records{store},
-//             eventflow_application_state{state} (1 for the current state, else 0),
-//             eventflow_records_lost_total{topic}, eventflow_partition_stalls_total,
-//             eventflow_stalled_partitions,
-//             eventflow_up; every series labelled application_id and instance.
+//   /metrics  Prometheus text format: everything KafkaStreams::metrics()
+//             reports (streams_metrics.h), the application's state, health
+//             and restore progress, and the stream threads' librdkafka client
+//             figures (kafka_client_metrics.h). Every series is labelled
+//             application_id and instance; per-thread series add thread, per
+//             task task, per store store, per partition topic and partition —
+//             never a key. docs/architecture.md ("Operating it") lists them.
 //   /healthz  200 unless the application is in ERROR (503 then)
-//   /readyz   200 when the application is RUNNING (all tasks assigned and
-//             restored) and no partition is stalled, else 503
+//   /readyz   200 when every stream thread is RUNNING with its tasks restored
+//             (none restoring) and no partition is stalled, else 503
 //
-// The record path never touches this class: each scrape polls KafkaStreams'
-// counters (processed(), dropped_late(), restore_metrics(), state()) and turns
-// them into the registry's counters and gauges then. Requests are served by an
-// http::Server (eventflow/http/server.h): concurrently, bounded in size and
-// time.
+// The record path never touches this class: a scrape reads the threads'
+// probes and parses the clients' latest statistics reports. Other routes
+// (interactive queries) may be added to the same port through http().
+//
+// Scrape with honor_labels: true, or Prometheus renames our `instance` label
+// (the application instance) to exported_instance.
 //
 // Lifecycle: Start() binds and starts serving; Attach() points it at the
-// running application (nullptr detaches; call before destroying the
-// KafkaStreams); the destructor stops the server.
-// Thread-safety: Attach() and port() from any thread.
+// running application (nullptr detaches, waiting for a scrape in progress:
+// call it before destroying the KafkaStreams); the destructor stops the
+// server. Thread-safety: every method from any thread.
 #pragma once
 
-#include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,15 +33,22 @@
 #include "eventflow/http/server.h"
 #include "eventflow/streams/kafka_streams.h"
 
-namespace prometheus {
-class Registry;
-class Counter;
-class Gauge;
-template <typename T>
-class Family;
-}  // namespace prometheus
-
 namespace eventflow::tools {
+
+//! What /metrics writes besides the StreamsMetrics.
+struct ApplicationStatus {
+  bool attached = false;  //!< an application is attached (eventflow_up)
+  streams::KafkaStreams::State state = streams::KafkaStreams::State::kCreated;
+  bool ready = false;                    //!< what /readyz answers (eventflow_ready)
+  int stalled_partitions = 0;            //!< eventflow_stalled_partitions
+  uint64_t partition_stalls_total = 0;   //!< eventflow_partition_stalls_total
+};
+
+//! Returns the /metrics text for `metrics` and `status`, every series
+//! labelled application_id and instance.
+std::string StreamsMetricsText(const streams::StreamsMetrics& metrics,
+                               const ApplicationStatus& status, const std::string& application_id,
+                               const std::string& instance);
 
 class MetricsServer {
  public:
@@ -62,35 +67,22 @@ class MetricsServer {
   void Attach(const streams::KafkaStreams* app);
   //! Returns the bound port.
   int port() const { return server_->port(); }
+  //! The HTTP server, to serve more routes on the same port.
+  http::Server& http() { return *server_; }
 
   //! Returns the response body of /metrics as of now (also used by tests).
   std::string ScrapeText();
 
  private:
-  MetricsServer(const std::string& application_id, const std::string& instance);
+  MetricsServer(std::string application_id, std::string instance)
+      : application_id_(std::move(application_id)), instance_(std::move(instance)) {}
   http::Response Health(bool readiness);
 
-  std::mutex mu_;  // guards app_ and the registry's last-seen values
+  const std::string application_id_;
+  const std::string instance_;
+  std::mutex mu_;  // guards app_; held while reading it, so Attach(nullptr) waits
   const streams::KafkaStreams* app_ = nullptr;
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>* restored_ = nullptr;
-  prometheus::Family<prometheus::Gauge>* remaining_ = nullptr;
-  prometheus::Family<prometheus::Gauge>* state_ = nullptr;
-  prometheus::Counter* processed_ = nullptr;
-  prometheus::Counter* dropped_late_ = nullptr;
-  prometheus::Gauge* up_ = nullptr;
-  prometheus::Family<prometheus::Counter>* lost_ = nullptr;
-  prometheus::Counter* stalls_ = nullptr;
-  prometheus::Gauge* stalled_ = nullptr;
-  std::map<std::string, prometheus::Gauge*> state_gauges_;
-  // The application's counters as of the last scrape: a counter grows by the
-  // difference (a restarted count never makes it go back).
-  uint64_t last_processed_ = 0;
-  uint64_t last_dropped_late_ = 0;
-  std::map<std::string, uint64_t> last_restored_;
-  std::map<std::string, uint64_t> last_lost_;
-  uint64_t last_stalls_ = 0;
-  std::unique_ptr<http::Server> server_;  // last: stopped first
+  std::unique_ptr<http::Server> server_;  // stopped first by the destructor
 };
 
 }  // namespace eventflow::tools

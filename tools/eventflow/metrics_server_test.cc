@@ -1,8 +1,9 @@
 // MetricsServer scraped over real HTTP on loopback, with an application that
-// was created but not started (no broker needed): the metric names and labels
-// of DESIGN.md, the state gauge, /healthz and /readyz, and bind errors naming
-// the setting. (The per-store restore series appear once a store restores;
-// the broker tests of the runtime cover restore_metrics() itself.)
+// was created but not started (no broker needed): the state gauge, /healthz
+// and /readyz, and bind errors naming the setting; and StreamsMetricsText
+// over a StreamsMetrics filled by hand, every exported figure checked against
+// the value put in. (tests/integration/prometheus_test.cc scrapes running
+// instances with a real Prometheus.)
 #include "metrics_server.h"
 
 #include <arpa/inet.h>
@@ -59,13 +60,11 @@ TEST(MetricsServerTest, ServesMetricsAndHealthOfTheAttachedApplication) {
   EXPECT_NE(metrics.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   for (const char* line :
        {"# TYPE eventflow_records_processed_total counter",
-        "eventflow_records_processed_total{application_id=\"app-1\",instance=\"inst-a\"} 0",
-        "eventflow_records_dropped_total{application_id=\"app-1\",instance=\"inst-a\",reason="
-        "\"late\"} 0",
         "eventflow_application_state{application_id=\"app-1\",instance=\"inst-a\",state="
         "\"CREATED\"} 1",
         "eventflow_application_state{application_id=\"app-1\",instance=\"inst-a\",state="
         "\"RUNNING\"} 0",
+        "eventflow_ready{application_id=\"app-1\",instance=\"inst-a\"} 0",
         "eventflow_up{application_id=\"app-1\",instance=\"inst-a\"} 1"}) {
     EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
   }
@@ -89,6 +88,140 @@ TEST(MetricsServerTest, BindErrorsNameTheSetting) {
   auto taken = MetricsServer::Start("127.0.0.1", (*first)->port(), "a", "i");
   ASSERT_FALSE(taken.ok());
   EXPECT_NE(taken.status().message().find("--http-port"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace eventflow::tools
+
+namespace eventflow::tools {
+namespace {
+
+bool HasLine(const std::string& text, const std::string& line) {
+  size_t pos = 0;
+  while ((pos = text.find(line, pos)) != std::string::npos) {
+    const bool starts = pos == 0 || text[pos - 1] == '\n';
+    const bool ends = pos + line.size() == text.size() || text[pos + line.size()] == '\n';
+    if (starts && ends) return true;
+    ++pos;
+  }
+  return false;
+}
+
+TEST(StreamsMetricsTextTest, WritesEveryFigureWithItsLabels) {
+  streams::StreamsMetrics m;
+  m.restore["counts"] = {120, 7};
+  m.records_lost["orders"] = 3;
+  m.block_cache_capacity_bytes = 1000;
+  m.block_cache_usage_bytes = 400;
+  m.block_cache_pinned_bytes = 10;
+  m.memtable_limit_bytes = 500;
+  m.memtable_usage_bytes = 200;
+  m.record_cache_limit_bytes = 100;
+  streams::ThreadMetrics& t = m.threads.emplace_back();
+  t.thread = "inst-a-0";
+  t.dropped_late = 5;
+  t.rebalances = 2;
+  t.commits_failed = 1;
+  t.transactions_committed = 40;
+  t.transactions_aborted = 1;
+  t.poll_seconds = 1.5;
+  t.process_seconds = 0.25;
+  t.punctuate_seconds = 0.125;
+  t.commit_seconds = 0.5;
+  Histogram process({0.001});
+  process.ObserveN(0.0005, 9);
+  t.process_duration = process.Read();
+  Histogram commit({0.1});
+  commit.Observe(0.05);
+  commit.Observe(0.2);
+  t.commit_duration = commit.Read();
+  Histogram e2e({1});
+  e2e.Observe(0.5);
+  t.e2e_latency.emplace_back("orders_raw", e2e.Read());
+  t.active_tasks = 3;
+  t.restoring_tasks = 1;
+  streams::TaskMetrics& task = t.tasks.emplace_back();
+  task.task = "0_1";
+  task.active = true;
+  task.processed = 9;
+  task.dead_lettered = 2;
+  task.punctuations = 4;
+  task.cache_hits = 6;
+  task.cache_misses = 7;
+  task.cache_bytes = 800;
+  streams::TaskMetrics& gone = t.tasks.emplace_back();
+  gone.task = "1_0";
+  gone.active = false;
+  gone.processed = 11;
+  gone.cache_bytes = 0;
+  t.stores.push_back({"0_1", "counts", true, 300, 20, 12});
+  t.partitions.push_back({"orders", 2, 90, 100, 10});
+  t.partitions.push_back({"product-view", 0, 5, -1, -1});  // end unknown: no series
+
+  ApplicationStatus status;
+  status.attached = true;
+  status.state = streams::KafkaStreams::State::kRunning;
+  status.ready = true;
+  status.stalled_partitions = 0;
+  status.partition_stalls_total = 4;
+  const std::string text = StreamsMetricsText(m, status, "app", "i");
+  const std::string base = "application_id=\"app\",instance=\"i\"";
+  const std::string th = base + ",thread=\"inst-a-0\"";
+  for (const std::string& line : {
+           "eventflow_up{" + base + "} 1",
+           "eventflow_application_state{" + base + ",state=\"RUNNING\"} 1",
+           "eventflow_ready{" + base + "} 1",
+           "eventflow_partition_stalls_total{" + base + "} 4",
+           "eventflow_restored_records_total{" + base + ",store=\"counts\"} 120",
+           "eventflow_restore_remaining_records{" + base + ",store=\"counts\"} 7",
+           "eventflow_records_lost_total{" + base + ",topic=\"orders\"} 3",
+           "eventflow_rocksdb_block_cache_capacity_bytes{" + base + "} 1000",
+           "eventflow_rocksdb_block_cache_usage_bytes{" + base + "} 400",
+           "eventflow_rocksdb_block_cache_pinned_bytes{" + base + "} 10",
+           "eventflow_rocksdb_memtable_limit_bytes{" + base + "} 500",
+           "eventflow_rocksdb_memtable_usage_bytes{" + base + "} 200",
+           "eventflow_record_cache_limit_bytes{" + base + "} 100",
+           "eventflow_records_processed_total{" + th + ",task=\"0_1\"} 9",
+           "eventflow_records_processed_total{" + th + ",task=\"1_0\"} 11",
+           "eventflow_dlq_records_total{" + th + ",task=\"0_1\"} 2",
+           "eventflow_punctuations_total{" + th + ",task=\"0_1\"} 4",
+           "eventflow_record_cache_hits_total{" + th + ",task=\"0_1\"} 6",
+           "eventflow_record_cache_misses_total{" + th + ",task=\"0_1\"} 7",
+           "eventflow_record_cache_bytes{" + th + ",task=\"0_1\"} 800",
+           "eventflow_records_dropped_total{" + th + ",reason=\"late\"} 5",
+           "eventflow_process_duration_seconds_bucket{" + th + ",le=\"0.001\"} 9",
+           "eventflow_process_duration_seconds_count{" + th + "} 9",
+           "eventflow_commit_duration_seconds_bucket{" + th + ",le=\"0.1\"} 1",
+           "eventflow_commit_duration_seconds_bucket{" + th + ",le=\"+Inf\"} 2",
+           "eventflow_commit_duration_seconds_sum{" + th + "} 0.25",
+           "eventflow_commit_failures_total{" + th + "} 1",
+           "eventflow_transactions_total{" + th + ",result=\"committed\"} 40",
+           "eventflow_transactions_total{" + th + ",result=\"aborted\"} 1",
+           "eventflow_thread_time_seconds_total{" + th + ",activity=\"poll\"} 1.5",
+           "eventflow_thread_time_seconds_total{" + th + ",activity=\"process\"} 0.25",
+           "eventflow_thread_time_seconds_total{" + th + ",activity=\"punctuate\"} 0.125",
+           "eventflow_thread_time_seconds_total{" + th + ",activity=\"commit\"} 0.5",
+           "eventflow_rebalances_total{" + th + "} 2",
+           "eventflow_active_tasks{" + th + ",state=\"running\"} 2",
+           "eventflow_active_tasks{" + th + ",state=\"restoring\"} 1",
+           "eventflow_standby_tasks{" + th + "} 0",
+           "eventflow_consumer_lag_records{" + th + ",topic=\"orders\",partition=\"2\"} 10",
+           "eventflow_e2e_latency_seconds_count{" + th + ",topic=\"orders_raw\"} 1",
+           "eventflow_state_store_bytes{" + th + ",task=\"0_1\",store=\"counts\"} 320",
+           "eventflow_rocksdb_live_sst_bytes{" + th + ",task=\"0_1\",store=\"counts\"} 300",
+           "eventflow_rocksdb_memtable_bytes{" + th + ",task=\"0_1\",store=\"counts\"} 20",
+           "eventflow_rocksdb_estimated_keys{" + th + ",task=\"0_1\",store=\"counts\"} 12",
+       }) {
+    EXPECT_TRUE(HasLine(text, line)) << line << "\n" << text;
+  }
+  EXPECT_EQ(text.find("product-view"), std::string::npos) << "lag unknown: no series";
+  EXPECT_EQ(text.find("eventflow_record_cache_bytes{" + th + ",task=\"1_0\"}"),
+            std::string::npos)
+      << "gauges only for active tasks";
+  // Detached: eventflow_up 0 and nothing else.
+  const std::string detached = StreamsMetricsText({}, ApplicationStatus{}, "app", "i");
+  EXPECT_TRUE(HasLine(detached, "eventflow_up{" + base + "} 0")) << detached;
+  EXPECT_EQ(detached.find("eventflow_records_processed_total"), std::string::npos);
 }
 
 }  // namespace

@@ -5,7 +5,11 @@
 #include <cstdlib>
 
 #include "eventflow/cli/values.h"
+#include "eventflow/core/log.h"
+#include "eventflow/http/server.h"
 #include "eventflow/sinks/pg_connection.h"
+#include "prometheus_text.h"
+#include "sink_metrics.h"
 
 namespace eventflow::tools {
 namespace {
@@ -51,6 +55,8 @@ po::options_description SinkOptionsDescription() {
       ("no-kafka-commit", po::bool_switch(), "do not also commit offsets to Kafka (they only serve lag monitoring)")
       ("application-name", po::value<std::string>()->default_value("eventflow-sink"), "PostgreSQL application_name of the connection")
       ("progress-interval", po::value<std::string>()->default_value("30s"), "log a progress line at most this often, when batches were written or partitions are behind (e.g. 30s)")
+      ("http-port", po::value<int>()->default_value(0), "serve /metrics, /healthz, /readyz on this port (0: off)")
+      ("http-address", po::value<std::string>()->default_value("127.0.0.1"), "address the HTTP server binds")
       ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off (default $EVENTFLOW_LOG_LEVEL, else info)");
   // clang-format on
   return desc;
@@ -91,6 +97,15 @@ Result<sinks::PgSinkOptions> SinkOptionsFrom(const cli::CommandLine& line, cli::
   return options;
 }
 
+Result<SinkHttpSettings> SinkHttpFrom(const cli::CommandLine& line) {
+  SinkHttpSettings s;
+  s.port = line.values["http-port"].as<int>();
+  EVENTFLOW_RETURN_IF_ERROR(cli::CheckInRange("--http-port", s.port, 0, 65535));
+  s.address = line.values["http-address"].as<std::string>();
+  EVENTFLOW_RETURN_IF_ERROR(cli::CheckNotEmpty("--http-address", s.address));
+  return s;
+}
+
 int RunSinkTool(const std::vector<std::string>& args) {
   cli::Tool tool("eventflow-sink");
   int exit_code = cli::kExitOk;
@@ -99,9 +114,36 @@ int RunSinkTool(const std::vector<std::string>& args) {
   if (!line) return exit_code;
   auto options = SinkOptionsFrom(*line, &tool);
   if (!options.ok()) return tool.Fail(options.status());
+  auto http_settings = SinkHttpFrom(*line);
+  if (!http_settings.ok()) return tool.Fail(http_settings.status());
+  const std::string group = options->group_id;
 
   auto sink = sinks::PgSink::Create(std::move(*options));
   if (!sink.ok()) return tool.Fail(sink.status());
+  // Declared after the sink: stopped (no handler running) before it is destroyed.
+  std::unique_ptr<http::Server> http;
+  if (http_settings->port > 0) {
+    auto server = http::Server::Start(
+        {.address = http_settings->address, .port = http_settings->port});
+    if (!server.ok()) return tool.Fail(server.status());
+    http = std::move(*server);
+    const sinks::PgSink* running = sink->get();
+    http->Handle("/metrics", [running, group](const http::Request&) {
+      http::Response response =
+          http::Response::Text(200, SinkMetricsText(running->probe().Read(), group));
+      response.content_type = PrometheusText::kContentType;
+      return response;
+    });
+    http->Handle("/healthz", [running](const http::Request&) {
+      return SinkHealth(running->probe().Read(), /*readiness=*/false);
+    });
+    http->Handle("/readyz", [running](const http::Request&) {
+      return SinkHealth(running->probe().Read(), /*readiness=*/true);
+    });
+    Log(LogLevel::kInfo, "http",
+        "serving /metrics, /healthz, /readyz on " + http_settings->address + ":" +
+            std::to_string(http->port()));
+  }
   g_sink.store(sink->get());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

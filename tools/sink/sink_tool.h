@@ -23,6 +23,16 @@ cli::po::options_description SinkOptionsDescription();
 //! first bad setting.
 Result<sinks::PgSinkOptions> SinkOptionsFrom(const cli::CommandLine& line, cli::Tool* tool);
 
+//! Where the sink serves /metrics, /healthz and /readyz (sink_metrics.h).
+struct SinkHttpSettings {
+  int port = 0;                      //!< --http-port; 0: no HTTP server
+  std::string address = "127.0.0.1";  //!< --http-address
+};
+
+//! Reads --http-port (0-65535) and --http-address. Returns InvalidArgument
+//! naming a bad one.
+Result<SinkHttpSettings> SinkHttpFrom(const cli::CommandLine& line);
+
 //! eventflow-sink's main: returns its exit code.
 int RunSinkTool(const std::vector<std::string>& args);
 

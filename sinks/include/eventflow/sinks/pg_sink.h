@@ -39,6 +39,9 @@
 // batch, closes the consumer (leaving the group) and flushes the dead-letter
 // producer. A PgSink runs once.
 //
+// Metrics: PgSinkProbe (probe()); the consumer reports librdkafka statistics
+// every statistics.interval.ms (their end offsets give the lag).
+//
 // Thread-safety: Run() on one thread; Stop() and probe() from any thread.
 #pragma once
 
@@ -48,9 +51,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include "eventflow/core/histogram.h"
 #include "eventflow/core/status.h"
+#include "eventflow/kafka/client_statistics.h"
 #include "eventflow/kafka/data_loss.h"
 #include "eventflow/kafka/kafka_properties.h"
 #include "eventflow/sinks/table_contract.h"
@@ -93,11 +100,36 @@ struct PgSinkOptions {
   Status Validate() const;
 };
 
-//! The sink's counters (metrics: eventflow_sink_rows_written_total{table},
-//! eventflow_dlq_records_total, ...). Relaxed atomics written by the sink
-//! thread after each commit; read from any thread.
+//! Bucket bounds (seconds) of eventflow_sink_batch_duration_seconds.
+inline constexpr double kSinkBatchDurationBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                       0.1,   0.25,   0.5,   1,    2.5,   5,
+                                                       10,    30,     60};
+//! Bucket bounds (seconds) of eventflow_sink_commit_duration_seconds.
+inline constexpr double kSinkCommitDurationBuckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                        0.005,  0.01,    0.025,  0.05,  0.1,
+                                                        0.25,   0.5,     1,      5};
+
+//! The sink's metrics (the eventflow-sink binary serves them on /metrics:
+//! eventflow_sink_rows_written_total{table}, eventflow_sink_dlq_records_total,
+//! eventflow_sink_lag_records{topic,partition}, ...). Counters and histograms
+//! have one writer, the sink thread, which updates them after each batch
+//! (never per record); any thread reads them. The progress of the assigned
+//! partitions (for lag) is published per batch under a mutex.
 class PgSinkProbe {
  public:
+  //! Where the sink is in its life (/healthz, /readyz).
+  enum class State { kStarting, kRunning, kStopped, kFailed };
+
+  //! One assigned partition: what is stored in PostgreSQL, against the end
+  //! of the partition from the consumer's latest statistics report.
+  struct PartitionLag {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t stored_next = -1;  //!< next offset after what PostgreSQL holds (-1: no row yet)
+    int64_t end = -1;          //!< last stable offset as last reported; -1: unknown
+    int64_t lag = -1;          //!< max(0, end − stored_next); -1: unknown
+  };
+
   //! A consistent-enough copy for reporting.
   struct Snapshot {
     std::array<uint64_t, kTableCount> rows_written{};  //!< upserted rows per table (PipelineTables order)
@@ -111,13 +143,41 @@ class PgSinkProbe {
     //! records skipped because the broker had deleted them, per table's topic
     //! (eventflow_records_lost_total{topic}; 0 unless DataLossPolicy::kSkip)
     std::array<uint64_t, kTableCount> records_lost{};
+    //! Time to write a batch: from its first attempt to its COMMIT, retries included.
+    Histogram::Snapshot batch_duration;
+    //! Time PostgreSQL took to COMMIT a batch's transaction.
+    Histogram::Snapshot commit_duration;
+    std::array<std::string, kTableCount> topics;  //!< each table's topic (with the prefix)
+    State state = State::kStarting;
+    bool postgres_connected = false;  //!< a connection is up (not in an outage)
+    std::vector<PartitionLag> partitions;  //!< assigned partitions (lag: see Read())
+    //! The consumer's latest librdkafka statistics (nullptr: none yet).
+    std::shared_ptr<const kafka::ClientStatistics> consumer_statistics;
   };
 
-  //! Returns the current values.
+  //! Returns the current values; lag is computed from the consumer's latest
+  //! statistics (parsed here when new, on the caller's thread).
   Snapshot Read() const;
 
  private:
   friend class PgSink;
+  struct Progress {
+    size_t table;
+    int32_t partition;
+    int64_t stored_next;
+  };
+  //! Replaces the assigned partitions' progress (the sink thread, per batch).
+  void PublishProgress(std::vector<Progress> progress);
+
+  std::array<std::string, kTableCount> topics_;  // set once by PgSink::Create
+  Histogram batch_duration_{kSinkBatchDurationBuckets};
+  Histogram commit_duration_{kSinkCommitDurationBuckets};
+  std::atomic<State> state_{State::kStarting};
+  std::atomic<bool> postgres_connected_{false};
+  const std::shared_ptr<kafka::StatisticsMailbox> statistics_ =
+      std::make_shared<kafka::StatisticsMailbox>();
+  mutable std::mutex progress_mu_;
+  std::vector<Progress> progress_;  // guarded by progress_mu_
   std::array<std::atomic<uint64_t>, kTableCount> rows_written_{};
   std::array<std::atomic<uint64_t>, kTableCount> rows_deleted_{};
   std::atomic<uint64_t> records_consumed_{0};

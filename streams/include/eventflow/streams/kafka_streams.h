@@ -28,6 +28,7 @@
 
 #include "eventflow/core/status.h"
 #include "eventflow/streams/streams_config.h"
+#include "eventflow/streams/streams_metrics.h"
 #include "eventflow/streams/topology.h"
 
 namespace eventflow::streams {
@@ -108,18 +109,20 @@ class KafkaStreams {
   //! Stalls detected since start (eventflow_partition_stalls_total).
   uint64_t partition_stalls_total() const;
 
-  //! Restore progress of one store name, summed over this instance's tasks.
-  struct StoreRestoreMetrics {
-    //! Changelog records restored since the instance started
-    //! (eventflow_restored_records_total{store}).
-    uint64_t restored_records_total = 0;
-    //! Changelog records still to restore right now, 0 when no restore runs
-    //! (eventflow_restore_remaining_records{store}; counts offsets, so
-    //! transaction markers and aborted records are included until skipped).
-    int64_t remaining_records = 0;
-  };
+  //! Restore progress of one store name (streams_metrics.h).
+  using StoreRestoreMetrics = streams::StoreRestoreMetrics;
   //! Restore progress per store name (stores restored at least once).
   std::map<std::string, StoreRestoreMetrics> restore_metrics() const;
+
+  //! Everything the instance reports about itself, per thread, task, store
+  //! and input partition (streams_metrics.h: what each figure means and what
+  //! it costs). Empty threads before Start(). Thread-safe; it reads the
+  //! threads' probes and parses new client statistics, so call it at scrape
+  //! time, not in a loop.
+  StreamsMetrics metrics() const;
+  //! True when every thread is RUNNING with its tasks restored (none
+  //! restoring) and no partition is stalled: what /readyz answers.
+  bool ready() const;
 
   //! Returns the state's name, e.g. "RUNNING".
   static std::string_view StateName(State state);

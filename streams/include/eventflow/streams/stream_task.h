@@ -80,6 +80,7 @@
 #include <utility>
 #include <vector>
 
+#include "eventflow/core/histogram.h"
 #include "eventflow/core/status.h"
 #include "eventflow/kafka/dead_letter.h"
 #include "eventflow/kafka/handles.h"
@@ -194,6 +195,12 @@ struct TaskOptions {
   //! watermark.idle.timeout.ms: wall-clock time after which a quiet partition
   //! (or upstream task) stops holding the watermark back; 0: never.
   std::chrono::milliseconds watermark_idle_timeout{0};
+  //! Where the task records the end-to-end latency of the records its sinks
+  //! send to topics outside the application (the task's cached wall clock −
+  //! the record's timestamp, in seconds; eventflow_e2e_latency_seconds). Asked
+  //! once per such topic (resolved name) by Init(); empty, or nullptr for a
+  //! topic: not recorded.
+  std::function<Histogram*(const std::string& topic)> e2e_latency;
 };
 
 //! A consumed record with the storage its views point into.
@@ -425,6 +432,7 @@ class StreamTask final : public TaskContext {
   int64_t emitted_watermark_ = -1;  // last sent by EmitWatermarks()
   PartitionState* current_ = nullptr;  // the partition of the record in process
   std::vector<std::pair<std::string, int>> repartition_sinks_;  // this sub-topology's
+  std::vector<std::pair<std::string, Histogram*>> latency_sinks_;  // output topics (e2e latency)
   std::string stamp_prefix_;  // "<task id>:"
   bool warned_stamp_ = false;
   WatermarkCollector watermark_collector_{this};
