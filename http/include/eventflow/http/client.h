@@ -16,8 +16,8 @@ namespace eventflow::http {
 
 struct FetchOptions {
   std::string method = "GET";  //!< request method
-  std::string body;            //!< request body (sent with Content-Length when not empty)
-  std::string content_type;    //!< Content-Type of the body (none when empty)
+  std::string body{};          //!< request body (sent with Content-Length when not empty)
+  std::string content_type{};  //!< Content-Type of the body (none when empty)
   //! Bound on the whole exchange: connect, send, and read the response.
   std::chrono::milliseconds timeout{5000};
   //! Largest response accepted (head and body).
