@@ -38,9 +38,10 @@ bool PrefixMatches(const std::string& prefix, std::string_view path) {
   return prefix.back() == '/' || path[prefix.size()] == '/';
 }
 
-std::string Serialize(const Response& r) {
+// The status line and headers (the body is written after them, not copied).
+std::string Head(const Response& r) {
   std::string out;
-  out.reserve(160 + r.body.size());
+  out.reserve(160);
   out += "HTTP/1.1 ";
   out += std::to_string(r.status);
   out += ' ';
@@ -57,7 +58,6 @@ std::string Serialize(const Response& r) {
     out += "\r\n";
   }
   out += "\r\n";
-  out += r.body;
   return out;
 }
 
@@ -244,7 +244,10 @@ void Server::Impl::AcceptLoop() {
       Response busy = Response::Text(503, "busy: too many requests in progress\n");
       busy.AddHeader("Retry-After", "1");
       DiscardPending(fd);
-      internal::WriteAll(fd, Serialize(busy), Clock::now() + std::chrono::milliseconds(100));
+      const auto deadline = Clock::now() + std::chrono::milliseconds(100);
+      if (internal::WriteAll(fd, Head(busy), deadline, /*more=*/true)) {
+        internal::WriteAll(fd, busy.body, deadline);
+      }
       ::shutdown(fd, SHUT_WR);
       ::close(fd);
       continue;
@@ -275,7 +278,10 @@ void Server::Impl::WorkerLoop() {
 
 void Server::Impl::Reply(int fd, const Response& response, bool request_fully_read) {
   const auto deadline = Clock::now() + options_.request_timeout;
-  if (!internal::WriteAll(fd, Serialize(response), deadline)) return;
+  if (!internal::WriteAll(fd, Head(response), deadline, /*more=*/!response.body.empty()) ||
+      !internal::WriteAll(fd, response.body, deadline)) {
+    return;
+  }
   ::shutdown(fd, SHUT_WR);
   if (request_fully_read) return;
   // Give the client a moment to read the response and close; a bounded drain.

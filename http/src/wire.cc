@@ -95,9 +95,10 @@ ReadOutcome ReadUntilClose(int fd, Clock::time_point deadline, size_t max, std::
   }
 }
 
-bool WriteAll(int fd, std::string_view data, Clock::time_point deadline) {
+bool WriteAll(int fd, std::string_view data, Clock::time_point deadline, bool more) {
+  const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
   while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd, data.data(), data.size(), flags);
     if (n > 0) {
       data.remove_prefix(static_cast<size_t>(n));
       continue;

@@ -37,7 +37,8 @@ ReadOutcome ReadExactly(int fd, Clock::time_point deadline, size_t length, std::
 ReadOutcome ReadUntilClose(int fd, Clock::time_point deadline, size_t max, std::string* body);
 
 //! Writes all of `data`; false when the deadline passes or the peer is gone.
-bool WriteAll(int fd, std::string_view data, Clock::time_point deadline);
+//! `more`: more data follows at once (MSG_MORE: sent with it, not alone).
+bool WriteAll(int fd, std::string_view data, Clock::time_point deadline, bool more = false);
 
 //! Splits `head` into its first line and its header fields (names
 //! lower-cased, values trimmed). False for a line without ':'.

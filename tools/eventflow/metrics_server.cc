@@ -18,12 +18,6 @@ using streams::StreamsMetrics;
 using streams::TaskMetrics;
 using streams::ThreadMetrics;
 
-Labels With(const Labels& base, std::initializer_list<std::pair<std::string, std::string>> more) {
-  Labels l = base;
-  for (const auto& kv : more) l.push_back(kv);
-  return l;
-}
-
 void WriteInstance(PrometheusText& out, const StreamsMetrics& m, const ApplicationStatus& s) {
   out.Family("eventflow_up", "gauge", "1 while a streams application is attached to this endpoint");
   out.Sample("eventflow_up", {}, s.attached ? 1 : 0);
@@ -90,7 +84,6 @@ void WriteInstance(PrometheusText& out, const StreamsMetrics& m, const Applicati
 }
 
 void WriteThreads(PrometheusText& out, const StreamsMetrics& m) {
-  auto thread_labels = [](const ThreadMetrics& t) { return Labels{{"thread", t.thread}}; };
   auto per_task = [&](const char* name, const char* type, const char* help, bool active_only,
                       const std::function<double(const TaskMetrics&)>& value) {
     out.Family(name, type, help);
@@ -132,33 +125,33 @@ void WriteThreads(PrometheusText& out, const StreamsMetrics& m) {
              "Records (window updates) dropped, by reason; late: their window had closed on the "
              "watermark (counted at commit)");
   for (const ThreadMetrics& t : m.threads) {
-    out.Sample("eventflow_records_dropped_total", With(thread_labels(t), {{"reason", "late"}}),
+    out.Sample("eventflow_records_dropped_total", {{"thread", t.thread}, {"reason", "late"}},
                double(t.dropped_late));
   }
   out.Family("eventflow_process_duration_seconds", "histogram",
              "Time a record takes through the topology: each batch a task processes (up to 200 "
              "records) is timed once and its average counted for each of its records");
   for (const ThreadMetrics& t : m.threads) {
-    out.Histogram("eventflow_process_duration_seconds", thread_labels(t), t.process_duration);
+    out.Histogram("eventflow_process_duration_seconds", {{"thread", t.thread}}, t.process_duration);
   }
   out.Family("eventflow_commit_duration_seconds", "histogram",
              "Duration of a commit: record caches flushed, watermarks sent, the Kafka "
              "transaction (or offset commit) and the state stores");
   for (const ThreadMetrics& t : m.threads) {
-    out.Histogram("eventflow_commit_duration_seconds", thread_labels(t), t.commit_duration);
+    out.Histogram("eventflow_commit_duration_seconds", {{"thread", t.thread}}, t.commit_duration);
   }
   out.Family("eventflow_commit_failures_total", "counter",
              "Commits that failed (the thread then aborts and rewinds, or stops)");
   for (const ThreadMetrics& t : m.threads) {
-    out.Sample("eventflow_commit_failures_total", thread_labels(t), double(t.commits_failed));
+    out.Sample("eventflow_commit_failures_total", {{"thread", t.thread}}, double(t.commits_failed));
   }
   out.Family("eventflow_transactions_total", "counter",
              "Exactly-once transactions, by result: committed, or aborted (including those lost "
              "with a fenced or fatal producer)");
   for (const ThreadMetrics& t : m.threads) {
-    out.Sample("eventflow_transactions_total", With(thread_labels(t), {{"result", "committed"}}),
+    out.Sample("eventflow_transactions_total", {{"thread", t.thread}, {"result", "committed"}},
                double(t.transactions_committed));
-    out.Sample("eventflow_transactions_total", With(thread_labels(t), {{"result", "aborted"}}),
+    out.Sample("eventflow_transactions_total", {{"thread", t.thread}, {"result", "aborted"}},
                double(t.transactions_aborted));
   }
   out.Family("eventflow_thread_time_seconds_total", "counter",
@@ -171,26 +164,26 @@ void WriteThreads(PrometheusText& out, const StreamsMetrics& m) {
           {"punctuate", t.punctuate_seconds},
           {"commit", t.commit_seconds}}) {
       out.Sample("eventflow_thread_time_seconds_total",
-                 With(thread_labels(t), {{"activity", activity}}), seconds);
+                 {{"thread", t.thread}, {"activity", activity}}, seconds);
     }
   }
   out.Family("eventflow_rebalances_total", "counter",
              "Assignments the stream thread received (each rebalance it took part in)");
   for (const ThreadMetrics& t : m.threads) {
-    out.Sample("eventflow_rebalances_total", thread_labels(t), double(t.rebalances));
+    out.Sample("eventflow_rebalances_total", {{"thread", t.thread}}, double(t.rebalances));
   }
   out.Family("eventflow_active_tasks", "gauge",
              "Active tasks of the stream thread, by state: running, or restoring their stores");
   for (const ThreadMetrics& t : m.threads) {
-    out.Sample("eventflow_active_tasks", With(thread_labels(t), {{"state", "running"}}),
+    out.Sample("eventflow_active_tasks", {{"thread", t.thread}, {"state", "running"}},
                t.active_tasks - t.restoring_tasks);
-    out.Sample("eventflow_active_tasks", With(thread_labels(t), {{"state", "restoring"}}),
+    out.Sample("eventflow_active_tasks", {{"thread", t.thread}, {"state", "restoring"}},
                t.restoring_tasks);
   }
   out.Family("eventflow_standby_tasks", "gauge",
              "Standby tasks of the stream thread (standby replicas are not built yet: 0)");
   for (const ThreadMetrics& t : m.threads) {
-    out.Sample("eventflow_standby_tasks", thread_labels(t), t.standby_tasks);
+    out.Sample("eventflow_standby_tasks", {{"thread", t.thread}}, t.standby_tasks);
   }
   out.Family("eventflow_consumer_lag_records", "gauge",
              "Offsets between the partition's end (last stable offset under exactly-once, "
@@ -200,8 +193,7 @@ void WriteThreads(PrometheusText& out, const StreamsMetrics& m) {
     for (const streams::PartitionLag& p : t.partitions) {
       if (p.lag < 0) continue;
       out.Sample("eventflow_consumer_lag_records",
-                 With(thread_labels(t),
-                      {{"topic", p.topic}, {"partition", std::to_string(p.partition)}}),
+                 {{"thread", t.thread}, {"topic", p.topic}, {"partition", std::to_string(p.partition)}},
                  double(p.lag));
     }
   }
@@ -210,7 +202,7 @@ void WriteThreads(PrometheusText& out, const StreamsMetrics& m) {
              "its timestamp (the event time in the pipeline)");
   for (const ThreadMetrics& t : m.threads) {
     for (const auto& [topic, h] : t.e2e_latency) {
-      out.Histogram("eventflow_e2e_latency_seconds", With(thread_labels(t), {{"topic", topic}}),
+      out.Histogram("eventflow_e2e_latency_seconds", {{"thread", t.thread}, {"topic", topic}},
                     h);
     }
   }

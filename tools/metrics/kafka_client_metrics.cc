@@ -10,12 +10,6 @@ namespace {
 using Stats = kafka::ClientStatistics;
 using Broker = kafka::BrokerStatistics;
 
-Labels With(const Labels& base, std::initializer_list<std::pair<std::string, std::string>> more) {
-  Labels l = base;
-  for (const auto& kv : more) l.push_back(kv);
-  return l;
-}
-
 constexpr double kMicros = 1e-6;
 
 }  // namespace
@@ -31,7 +25,7 @@ void WriteKafkaClientMetrics(PrometheusText& out, const std::vector<KafkaClientE
   auto client_gauge = [&](const char* name, const char* type, const char* help,
                           const std::function<double(const Stats&)>& value) {
     out.Family(name, type, help);
-    for (const KafkaClientEntry* c : reported) out.Sample(name, c->labels, value(*c->stats));
+    for (const KafkaClientEntry* c : reported) out.Sample(name, c->labels, {}, value(*c->stats));
   };
   client_gauge("eventflow_kafka_client_queue_messages", "gauge",
                "Messages in the producer's queues (waiting to be sent or acknowledged)",
@@ -50,46 +44,44 @@ void WriteKafkaClientMetrics(PrometheusText& out, const std::vector<KafkaClientE
   out.Family("eventflow_kafka_client_messages_total", "counter",
              "Messages the client sent (out) or consumed (in)");
   for (const KafkaClientEntry* c : reported) {
-    out.Sample("eventflow_kafka_client_messages_total", With(c->labels, {{"direction", "out"}}),
+    out.Sample("eventflow_kafka_client_messages_total", c->labels, {{"direction", "out"}},
                double(c->stats->txmsgs));
-    out.Sample("eventflow_kafka_client_messages_total", With(c->labels, {{"direction", "in"}}),
+    out.Sample("eventflow_kafka_client_messages_total", c->labels, {{"direction", "in"}},
                double(c->stats->rxmsgs));
   }
   out.Family("eventflow_kafka_client_message_bytes_total", "counter",
              "Message bytes the client sent (out) or consumed (in)");
   for (const KafkaClientEntry* c : reported) {
-    out.Sample("eventflow_kafka_client_message_bytes_total",
-               With(c->labels, {{"direction", "out"}}), double(c->stats->txmsg_bytes));
-    out.Sample("eventflow_kafka_client_message_bytes_total",
-               With(c->labels, {{"direction", "in"}}), double(c->stats->rxmsg_bytes));
+    out.Sample("eventflow_kafka_client_message_bytes_total", c->labels, {{"direction", "out"}},
+               double(c->stats->txmsg_bytes));
+    out.Sample("eventflow_kafka_client_message_bytes_total", c->labels, {{"direction", "in"}},
+               double(c->stats->rxmsg_bytes));
   }
 
-  // Per broker.
-  auto each_broker = [&](const std::function<void(const KafkaClientEntry&, const Broker&,
-                                                  const Labels&)>& fn) {
-    for (const KafkaClientEntry* c : reported) {
-      for (const Broker& b : c->stats->brokers) {
-        if (b.nodeid < 0) continue;
-        fn(*c, b, With(c->labels, {{"broker", b.name}}));
-      }
-    }
-  };
+  // Per broker: `fn` gets the client's labels and the broker's.
+  auto each_broker =
+      [&](const std::function<void(const Labels&, const Broker&, std::string_view)>& fn) {
+        for (const KafkaClientEntry* c : reported) {
+          for (const Broker& b : c->stats->brokers) {
+            if (b.nodeid >= 0) fn(c->labels, b, b.name);
+          }
+        }
+      };
   out.Family("eventflow_kafka_broker_up", "gauge",
              "1 while the client's connection to the broker is up (state UP or UPDATE)");
-  each_broker([&](const KafkaClientEntry&, const Broker& b, const Labels& l) {
-    out.Sample("eventflow_kafka_broker_up", l, b.state == "UP" || b.state == "UPDATE" ? 1 : 0);
+  each_broker([&](const Labels& l, const Broker& b, std::string_view broker) {
+    out.Sample("eventflow_kafka_broker_up", l, {{"broker", broker}},
+               b.state == "UP" || b.state == "UPDATE" ? 1 : 0);
   });
   out.Family("eventflow_kafka_broker_state", "gauge",
              "The client's connection state to the broker (1 for the current state)");
-  each_broker([&](const KafkaClientEntry&, const Broker& b, const Labels& l) {
-    Labels with_state = l;
-    with_state.emplace_back("state", b.state);
-    out.Sample("eventflow_kafka_broker_state", with_state, 1);
+  each_broker([&](const Labels& l, const Broker& b, std::string_view broker) {
+    out.Sample("eventflow_kafka_broker_state", l, {{"broker", broker}, {"state", b.state}}, 1);
   });
   auto window = [&](const char* name, const char* help,
                     const std::function<const kafka::WindowStatistics&(const Broker&)>& pick) {
     out.Family(name, "gauge", help);
-    each_broker([&](const KafkaClientEntry&, const Broker& b, const Labels& l) {
+    each_broker([&](const Labels& l, const Broker& b, std::string_view broker) {
       const kafka::WindowStatistics& w = pick(b);
       if (w.cnt <= 0) return;
       // Not a Prometheus summary (the window's figures are not cumulative):
@@ -98,9 +90,7 @@ void WriteKafkaClientMetrics(PrometheusText& out, const std::vector<KafkaClientE
                                     {"p50", w.p50},
                                     {"p95", w.p95},
                                     {"p99", w.p99}}) {
-        Labels ls = l;
-        ls.emplace_back("stat", stat);
-        out.Sample(name, ls, double(v) * kMicros);
+        out.Sample(name, l, {{"broker", broker}, {"stat", stat}}, double(v) * kMicros);
       }
     });
   };
@@ -114,8 +104,8 @@ void WriteKafkaClientMetrics(PrometheusText& out, const std::vector<KafkaClientE
   auto broker_value = [&](const char* name, const char* type, const char* help,
                           const std::function<double(const Broker&)>& value) {
     out.Family(name, type, help);
-    each_broker([&](const KafkaClientEntry&, const Broker& b, const Labels& l) {
-      out.Sample(name, l, value(b));
+    each_broker([&](const Labels& l, const Broker& b, std::string_view broker) {
+      out.Sample(name, l, {{"broker", broker}}, value(b));
     });
   };
   broker_value("eventflow_kafka_broker_outbuf_requests", "gauge",
@@ -140,12 +130,11 @@ void WriteKafkaClientMetrics(PrometheusText& out, const std::vector<KafkaClientE
                "Bytes received from the broker", [](const Broker& b) { return double(b.rxbytes); });
   out.Family("eventflow_kafka_broker_errors_total", "counter",
              "Transmission (tx) and receive (rx) errors with the broker");
-  each_broker([&](const KafkaClientEntry&, const Broker& b, const Labels& l) {
-    Labels tx = l, rx = l;
-    tx.emplace_back("direction", "tx");
-    rx.emplace_back("direction", "rx");
-    out.Sample("eventflow_kafka_broker_errors_total", tx, double(b.txerrs));
-    out.Sample("eventflow_kafka_broker_errors_total", rx, double(b.rxerrs));
+  each_broker([&](const Labels& l, const Broker& b, std::string_view broker) {
+    out.Sample("eventflow_kafka_broker_errors_total", l, {{"broker", broker}, {"direction", "tx"}},
+               double(b.txerrs));
+    out.Sample("eventflow_kafka_broker_errors_total", l, {{"broker", broker}, {"direction", "rx"}},
+               double(b.rxerrs));
   });
 
   // Per topic: the partitions summed.
@@ -169,20 +158,20 @@ void WriteKafkaClientMetrics(PrometheusText& out, const std::vector<KafkaClientE
              "Messages the client sent to (out) or fetched from (in) the topic");
   for (const auto& [c, sums] : topics) {
     for (const auto& [topic, s] : sums) {
-      out.Sample("eventflow_kafka_topic_messages_total",
-                 With(c->labels, {{"topic", topic}, {"direction", "out"}}), s.out_msgs);
-      out.Sample("eventflow_kafka_topic_messages_total",
-                 With(c->labels, {{"topic", topic}, {"direction", "in"}}), s.in_msgs);
+      out.Sample("eventflow_kafka_topic_messages_total", c->labels,
+                 {{"topic", topic}, {"direction", "out"}}, s.out_msgs);
+      out.Sample("eventflow_kafka_topic_messages_total", c->labels,
+                 {{"topic", topic}, {"direction", "in"}}, s.in_msgs);
     }
   }
   out.Family("eventflow_kafka_topic_bytes_total", "counter",
              "Bytes the client sent to (out) or fetched from (in) the topic");
   for (const auto& [c, sums] : topics) {
     for (const auto& [topic, s] : sums) {
-      out.Sample("eventflow_kafka_topic_bytes_total",
-                 With(c->labels, {{"topic", topic}, {"direction", "out"}}), s.out_bytes);
-      out.Sample("eventflow_kafka_topic_bytes_total",
-                 With(c->labels, {{"topic", topic}, {"direction", "in"}}), s.in_bytes);
+      out.Sample("eventflow_kafka_topic_bytes_total", c->labels,
+                 {{"topic", topic}, {"direction", "out"}}, s.out_bytes);
+      out.Sample("eventflow_kafka_topic_bytes_total", c->labels,
+                 {{"topic", topic}, {"direction", "in"}}, s.in_bytes);
     }
   }
 }

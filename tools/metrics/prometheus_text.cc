@@ -1,5 +1,6 @@
 #include "prometheus_text.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -7,6 +8,18 @@ namespace eventflow::tools {
 namespace {
 
 void AppendEscaped(std::string* out, std::string_view value, bool quote) {
+  // The usual case: nothing to escape, one append.
+  bool plain = true;
+  for (const char c : value) {
+    if (c == '\\' || c == '\n' || (quote && c == '"')) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out->append(value);
+    return;
+  }
   for (const char c : value) {
     if (c == '\\') {
       *out += "\\\\";
@@ -20,18 +33,30 @@ void AppendEscaped(std::string* out, std::string_view value, bool quote) {
   }
 }
 
+// Writes `value` into `buf`; returns the end.
+char* WriteValue(char* buf, char* end, double value) {
+  if (std::isnan(value)) return std::copy_n("NaN", 3, buf);
+  if (std::isinf(value)) return std::copy_n(value > 0 ? "+Inf" : "-Inf", 4, buf);
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    return std::to_chars(buf, end, static_cast<long long>(value)).ptr;
+  }
+  return std::to_chars(buf, end, value).ptr;
+}
+
 }  // namespace
 
+const Labels PrometheusText::kNoLabels;
+
 std::string FormatValue(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  if (value == std::floor(value) && std::fabs(value) < 1e15) {
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(value));
-    return std::string(buf, end);
-  }
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  return std::string(buf, end);
+  return std::string(buf, WriteValue(buf, buf + sizeof buf, value));
+}
+
+PrometheusText::PrometheusText(const Labels& common) {
+  bool first = true;
+  for (const auto& [key, value] : common) AppendLabel(key, value, &first);
+  common_ = std::exchange(out_, {});
+  out_.reserve(128 * 1024);
 }
 
 void PrometheusText::Family(std::string_view name, std::string_view type, std::string_view help) {
@@ -46,50 +71,69 @@ void PrometheusText::Family(std::string_view name, std::string_view type, std::s
   out_ += '\n';
 }
 
-void PrometheusText::Head(std::string_view name, const Labels& labels) {
+void PrometheusText::AppendLabel(std::string_view key, std::string_view value, bool* first) {
+  if (!*first) out_ += ',';
+  *first = false;
+  out_ += key;
+  out_ += "=\"";
+  AppendEscaped(&out_, value, /*quote=*/true);
+  out_ += '"';
+}
+
+void PrometheusText::Head(std::string_view name, const Labels& base,
+                          std::initializer_list<Label> extra, std::string_view le) {
   out_ += name;
-  if (common_.empty() && labels.empty()) return;
+  if (common_.empty() && base.empty() && extra.size() == 0 && le.empty()) return;
   out_ += '{';
-  bool first = true;
-  const Labels* sets[] = {&common_, &labels};
-  for (const Labels* set : sets) {
-    for (const auto& [key, value] : *set) {
-      if (!first) out_ += ',';
-      first = false;
-      out_ += key;
-      out_ += "=\"";
-      AppendEscaped(&out_, value, /*quote=*/true);
-      out_ += '"';
-    }
-  }
+  out_ += common_;
+  bool first = common_.empty();
+  for (const auto& [key, value] : base) AppendLabel(key, value, &first);
+  for (const auto& [key, value] : extra) AppendLabel(key, value, &first);
+  if (!le.empty()) AppendLabel("le", le, &first);
   out_ += '}';
 }
 
-void PrometheusText::Sample(std::string_view name, const Labels& labels, double value) {
-  Head(name, labels);
+void PrometheusText::Value(double value) {
+  char buf[64];
   out_ += ' ';
-  out_ += FormatValue(value);
+  out_.append(buf, WriteValue(buf, buf + sizeof buf, value));
   out_ += '\n';
 }
 
-void PrometheusText::Histogram(std::string_view name, const Labels& labels,
+void PrometheusText::Sample(std::string_view name, const Labels& base,
+                            std::initializer_list<Label> extra, double value) {
+  Head(name, base, extra, {});
+  Value(value);
+}
+
+void PrometheusText::Histogram(std::string_view name, const Labels& base,
+                               std::initializer_list<Label> extra,
                                const eventflow::Histogram::Snapshot& h) {
-  const std::string bucket = std::string(name) + "_bucket";
-  Labels with_le = labels;
-  with_le.emplace_back("le", "");
+  char bucket[160];
+  const size_t n = std::min(name.size(), sizeof bucket - 8);
+  std::copy_n(name.data(), n, bucket);
+  auto with = [&](std::string_view suffix) {
+    std::copy_n(suffix.data(), suffix.size(), bucket + n);
+    return std::string_view(bucket, n + suffix.size());
+  };
   uint64_t cumulative = 0;
+  char le[64];
   for (size_t i = 0; i < h.counts.size(); ++i) {
     cumulative += h.counts[i];
-    with_le.back().second =
-        i < h.bounds.size() ? FormatValue(h.bounds[i]) : std::string("+Inf");
-    Sample(bucket, with_le, static_cast<double>(cumulative));
+    const std::string_view bound =
+        i < h.bounds.size() ? std::string_view(le, WriteValue(le, le + sizeof le, h.bounds[i]))
+                            : std::string_view("+Inf");
+    Head(with("_bucket"), base, extra, bound);
+    Value(static_cast<double>(cumulative));
   }
   if (h.counts.empty()) {
-    with_le.back().second = "+Inf";
-    Sample(bucket, with_le, 0);
+    Head(with("_bucket"), base, extra, "+Inf");
+    Value(0);
   }
-  Sample(std::string(name) + "_sum", labels, h.sum);
-  Sample(std::string(name) + "_count", labels, static_cast<double>(cumulative));
+  Head(with("_sum"), base, extra, {});
+  Value(h.sum);
+  Head(with("_count"), base, extra, {});
+  Value(static_cast<double>(cumulative));
 }
 
 }  // namespace eventflow::tools

@@ -1,7 +1,7 @@
 // PrometheusText: writes metrics in Prometheus' text exposition format
 // (version 0.0.4) — what the tools' /metrics endpoints serve.
 //
-//   PrometheusText out({{"application_id", "eventflow"}, {"instance", "a"}});
+//   PrometheusText out(Labels{{"application_id", "eventflow"}, {"instance", "a"}});
 //   out.Family("eventflow_records_processed_total", "counter", "Records processed");
 //   out.Sample("eventflow_records_processed_total", {{"task", "0_1"}}, 42);
 //   out.Histogram("eventflow_commit_duration_seconds", {}, snapshot);
@@ -12,6 +12,10 @@
 // label values are escaped (backslash, quote, newline); numbers are written
 // exactly (integers as integers, doubles in shortest round-trip form).
 //
+// A scrape writes a thousand lines or so (about 90 KB for the pipeline):
+// labels are passed as views and written straight into the output, numbers
+// formatted on the stack — no allocation per sample.
+//
 // Our own writer rather than prometheus-cpp's registry: series come and go
 // with tasks, partitions and brokers, and every value is read from the
 // runtime's probes at scrape time, so a registry would only add a copy and
@@ -20,6 +24,7 @@
 // Thread-safety: one writer per scrape.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,29 +36,47 @@ namespace eventflow::tools {
 
 //! Label name/value pairs, in output order.
 using Labels = std::vector<std::pair<std::string, std::string>>;
+//! One label given in place (views: nothing is copied until written).
+using Label = std::pair<std::string_view, std::string_view>;
 
 class PrometheusText {
  public:
   //! The Content-Type of the output.
   static constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-  //! `common` labels go on every sample.
-  explicit PrometheusText(Labels common = {}) : common_(std::move(common)) {}
+  //! `common` labels go on every sample (rendered once, here).
+  explicit PrometheusText(const Labels& common = {});
 
   //! Starts a family: "# HELP" and "# TYPE" (counter, gauge, histogram).
   void Family(std::string_view name, std::string_view type, std::string_view help);
   //! Writes one sample of the current family (`name` may carry a suffix
-  //! such as _bucket).
-  void Sample(std::string_view name, const Labels& labels, double value);
+  //! such as _bucket), labelled `labels` after the common ones.
+  void Sample(std::string_view name, std::initializer_list<Label> labels, double value) {
+    Sample(name, kNoLabels, labels, value);
+  }
+  //! The same with the labels `base` then `extra`.
+  void Sample(std::string_view name, const Labels& base, std::initializer_list<Label> extra,
+              double value);
   //! Writes the _bucket (cumulative, le), _sum and _count samples of a histogram.
-  void Histogram(std::string_view name, const Labels& labels, const Histogram::Snapshot& h);
+  void Histogram(std::string_view name, std::initializer_list<Label> labels,
+                 const Histogram::Snapshot& h) {
+    Histogram(name, kNoLabels, labels, h);
+  }
+  //! The same with the labels `base` then `extra`.
+  void Histogram(std::string_view name, const Labels& base, std::initializer_list<Label> extra,
+                 const Histogram::Snapshot& h);
   //! Returns the text written so far and starts over.
   std::string Take() { return std::exchange(out_, {}); }
 
  private:
-  void Head(std::string_view name, const Labels& labels);
+  static const Labels kNoLabels;
+  // Writes `name{common,base,extra[,le]}` (no braces when there is no label).
+  void Head(std::string_view name, const Labels& base, std::initializer_list<Label> extra,
+            std::string_view le);
+  void AppendLabel(std::string_view key, std::string_view value, bool* first);
+  void Value(double value);
 
-  Labels common_;
+  std::string common_;  // the common labels, rendered
   std::string out_;
 };
 
