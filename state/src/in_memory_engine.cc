@@ -62,11 +62,82 @@ class MergingIterator final : public KeyValueIterator {
   bool valid_ = false;
 };
 
+// A partition's committed map within [lower, upper).
+class CommittedIterator final : public KeyValueIterator {
+ public:
+  CommittedIterator(const InMemoryEngine::Committed& committed, std::string_view lower,
+                    std::optional<std::string_view> upper)
+      : it_(committed.lower_bound(lower)),
+        end_(upper ? committed.lower_bound(*upper) : committed.end()) {}
+
+  bool Valid() const override { return it_ != end_; }
+  void Next() override { ++it_; }
+  std::string_view key() const override { return it_->first; }
+  std::string_view value() const override { return it_->second; }
+  Status status() const override { return Status::OK(); }
+
+ private:
+  InMemoryEngine::Committed::const_iterator it_, end_;
+};
+
 }  // namespace
+
+// The committed maps, read under the engine's lock held shared (see the header).
+class InMemoryCommittedReader final : public EngineReader {
+ public:
+  explicit InMemoryCommittedReader(const InMemoryEngine& engine)
+      : lock_(engine.mu_), engine_(engine) {}
+
+  Status Get(int64_t partition, std::string_view key, std::string* value) override {
+    const InMemoryEngine::Partition* p = engine_.Find(partition);
+    if (p == nullptr) return Status::NotFound("");
+    auto it = p->committed.find(key);
+    if (it == p->committed.end()) return Status::NotFound("");
+    value->assign(it->second);
+    return Status::OK();
+  }
+
+  std::unique_ptr<KeyValueIterator> NewIterator(int64_t partition, std::string_view lower,
+                                                std::optional<std::string_view> upper) override {
+    const InMemoryEngine::Partition* p = engine_.Find(partition);
+    if (p == nullptr || (upper && *upper <= lower)) return NewEmptyIterator();
+    return std::make_unique<CommittedIterator>(p->committed, lower, upper);
+  }
+
+  Status GetMeta(std::string_view name, std::string* value) override {
+    auto it = engine_.meta_.find(name);
+    if (it == engine_.meta_.end()) return Status::NotFound("");
+    value->assign(it->second);
+    return Status::OK();
+  }
+
+  void ListPartitions(int64_t from, int64_t to, std::vector<int64_t>* out) const override {
+    engine_.ListPartitions(from, to, out);
+  }
+
+ private:
+  std::shared_lock<WriterPriorityMutex> lock_;
+  const InMemoryEngine& engine_;
+};
+
+std::unique_ptr<EngineReader> InMemoryEngine::NewCommittedReader() {
+  return std::make_unique<InMemoryCommittedReader>(*this);
+}
 
 InMemoryEngine::Partition* InMemoryEngine::Find(int64_t partition) {
   auto it = partitions_.find(partition);
   return it == partitions_.end() ? nullptr : &it->second;
+}
+
+const InMemoryEngine::Partition* InMemoryEngine::Find(int64_t partition) const {
+  auto it = partitions_.find(partition);
+  return it == partitions_.end() ? nullptr : &it->second;
+}
+
+InMemoryEngine::Partition& InMemoryEngine::FindOrCreate(int64_t partition) {
+  if (Partition* p = Find(partition)) return *p;
+  std::unique_lock<WriterPriorityMutex> lock(mu_);  // once per new partition
+  return partitions_[partition];
 }
 
 Status InMemoryEngine::Get(int64_t partition, std::string_view key, std::string* value) {
@@ -93,7 +164,7 @@ std::unique_ptr<KeyValueIterator> InMemoryEngine::NewIterator(
 }
 
 Status InMemoryEngine::Put(int64_t partition, std::string_view key, std::string_view value) {
-  Pending& pending = partitions_[partition].pending;
+  Pending& pending = FindOrCreate(partition).pending;
   if (auto it = pending.find(key); it != pending.end()) {
     if (it->second) {
       it->second->assign(value);  // reuse the buffer
@@ -138,6 +209,7 @@ void InMemoryEngine::Apply(Committed& committed, std::string_view key,
 }
 
 Status InMemoryEngine::Commit(std::span<const MetaWrite> meta) {
+  std::unique_lock<WriterPriorityMutex> lock(mu_);
   for (auto& [id, p] : partitions_) {
     for (auto& [key, value] : p.pending) {
       if (value) {
@@ -155,6 +227,7 @@ Status InMemoryEngine::Commit(std::span<const MetaWrite> meta) {
 
 Status InMemoryEngine::WriteDirect(std::span<const EngineWrite> writes,
                                    std::span<const MetaWrite> meta) {
+  std::unique_lock<WriterPriorityMutex> lock(mu_);
   for (const EngineWrite& w : writes) {
     if (!w.value && Find(w.partition) == nullptr) continue;
     Apply(partitions_[w.partition].committed, w.key, w.value);
@@ -182,11 +255,15 @@ size_t InMemoryEngine::NumPartitions() const {
 }
 
 Status InMemoryEngine::DropPartitionsBefore(int64_t id) {
+  auto first = partitions_.lower_bound(0);
+  if (first == partitions_.end() || first->first >= id) return Status::OK();
+  std::unique_lock<WriterPriorityMutex> lock(mu_);
   partitions_.erase(partitions_.lower_bound(0), partitions_.lower_bound(std::max<int64_t>(id, 0)));
   return Status::OK();
 }
 
 Status InMemoryEngine::Wipe() {
+  std::unique_lock<WriterPriorityMutex> lock(mu_);
   partitions_.clear();
   meta_.clear();
   has_pending_ = false;

@@ -8,11 +8,37 @@
 namespace eventflow::state {
 namespace {
 
+using internal::EngineReader;
 using internal::EngineWrite;
 using internal::kDefaultPartition;
 using internal::StorageEngine;
 
 constexpr std::string_view kKeyValueFormat = "eventflow.kv.v1";
+
+// The read path of the store and of its committed views, over either reader.
+Status GetKey(EngineReader& reader, std::string_view key, std::string* value) {
+  return reader.Get(kDefaultPartition, key, value);
+}
+std::unique_ptr<KeyValueIterator> RangeOf(EngineReader& reader, std::string_view from,
+                                          std::optional<std::string_view> to) {
+  return reader.NewIterator(kDefaultPartition, from, to);
+}
+
+class KeyValueViewImpl final : public KeyValueStoreView {
+ public:
+  explicit KeyValueViewImpl(std::unique_ptr<EngineReader> reader) : reader_(std::move(reader)) {}
+  Status Get(std::string_view key, std::string* value) override {
+    return GetKey(*reader_, key, value);
+  }
+  std::unique_ptr<KeyValueIterator> Range(std::string_view from,
+                                          std::optional<std::string_view> to) override {
+    return RangeOf(*reader_, from, to);
+  }
+  std::unique_ptr<KeyValueIterator> All() override { return RangeOf(*reader_, "", std::nullopt); }
+
+ private:
+  std::unique_ptr<EngineReader> reader_;
+};
 
 class KeyValueStoreImpl final : public internal::StoreBase<KeyValueStore> {
  public:
@@ -23,7 +49,7 @@ class KeyValueStoreImpl final : public internal::StoreBase<KeyValueStore> {
   Status Open() { return OpenBase(); }
 
   Status Get(std::string_view key, std::string* value) override {
-    return engine().Get(kDefaultPartition, key, value);
+    return GetKey(engine(), key, value);
   }
 
   Status Put(std::string_view key, std::string_view value, int64_t timestamp) override {
@@ -37,11 +63,13 @@ class KeyValueStoreImpl final : public internal::StoreBase<KeyValueStore> {
   }
 
   std::unique_ptr<KeyValueIterator> Range(std::string_view from, std::string_view to) override {
-    return engine().NewIterator(kDefaultPartition, from, to);
+    return RangeOf(engine(), from, to);
   }
 
-  std::unique_ptr<KeyValueIterator> All() override {
-    return engine().NewIterator(kDefaultPartition, "", std::nullopt);
+  std::unique_ptr<KeyValueIterator> All() override { return RangeOf(engine(), "", std::nullopt); }
+
+  std::unique_ptr<KeyValueStoreView> NewCommittedView() override {
+    return std::make_unique<KeyValueViewImpl>(engine().NewCommittedReader());
   }
 
   uint64_t ApproximateNumEntries() override {

@@ -26,20 +26,23 @@ std::unique_ptr<rocksdb::WriteBatchWithIndex> NewPendingBatch() {
                                                         /*overwrite_key=*/true);
 }
 
-// Pending writes merged over the database within [lower, upper). The bounds are
-// owned here because RocksDB keeps pointers to them.
+// Pending writes (nullptr for a committed reader) merged over the database
+// (read at `snapshot`, nullptr: the latest) within [lower, upper). The bounds
+// are owned here because RocksDB keeps pointers to them.
 class RocksDbIterator final : public KeyValueIterator {
  public:
   RocksDbIterator(rocksdb::DB* db, rocksdb::WriteBatchWithIndex* pending,
-                  rocksdb::ColumnFamilyHandle* cf, std::string_view lower,
-                  std::optional<std::string_view> upper, const std::string& context)
+                  const rocksdb::Snapshot* snapshot, rocksdb::ColumnFamilyHandle* cf,
+                  std::string_view lower, std::optional<std::string_view> upper,
+                  const std::string& context)
       : lower_(lower), upper_(upper.value_or("")), bounded_(upper.has_value()), context_(context) {
     lower_slice_ = rocksdb::Slice(lower_);
     upper_slice_ = rocksdb::Slice(upper_);
     read_options_.iterate_lower_bound = &lower_slice_;
     if (bounded_) read_options_.iterate_upper_bound = &upper_slice_;
+    read_options_.snapshot = snapshot;
     rocksdb::Iterator* base = db->NewIterator(read_options_, cf);
-    if (pending->GetWriteBatch()->Count() == 0) {
+    if (pending == nullptr || pending->GetWriteBatch()->Count() == 0) {
       iter_.reset(base);  // nothing pending: the plain (faster) database iterator
     } else {
       iter_.reset(pending->NewIteratorWithBase(cf, base, &read_options_));
@@ -97,6 +100,59 @@ class ProcessLogger final : public rocksdb::Logger {
 
 }  // namespace
 
+// The committed state as of its creation (a snapshot), for another thread.
+// Holds structure_mu_ shared, so the handles it looks up stay valid.
+class RocksDbCommittedReader final : public EngineReader {
+ public:
+  explicit RocksDbCommittedReader(const RocksDbEngine& engine)
+      : lock_(engine.structure_mu_), engine_(engine) {
+    if (engine_.db_) {
+      snapshot_ = engine_.db_->GetSnapshot();
+      read_options_.snapshot = snapshot_;
+    }
+  }
+  ~RocksDbCommittedReader() override {
+    if (snapshot_ != nullptr) engine_.db_->ReleaseSnapshot(snapshot_);
+  }
+
+  Status Get(int64_t partition, std::string_view key, std::string* value) override {
+    rocksdb::ColumnFamilyHandle* cf = engine_.db_ ? engine_.Handle(partition) : nullptr;
+    if (cf == nullptr) return Status::NotFound("");
+    rocksdb::Status s = engine_.db_->Get(read_options_, cf, ToSlice(key), value);
+    if (s.IsNotFound()) return Status::NotFound("");
+    return s.ok() ? Status::OK() : engine_.Error(s, "read committed");
+  }
+
+  std::unique_ptr<KeyValueIterator> NewIterator(int64_t partition, std::string_view lower,
+                                                std::optional<std::string_view> upper) override {
+    rocksdb::ColumnFamilyHandle* cf = engine_.db_ ? engine_.Handle(partition) : nullptr;
+    if (cf == nullptr || (upper && *upper <= lower)) return NewEmptyIterator();
+    return std::make_unique<RocksDbIterator>(engine_.db_.get(), nullptr, snapshot_, cf, lower,
+                                             upper, engine_.context_);
+  }
+
+  Status GetMeta(std::string_view name, std::string* value) override {
+    if (!engine_.db_) return Status::NotFound("");
+    rocksdb::Status s = engine_.db_->Get(read_options_, engine_.meta_cf_, ToSlice(name), value);
+    if (s.IsNotFound()) return Status::NotFound("");
+    return s.ok() ? Status::OK() : engine_.Error(s, "read committed metadata");
+  }
+
+  void ListPartitions(int64_t from, int64_t to, std::vector<int64_t>* out) const override {
+    engine_.ListPartitions(from, to, out);
+  }
+
+ private:
+  std::shared_lock<WriterPriorityMutex> lock_;
+  const RocksDbEngine& engine_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  rocksdb::ReadOptions read_options_;
+};
+
+std::unique_ptr<EngineReader> RocksDbEngine::NewCommittedReader() {
+  return std::make_unique<RocksDbCommittedReader>(*this);
+}
+
 RocksDbEngine::RocksDbEngine(const RocksDbEngineOptions& options)
     : engine_options_(options), pending_(NewPendingBatch()) {
   context_ = "store '" + options.store_name + "' at " + options.path.string();
@@ -109,7 +165,10 @@ RocksDbEngine::RocksDbEngine(const RocksDbEngineOptions& options)
   write_options_.sync = options.sync_commit;
 }
 
-RocksDbEngine::~RocksDbEngine() { CloseDb(); }
+RocksDbEngine::~RocksDbEngine() {
+  std::unique_lock<WriterPriorityMutex> lock(structure_mu_);
+  CloseDb();
+}
 
 Result<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(const RocksDbEngineOptions& options) {
   std::unique_ptr<RocksDbEngine> engine(new RocksDbEngine(options));
@@ -219,6 +278,7 @@ Result<rocksdb::ColumnFamilyHandle*> RocksDbEngine::HandleForWrite(int64_t parti
   rocksdb::Status s =
       db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(options_), name, &handle);
   if (!s.ok()) return Error(s, "create column family " + name);
+  std::unique_lock<WriterPriorityMutex> lock(structure_mu_);  // once per new segment
   segments_.emplace(partition, handle);
   return handle;
 }
@@ -237,7 +297,8 @@ std::unique_ptr<KeyValueIterator> RocksDbEngine::NewIterator(
     int64_t partition, std::string_view lower, std::optional<std::string_view> upper) {
   rocksdb::ColumnFamilyHandle* cf = Handle(partition);
   if (cf == nullptr || (upper && *upper <= lower)) return NewEmptyIterator();
-  return std::make_unique<RocksDbIterator>(db_.get(), pending_.get(), cf, lower, upper, context_);
+  return std::make_unique<RocksDbIterator>(db_.get(), pending_.get(), nullptr, cf, lower, upper,
+                                           context_);
 }
 
 Status RocksDbEngine::Put(int64_t partition, std::string_view key, std::string_view value) {
@@ -304,6 +365,8 @@ void RocksDbEngine::ListPartitions(int64_t from, int64_t to, std::vector<int64_t
 }
 
 Status RocksDbEngine::DropPartitionsBefore(int64_t id) {
+  if (segments_.empty() || segments_.begin()->first >= id) return Status::OK();
+  std::unique_lock<WriterPriorityMutex> lock(structure_mu_);  // readers may hold a handle
   while (!segments_.empty() && segments_.begin()->first < id) {
     auto it = segments_.begin();
     rocksdb::Status s = db_->DropColumnFamily(it->second);
@@ -315,6 +378,7 @@ Status RocksDbEngine::DropPartitionsBefore(int64_t id) {
 }
 
 Status RocksDbEngine::Wipe() {
+  std::unique_lock<WriterPriorityMutex> lock(structure_mu_);
   CloseDb();
   rocksdb::Status s = rocksdb::DestroyDB(engine_options_.path.string(), options_);
   if (!s.ok()) return Error(s, "wipe");

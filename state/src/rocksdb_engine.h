@@ -6,6 +6,12 @@
 // iterators merge it over the database; Commit adds the metadata to it and
 // writes it with one DB::Write (WAL on), which RocksDB applies atomically
 // across column families. Restore writes a plain WriteBatch (no index).
+//
+// Committed readers read the database through a snapshot, without the
+// WriteBatchWithIndex: what Commit or WriteDirect wrote, nothing pending.
+// structure_mu_ guards the column-family handles and the database pointer
+// against them: taken exclusively when a segment is created or dropped and
+// around a wipe or close; the owner's own reads and writes never take it.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -16,9 +22,12 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "eventflow/core/shared_mutex.h"
 #include "eventflow/state/store_options.h"
 #include "storage_engine.h"
 
@@ -56,8 +65,11 @@ class RocksDbEngine final : public StorageEngine {
   uint64_t ApproximateNumEntries(int64_t partition) override;
   std::optional<uint64_t> GetIntProperty(std::string_view property) override;
   bool persistent() const override { return true; }
+  std::unique_ptr<EngineReader> NewCommittedReader() override;
 
  private:
+  friend class RocksDbCommittedReader;
+
   explicit RocksDbEngine(const RocksDbEngineOptions& options);
 
   Status OpenDb();
@@ -80,6 +92,8 @@ class RocksDbEngine final : public StorageEngine {
   std::map<int64_t, rocksdb::ColumnFamilyHandle*> segments_;
   std::vector<rocksdb::ColumnFamilyHandle*> other_cfs_;  // unknown names, kept open only
   std::unique_ptr<rocksdb::WriteBatchWithIndex> pending_;
+  // Shared by committed readers; exclusive where handles or db_ change (see top).
+  mutable WriterPriorityMutex structure_mu_;
 };
 
 }  // namespace eventflow::state::internal

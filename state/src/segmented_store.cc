@@ -12,8 +12,8 @@ std::chrono::milliseconds DefaultSegmentInterval(std::chrono::milliseconds reten
 
 namespace internal {
 
-SegmentScanner::SegmentScanner(StorageEngine& engine, int64_t first, int64_t last,
-                               std::string lower, std::optional<std::string> upper)
+SegmentScanner::SegmentScanner(EngineReader& engine, int64_t first, int64_t last, std::string lower,
+                               std::optional<std::string> upper)
     : engine_(engine), lower_(std::move(lower)), upper_(std::move(upper)) {
   if (first <= last) engine_.ListPartitions(first, last, &segments_);
   OpenNextSegment();
@@ -41,6 +41,19 @@ void SegmentScanner::OpenNextSegment() {
                                 upper_ ? std::optional<std::string_view>(*upper_) : std::nullopt);
     if (iter_->Valid()) return;
   }
+}
+
+Result<int64_t> CommittedHorizon(EngineReader& reader, const std::string& context) {
+  std::string bytes;
+  const Status s = reader.GetMeta(kMetaExpiryHorizon, &bytes);
+  if (s.IsNotFound()) return int64_t{0};
+  if (!s.ok()) return s;
+  int64_t horizon = 0;
+  if (!DecodeInt64(bytes, &horizon) || horizon < 0) {
+    return Status::Corruption(context + ": metadata " + std::string(kMetaExpiryHorizon) +
+                              " is corrupt");
+  }
+  return horizon;
 }
 
 Result<int64_t> ResolveSegmentInterval(std::string_view store, std::chrono::milliseconds retention,

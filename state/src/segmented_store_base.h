@@ -178,7 +178,7 @@ class SegmentedStoreBase : public StoreBase<Interface> {
 //! the same key bounds [lower, upper).
 class SegmentScanner {
  public:
-  SegmentScanner(StorageEngine& engine, int64_t first, int64_t last, std::string lower,
+  SegmentScanner(EngineReader& engine, int64_t first, int64_t last, std::string lower,
                  std::optional<std::string> upper);
 
   bool Valid() const { return iter_ != nullptr && iter_->Valid(); }
@@ -190,7 +190,7 @@ class SegmentScanner {
  private:
   void OpenNextSegment();
 
-  StorageEngine& engine_;
+  EngineReader& engine_;
   std::vector<int64_t> segments_;
   size_t next_ = 0;
   std::string lower_;
@@ -198,6 +198,10 @@ class SegmentScanner {
   std::unique_ptr<KeyValueIterator> iter_;
   Status status_;
 };
+
+//! Returns the expiry horizon `reader` has committed (0 when none is stored),
+//! or Corruption naming `context` when the entry is unreadable.
+Result<int64_t> CommittedHorizon(EngineReader& reader, const std::string& context);
 
 //! Validates retention and segment interval (ms); returns the interval to use.
 Result<int64_t> ResolveSegmentInterval(std::string_view store, std::chrono::milliseconds retention,

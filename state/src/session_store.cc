@@ -10,6 +10,7 @@
 namespace eventflow::state {
 namespace {
 
+using internal::EngineReader;
 using internal::SegmentScanner;
 using internal::StorageEngine;
 
@@ -65,6 +66,47 @@ class SessionIteratorImpl final : public SessionIterator {
   bool valid_ = false;
 };
 
+// The read path of the store and of its committed views: `reader` is the
+// engine (pending over committed) or a committed reader, `horizon` the
+// matching expiry horizon.
+std::unique_ptr<SessionIterator> FindKeySessions(EngineReader& reader, int64_t interval,
+                                                 int64_t horizon, std::string_view key,
+                                                 int64_t earliest_end, int64_t latest_start) {
+  const int64_t from = std::max<int64_t>({earliest_end, horizon, 0});
+  if (latest_start < 0) {
+    return std::make_unique<SessionIteratorImpl>(SegmentScanner(reader, 1, 0, "", std::nullopt), 0,
+                                                 -1);
+  }
+  // One key's sessions are contiguous ([len][key] prefix) and ordered by end.
+  std::string prefix;
+  EncodeKeyPrefix(key, &prefix);
+  std::optional<std::string> upper = internal::PrefixSuccessor(prefix);
+  std::string lower = prefix;
+  internal::AppendBigEndian(static_cast<uint64_t>(from), 8, &lower);
+  // A session may end any time after latest_start: scan every later segment.
+  return std::make_unique<SessionIteratorImpl>(
+      SegmentScanner(reader, from / interval, kMaxTime, std::move(lower), std::move(upper)), from,
+      latest_start);
+}
+
+class SessionViewImpl final : public SessionStoreView {
+ public:
+  SessionViewImpl(std::unique_ptr<EngineReader> reader, int64_t interval, int64_t horizon)
+      : reader_(std::move(reader)), interval_(interval), horizon_(horizon) {}
+  std::unique_ptr<SessionIterator> FindSessions(std::string_view key, int64_t earliest_end,
+                                                int64_t latest_start) override {
+    return FindKeySessions(*reader_, interval_, horizon_, key, earliest_end, latest_start);
+  }
+  std::unique_ptr<SessionIterator> FetchAll(std::string_view key) override {
+    return FindSessions(key, 0, kMaxTime);
+  }
+
+ private:
+  std::unique_ptr<EngineReader> reader_;
+  const int64_t interval_;
+  const int64_t horizon_;
+};
+
 class SessionStoreImpl final : public internal::SegmentedStoreBase<SessionStore> {
  public:
   SessionStoreImpl(const StoreOptions& options, std::unique_ptr<StorageEngine> engine,
@@ -105,21 +147,16 @@ class SessionStoreImpl final : public internal::SegmentedStoreBase<SessionStore>
 
   std::unique_ptr<SessionIterator> FindSessions(std::string_view key, int64_t earliest_end,
                                                 int64_t latest_start) override {
-    const int64_t from = std::max<int64_t>({earliest_end, expiry_horizon(), 0});
-    if (latest_start < 0) {
-      return std::make_unique<SessionIteratorImpl>(SegmentScanner(engine(), 1, 0, "", std::nullopt),
-                                                   0, -1);
-    }
-    // One key's sessions are contiguous ([len][key] prefix) and ordered by end.
-    std::string prefix;
-    EncodeKeyPrefix(key, &prefix);
-    std::optional<std::string> upper = internal::PrefixSuccessor(prefix);
-    std::string lower = prefix;
-    internal::AppendBigEndian(static_cast<uint64_t>(from), 8, &lower);
-    // A session may end any time after latest_start: scan every later segment.
-    return std::make_unique<SessionIteratorImpl>(
-        SegmentScanner(engine(), SegmentId(from), kMaxTime, std::move(lower), std::move(upper)),
-        from, latest_start);
+    return FindKeySessions(engine(), segment_interval(), expiry_horizon(), key, earliest_end,
+                           latest_start);
+  }
+
+  Result<std::unique_ptr<SessionStoreView>> NewCommittedView() override {
+    std::unique_ptr<EngineReader> reader = engine().NewCommittedReader();
+    Result<int64_t> horizon = internal::CommittedHorizon(*reader, Context());
+    if (!horizon.ok()) return horizon.status();
+    return std::unique_ptr<SessionStoreView>(
+        std::make_unique<SessionViewImpl>(std::move(reader), segment_interval(), *horizon));
   }
 
   std::unique_ptr<SessionIterator> FindSessionsByEnd(int64_t earliest_end,

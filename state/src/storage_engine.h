@@ -11,7 +11,18 @@
 // writes (offset, horizon) atomically; WriteDirect bypasses it (restore).
 // Metadata is a small string map committed with the data.
 //
-// Thread-safety: none; one store, one thread.
+// COMMITTED READERS (interactive queries). NewCommittedReader() gives another
+// thread a reader of the committed data and metadata only — never the pending
+// layer — as of one consistent moment: a RocksDB snapshot; in memory, commits
+// wait while a reader exists. The reader holds the engine's structure lock
+// shared; the owning thread takes it exclusively only where the set of
+// partitions or the database itself changes (a new segment, dropped segments,
+// a wipe, a commit or restore in memory), never per record. Readers are for
+// one query: the owner waits for them at those points.
+//
+// Thread-safety: one owning thread calls everything but NewCommittedReader(),
+// which any thread may call while the engine is alive; a committed reader is
+// used by one thread and destroyed before the engine.
 #pragma once
 
 #include <cstdint>
@@ -43,17 +54,40 @@ struct MetaWrite {
   std::string_view value;
 };
 
-class StorageEngine {
+//! The read side of an engine: what the stores' read code runs on. The
+//! engine itself reads pending over committed; a committed reader
+//! (StorageEngine::NewCommittedReader) reads committed data only.
+class EngineReader {
  public:
-  virtual ~StorageEngine() = default;
+  virtual ~EngineReader() = default;
 
-  //! Reads key (pending over committed). OK, NotFound, or an I/O error.
+  //! Reads key. OK, NotFound, or an I/O error.
   virtual Status Get(int64_t partition, std::string_view key, std::string* value) = 0;
 
-  //! Iterates keys in [lower, upper) (upper nullopt: unbounded), pending merged
-  //! over committed. A missing partition yields an empty iterator.
+  //! Iterates keys in [lower, upper) (upper nullopt: unbounded). A missing
+  //! partition yields an empty iterator. The iterator must not outlive the reader.
   virtual std::unique_ptr<KeyValueIterator> NewIterator(int64_t partition, std::string_view lower,
                                                         std::optional<std::string_view> upper) = 0;
+
+  //! Reads metadata. OK or NotFound.
+  virtual Status GetMeta(std::string_view name, std::string* value) = 0;
+
+  //! Appends the existing segment partition ids in [from, to] in ascending order.
+  virtual void ListPartitions(int64_t from, int64_t to, std::vector<int64_t>* out) const = 0;
+};
+
+class StorageEngine : public EngineReader {
+ public:
+  //! Reads pending over committed data (see EngineReader::Get).
+  Status Get(int64_t partition, std::string_view key, std::string* value) override = 0;
+
+  //! Iterates pending merged over committed data (see EngineReader::NewIterator).
+  std::unique_ptr<KeyValueIterator> NewIterator(int64_t partition, std::string_view lower,
+                                                std::optional<std::string_view> upper) override = 0;
+
+  //! Returns a reader of the committed data only, for another thread (see
+  //! the file comment). Safe to call from any thread while the engine lives.
+  virtual std::unique_ptr<EngineReader> NewCommittedReader() = 0;
 
   //! Pending writes; Put creates the partition if needed.
   virtual Status Put(int64_t partition, std::string_view key, std::string_view value) = 0;
@@ -69,11 +103,6 @@ class StorageEngine {
   virtual Status WriteDirect(std::span<const EngineWrite> writes,
                              std::span<const MetaWrite> meta) = 0;
 
-  //! Reads committed metadata. OK or NotFound.
-  virtual Status GetMeta(std::string_view name, std::string* value) = 0;
-
-  //! Appends the existing segment partition ids in [from, to] in ascending order.
-  virtual void ListPartitions(int64_t from, int64_t to, std::vector<int64_t>* out) const = 0;
   //! Returns the number of existing segment partitions.
   virtual size_t NumPartitions() const = 0;
   //! Drops every segment partition with id < `id` now (not transactional).

@@ -9,6 +9,7 @@
 namespace eventflow::state {
 namespace {
 
+using internal::EngineReader;
 using internal::SegmentScanner;
 using internal::StorageEngine;
 
@@ -56,6 +57,72 @@ class WindowIteratorImpl final : public WindowIterator {
   WindowKeyView current_{};
   Status decode_status_;
   bool valid_ = false;
+};
+
+// What the read path needs to know of a store besides its data.
+struct WindowLayout {
+  int64_t segment_interval;
+  bool retain_duplicates;
+  int64_t SegmentId(int64_t time) const { return time / segment_interval; }
+};
+
+// The read path of the store and of its committed views: `reader` is the
+// engine (pending over committed) or a committed reader, `horizon` the
+// matching expiry horizon.
+std::unique_ptr<WindowIterator> EmptyWindows(EngineReader& reader, const WindowLayout& layout) {
+  return std::make_unique<WindowIteratorImpl>(SegmentScanner(reader, 1, 0, "", std::nullopt), 0, -1,
+                                              layout.retain_duplicates);
+}
+
+std::unique_ptr<WindowIterator> FetchWindows(EngineReader& reader, const WindowLayout& layout,
+                                             int64_t horizon, std::string_view key,
+                                             int64_t time_from, int64_t time_to) {
+  const int64_t from = std::max<int64_t>({time_from, horizon, 0});
+  if (from > time_to) return EmptyWindows(reader, layout);
+  // One key's windows are contiguous ([len][key] prefix) and time-ordered.
+  std::string lower;
+  EncodeWindowKey(key, from, &lower);
+  std::optional<std::string> upper;
+  if (time_to == kMaxTime) {
+    std::string prefix;
+    EncodeKeyPrefix(key, &prefix);
+    upper = internal::PrefixSuccessor(prefix);
+  } else {
+    upper.emplace();
+    EncodeWindowKey(key, time_to + 1, &*upper);
+  }
+  return std::make_unique<WindowIteratorImpl>(
+      SegmentScanner(reader, layout.SegmentId(from), layout.SegmentId(time_to), std::move(lower),
+                     std::move(upper)),
+      from, time_to, layout.retain_duplicates);
+}
+
+std::unique_ptr<WindowIterator> FetchAllWindows(EngineReader& reader, const WindowLayout& layout,
+                                                int64_t horizon, int64_t time_from,
+                                                int64_t time_to) {
+  const int64_t from = std::max<int64_t>({time_from, horizon, 0});
+  if (from > time_to) return EmptyWindows(reader, layout);
+  return std::make_unique<WindowIteratorImpl>(
+      SegmentScanner(reader, layout.SegmentId(from), layout.SegmentId(time_to), "", std::nullopt),
+      from, time_to, layout.retain_duplicates);
+}
+
+class WindowViewImpl final : public WindowStoreView {
+ public:
+  WindowViewImpl(std::unique_ptr<EngineReader> reader, WindowLayout layout, int64_t horizon)
+      : reader_(std::move(reader)), layout_(layout), horizon_(horizon) {}
+  std::unique_ptr<WindowIterator> Fetch(std::string_view key, int64_t time_from,
+                                        int64_t time_to) override {
+    return FetchWindows(*reader_, layout_, horizon_, key, time_from, time_to);
+  }
+  std::unique_ptr<WindowIterator> FetchAll(int64_t time_from, int64_t time_to) override {
+    return FetchAllWindows(*reader_, layout_, horizon_, time_from, time_to);
+  }
+
+ private:
+  std::unique_ptr<EngineReader> reader_;
+  const WindowLayout layout_;
+  const int64_t horizon_;
 };
 
 class WindowStoreImpl final : public internal::SegmentedStoreBase<WindowStore> {
@@ -116,32 +183,19 @@ class WindowStoreImpl final : public internal::SegmentedStoreBase<WindowStore> {
 
   std::unique_ptr<WindowIterator> Fetch(std::string_view key, int64_t time_from,
                                         int64_t time_to) override {
-    const int64_t from = std::max<int64_t>({time_from, expiry_horizon(), 0});
-    if (from > time_to) return Empty();
-    // One key's windows are contiguous ([len][key] prefix) and time-ordered.
-    std::string lower;
-    EncodeWindowKey(key, from, &lower);
-    std::optional<std::string> upper;
-    if (time_to == kMaxTime) {
-      std::string prefix;
-      EncodeKeyPrefix(key, &prefix);
-      upper = internal::PrefixSuccessor(prefix);
-    } else {
-      upper.emplace();
-      EncodeWindowKey(key, time_to + 1, &*upper);
-    }
-    return std::make_unique<WindowIteratorImpl>(
-        SegmentScanner(engine(), SegmentId(from), SegmentId(time_to), std::move(lower),
-                       std::move(upper)),
-        from, time_to, retain_duplicates_flag());
+    return FetchWindows(engine(), Layout(), expiry_horizon(), key, time_from, time_to);
   }
 
   std::unique_ptr<WindowIterator> FetchAll(int64_t time_from, int64_t time_to) override {
-    const int64_t from = std::max<int64_t>({time_from, expiry_horizon(), 0});
-    if (from > time_to) return Empty();
-    return std::make_unique<WindowIteratorImpl>(
-        SegmentScanner(engine(), SegmentId(from), SegmentId(time_to), "", std::nullopt), from,
-        time_to, retain_duplicates_flag());
+    return FetchAllWindows(engine(), Layout(), expiry_horizon(), time_from, time_to);
+  }
+
+  Result<std::unique_ptr<WindowStoreView>> NewCommittedView() override {
+    std::unique_ptr<EngineReader> reader = engine().NewCommittedReader();
+    Result<int64_t> horizon = internal::CommittedHorizon(*reader, Context());
+    if (!horizon.ok()) return horizon.status();
+    return std::unique_ptr<WindowStoreView>(
+        std::make_unique<WindowViewImpl>(std::move(reader), Layout(), *horizon));
   }
 
  protected:
@@ -154,10 +208,7 @@ class WindowStoreImpl final : public internal::SegmentedStoreBase<WindowStore> {
   }
 
  private:
-  std::unique_ptr<WindowIterator> Empty() {
-    return std::make_unique<WindowIteratorImpl>(SegmentScanner(engine(), 1, 0, "", std::nullopt), 0,
-                                                -1, retain_duplicates_flag());
-  }
+  WindowLayout Layout() const { return WindowLayout{segment_interval(), retain_duplicates_flag()}; }
   Status NegativeTime(int64_t time) const {
     return Status::InvalidArgument(Context() + ": negative window start " + std::to_string(time));
   }

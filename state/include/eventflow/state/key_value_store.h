@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,21 @@
 #include "eventflow/state/store_options.h"
 
 namespace eventflow::state {
+
+//! A read-only view of a key-value store's committed state, for another
+//! thread (interactive queries); see "THREAD-SAFETY" in state_store.h.
+//! Iterators must not outlive the view.
+class KeyValueStoreView {
+ public:
+  virtual ~KeyValueStoreView() = default;
+  //! As KeyValueStore::Get, on the committed state.
+  virtual Status Get(std::string_view key, std::string* value) = 0;
+  //! As KeyValueStore::Range, on the committed state; `to` nullopt: no upper bound.
+  virtual std::unique_ptr<KeyValueIterator> Range(std::string_view from,
+                                                  std::optional<std::string_view> to) = 0;
+  //! As KeyValueStore::All, on the committed state.
+  virtual std::unique_ptr<KeyValueIterator> All() = 0;
+};
 
 //! A byte-keyed transactional map (see file comment).
 class KeyValueStore : public StateStore {
@@ -59,6 +75,10 @@ class KeyValueStore : public StateStore {
   //! "rocksdb.estimate-num-keys"; exact for the in-memory store). Pending
   //! writes are not counted.
   virtual uint64_t ApproximateNumEntries() = 0;
+
+  //! Returns a view of the committed state as of now; may be called from any
+  //! thread while the store is alive (see state_store.h). Never null.
+  virtual std::unique_ptr<KeyValueStoreView> NewCommittedView() = 0;
 };
 
 //! Opens (creating if needed) a key-value store. Returns InvalidArgument for a

@@ -61,6 +61,20 @@ class SessionIterator {
   virtual Status status() const = 0;
 };
 
+//! A read-only view of a session store's committed state (sessions ending
+//! before the committed expiry horizon are hidden), for another thread
+//! (interactive queries); see "THREAD-SAFETY" in state_store.h. Iterators
+//! must not outlive the view.
+class SessionStoreView {
+ public:
+  virtual ~SessionStoreView() = default;
+  //! As SessionStore::FindSessions, on the committed state.
+  virtual std::unique_ptr<SessionIterator> FindSessions(std::string_view key, int64_t earliest_end,
+                                                        int64_t latest_start) = 0;
+  //! As SessionStore::FetchAll(key), on the committed state.
+  virtual std::unique_ptr<SessionIterator> FetchAll(std::string_view key) = 0;
+};
+
 //! Sessions per key with time-based retention (see file comment).
 class SessionStore : public SegmentedStore {
  public:
@@ -91,6 +105,11 @@ class SessionStore : public SegmentedStore {
 
   //! Returns all of key's live sessions.
   virtual std::unique_ptr<SessionIterator> FetchAll(std::string_view key) = 0;
+
+  //! Returns a view of the committed state as of now; may be called from any
+  //! thread while the store is alive (see state_store.h). Returns the error
+  //! reading the committed expiry horizon.
+  virtual Result<std::unique_ptr<SessionStoreView>> NewCommittedView() = 0;
 };
 
 //! Opens (creating if needed) a session store. Errors as OpenWindowStore.

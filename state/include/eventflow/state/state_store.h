@@ -25,6 +25,15 @@
 // THREAD-SAFETY. Not thread-safe: a store belongs to one task and is used by the
 // thread running that task. Iterators must not outlive their store, and must not
 // be advanced after a write to the same store (collect first, then write).
+// The one exception is a COMMITTED VIEW (KeyValueStore/WindowStore/
+// SessionStore::NewCommittedView): any thread may create one while the store
+// is alive, and read through it while the task's thread writes and commits.
+// A view shows the state as of the last Commit (or RestoreBatch) before its
+// creation — never pending writes, never a record cache's contents (the cache
+// sits above the store) — through the same read code the task uses. It is
+// meant for one query (interactive queries): the task's thread waits for open
+// views when it creates or drops a segment or wipes the store (and, in memory,
+// at commit), so destroy it promptly, and before the store.
 //
 // OWNERSHIP. The caller owns the store (std::unique_ptr); the store does not own
 // its ChangelogWriter or StateMemoryBudget.

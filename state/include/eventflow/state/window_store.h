@@ -65,6 +65,20 @@ class WindowIterator {
   virtual Status status() const = 0;
 };
 
+//! A read-only view of a window store's committed state (windows before the
+//! committed expiry horizon are hidden), for another thread (interactive
+//! queries); see "THREAD-SAFETY" in state_store.h. Iterators must not outlive
+//! the view.
+class WindowStoreView {
+ public:
+  virtual ~WindowStoreView() = default;
+  //! As WindowStore::Fetch(key, time_from, time_to), on the committed state.
+  virtual std::unique_ptr<WindowIterator> Fetch(std::string_view key, int64_t time_from,
+                                                int64_t time_to) = 0;
+  //! As WindowStore::FetchAll, on the committed state.
+  virtual std::unique_ptr<WindowIterator> FetchAll(int64_t time_from, int64_t time_to) = 0;
+};
+
 //! Values per (key, window start) with time-based retention (see file comment).
 class WindowStore : public SegmentedStore {
  public:
@@ -98,6 +112,11 @@ class WindowStore : public SegmentedStore {
 
   //! Returns whether the store keeps duplicates.
   virtual bool retain_duplicates() const = 0;
+
+  //! Returns a view of the committed state as of now; may be called from any
+  //! thread while the store is alive (see state_store.h). Returns the error
+  //! reading the committed expiry horizon.
+  virtual Result<std::unique_ptr<WindowStoreView>> NewCommittedView() = 0;
 };
 
 //! Opens (creating if needed) a window store. Returns InvalidArgument for a bad
