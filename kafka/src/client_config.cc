@@ -131,7 +131,7 @@ void AddIdempotentProducerDefaults(std::string_view linger_ms, RoleConfig* c) {
 // (co-partitioning with Java producers and Kafka Streams).
 void AddDataProducerDefaults(RoleConfig* c) {
   c->defaults.emplace_back("compression.type", "lz4");
-  c->defaults.emplace_back("partitioner", "murmur2_random");
+  c->defaults.emplace_back("partitioner", std::string(kDataProducerPartitioner));
 }
 
 RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {

@@ -311,6 +311,54 @@ Status DeleteRecordsBefore(rd_kafka_t* client, std::span<const PartitionOffset> 
   return DeleteRecordsOutcome(ev->get());
 }
 
+Result<GroupDescription> DescribeConsumerGroup(rd_kafka_t* client, const std::string& group,
+                                               std::chrono::milliseconds timeout) {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  const std::string what = "describing consumer group \"" + group + "\"";
+  AdminOptions options = MakeOptions(client, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, deadline);
+  KafkaQueue queue(rd_kafka_queue_new(client));
+  const char* groups[] = {group.c_str()};
+  rd_kafka_DescribeConsumerGroups(client, groups, 1, options.get(), queue.get());
+  auto ev = AwaitResult(client, queue.get(), RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, deadline,
+                        what);
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_ConsumerGroupDescription_t** described =
+      rd_kafka_DescribeConsumerGroups_result_groups(
+          rd_kafka_event_DescribeConsumerGroups_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (group != rd_kafka_ConsumerGroupDescription_group_id(described[i])) continue;
+    if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(described[i])) {
+      return FromKafkaError(rd_kafka_error_code(error),
+                            what + " (" + rd_kafka_error_string(error) + ")");
+    }
+    GroupDescription description;
+    description.state =
+        rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(described[i]));
+    const size_t members = rd_kafka_ConsumerGroupDescription_member_count(described[i]);
+    for (size_t m = 0; m < members; ++m) {
+      const rd_kafka_MemberDescription_t* member =
+          rd_kafka_ConsumerGroupDescription_member(described[i], m);
+      GroupMember out;
+      auto text = [](const char* s) { return s != nullptr ? std::string(s) : std::string(); };
+      out.member_id = text(rd_kafka_MemberDescription_consumer_id(member));
+      out.client_id = text(rd_kafka_MemberDescription_client_id(member));
+      out.group_instance_id = text(rd_kafka_MemberDescription_group_instance_id(member));
+      out.host = text(rd_kafka_MemberDescription_host(member));
+      const rd_kafka_MemberAssignment_t* assignment = rd_kafka_MemberDescription_assignment(member);
+      const rd_kafka_topic_partition_list_t* parts =
+          assignment != nullptr ? rd_kafka_MemberAssignment_partitions(assignment) : nullptr;
+      for (int p = 0; parts != nullptr && p < parts->cnt; ++p) {
+        out.assignment.push_back(
+            PartitionOffset{parts->elems[p].topic, parts->elems[p].partition, -1});
+      }
+      description.members.push_back(std::move(out));
+    }
+    return description;
+  }
+  return Status::Internal(what + ": the answer does not describe the group");
+}
+
 Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
                                             int partition, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;

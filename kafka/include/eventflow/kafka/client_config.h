@@ -49,6 +49,11 @@ enum class ClientRole {
 //! Returns the role's name as messages print it (e.g. "the restore consumer").
 std::string_view ClientRoleName(ClientRole role);
 
+//! The `partitioner` of the project's data producers unless the user sets
+//! one: Java-compatible murmur2 (KeyPartitioner in partitioner.h finds a key's
+//! partition the same way).
+inline constexpr std::string_view kDataProducerPartitioner = "murmur2_random";
+
 //! Which client types a librdkafka property applies to.
 enum class PropertyScope {
   kConsumer,  //!< consumers only (CONFIGURATION.md: C)

@@ -90,6 +90,31 @@ void StartDeleteRecords(rd_kafka_t* client, std::span<const PartitionOffset> off
 //! else the first error naming topic and partition.
 Status DeleteRecordsOutcome(rd_kafka_event_t* event);
 
+//! One member of a consumer group, as the group coordinator describes it.
+struct GroupMember {
+  std::string member_id;          //!< the coordinator's id of the member
+  std::string client_id;          //!< the member's client.id
+  std::string group_instance_id;  //!< static membership id; empty for a dynamic member
+  std::string host;               //!< the address the coordinator sees, e.g. "/127.0.0.1"
+  //! The partitions assigned to the member (topic, partition; offset unused).
+  std::vector<PartitionOffset> assignment;
+};
+
+//! A consumer group as its coordinator describes it.
+struct GroupDescription {
+  //! "Stable", "PreparingRebalance", "CompletingRebalance", "Empty", "Dead"
+  //! or "Unknown".
+  std::string state;
+  std::vector<GroupMember> members;  //!< in the coordinator's order
+};
+
+//! Describes consumer group `group` (members with client id, host and
+//! assignment: DescribeConsumerGroups through the Admin API). A group that
+//! does not exist is described as "Dead" with no members. Returns the
+//! request's error naming the group, TimedOut after `timeout`.
+Result<GroupDescription> DescribeConsumerGroup(rd_kafka_t* client, const std::string& group,
+                                               std::chrono::milliseconds timeout);
+
 //! Asks the partition's leader for its watermarks. Transient answers — no
 //! leader yet (a topic just created), leadership moving (a broker restart),
 //! the broker unreachable — are retried until `timeout`; any other error, or
