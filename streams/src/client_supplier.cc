@@ -5,6 +5,7 @@
 
 #include "eventflow/kafka/client_config.h"
 #include "rdkafka_clients.h"
+#include "streams_metadata_state.h"
 
 namespace eventflow::streams {
 namespace {
@@ -23,6 +24,16 @@ class DefaultClientSupplier final : public KafkaClientSupplier {
          .exactly_once = config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2},
         config.kafka);
     if (!props.ok()) return props.status();
+    if (!config.application_server.empty()) {
+      // How other instances find this one (streams_metadata_state.h): the
+      // endpoint rides in the client id DescribeConsumerGroups reports,
+      // appended to whichever client id applies (the user's kafka.client.id too).
+      auto endpoint = HostInfo::Parse(config.application_server, "application.server");
+      if (!endpoint.ok()) return endpoint.status();
+      const std::string* client_id = props->Find("client.id");
+      props->Set("client.id", StreamsMetadataState::ClientIdWithEndpoint(
+                                  client_id != nullptr ? *client_id : "", *endpoint));
+    }
     return NewRdKafkaConsumer(*props, /*group_member=*/true);
   }
 

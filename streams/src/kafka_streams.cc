@@ -9,6 +9,7 @@
 #include "eventflow/core/log.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
+#include "eventflow/kafka/partitioner.h"
 #include "stream_thread.h"
 #include "thread_shared.h"
 
@@ -247,6 +248,7 @@ Status KafkaStreams::CreateInternalTopics() {
       auto it = internal_partitions.find(shared_->resolve(t));
       if (it != internal_partitions.end()) tasks = std::max(tasks, it->second);
     }
+    shared_->subtopology_tasks[sub.id] = tasks;
     for (const std::string& t : sub.sink_topics) {
       if (!topology_.IsInternalTopic(t)) continue;
       std::vector<TaskId>& writers = shared_->upstream_tasks[shared_->resolve(t)];
@@ -344,6 +346,7 @@ Status KafkaStreams::Start() {
     shared_ = std::move(shared);
   }
   EVENTFLOW_RETURN_IF_ERROR(CreateInternalTopics());
+  PrepareInteractiveQueries();
 
   SetState(State::kRebalancing);
   thread_states_.assign(static_cast<size_t>(config_.num_stream_threads), ThreadState::kCreated);
@@ -362,6 +365,92 @@ Status KafkaStreams::Start() {
   }
   supervisor_ = std::thread([this] { Supervise(); });
   return Status::OK();
+}
+
+void KafkaStreams::PrepareInteractiveQueries() {
+  QueryableStores::Layout layout = QueryableStores::LayoutOf(
+      topology_, shared_->subtopologies, shared_->subtopology_tasks, shared_->resolve);
+  auto stores =
+      std::make_unique<QueryableStores>(std::move(layout.infos), std::move(layout.subtopologies),
+                                        kafka::KeyPartitioner::ForDataProducers(config_.kafka));
+  std::optional<HostInfo> self;
+  if (!config_.application_server.empty()) {
+    // Validate() has parsed it already.
+    auto endpoint = HostInfo::Parse(config_.application_server, "application.server");
+    if (endpoint.ok()) self = *endpoint;
+  }
+  // The group is described through an admin client created on first use
+  // (only when a query needs another instance's tasks).
+  struct Admin {
+    std::mutex mu;
+    kafka::KafkaHandle handle;  // created on first use
+  };
+  auto admin = std::make_shared<Admin>();
+  KafkaClientSupplier* supplier = shared_->client_supplier.get();
+  const StreamsConfig* config = &config_;
+  auto describe = [admin, supplier, config]() -> Result<kafka::GroupDescription> {
+    std::lock_guard<std::mutex> lock(admin->mu);
+    if (!admin->handle) {
+      auto created = supplier->CreateAdmin(*config);
+      if (!created.ok()) return created.status();
+      admin->handle = std::move(*created);
+    }
+    return kafka::DescribeConsumerGroup(admin->handle.get(), config->application_id,
+                                        std::chrono::seconds(5));
+  };
+  auto metadata = std::make_unique<StreamsMetadataState>(
+      stores.get(), std::move(layout.source_topics), std::move(self), std::move(describe));
+  std::lock_guard<std::mutex> lock(mu_);
+  shared_->queryable_stores = std::move(stores);
+  shared_->metadata = std::move(metadata);
+}
+
+Result<const QueryableStores*> KafkaStreams::Queryable() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!shared_ || !shared_->queryable_stores) {
+    return Status::Unavailable("interactive queries: the application has not started");
+  }
+  return shared_->queryable_stores.get();
+}
+
+std::vector<QueryableStoreInfo> KafkaStreams::QueryableStoreInfos() const {
+  auto stores = Queryable();
+  return stores.ok() ? (*stores)->infos() : std::vector<QueryableStoreInfo>{};
+}
+
+Result<ReadOnlyStore> KafkaStreams::Store(const StoreQueryParameters& params) const {
+  auto stores = Queryable();
+  if (!stores.ok()) return stores.status();
+  const QueryableStoreInfo* info = (*stores)->Find(params.store);
+  if (info == nullptr) return Status::NotFound("no store named " + params.store);
+  if (params.partition && (*params.partition < 0 || *params.partition >= info->partitions)) {
+    return Status::InvalidArgument("store " + params.store + " has partitions 0.." +
+                                   std::to_string(info->partitions - 1) + ", not " +
+                                   std::to_string(*params.partition));
+  }
+  return (*stores)->Handle(*info, params.partition);
+}
+
+Result<KeyQueryMetadata> KafkaStreams::QueryMetadataForKey(std::string_view store,
+                                                           std::string_view key) const {
+  auto stores = Queryable();
+  if (!stores.ok()) return stores.status();
+  const QueryableStoreInfo* info = (*stores)->Find(store);
+  if (info == nullptr) return Status::NotFound("no store named " + std::string(store));
+  return shared_->metadata->ForKey(*info, key);
+}
+
+Result<std::vector<StreamsMetadata>> KafkaStreams::StreamsMetadataForStore(
+    std::string_view store) const {
+  auto stores = Queryable();
+  if (!stores.ok()) return stores.status();
+  const QueryableStoreInfo* info = (*stores)->Find(store);
+  if (info == nullptr) return Status::NotFound("no store named " + std::string(store));
+  return shared_->metadata->ForStore(*info);
+}
+
+void KafkaStreams::MarkMetadataStale() const {
+  if (Queryable().ok()) shared_->metadata->MarkStale();
 }
 
 void KafkaStreams::Supervise() {

@@ -337,6 +337,7 @@ Status StreamThread::RecoverFromFailedTransaction(const Status& cause) {
 
 void StreamThread::OnPartitionsAssigned(const TopicPartitionOffsets& partitions) {
   probe_->rebalances.Add(1);
+  if (shared_->metadata) shared_->metadata->OnRebalance();  // tasks moved: describe again
   const Status s = task_manager_->HandleAssignment(partitions);
   if (s.ok()) {
     Log(LogLevel::kInfo, "stream-thread " + name_,
@@ -353,6 +354,7 @@ void StreamThread::OnPartitionsAssigned(const TopicPartitionOffsets& partitions)
 
 void StreamThread::OnPartitionsRevoked(const TopicPartitionOffsets& /*partitions*/) {
   SetState(ThreadState::kRebalancing);
+  if (shared_->metadata) shared_->metadata->OnRebalance();
   const Status s =
       consumer_->AssignmentLost() ? task_manager_->HandleLost() : task_manager_->HandleRevocation();
   const Status unassigned = consumer_->Unassign();

@@ -5,6 +5,8 @@
 #include <cctype>
 
 #include "eventflow/kafka/client_config.h"
+#include "eventflow/kafka/partitioner.h"
+#include "eventflow/streams/store_query.h"
 
 namespace eventflow::streams {
 namespace {
@@ -82,6 +84,16 @@ Status StreamsConfig::Validate() const {
   }
   if (session_timeout.count() < 1000) {
     return Status::InvalidArgument("session.timeout.ms must be at least 1000");
+  }
+  if (!application_server.empty()) {
+    // Other instances find this one's keys by their partition: the
+    // producers' partitioner must place keys.
+    if (auto endpoint = HostInfo::Parse(application_server, "application.server"); !endpoint.ok()) {
+      return endpoint.status();
+    }
+    if (auto partitioner = kafka::KeyPartitioner::ForDataProducers(kafka); !partitioner.ok()) {
+      return partitioner.status().WithContext("application.server is set");
+    }
   }
   // Any value of a property one of the stream threads' clients decides itself
   // (kafka/client_config.h) is refused, even the value it would have.

@@ -127,6 +127,8 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
           std::make_unique<StreamTask>(id, *shared_->topology, shared_->subtopologies[sub->second],
                                        options, producer_->collector());
       EVENTFLOW_RETURN_IF_ERROR(task->Init());
+      // Queryable once restored (below); until then reads answer "restoring".
+      if (shared_->queryable_stores) shared_->queryable_stores->Register(id, task->state_manager());
       created.push_back(task.get());
       it = tasks_.emplace(id, std::move(task)).first;
       ThreadProbe::TaskSlot* slot = probe_->Task(id);
@@ -172,6 +174,9 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
   }
   probe_->restoring_tasks.store(0, std::memory_order_relaxed);
   SampleStores();
+  if (restored.ok() && shared_->queryable_stores) {
+    for (StreamTask* task : created) shared_->queryable_stores->SetRunning(task->task_id());
+  }
   return restored;
 }
 
@@ -363,6 +368,8 @@ void TaskManager::CloseAll() {
     auto slot = slots_.find(id);
     if (slot != slots_.end()) ThreadProbe::Fold(slot->second, *task);
     probe_->DeactivateStores(id);
+    // Waits for interactive reads in progress; later ones answer Unavailable.
+    if (shared_->queryable_stores) shared_->queryable_stores->Unregister(id);
     task->Close();
   }
   tasks_.clear();

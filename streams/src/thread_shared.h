@@ -16,6 +16,8 @@
 #include "eventflow/streams/stream_task.h"
 #include "eventflow/streams/streams_config.h"
 #include "eventflow/streams/topology.h"
+#include "queryable_stores.h"
+#include "streams_metadata_state.h"
 
 namespace eventflow::streams {
 
@@ -63,7 +65,7 @@ class LostRecords {
 };
 
 //! What all threads of an instance share (immutable while they run, except
-//! the thread-safe restore_progress and lost_records).
+//! the thread-safe restore_progress, lost_records, queryable_stores, metadata).
 struct ThreadShared {
   const Topology* topology = nullptr;
   std::vector<Topology::SubTopology> subtopologies;
@@ -76,6 +78,8 @@ struct ThreadShared {
   std::map<std::string, std::vector<TaskId>, std::less<>> upstream_tasks;
   //! Repartition topics (resolved) → partition count (TaskOptions::repartition_sinks).
   std::map<std::string, int, std::less<>> repartition_partitions;
+  //! Sub-topology id → its task count (the partition count of its sources).
+  std::map<int, int> subtopology_tasks;
   //! The instance's state memory (RocksDB block cache, write buffers, record caches).
   std::unique_ptr<state::StateMemoryBudget> memory_budget;
   //! Where the threads get their Kafka clients (the default one wraps librdkafka).
@@ -90,6 +94,11 @@ struct ThreadShared {
   //! thread continues its predecessor's); empty in tests that build their own
   //! threads (each thread then makes its own).
   std::vector<std::shared_ptr<ThreadProbe>> thread_probes;
+  //! Interactive queries: the running tasks' stores (threads register them)
+  //! and where other instances run theirs (threads report rebalances). Set
+  //! before the threads start; nullptr in tests that do not query.
+  std::unique_ptr<QueryableStores> queryable_stores;
+  std::unique_ptr<StreamsMetadataState> metadata;
 };
 
 }  // namespace eventflow::streams

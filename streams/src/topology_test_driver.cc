@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "eventflow/kafka/client_config.h"
+#include "eventflow/kafka/partitioner.h"
 #include "processor_state_manager.h"
+#include "queryable_stores.h"
 
 namespace eventflow::streams {
 
@@ -66,10 +69,24 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
     }
     tasks_.push_back(std::move(task));
   }
+  std::map<int, int> one_task_each;
+  for (const Topology::SubTopology& sub : subtopologies_) one_task_each[sub.id] = 1;
+  QueryableStores::Layout layout =
+      QueryableStores::LayoutOf(topology_, subtopologies_, one_task_each, resolve);
+  queryable_ = std::make_unique<QueryableStores>(
+      std::move(layout.infos), std::move(layout.subtopologies),
+      kafka::KeyPartitioner::Named(kafka::kDataProducerPartitioner, "partitioner"));
+  for (auto& task : tasks_) {
+    queryable_->Register(task->task_id(), task->state_manager());
+    queryable_->SetRunning(task->task_id());
+  }
 }
 
 TopologyTestDriver::~TopologyTestDriver() {
-  for (auto& task : tasks_) task->Close();
+  for (auto& task : tasks_) {
+    if (queryable_) queryable_->Unregister(task->task_id());
+    task->Close();
+  }
   tasks_.clear();
   if (owns_state_dir_) {
     std::error_code ignored;
@@ -181,6 +198,46 @@ std::vector<std::string> TopologyTestDriver::ProducedTopicNames() const {
   std::vector<std::string> names;
   for (const auto& [topic, queue] : outputs_) names.push_back(topic);
   return names;
+}
+
+}  // namespace eventflow::streams
+
+namespace eventflow::streams {
+
+std::vector<QueryableStoreInfo> TopologyTestDriver::QueryableStoreInfos() const {
+  return queryable_ ? queryable_->infos() : std::vector<QueryableStoreInfo>{};
+}
+
+Result<ReadOnlyStore> TopologyTestDriver::Store(const StoreQueryParameters& params) const {
+  const QueryableStoreInfo* info = queryable_ ? queryable_->Find(params.store) : nullptr;
+  if (info == nullptr) return Status::NotFound("no store named " + params.store);
+  if (params.partition && *params.partition != 0) {
+    return Status::InvalidArgument("store " + params.store + " has partition 0 only, not " +
+                                   std::to_string(*params.partition));
+  }
+  return queryable_->Handle(*info, params.partition);
+}
+
+Result<KeyQueryMetadata> TopologyTestDriver::QueryMetadataForKey(std::string_view store,
+                                                                 std::string_view) const {
+  if (queryable_ == nullptr || queryable_->Find(store) == nullptr) {
+    return Status::NotFound("no store named " + std::string(store));
+  }
+  KeyQueryMetadata metadata;
+  metadata.partition = 0;
+  metadata.local = true;
+  return metadata;
+}
+
+Result<std::vector<StreamsMetadata>> TopologyTestDriver::StreamsMetadataForStore(
+    std::string_view store) const {
+  if (queryable_ == nullptr || queryable_->Find(store) == nullptr) {
+    return Status::NotFound("no store named " + std::string(store));
+  }
+  StreamsMetadata local;
+  local.local = true;
+  local.partitions = {0};
+  return std::vector<StreamsMetadata>{local};
 }
 
 }  // namespace eventflow::streams

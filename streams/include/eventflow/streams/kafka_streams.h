@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "eventflow/core/status.h"
+#include "eventflow/streams/store_query.h"
 #include "eventflow/streams/streams_config.h"
 #include "eventflow/streams/streams_metrics.h"
 #include "eventflow/streams/topology.h"
@@ -50,7 +51,7 @@ enum class RuntimeHookPoint {
 //! Called on stream thread `thread` (its index) each time it reaches `point`.
 using RuntimeTestHook = std::function<void(RuntimeHookPoint point, int thread)>;
 
-class KafkaStreams {
+class KafkaStreams final : public StoreQueries {
  public:
   enum class State { kCreated, kRebalancing, kRunning, kPendingShutdown, kNotRunning, kError };
 
@@ -66,7 +67,7 @@ class KafkaStreams {
   using ErrorHandler = std::function<ErrorResponse(const Status&)>;
 
   KafkaStreams(Topology topology, StreamsConfig config);
-  ~KafkaStreams();
+  ~KafkaStreams() override;
   KafkaStreams(const KafkaStreams&) = delete;
   KafkaStreams& operator=(const KafkaStreams&) = delete;
 
@@ -123,6 +124,27 @@ class KafkaStreams {
   //! True when every thread is RUNNING with its tasks restored (none
   //! restoring) and no partition is stalled: what /readyz answers.
   bool ready() const;
+  // Interactive queries (store_query.h). Usable from any thread once Start()
+  // has returned OK; before that they return Unavailable.
+
+  //! Returns the topology's stores with their partition counts (empty before Start()).
+  std::vector<QueryableStoreInfo> QueryableStoreInfos() const override;
+  //! Returns a handle reading `params.store` on this instance (see
+  //! ReadOnlyStore). NotFound for a store the topology does not have.
+  Result<ReadOnlyStore> Store(const StoreQueryParameters& params) const override;
+  //! Where the serialized `key` of `store` lives: its partition and the
+  //! instance running its task. NotFound for an unknown store; the Admin
+  //! API's error when the group cannot be described (and nothing is cached).
+  Result<KeyQueryMetadata> QueryMetadataForKey(std::string_view store,
+                                               std::string_view key) const override;
+  //! The instances (this one first, when it runs any) running partitions of
+  //! `store`, each with its partitions. Errors as QueryMetadataForKey.
+  Result<std::vector<StreamsMetadata>> StreamsMetadataForStore(
+      std::string_view store) const override;
+  //! Tells the metadata cache that an instance it named did not answer (or
+  //! answered that it does not run the task): the next query describes the
+  //! group again.
+  void MarkMetadataStale() const override;
 
   //! Returns the state's name, e.g. "RUNNING".
   static std::string_view StateName(State state);
@@ -131,6 +153,11 @@ class KafkaStreams {
   void OnThreadState(int index, ThreadState state);
   void SetState(State state);
   Status CreateInternalTopics();
+  //! Creates ThreadShared's queryable stores and metadata (after the
+  //! internal topics, whose partition counts it needs).
+  void PrepareInteractiveQueries();
+  //! The queryable stores, or Unavailable before Start().
+  Result<const QueryableStores*> Queryable() const;
   void Supervise();
 
   Topology topology_;

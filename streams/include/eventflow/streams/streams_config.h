@@ -105,6 +105,13 @@ struct StreamsConfig {
   //! restore.timeout.ms: how long restoring a thread's new tasks may take
   //! before the thread fails. Must be positive.
   std::chrono::milliseconds restore_timeout = std::chrono::minutes(5);
+  //! application.server: "host:port" (or "[v6]:port") where this instance
+  //! serves interactive queries (store_query.h). Other instances learn it
+  //! through the consumer group — the stream threads' consumers carry it in
+  //! their client.id, "<client id>@<host>:<port>" — and send queries for the
+  //! keys this instance holds there. Empty (the default): this instance's
+  //! stores can be read locally, but other instances cannot find it.
+  std::string application_server;
   //! librdkafka properties passed through unchanged ("kafka.<property>"); they win.
   kafka::KafkaProperties kafka;
 

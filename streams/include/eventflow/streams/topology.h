@@ -53,6 +53,9 @@ struct StoreSpec {
   std::chrono::milliseconds retention{std::chrono::hours(24)};  //!< window/session stores
   std::chrono::milliseconds segment_interval{0};  //!< 0: max(retention / 2, 60 s)
   bool retain_duplicates = false;      //!< window stores of stream-stream joins
+  //! Window stores of windowed aggregations: the window size (interactive
+  //! queries report window ends); 0 when unknown.
+  std::chrono::milliseconds window_size{0};
 };
 
 class Topology {

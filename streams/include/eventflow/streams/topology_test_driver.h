@@ -19,8 +19,13 @@
 // task consumes (a repartition topic has one partition and one upstream task
 // per writing sub-topology here).
 //
+// Interactive queries (StoreQueries, store_query.h) read the stores' committed
+// state as on a running instance: every store has one partition (0), always
+// local; with commit_every_input = false a write shows only after Commit().
+//
 // Lifecycle: construct (check status()), create topics, pipe and read.
-// Thread-safety: none.
+// Thread-safety: none, except the StoreQueries methods, which may be called
+// from other threads (e.g. an HTTP server's) while the test thread pipes.
 #pragma once
 
 #include <chrono>
@@ -36,6 +41,7 @@
 
 #include "eventflow/core/status.h"
 #include "eventflow/streams/serde.h"
+#include "eventflow/streams/store_query.h"
 #include "eventflow/streams/stream_task.h"
 #include "eventflow/streams/topology.h"
 
@@ -134,7 +140,7 @@ class TestOutputTopic {
   SerdePtr<V> value_serde_;
 };
 
-class TopologyTestDriver final : public RecordCollector {
+class TopologyTestDriver final : public RecordCollector, public StoreQueries {
  public:
   //! Validates the topology and creates one task per sub-topology.
   explicit TopologyTestDriver(const Topology& topology, TestDriverOptions options = {});
@@ -194,6 +200,15 @@ class TopologyTestDriver final : public RecordCollector {
   //! Counters of the task of sub-topology `subtopology`.
   const TaskCounters& Counters(int subtopology) const { return tasks_.at(subtopology)->counters(); }
 
+  // StoreQueries (see the file comment).
+  std::vector<QueryableStoreInfo> QueryableStoreInfos() const override;
+  Result<ReadOnlyStore> Store(const StoreQueryParameters& params) const override;
+  Result<KeyQueryMetadata> QueryMetadataForKey(std::string_view store,
+                                               std::string_view key) const override;
+  Result<std::vector<StreamsMetadata>> StreamsMetadataForStore(
+      std::string_view store) const override;
+  void MarkMetadataStale() const override {}
+
  private:
   Status Send(std::string_view topic, int32_t partition, std::optional<std::string_view> key,
               std::optional<std::string_view> value, int64_t timestamp,
@@ -212,6 +227,7 @@ class TopologyTestDriver final : public RecordCollector {
   int64_t wall_clock_ms_ = 0;
   std::filesystem::path state_dir_;
   bool owns_state_dir_ = false;
+  std::unique_ptr<QueryableStores> queryable_;  // the tasks' stores, for StoreQueries
   Status status_;
 };
 

@@ -68,6 +68,8 @@ struct WindowKind<TimeWindows> {
   }
   //! A window [start, end) closes at end + grace.
   static int64_t CloseAfterEnd(const TimeWindows& windows) { return windows.grace_ms(); }
+  //! The store's windows are [start, start + size).
+  static int64_t WindowSize(const TimeWindows& windows) { return windows.size_ms(); }
   //! Whether the aggregation applies Materialized's caching.
   static constexpr bool kCaches = true;
 };
@@ -96,6 +98,8 @@ struct WindowKind<SlidingWindows> {
   }
   //! A window [start, end] closes at end + 1 + grace.
   static int64_t CloseAfterEnd(const SlidingWindows& windows) { return 1 + windows.grace_ms(); }
+  //! The store's windows are [start, start + d] (the key serde's size).
+  static int64_t WindowSize(const SlidingWindows& windows) { return windows.time_difference_ms(); }
   static constexpr bool kCaches = false;
 };
 
@@ -125,6 +129,8 @@ struct WindowKind<SessionWindows> {
   static int64_t CloseAfterEnd(const SessionWindows& windows) {
     return windows.inactivity_gap_ms() + 1 + windows.grace_ms();
   }
+  //! Sessions carry their own ends.
+  static int64_t WindowSize(const SessionWindows&) { return 0; }
   static constexpr bool kCaches = false;
 };
 
@@ -280,6 +286,7 @@ KTable<Windowed<K>, VA> WindowedKStreamFront<K, V, Windows, Derived>::DoAggregat
   spec.in_memory = materialized.in_memory;
   spec.logging = materialized.logging;
   spec.retention = Kind::Retention(windows_, materialized.retention, *builder, operation);
+  spec.window_size = std::chrono::milliseconds(Kind::WindowSize(windows_));
   builder->topology().AddStateStore(std::move(spec), {nodes.name});
   auto info = std::make_shared<WindowedTableInfo>();
   info->close_after_end_ms = Kind::CloseAfterEnd(windows_);
