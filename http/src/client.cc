@@ -129,6 +129,7 @@ Result<Response> Fetch(std::string_view host, int port, std::string_view target,
     request += "Content-Length: " + std::to_string(options.body.size()) + "\r\n";
   }
   if (!options.content_type.empty()) request += "Content-Type: " + options.content_type + "\r\n";
+  for (const auto& [name, value] : options.headers) request += name + ": " + value + "\r\n";
   request += "\r\n";
   request += options.body;
   if (!internal::WriteAll(fd, request, deadline)) {

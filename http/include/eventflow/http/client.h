@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "eventflow/core/status.h"
 #include "eventflow/http/message.h"
@@ -18,6 +19,7 @@ struct FetchOptions {
   std::string method = "GET";  //!< request method
   std::string body{};          //!< request body (sent with Content-Length when not empty)
   std::string content_type{};  //!< Content-Type of the body (none when empty)
+  std::vector<Field> headers{};  //!< further request headers, e.g. {"X-Forwarded-For", "..."}
   //! Bound on the whole exchange: connect, send, and read the response.
   std::chrono::milliseconds timeout{5000};
   //! Largest response accepted (head and body).
