@@ -1,14 +1,18 @@
 #include "eventflow_tool.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "eventflow/cli/values.h"
 #include "eventflow/core/log.h"
 #include "eventflow/kafka/client_config.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
+#include "eventflow/queries/query_service.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/shutdown.h"
 #include "metrics_server.h"
@@ -112,6 +116,8 @@ int Run(cli::Tool& tool, const std::vector<std::string>& args) {
   if (Status st = topology.Validate(); !st.ok()) return tool.Fail(st);
 
   // Bind the HTTP port before touching Kafka, so that a taken port fails fast.
+  // The query service outlives the server that calls it.
+  std::unique_ptr<queries::QueryService> queries;
   std::unique_ptr<MetricsServer> http;
   const std::string instance = s.config.EffectiveInstanceId();
   if (s.http_port > 0) {
@@ -119,6 +125,10 @@ int Run(cli::Tool& tool, const std::vector<std::string>& args) {
         MetricsServer::Start(s.http_address, s.http_port, s.config.application_id, instance);
     if (!server.ok()) return tool.Fail(server.status());
     http = std::move(*server);
+    queries::QueryServiceOptions query_options;
+    query_options.codecs = topologies::PipelineStoreCodecs();
+    queries = std::make_unique<queries::QueryService>(std::move(query_options));
+    queries->RegisterRoutes(http->http());
   }
 
   Log(LogLevel::kInfo, "eventflow",
@@ -138,7 +148,15 @@ int Run(cli::Tool& tool, const std::vector<std::string>& args) {
     if (http) http->Attach(nullptr);
     return tool.Fail(st);
   }
+  if (queries) {
+    auto self = streams::HostInfo::Parse(s.config.application_server, "--application-server");
+    queries->Attach(&app, self.ok() ? std::optional<streams::HostInfo>(*self) : std::nullopt);
+    Log(LogLevel::kInfo, "eventflow",
+        "serving interactive queries on /stores; other instances reach this one at " +
+            s.config.application_server);
+  }
   const int rc = streams::RunUntilSignalled(app);
+  if (queries) queries->Attach(nullptr, std::nullopt);  // waits for queries in progress
   if (http) http->Attach(nullptr);
   return rc;
 }
@@ -169,8 +187,9 @@ po::options_description RunOptionsDescription() {
       ("repartition-purge-interval-ms", po::value<int64_t>()->default_value(30'000), "how often committed records are deleted from repartition topics (0: never)")
       ("partition-stall-timeout-ms", po::value<int64_t>()->default_value(120'000), "a partition with records to read and none read for this long is stalled: ERROR, counted, /readyz 503 (0: off)")
       ("state-memory-bytes", po::value<std::string>()->default_value("512MiB"), "RocksDB and record-cache memory of the instance, in bytes or with a unit (KiB, MiB, GiB)")
-      ("http-port", po::value<int>()->default_value(0), "serve /metrics, /healthz, /readyz on this port (0: off)")
+      ("http-port", po::value<int>()->default_value(0), "serve /metrics, /healthz, /readyz and interactive queries (/stores) on this port (0: off)")
       ("http-address", po::value<std::string>()->default_value("127.0.0.1"), "address the HTTP server binds")
+      ("application-server", po::value<std::string>(), "host:port where other instances reach this one's interactive queries (default: --http-address:--http-port, the host name when the address is 0.0.0.0 or ::; needs --http-port)")
       ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off (default $EVENTFLOW_LOG_LEVEL, else info)");
   // clang-format on
   return desc;
@@ -225,6 +244,24 @@ Result<RunSettings> RunSettingsFrom(const cli::CommandLine& line) {
   s.http_port = vm["http-port"].as<int>();
   EVENTFLOW_RETURN_IF_ERROR(cli::CheckInRange("--http-port", s.http_port, 0, 65535));
   s.http_address = vm["http-address"].as<std::string>();
+  if (vm.count("application-server")) {
+    if (s.http_port == 0) {
+      return Status::InvalidArgument(
+          "--application-server: interactive queries are served on the HTTP port; set "
+          "--http-port too");
+    }
+    auto endpoint = streams::HostInfo::Parse(vm["application-server"].as<std::string>(),
+                                             "--application-server");
+    if (!endpoint.ok()) return endpoint.status();
+    config.application_server = endpoint->ToString();
+  } else if (s.http_port > 0) {
+    streams::HostInfo endpoint{s.http_address, s.http_port};
+    if (s.http_address == "0.0.0.0" || s.http_address == "::") {
+      char host[256] = {0};  // every interface: advertise the host's name
+      if (::gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0') endpoint.host = host;
+    }
+    config.application_server = endpoint.ToString();
+  }
   EVENTFLOW_RETURN_IF_ERROR(config.Validate());
   return s;
 }

@@ -8,7 +8,9 @@
 // `run` turns flags and environment into PipelineOptions + StreamsConfig, then
 // KafkaStreams::Start() and RunUntilSignalled(). Instances started with the
 // same --application-id form one consumer group and split the tasks (give each
-// a distinct --instance-id).
+// a distinct --instance-id). With --http-port, the port also serves
+// interactive queries of the pipeline's stores (/stores, eventflow/queries);
+// each instance advertises --application-server to the others.
 //
 // Exit codes (cli::ExitCode): 0 after a clean shutdown, 2 for a bad setting
 // (the message names it), 1 for any other failure.
@@ -30,8 +32,10 @@ struct RunSettings {
   streams::StreamsConfig config;                        //!< validated
   int partitions = 3;            //!< of input and output topics created when missing
   int64_t topic_retention_ms = -1;  //!< retention.ms of those topics
-  int http_port = 0;             //!< /metrics, /healthz, /readyz (0: off)
+  int http_port = 0;                //!< /metrics, /healthz, /readyz, /stores (0: off)
   std::string http_address;      //!< address the HTTP server binds
+  // config.application_server: --application-server, else --http-address:--http-port
+  // (the host name when the address is 0.0.0.0 or ::); empty without --http-port.
 };
 
 //! The options of `eventflow run` (its --help).

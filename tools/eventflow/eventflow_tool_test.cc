@@ -49,6 +49,19 @@ TEST(EventflowToolTest, DefaultsFlagsAndEnvironment) {
             size_t{512} << 20);
 }
 
+TEST(EventflowToolTest, ApplicationServerDefaultsToTheHttpEndpoint) {
+  EXPECT_EQ(Parse({})->config.application_server, "") << "no HTTP port, no queries";
+  EXPECT_EQ(Parse({"--http-port", "18081"})->config.application_server, "127.0.0.1:18081");
+  EXPECT_EQ(Parse({"--http-port", "18081", "--http-address", "::1"})->config.application_server,
+            "[::1]:18081");
+  auto any = Parse({"--http-port", "18081", "--http-address", "0.0.0.0"});
+  ASSERT_TRUE(any.ok());
+  EXPECT_NE(any->config.application_server.rfind("0.0.0.0", 0), 0u) << "the host name instead";
+  EXPECT_EQ(Parse({"--http-port", "18081", "--application-server", "app-1.example:80"})
+                ->config.application_server,
+            "app-1.example:80");
+}
+
 TEST(EventflowToolTest, BadValuesNameTheSetting) {
   struct Case {
     std::vector<std::string> args;
@@ -67,6 +80,9 @@ TEST(EventflowToolTest, BadValuesNameTheSetting) {
       {{"--partition-stall-timeout-ms", "-1"}, "partition.stall.timeout.ms"},
       {{"--kafka", "group.id=g"}, "kafka.group.id is set by the runtime"},
       {{"--kafka=isolation.level=read_uncommitted"}, "kafka.isolation.level is set by the runtime"},
+      {{"--application-server", "h:1"}, "--application-server: interactive queries are served"},
+      {{"--http-port", "8080", "--application-server", "h"}, "--application-server: \"h\" is not"},
+      {{"--http-port", "8080", "--kafka.partitioner=random"}, "kafka.partitioner"},
   };
   for (const Case& c : cases) {
     auto s = Parse(c.args);

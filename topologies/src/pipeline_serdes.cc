@@ -8,6 +8,7 @@
 
 #include "eventflow/core/event_codec.h"
 #include "eventflow/core/table_format.h"
+#include "eventflow/topologies/pipeline.h"
 
 namespace eventflow::topologies::internal {
 namespace {
@@ -357,3 +358,42 @@ SerdePtr<std::optional<AttributionRow>> AttributionValueSerde() {
 }
 
 }  // namespace eventflow::topologies::internal
+
+namespace eventflow::topologies {
+
+std::map<std::string, streams::StoreCodec> PipelineStoreCodecs() {
+  using streams::StoreCodec;
+  using Key = StoreCodec::Key;
+  using Value = StoreCodec::Value;
+  std::map<std::string, StoreCodec> codecs;
+  StoreCodec revenue = StoreCodec::Of(Key::kString, Value::kBytes);
+  revenue.render_value = [](std::string_view bytes, std::string* json) {
+    internal::RevenueAggregate agg;
+    if (!internal::RevenueAggregateSerde()->Deserialize(bytes, &agg).ok() || agg.order_count <= 0) {
+      StoreCodec::Of(Key::kString, Value::kBytes).render_value(bytes, json);
+      return;
+    }
+    json->append("{\"total_revenue\":\"");
+    AppendContractDecimal(agg.total_cents, json);
+    json->append("\",\"order_count\":");
+    internal::AppendInt(agg.order_count, json);
+    json->append(",\"avg_order_value\":\"");
+    AppendContractDecimal(internal::AverageCentsHalfUp(agg.total_cents, agg.order_count), json);
+    json->append("\"}");
+  };
+  codecs["revenue-by-currency-store"] = std::move(revenue);
+  codecs["funnel-views-store"] = StoreCodec::Of(Key::kString, Value::kInt64);
+  codecs["funnel-orders-store"] = StoreCodec::Of(Key::kString, Value::kInt64);
+  StoreCodec attribution = StoreCodec::Of(Key::kString, Value::kBytes);
+  attribution.render_value = [](std::string_view bytes, std::string* json) {
+    internal::AttributionRow row;
+    if (!internal::AttributionRowSerde()->Deserialize(bytes, &row).ok() ||
+        !internal::AttributionValueSerde()->Serialize(row, json)) {
+      StoreCodec::Of(Key::kString, Value::kBytes).render_value(bytes, json);
+    }
+  };
+  codecs["attribution-store"] = std::move(attribution);
+  return codecs;
+}
+
+}  // namespace eventflow::topologies

@@ -57,6 +57,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,7 @@
 #include "eventflow/core/event.h"
 #include "eventflow/core/status.h"
 #include "eventflow/streams/kstream.h"
+#include "eventflow/streams/store_codec.h"
 #include "eventflow/streams/streams_builder.h"
 
 namespace eventflow::topologies {
@@ -122,6 +124,17 @@ class PipelineInputs {
   std::optional<streams::KStream<std::string, Order>> orders_;
   std::optional<streams::KStream<std::string, ProductView>> views_;
 };
+
+//! Interactive queries (eventflow/queries): how the pipeline's stores read
+//! keys from URLs and show their values, by store name —
+//!   revenue-by-currency-store  key: a currency ("EUR"); window value:
+//!       {"total_revenue":"12.50","order_count":3,"avg_order_value":"4.17"}
+//!   funnel-views-store, funnel-orders-store  key: a userId; window value:
+//!       the user's product views / orders in the window (a number)
+//!   attribution-store  key: an orderId; value: the order_attribution row
+//!       as the output contract writes it
+//! (Stores not listed use StoreCodec::Default().)
+std::map<std::string, streams::StoreCodec> PipelineStoreCodecs();
 
 //! Adds orders_raw (see the file comment) to the inputs' builder.
 void AddOrdersRaw(PipelineInputs& inputs);
