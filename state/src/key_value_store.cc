@@ -13,8 +13,6 @@ using internal::EngineWrite;
 using internal::kDefaultPartition;
 using internal::StorageEngine;
 
-constexpr std::string_view kKeyValueFormat = "eventflow.kv.v1";
-
 // The read path of the store and of its committed views, over either reader.
 Status GetKey(EngineReader& reader, std::string_view key, std::string* value) {
   return reader.Get(kDefaultPartition, key, value);
@@ -43,8 +41,8 @@ class KeyValueViewImpl final : public KeyValueStoreView {
 class KeyValueStoreImpl final : public internal::StoreBase<KeyValueStore> {
  public:
   KeyValueStoreImpl(const StoreOptions& options, std::unique_ptr<StorageEngine> engine)
-      : StoreBase(options.name, std::string(kKeyValueFormat), std::move(engine),
-                  options.changelog_writer) {}
+      : StoreBase(options.name, std::string(kKeyValueStoreFormat), std::move(engine),
+                  options.changelog_writer, options.description) {}
 
   Status Open() { return OpenBase(); }
 

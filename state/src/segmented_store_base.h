@@ -98,9 +98,10 @@ class SegmentedStoreBase : public StoreBase<Interface> {
 
  protected:
   SegmentedStoreBase(std::string name, std::string format, std::unique_ptr<StorageEngine> engine,
-                     ChangelogWriter* changelog, int64_t retention, int64_t interval,
-                     bool retain_duplicates)
-      : StoreBase<Interface>(std::move(name), std::move(format), std::move(engine), changelog),
+                     ChangelogWriter* changelog, StoreDescription description, int64_t retention,
+                     int64_t interval, bool retain_duplicates)
+      : StoreBase<Interface>(std::move(name), std::move(format), std::move(engine), changelog,
+                             std::move(description)),
         retention_(retention),
         interval_(interval),
         retain_duplicates_(retain_duplicates) {}

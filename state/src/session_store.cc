@@ -14,7 +14,6 @@ using internal::EngineReader;
 using internal::SegmentScanner;
 using internal::StorageEngine;
 
-constexpr std::string_view kSessionFormat = "eventflow.session.v1";
 constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
 
 // Sessions of the scanned segments with end in [earliest_end, latest_end] and
@@ -111,8 +110,8 @@ class SessionStoreImpl final : public internal::SegmentedStoreBase<SessionStore>
  public:
   SessionStoreImpl(const StoreOptions& options, std::unique_ptr<StorageEngine> engine,
                    int64_t retention, int64_t interval)
-      : SegmentedStoreBase(options.name, std::string(kSessionFormat), std::move(engine),
-                           options.changelog_writer, retention, interval,
+      : SegmentedStoreBase(options.name, std::string(kSessionStoreFormat), std::move(engine),
+                           options.changelog_writer, options.description, retention, interval,
                            /*retain_duplicates=*/false) {}
 
   Status Open() { return OpenSegmented(); }

@@ -1,8 +1,10 @@
 // StoreBase<Interface>: the StateStore half shared by every store — name,
 // changelog writer, the committed offset and its status, store-format check,
-// commit/restore/wipe with metadata — over a StorageEngine.
+// the StoreDescription record, commit/restore/wipe with metadata (offset and
+// commit time) — over a StorageEngine.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,16 +35,18 @@ class StoreBase : public Interface {
 
  protected:
   StoreBase(std::string name, std::string format, std::unique_ptr<StorageEngine> engine,
-            ChangelogWriter* changelog)
+            ChangelogWriter* changelog, StoreDescription description)
       : name_(std::move(name)),
         format_(std::move(format)),
         engine_(std::move(engine)),
-        changelog_(changelog) {}
+        changelog_(changelog),
+        description_(std::move(description)) {}
 
   StorageEngine& engine() { return *engine_; }
   const StorageEngine& engine() const { return *engine_; }
 
-  //! Checks (or, in a new store, writes) the store format and loads the offset.
+  //! Checks (or, in a new store, writes) the store format, records the
+  //! description and loads the offset.
   Status OpenBase() {
     std::string stored;
     Status s = engine_->GetMeta(kMetaStoreFormat, &stored);
@@ -55,6 +59,7 @@ class StoreBase : public Interface {
       return Status::InvalidArgument("store '" + name_ + "' holds '" + stored +
                                      "' data, cannot open it as '" + format_ + "'");
     }
+    EVENTFLOW_RETURN_IF_ERROR(RecordDescription());
     return LoadOffset();
   }
 
@@ -102,10 +107,38 @@ class StoreBase : public Interface {
   std::string Context() const { return "store '" + name_ + "'"; }
 
  private:
+  // Writes the description fields whose stored value differs (once per open).
+  Status RecordDescription() {
+    std::string window_size, partition;
+    EncodeInt64(description_.window_size_ms, &window_size);
+    EncodeInt64(description_.changelog_partition, &partition);
+    const MetaWrite wanted[] = {{kMetaKeySerde, description_.key_serde},
+                                {kMetaValueSerde, description_.value_serde},
+                                {kMetaWindowSize, window_size},
+                                {kMetaChangelogTopic, description_.changelog_topic},
+                                {kMetaChangelogPartition, partition}};
+    std::vector<MetaWrite> changed;
+    std::string stored;
+    for (const MetaWrite& w : wanted) {
+      Status s = engine_->GetMeta(w.name, &stored);
+      if (s.ok() && stored == w.value) continue;
+      if (!s.ok() && !s.IsNotFound()) return s;
+      changed.push_back(w);
+    }
+    if (changed.empty()) return Status::OK();
+    return engine_->WriteDirect({}, changed);
+  }
+
   std::span<const MetaWrite> WithOffset(int64_t offset, std::span<const MetaWrite> extra) {
     EncodeInt64(offset, &offset_bytes_);
+    // Per commit, not per record: one clock read and one small metadata entry.
+    EncodeInt64(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count(),
+                &committed_at_bytes_);
     meta_.clear();
     meta_.push_back({kMetaChangelogOffset, offset_bytes_});
+    meta_.push_back({kMetaCommittedAt, committed_at_bytes_});
     meta_.insert(meta_.end(), extra.begin(), extra.end());
     return meta_;
   }
@@ -137,9 +170,11 @@ class StoreBase : public Interface {
   std::string format_;
   std::unique_ptr<StorageEngine> engine_;
   ChangelogWriter* changelog_;
+  const StoreDescription description_;
   std::optional<int64_t> offset_;
   Status offset_status_;
   std::string offset_bytes_;
+  std::string committed_at_bytes_;
   std::vector<MetaWrite> meta_;
 };
 

@@ -13,8 +13,6 @@ using internal::EngineReader;
 using internal::SegmentScanner;
 using internal::StorageEngine;
 
-constexpr std::string_view kWindowFormat = "eventflow.window.v1";
-constexpr std::string_view kWindowDuplicatesFormat = "eventflow.window-duplicates.v1";
 constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
 
 // Windows of the scanned segments whose start lies in [from, to].
@@ -130,8 +128,10 @@ class WindowStoreImpl final : public internal::SegmentedStoreBase<WindowStore> {
   WindowStoreImpl(const StoreOptions& options, std::unique_ptr<StorageEngine> engine,
                   int64_t retention, int64_t interval, bool retain_duplicates)
       : SegmentedStoreBase(
-            options.name, std::string(retain_duplicates ? kWindowDuplicatesFormat : kWindowFormat),
-            std::move(engine), options.changelog_writer, retention, interval, retain_duplicates) {}
+            options.name,
+            std::string(retain_duplicates ? kWindowDuplicatesStoreFormat : kWindowStoreFormat),
+            std::move(engine), options.changelog_writer, options.description, retention, interval,
+            retain_duplicates) {}
 
   Status Open() { return OpenSegmented(); }
 

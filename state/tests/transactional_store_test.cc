@@ -12,6 +12,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -94,6 +95,95 @@ TEST_F(TransactionalStoreTest, LayoutIsStateDirApplicationTaskStore) {
   std::string format;
   ASSERT_TRUE(raw.db().Get({}, raw.cf(kMetaColumnFamily), kMetaStoreFormat, &format).ok());
   EXPECT_EQ(format, "eventflow.kv.v1");
+}
+
+// 8-byte big-endian integer metadata, as the stores write it.
+int64_t BigEndian(const std::string& bytes) {
+  EXPECT_EQ(bytes.size(), 8u);
+  uint64_t u = 0;
+  for (unsigned char c : bytes) u = (u << 8) | c;
+  return static_cast<int64_t>(u);
+}
+
+TEST_F(TransactionalStoreTest, DescriptionIsRecordedAtOpenAndRewrittenOnlyWhenItChanges) {
+  StoreOptions options = Options();
+  options.description.key_serde = "string";
+  options.description.value_serde = "int64";
+  options.description.window_size_ms = 300000;
+  options.description.changelog_topic = "app-counts-changelog";
+  options.description.changelog_partition = 1;
+  { Unwrap(OpenKeyValueStore(options)); }
+  uint64_t sequence = 0;
+  {
+    RawDb raw(Path());
+    auto meta = [&](std::string_view key) {
+      std::string value;
+      EXPECT_TRUE(raw.db().Get({}, raw.cf(kMetaColumnFamily), key, &value).ok()) << key;
+      return value;
+    };
+    EXPECT_EQ(meta(kMetaKeySerde), "string");
+    EXPECT_EQ(meta(kMetaValueSerde), "int64");
+    EXPECT_EQ(BigEndian(meta(kMetaWindowSize)), 300000);
+    EXPECT_EQ(meta(kMetaChangelogTopic), "app-counts-changelog");
+    EXPECT_EQ(BigEndian(meta(kMetaChangelogPartition)), 1);
+    sequence = raw.db().GetLatestSequenceNumber();
+  }
+  // The same description again: nothing is written.
+  { Unwrap(OpenKeyValueStore(options)); }
+  {
+    RawDb raw(Path());
+    EXPECT_EQ(raw.db().GetLatestSequenceNumber(), sequence);
+  }
+  // A changed one is rewritten.
+  options.description.value_serde = "json";
+  { Unwrap(OpenKeyValueStore(options)); }
+  RawDb raw(Path());
+  std::string value;
+  ASSERT_TRUE(raw.db().Get({}, raw.cf(kMetaColumnFamily), kMetaValueSerde, &value).ok());
+  EXPECT_EQ(value, "json");
+  EXPECT_GT(raw.db().GetLatestSequenceNumber(), sequence);
+}
+
+TEST_F(TransactionalStoreTest, CommitAndRestoreRecordTheirWallClockTime) {
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto committed_at = [&] {
+    RawDb raw(Path());
+    std::string value;
+    EXPECT_TRUE(raw.db().Get({}, raw.cf(kMetaColumnFamily), kMetaCommittedAt, &value).ok());
+    return BigEndian(value);
+  };
+  int64_t before = 0, after = 0;
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Put("a", "1", 0).ok());
+    before = now_ms();
+    ASSERT_TRUE(store->Commit(5).ok());
+    after = now_ms();
+  }
+  const int64_t first = committed_at();
+  EXPECT_GE(first, before);
+  EXPECT_LE(first, after);
+  {
+    // A commit that changes nothing keeps the time of the last one that did.
+    auto store = Open();
+    ASSERT_TRUE(store->Commit(5).ok());
+  }
+  EXPECT_EQ(committed_at(), first);
+  {
+    auto store = Open();
+    const std::string key = "b", value = "2";
+    std::vector<ChangelogRecord> records = {{key, value}};
+    before = now_ms();
+    ASSERT_TRUE(store->RestoreBatch(records, 6).ok());
+    after = now_ms();
+  }
+  const int64_t restored = committed_at();
+  EXPECT_GE(restored, before);
+  EXPECT_LE(restored, after);
 }
 
 TEST_F(TransactionalStoreTest, ANewStoreHasNoOffset) {

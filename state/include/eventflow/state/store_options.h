@@ -13,7 +13,9 @@
 //   "default"          KeyValueStore data: store key -> store value, byte order.
 //                      Empty in window and session stores.
 //   "eventflow.meta"   the store's metadata, written atomically with the data
-//                      (keys kMeta* below; integers are 8-byte big-endian).
+//                      (keys kMeta* below; integers are 8-byte big-endian),
+//                      and its StoreDescription (what its bytes mean, for
+//                      tools such as eventflow-state), written when opened.
 //   "segment.<start>"  window/session stores: one column family per time
 //                      segment, <start> = the segment's first millisecond in
 //                      decimal (a multiple of the segment interval). Keys are
@@ -54,6 +56,25 @@ inline constexpr std::string_view kMetaSegmentInterval = "segment_interval_ms";
 inline constexpr std::string_view kMetaExpiryHorizon = "expiry_horizon_ms";
 //! Meta key: next duplicate sequence number of a window store that retains duplicates.
 inline constexpr std::string_view kMetaNextSequence = "next_sequence";
+//! Meta key: wall-clock time (epoch ms, 8-byte BE int64) of the last Commit or
+//! RestoreBatch that wrote to the store; a Commit that changes nothing keeps it.
+inline constexpr std::string_view kMetaCommittedAt = "committed_at_ms";
+//! Meta key: StoreDescription::key_serde.
+inline constexpr std::string_view kMetaKeySerde = "key_serde";
+//! Meta key: StoreDescription::value_serde.
+inline constexpr std::string_view kMetaValueSerde = "value_serde";
+//! Meta key: StoreDescription::window_size_ms (8-byte BE int64).
+inline constexpr std::string_view kMetaWindowSize = "window_size_ms";
+//! Meta key: StoreDescription::changelog_topic.
+inline constexpr std::string_view kMetaChangelogTopic = "changelog_topic";
+//! Meta key: StoreDescription::changelog_partition (8-byte BE int64).
+inline constexpr std::string_view kMetaChangelogPartition = "changelog_partition";
+
+//! The value of kMetaStoreFormat of each kind of store.
+inline constexpr std::string_view kKeyValueStoreFormat = "eventflow.kv.v1";
+inline constexpr std::string_view kWindowStoreFormat = "eventflow.window.v1";
+inline constexpr std::string_view kWindowDuplicatesStoreFormat = "eventflow.window-duplicates.v1";
+inline constexpr std::string_view kSessionStoreFormat = "eventflow.session.v1";
 
 //! Where a store keeps its data.
 enum class StoreBackend {
@@ -64,6 +85,27 @@ enum class StoreBackend {
 //! User tuning of a RocksDB store's options, applied after every EventFlow
 //! setting (memory budget included), like Kafka's rocksdb.config.setter.
 using RocksDbConfigSetter = std::function<void(std::string_view store_name, rocksdb::Options&)>;
+
+//! What a store's bytes mean, for tools that read a state directory
+//! (eventflow-state decodes keys and values with it). The store records it in
+//! its metadata when it is opened (kMetaKeySerde ...; a field whose stored
+//! value differs is rewritten, nothing is written when all match) and never
+//! reads it itself. Empty / 0 / -1 fields mean "not known". Plain values.
+struct StoreDescription {
+  //! Serde name of the keys (streams' Serde::Name(): "string", "int64",
+  //! "windowed<string>", ...). Window and session stores: the user key's serde
+  //! (the window is in the composite key, store_keys.h).
+  std::string key_serde;
+  //! Serde name of the values.
+  std::string value_serde;
+  //! Window size in ms of a windowed aggregation's window store (a window is
+  //! [start, start + size)); 0 when not windowed or not known.
+  int64_t window_size_ms = 0;
+  //! The store's changelog topic; "" when not logged.
+  std::string changelog_topic;
+  //! The store's changelog partition (the task's partition); -1 when not logged.
+  int32_t changelog_partition = -1;
+};
 
 //! How to open one store of one task. Plain values; copy freely.
 struct StoreOptions {
@@ -89,6 +131,8 @@ struct StoreOptions {
   bool sync_commit = false;
   //! Applied last to the RocksDB options. Default: none.
   RocksDbConfigSetter rocksdb_config_setter;
+  //! Recorded in the store's metadata for tools. Default: nothing known.
+  StoreDescription description;
 };
 
 //! Returns <state_dir>/<application_id>/<task_id>/<name>, or InvalidArgument
