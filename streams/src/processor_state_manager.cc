@@ -63,12 +63,17 @@ Status ProcessorStateManager::Open(RecordCollector* collector, const int64_t* wa
     options.task_id = task_.ToString();
     options.memory_budget = options_.memory_budget;
     options.rocksdb_config_setter = options_.rocksdb_config_setter;
+    options.description.key_serde = spec->key_serde;
+    options.description.value_serde = spec->value_serde;
+    options.description.window_size_ms = spec->window_size_ms;
     if (spec->logging) {
       Changelog changelog{name, ChangelogTopic(options_.application_id, spec->name),
                           task_.partition, spec->kind != StoreSpec::Kind::kKeyValue};
       changelog_writers_.push_back(std::make_unique<TaskChangelogWriter>(
           changelog.topic, changelog.partition, collector, wall_clock));
       options.changelog_writer = changelog_writers_.back().get();
+      options.description.changelog_topic = changelog.topic;
+      options.description.changelog_partition = changelog.partition;
       changelogs_.push_back(std::move(changelog));
     }
     auto open = [&]() -> Result<std::unique_ptr<state::StateStore>> {

@@ -55,7 +55,7 @@ QueryableStores::Layout QueryableStores::LayoutOf(
       if (std::find(sub.stores.begin(), sub.stores.end(), store.name) == sub.stores.end()) continue;
       auto count = tasks.find(sub.id);
       layout.infos.push_back(QueryableStoreInfo{
-          store.name, store.kind, count != tasks.end() ? count->second : 0, store.window_size});
+          store.name, store.kind, count != tasks.end() ? count->second : 0, std::chrono::milliseconds(store.window_size_ms)});
       layout.subtopologies.push_back(sub.id);
       std::vector<std::string> topics;
       for (const std::string& t : sub.source_topics) topics.push_back(resolve(t));

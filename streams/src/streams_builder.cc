@@ -155,9 +155,11 @@ StreamJoinNames InternalStreamsBuilder::DrawStreamJoinNames(
   return names;
 }
 
-void InternalStreamsBuilder::AddStreamJoinStores(const StreamJoinNames& names,
-                                                 int64_t retention_ms, bool in_memory,
-                                                 bool logging) {
+void InternalStreamsBuilder::AddStreamJoinStores(const StreamJoinNames& names, int64_t retention_ms,
+                                                 bool in_memory, bool logging,
+                                                 std::string_view key_serde,
+                                                 std::string_view this_value_serde,
+                                                 std::string_view other_value_serde) {
   auto store_spec = [&](const std::string& store_name, bool duplicates) {
     StoreSpec s;
     s.name = store_name;
@@ -168,11 +170,16 @@ void InternalStreamsBuilder::AddStreamJoinStores(const StreamJoinNames& names,
     s.retain_duplicates = duplicates;
     return s;
   };
-  topology_.AddStateStore(store_spec(names.this_store, true),
-                          {names.this_windowed, names.join_other});
-  topology_.AddStateStore(store_spec(names.other_store, true),
-                          {names.other_windowed, names.join_this});
+  StoreSpec this_store = store_spec(names.this_store, true);
+  this_store.key_serde = key_serde;
+  this_store.value_serde = this_value_serde;
+  StoreSpec other_store = store_spec(names.other_store, true);
+  other_store.key_serde = key_serde;
+  other_store.value_serde = other_value_serde;
+  topology_.AddStateStore(std::move(this_store), {names.this_windowed, names.join_other});
+  topology_.AddStateStore(std::move(other_store), {names.other_windowed, names.join_this});
   if (names.outer_store) {
+    // Its keys and values are the join's own layout (side tag, times), not a serde's.
     topology_.AddStateStore(store_spec(*names.outer_store, false),
                             {names.join_this, names.join_other});
   }

@@ -271,6 +271,8 @@ KTable<K, VA> KGroupedStream<K, V>::DoAggregate(std::string_view operation,
   spec.kind = StoreSpec::Kind::kKeyValue;
   spec.in_memory = materialized.in_memory;
   spec.logging = materialized.logging;
+  spec.key_serde = nodes.key_serde->Name();
+  spec.value_serde = nodes.value_serde->Name();
   topology.AddStateStore(std::move(spec), {nodes.name});
   return KTable<K, VA>(builder_, std::move(nodes.name), std::move(nodes.key_serde),
                        std::move(nodes.value_serde), nodes.store);

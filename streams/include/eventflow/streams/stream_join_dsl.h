@@ -220,7 +220,8 @@ auto KStream<K, V>::DoStreamJoin(std::string_view operation, const KStream<K, V2
       {names.join_this, names.join_other});
   builder_->AddStreamJoinStores(names,
                                 windows.before_ms() + windows.after_ms() + windows.grace_ms(),
-                                joined.in_memory, joined.logging);
+                                joined.in_memory, joined.logging, key_serde->Name(),
+                                value_serde->Name(), other_value_serde->Name());
   return KStream<K, VR>(builder_, names.merge, key_serde, nullptr);
 }
 

@@ -164,6 +164,8 @@ KTable<K, V> StreamsBuilder::Table(std::string topic, const Consumed<K, V>& cons
     spec.kind = StoreSpec::Kind::kKeyValue;
     spec.in_memory = materialized.in_memory;
     spec.logging = materialized.logging;
+    spec.key_serde = key_serde->Name();
+    spec.value_serde = value_serde->Name();
     topology.AddStateStore(std::move(spec), {table_source});
   }
   return KTable<K, V>(internal_.get(), table_source, std::move(key_serde), std::move(value_serde),

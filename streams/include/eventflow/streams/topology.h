@@ -53,9 +53,15 @@ struct StoreSpec {
   std::chrono::milliseconds retention{std::chrono::hours(24)};  //!< window/session stores
   std::chrono::milliseconds segment_interval{0};  //!< 0: max(retention / 2, 60 s)
   bool retain_duplicates = false;      //!< window stores of stream-stream joins
-  //! Window stores of windowed aggregations: the window size (interactive
-  //! queries report window ends); 0 when unknown.
-  std::chrono::milliseconds window_size{0};
+  //! What the store's bytes mean, recorded in its metadata for eventflow-state
+  //! (state::StoreDescription): the DSL sets the serde names (Serde::Name()) of
+  //! the keys and values it writes and a windowed aggregation's window size
+  //! (a window ends at start + size, as its Windowed keys say; interactive
+  //! queries report window ends from it);
+  //! a Processor API store may set them. Empty / 0: not known ("bytes").
+  std::string key_serde;
+  std::string value_serde;   //!< see key_serde
+  int64_t window_size_ms = 0;  //!< see key_serde
 };
 
 class Topology {

@@ -169,9 +169,13 @@ class InternalStreamsBuilder {
 
   //! Adds the stores of a KStream-KStream join named `names` (window stores,
   //! with duplicates but the outer one, retention before + after + grace,
-  //! at least 1 ms) and connects them to its processors.
+  //! at least 1 ms) and connects them to its processors. The serde names are
+  //! recorded for tools (StoreSpec::key_serde): the join window stores hold
+  //! each side's serialized records.
   void AddStreamJoinStores(const StreamJoinNames& names, int64_t retention_ms, bool in_memory,
-                           bool logging);
+                           bool logging, std::string_view key_serde,
+                           std::string_view this_value_serde,
+                           std::string_view other_value_serde);
 
   //! Draws and claims the names of a KTable-KTable join from Named's `name`.
   TableJoinNames DrawTableJoinNames(std::string_view operation,

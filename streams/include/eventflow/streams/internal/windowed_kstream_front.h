@@ -286,7 +286,9 @@ KTable<Windowed<K>, VA> WindowedKStreamFront<K, V, Windows, Derived>::DoAggregat
   spec.in_memory = materialized.in_memory;
   spec.logging = materialized.logging;
   spec.retention = Kind::Retention(windows_, materialized.retention, *builder, operation);
-  spec.window_size = std::chrono::milliseconds(Kind::WindowSize(windows_));
+  spec.key_serde = nodes.key_serde->Name();
+  spec.value_serde = nodes.value_serde->Name();
+  spec.window_size_ms = Kind::WindowSize(windows_);
   builder->topology().AddStateStore(std::move(spec), {nodes.name});
   auto info = std::make_shared<WindowedTableInfo>();
   info->close_after_end_ms = Kind::CloseAfterEnd(windows_);
