@@ -21,16 +21,10 @@
 #include <vector>
 
 #include "eventflow/cli/command_line.h"
+#include "eventflow/cli/exit_code.h"
 #include "eventflow/core/status.h"
 
 namespace eventflow::cli {
-
-//! Exit statuses of every tool.
-enum ExitCode : int {
-  kExitOk = 0,       //!< success, or --help
-  kExitFailure = 1,  //!< a failure while working (broker, database, I/O)
-  kExitUsage = 2,    //!< a bad command line, setting or input, found before work started
-};
 
 class Tool {
  public:
@@ -46,8 +40,8 @@ class Tool {
   //! `desc` to stdout for --help, nullopt with *exit_code = kExitOk; or, after
   //! printing the error, nullopt with *exit_code = kExitUsage.
   std::optional<CommandLine> Start(const std::vector<std::string>& args,
-                                   const po::options_description& desc,
-                                   const ParseOptions& options, int* exit_code);
+                                   const po::options_description& desc, const ParseOptions& options,
+                                   int* exit_code);
 
   //! Remembers the secret values among `args` (see class comment).
   void AddSecretsFromArgs(const std::vector<std::string>& args);

@@ -6,6 +6,7 @@
 // level) and Env (reads the environment).
 #pragma once
 
+#include <boost/program_options/variables_map.hpp>
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
@@ -14,10 +15,11 @@
 #include <utility>
 #include <vector>
 
-#include "eventflow/cli/command_line.h"
 #include "eventflow/core/status.h"
 
 namespace eventflow::cli {
+
+namespace po = boost::program_options;
 
 //! Returns the value of environment variable `name`, or nullptr when it is
 //! unset or empty.
