@@ -1,0 +1,25 @@
+# cmake -DBINARY=<path> -P check_no_librdkafka.cmake: fails when BINARY
+# depends on librdkafka — among the shared libraries it loads (ldd: the whole
+# closure, not only its own NEEDED entries) or among its symbols (a static
+# copy would bring rd_kafka_* functions).
+if(NOT EXISTS "${BINARY}")
+  message(FATAL_ERROR "no binary ${BINARY}: build eventflow-state first")
+endif()
+execute_process(COMMAND ldd "${BINARY}" OUTPUT_VARIABLE libraries RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "ldd ${BINARY} failed (${rc})")
+endif()
+if(NOT libraries MATCHES "librocksdb")
+  message(FATAL_ERROR "ldd output of ${BINARY} does not even list librocksdb:\n${libraries}")
+endif()
+if(libraries MATCHES "rdkafka")
+  message(FATAL_ERROR "${BINARY} loads librdkafka:\n${libraries}")
+endif()
+execute_process(COMMAND nm "${BINARY}" OUTPUT_VARIABLE symbols ERROR_VARIABLE nm_err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm ${BINARY} failed (${rc}): ${nm_err}")
+endif()
+if(symbols MATCHES "rd_kafka_")
+  message(FATAL_ERROR "${BINARY} contains librdkafka symbols (rd_kafka_*)")
+endif()
+message(STATUS "${BINARY}: no librdkafka among its libraries or symbols")
