@@ -16,6 +16,7 @@
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/shutdown.h"
 #include "metrics_server.h"
+#include "state_lag.h"
 
 namespace eventflow::tools {
 namespace {
@@ -24,7 +25,8 @@ namespace po = cli::po;
 
 int Usage(const cli::Tool& tool, const std::string& problem) {
   tool.Message(problem +
-               "\nusage: eventflow run|describe|topologies [options] (eventflow <command> --help)");
+               "\nusage: eventflow run|describe|topologies|state-lag [options] (eventflow "
+               "<command> --help)");
   return cli::kExitUsage;
 }
 
@@ -274,12 +276,15 @@ int RunEventflowTool(const std::vector<std::string>& args) {
   if (command == "run") return Run(tool, rest);
   if (command == "describe") return Describe(tool, rest);
   if (command == "topologies") return Topologies();
+  if (command == "state-lag") return RunStateLag(tool, rest);
   if (command == "--help" || command == "-h" || command == "help") {
     std::printf(
         "usage: eventflow <command> [options]\n"
         "  run         run a topology (eventflow run --help)\n"
         "  describe    print a topology (eventflow describe --help)\n"
-        "  topologies  list the registered topologies\n");
+        "  topologies  list the registered topologies\n"
+        "  state-lag   how far behind its changelog each local store is (eventflow state-lag "
+        "--help)\n");
     return cli::kExitOk;
   }
   tool.AddSecretsFromArgs(args);

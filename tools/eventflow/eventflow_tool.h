@@ -4,6 +4,8 @@
 //                                    pipeline topologies) until SIGTERM/SIGINT
 //   eventflow describe [--topology]  print Topology::Describe()
 //   eventflow topologies             list the registered topologies
+//   eventflow state-lag [options]    how far behind its changelog each local
+//                                    state store is (tools/state/state_lag.h)
 //
 // `run` turns flags and environment into PipelineOptions + StreamsConfig, then
 // KafkaStreams::Start() and RunUntilSignalled(). Instances started with the
