@@ -15,7 +15,16 @@
 //     and for every table rows written >= the table's rows;
 //   - every metric family the binaries export reaches Prometheus, /healthz
 //     and /readyz answer 200, and `promtool check metrics` accepts both
-//     binaries' /metrics text.
+//     binaries' /metrics text;
+//   - the Grafana dashboards (dashboards/*.json), on the same run: their
+//     variables' label_values() queries list this application, its two
+//     instances and the sink's group; every PromQL expression, expanded as
+//     Grafana would (the variables, $__interval/$__rate_interval/$__range for
+//     the dashboard's default time range), parses and returns data (a range
+//     query, or an instant one where the panel asks for it, with at least one
+//     finite value), and names only metrics and labels the binaries' /metrics
+//     export; every SQL query, its macros expanded, runs on the sink's tables
+//     and returns rows with data.
 // Prometheus runs with a temporary configuration and --storage.tsdb.path in
 // the test's directory, on a loopback port, scraping every second, and is
 // stopped at the end (killed by the fixture if the test fails first). Every
@@ -23,14 +32,19 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +54,7 @@
 #include "eventflow/kafka/kafka_client.h"
 #include "eventflow/sinks/pg_connection.h"
 #include "eventflow/testing/app_progress.h"
+#include "eventflow/testing/grafana_dashboard.h"
 #include "eventflow/testing/kafka_fixture.h"
 #include "eventflow/testing/pipeline_contract.h"
 #include "eventflow/testing/postgres_fixture.h"
@@ -133,6 +148,91 @@ class PrometheusServer {
       }
     }
     return samples;
+  }
+
+  // What a query answered: its result type, the series (or 1 for a scalar)
+  // and how many of their values are finite numbers.
+  struct Answer {
+    std::string type;
+    size_t series = 0;
+    size_t finite = 0;
+  };
+
+  // Runs an /api/v1/query or /api/v1/query_range URL (its parameters already
+  // percent-encoded) and counts what it answered; an error when Prometheus
+  // rejects the query (e.g. a parse error).
+  Result<Answer> Run(const std::string& url) {
+    auto r = http::Fetch("127.0.0.1", port_, url, {.timeout = 30s});
+    if (!r.ok()) return r.status();
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(r->body).get(doc) != simdjson::SUCCESS) {
+      return Status::Corruption("not JSON: " + r->body.substr(0, 200));
+    }
+    std::string_view status;
+    if (doc["status"].get_string().get(status) != simdjson::SUCCESS || status != "success") {
+      return Status::InvalidArgument(r->body.substr(0, 600));
+    }
+    Answer answer;
+    std::string_view type;
+    if (doc["data"]["resultType"].get_string().get(type) != simdjson::SUCCESS) {
+      return Status::Corruption("no resultType: " + r->body.substr(0, 200));
+    }
+    answer.type = std::string(type);
+    auto count = [&](simdjson::dom::element pair) {
+      std::string_view text;
+      if (pair.at(1).get_string().get(text) == simdjson::SUCCESS &&
+          std::isfinite(std::strtod(std::string(text).c_str(), nullptr))) {
+        ++answer.finite;
+      }
+    };
+    if (answer.type == "scalar") {
+      answer.series = 1;
+      count(doc["data"]["result"].value_unsafe());
+      return answer;
+    }
+    simdjson::dom::array result;
+    if (doc["data"]["result"].get_array().get(result) != simdjson::SUCCESS) {
+      return Status::Corruption("no result array: " + r->body.substr(0, 200));
+    }
+    for (simdjson::dom::element e : result) {
+      ++answer.series;
+      simdjson::dom::array values;
+      simdjson::dom::element value;
+      if (e["values"].get_array().get(values) == simdjson::SUCCESS) {
+        for (simdjson::dom::element pair : values) count(pair);
+      } else if (e["value"].get(value) == simdjson::SUCCESS) {
+        count(value);
+      }
+    }
+    return answer;
+  }
+
+  // The values of `label` over the series `selector` matches (every series
+  // when empty) between two instants, as Grafana's label_values() asks; with
+  // an empty `label`, the label names of those series.
+  Result<std::vector<std::string>> LabelValues(const std::string& label,
+                                               const std::string& selector, double start_s,
+                                               double end_s) {
+    std::string url = (label.empty() ? std::string("/api/v1/labels")
+                                     : "/api/v1/label/" + label + "/values") +
+                      "?start=" + std::to_string(start_s) + "&end=" + std::to_string(end_s);
+    if (!selector.empty()) url += "&match[]=" + http::PercentEncode(selector);
+    auto r = http::Fetch("127.0.0.1", port_, url, {.timeout = 10s});
+    if (!r.ok()) return r.status();
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::array data;
+    if (parser.parse(r->body).get(doc) != simdjson::SUCCESS ||
+        doc["data"].get_array().get(data) != simdjson::SUCCESS) {
+      return Status::InvalidArgument(url + ": " + r->body.substr(0, 400));
+    }
+    std::vector<std::string> values;
+    for (simdjson::dom::element v : data) {
+      std::string_view text;
+      if (v.get_string().get(text) == simdjson::SUCCESS) values.emplace_back(text);
+    }
+    return values;
   }
 
   // The single value of an aggregating query; nullopt when it has no sample.
@@ -294,6 +394,9 @@ class PrometheusTest : public ::testing::Test {
         },
         [&] { return last ? std::to_string(*last) : std::string("no sample"); });
   }
+
+  // 8. The dashboards against this run (see the file comment).
+  void CheckDashboards();
 
   std::string App() const { return "application_id=\"" + app_id_ + "\""; }
   std::string Group() const { return "group=\"" + group_ + "\""; }
@@ -533,6 +636,9 @@ TEST_F(PrometheusTest, ARealPrometheusScrapesThePipelineAndItsSeriesMatchIndepen
                                  << lint.out << lint.err;
   }
 
+  // 8. Every dashboard's queries, as Grafana would run them.
+  CheckDashboards();
+
   // Graceful stops.
   for (auto& app : apps_) {
     app->Signal(SIGTERM);
@@ -541,6 +647,211 @@ TEST_F(PrometheusTest, ARealPrometheusScrapesThePipelineAndItsSeriesMatchIndepen
   sink_->Signal(SIGTERM);
   EXPECT_EQ(sink_->Wait(60s, "eventflow-sink"), 0);
   prometheus_->Stop();
+}
+
+void PrometheusTest::CheckDashboards() {
+  namespace grafana = testing::grafana;
+  constexpr int64_t kScrapeIntervalMs = 1000;  // PrometheusConfig(): the data source's scrape interval
+
+  // What the binaries export, from their /metrics now. A family a binary
+  // declares (# TYPE) without a series yet (eventflow_records_lost_total
+  // before any loss) would carry that binary's constant labels: the labels
+  // every one of its samples has (application_id and instance; group).
+  grafana::MetricsExposition exported;
+  std::map<std::string, std::set<std::string>> labels_of;  // sample name -> possible labels
+  std::set<std::string> exported_labels = {"job", "instance"};  // Prometheus' target labels
+  for (int port : {app_ports_[0], app_ports_[1], sink_port_}) {
+    auto body = testing::HttpGet(port, "/metrics");
+    ASSERT_TRUE(body.ok()) << body.status().ToString();
+    auto e = grafana::ParseExposition(*body);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    std::optional<std::set<std::string>> constant;
+    for (const auto& [name, labels] : e->samples) {
+      labels_of[name].insert(labels.begin(), labels.end());
+      exported_labels.insert(labels.begin(), labels.end());
+      if (!constant) {
+        constant = labels;
+      } else {
+        std::set<std::string> both;
+        std::set_intersection(constant->begin(), constant->end(), labels.begin(), labels.end(),
+                              std::inserter(both, both.begin()));
+        constant = std::move(both);
+      }
+    }
+    if (!constant) constant.emplace();
+    for (const auto& [family, type] : e->families) {
+      for (const char* suffix : {"", "_bucket", "_sum", "_count"}) {
+        if (*suffix && type != "histogram") continue;
+        labels_of[family + suffix].insert(constant->begin(), constant->end());
+      }
+    }
+    exported.Merge(*e);
+  }
+  // Series come and go (a broker's latency window without requests, a
+  // family before its first event): the labels a metric had in Prometheus
+  // over the last hour count too.
+  std::map<std::string, std::set<std::string>> seen_labels;
+  auto labels_seen = [&](const std::string& metric) -> const std::set<std::string>& {
+    auto it = seen_labels.find(metric);
+    if (it != seen_labels.end()) return it->second;
+    std::set<std::string>& labels = seen_labels[metric];
+    const double now_s = std::chrono::duration<double>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    auto names = prometheus_->LabelValues("", metric, now_s - 3600, now_s);
+    EXPECT_TRUE(names.ok()) << names.status().ToString();
+    if (names.ok()) labels.insert(names->begin(), names->end());
+    return labels;
+  };
+  // Checks the metric and label names of an expanded PromQL expression.
+  std::set<std::string> used_metrics;
+  auto check_names = [&](const std::string& where, const std::string& expr) {
+    auto names = grafana::ReferencedNames(expr);
+    ASSERT_TRUE(names.ok()) << where << ": " << names.status().ToString();
+    for (const std::string& metric : names->metrics) {
+      used_metrics.insert(metric);
+      EXPECT_TRUE(exported.Exports(metric)) << where << ": " << metric << " is not exported";
+    }
+    for (const grafana::VectorSelector& s : names->selectors) {
+      for (const grafana::LabelMatcher& m : s.matchers) {
+        EXPECT_TRUE(labels_of[s.metric].count(m.label) || labels_seen(s.metric).count(m.label))
+            << where << ": " << s.metric << " has no label " << m.label;
+      }
+    }
+    for (const std::string& label : names->labels) {
+      EXPECT_TRUE(exported_labels.count(label)) << where << ": no series has label " << label;
+    }
+  };
+
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(EVENTFLOW_SOURCE_DIR) / "dashboards")) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(files.size(), 4u);
+
+  // The variables' expected values: this run's application, instances, sink group.
+  const std::map<std::string, std::set<std::string>> expected_values = {
+      {"application", {app_id_}}, {"instance", {"i0", "i1"}}, {"sink", {group_}}};
+  int promql = 0, sql = 0;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  for (const std::filesystem::path& file : files) {
+    SCOPED_TRACE(file.filename().string());
+    auto d = grafana::LoadDashboard(file);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    for (const std::string& problem : grafana::StructureProblems(*d)) ADD_FAILURE() << problem;
+    // The dashboard's default time range, ending now.
+    auto from = grafana::ParseGrafanaTime(d->time_from, now_ms);
+    auto to = grafana::ParseGrafanaTime(d->time_to, now_ms);
+    ASSERT_TRUE(from.ok() && to.ok()) << d->time_from << " .. " << d->time_to;
+    const grafana::TimeRange range{*from, *to};
+
+    // The variables, in order, as Grafana resolves them: a query variable's
+    // label_values() runs with the earlier variables' values; a single-value
+    // variable takes this run's value, a multi-value one "All".
+    grafana::VariableValues values;
+    for (const grafana::Variable& v : d->variables) {
+      if (v.type != "query") continue;
+      auto query = grafana::ExpandPromQL(v.query, *d, values, range, kScrapeIntervalMs,
+                                         kScrapeIntervalMs);
+      ASSERT_TRUE(query.ok()) << "$" << v.name << ": " << query.status().ToString();
+      auto lv = grafana::ParseLabelValues(*query);
+      ASSERT_TRUE(lv.ok()) << lv.status().ToString();
+      if (!lv->selector.empty()) check_names("$" + v.name, lv->selector);
+      EXPECT_TRUE(exported_labels.count(lv->label)) << "$" << v.name << ": no series has label "
+                                                     << lv->label;
+      auto listed = prometheus_->LabelValues(lv->label, lv->selector, range.from_ms / 1000.0,
+                                             range.to_ms / 1000.0);
+      ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+      auto expected = expected_values.find(v.name);
+      ASSERT_NE(expected, expected_values.end()) << "no expectation for $" << v.name;
+      if (v.multi || v.include_all) {
+        EXPECT_EQ(std::set<std::string>(listed->begin(), listed->end()), expected->second)
+            << "$" << v.name << ": " << *query;
+        values[v.name] = *listed;
+      } else {
+        EXPECT_NE(std::find(listed->begin(), listed->end(), *expected->second.begin()),
+                  listed->end())
+            << "$" << v.name << ": " << *query << " does not list " << *expected->second.begin();
+        values[v.name] = {*expected->second.begin()};
+      }
+    }
+
+    for (const grafana::Panel& p : d->panels) {
+      // Grafana asks for about one point per pixel: ~80 px per grid column.
+      const int64_t max_points = p.max_data_points > 0 ? p.max_data_points : p.grid_w * 80;
+      int64_t min_interval = kScrapeIntervalMs;
+      if (!p.interval.empty()) {
+        auto ms = grafana::ParseIntervalMs(p.interval);
+        ASSERT_TRUE(ms.ok()) << p.title << ": " << ms.status().ToString();
+        min_interval = *ms;
+      }
+      const int64_t interval = grafana::PrometheusIntervalMs(range, max_points, min_interval);
+      for (const grafana::Target& t : p.targets) {
+        const std::string where = p.title + " (" + t.ref_id + ")";
+        if (t.datasource.type == grafana::kPrometheus) {
+          ++promql;
+          auto expr = grafana::ExpandPromQL(t.expr, *d, values, range, interval, kScrapeIntervalMs);
+          ASSERT_TRUE(expr.ok()) << where << ": " << expr.status().ToString();
+          check_names(where, *expr);
+          // A range query over the time range with the interval as its step
+          // (start and end aligned to it), or an instant query at its end.
+          const std::string q = "query=" + http::PercentEncode(*expr);
+          std::string url;
+          if (t.instant) {
+            url = "/api/v1/query?" + q + "&time=" + std::to_string(range.to_ms / 1000.0);
+          } else {
+            const int64_t start = range.from_ms / interval * interval;
+            const int64_t end = range.to_ms / interval * interval;
+            url = "/api/v1/query_range?" + q + "&start=" + std::to_string(start / 1000.0) +
+                  "&end=" + std::to_string(end / 1000.0) +
+                  "&step=" + std::to_string(interval / 1000.0);
+          }
+          auto answer = prometheus_->Run(url);
+          ASSERT_TRUE(answer.ok()) << where << ": " << *expr << ": " << answer.status().ToString();
+          EXPECT_GT(answer->series, 0u) << where << ": no data for " << *expr;
+          EXPECT_GT(answer->finite, 0u) << where << ": only NaN/Inf for " << *expr;
+        } else if (t.datasource.type == grafana::kPostgres) {
+          ++sql;
+          auto text = grafana::ExpandSql(t.raw_sql, *d, values, range, interval);
+          ASSERT_TRUE(text.ok()) << where << ": " << text.status().ToString();
+          auto rows = conn_->Query(*text, {});
+          ASSERT_TRUE(rows.ok()) << where << ": " << *text << ": " << rows.status().ToString();
+          EXPECT_GT(rows->rows(), 0) << where << ": no rows from " << *text;
+          // Data, not a row of NULLs or zeros (an aggregate over nothing).
+          bool has_time = false, has_data = false;
+          for (int c = 0; c < rows->columns(); ++c) {
+            const std::string_view name = rows->ColumnName(c);
+            if (name == "time") {
+              has_time = true;
+              continue;
+            }
+            for (int r = 0; r < rows->rows(); ++r) {
+              const std::string_view v = rows->Get(r, c);
+              has_data |= !rows->IsNull(r, c) && v != "0" && v != "0.00";
+            }
+          }
+          if (t.format == "time_series") {
+            EXPECT_TRUE(has_time) << where << ": no time column";
+          }
+          EXPECT_TRUE(has_data) << where << ": only NULLs or zeros from " << *text;
+        } else {
+          ADD_FAILURE() << where << ": data source " << t.datasource.type;
+        }
+      }
+    }
+  }
+  std::printf("dashboards: %d PromQL and %d SQL queries run\n", promql, sql);
+  std::string unused;
+  for (const auto& [family, type] : exported.families) {
+    const bool used = used_metrics.count(family) || used_metrics.count(family + "_bucket") ||
+                      used_metrics.count(family + "_count") || used_metrics.count(family + "_sum");
+    if (!used) unused += " " + family;
+  }
+  std::printf("exported, on no dashboard:%s\n", unused.empty() ? " none" : unused.c_str());
 }
 
 }  // namespace
