@@ -14,6 +14,8 @@
 #include <sstream>
 #include <vector>
 
+#include "eventflow/core/secret_file.h"
+
 namespace eventflow::sinks {
 namespace {
 
@@ -493,23 +495,7 @@ Result<PgResult> PgConnection::Query(std::string_view sql,
 }
 
 Result<std::string> ReadPasswordFile(const std::string& path, std::string_view setting) {
-  const std::string where = std::string(setting) + ": \"" + path + "\"";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::InvalidArgument("cannot read the password file " + where + ": " +
-                                   std::strerror(errno));
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return Status::InvalidArgument("cannot read the password file " + where);
-  std::string password = std::move(content).str();
-  if (password.ends_with('\n')) password.pop_back();
-  if (password.ends_with('\r')) password.pop_back();
-  if (password.empty()) return Status::InvalidArgument("the password file " + where + " is empty");
-  if (password.find('\0') != std::string::npos) {
-    return Status::InvalidArgument("the password file " + where + " holds a NUL byte");
-  }
-  return password;
+  return ReadSecretFile(path, setting, "password file");
 }
 
 Result<std::optional<std::string>> PostgresPasswordSetting(const std::string* password_file) {

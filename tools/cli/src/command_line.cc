@@ -1,5 +1,7 @@
 #include "eventflow/cli/command_line.h"
 
+#include "eventflow/core/secret_file.h"
+
 namespace eventflow::cli {
 
 std::vector<std::string> Arguments(int argc, const char* const* argv, int skip) {
@@ -38,6 +40,30 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
               "--kafka: expected <librdkafka property>=<value> after it (see --help)");
         }
         setting = "kafka." + unknown[++i];
+      }
+      // "--kafka-file <property>=<path>", "--kafka-file=<property>=<path>":
+      // the value is the file's content (a mounted secret).
+      std::string file_setting;
+      if (arg.starts_with("--kafka-file=")) {
+        file_setting = arg.substr(13);
+      } else if (arg == "--kafka-file") {
+        if (i + 1 == unknown.size() || unknown[i + 1].starts_with("-")) {
+          return Status::InvalidArgument(
+              "--kafka-file: expected <librdkafka property>=<path> after it (see --help)");
+        }
+        file_setting = unknown[++i];
+      }
+      if (!file_setting.empty()) {
+        const size_t eq = file_setting.find('=');
+        if (eq == 0 || eq == std::string::npos || eq + 1 == file_setting.size()) {
+          return Status::InvalidArgument("--kafka-file: expected <librdkafka property>=<path>, got \"" +
+                                         file_setting + "\" (see --help)");
+        }
+        const std::string property = file_setting.substr(0, eq);
+        auto value = ReadSecretFile(file_setting.substr(eq + 1), "--kafka-file " + property);
+        if (!value.ok()) return value.status();
+        line.kafka.Set(property, *value);
+        continue;
       }
       if (!setting.empty()) {
         if (Status s = line.kafka.SetPassThrough(setting); !s.ok()) {

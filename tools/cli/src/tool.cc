@@ -18,6 +18,10 @@ std::optional<CommandLine> Tool::Start(const std::vector<std::string>& args,
     *exit_code = Fail(line.status());
     return std::nullopt;
   }
+  // Secret values read from files (--kafka-file) are redacted like those given inline.
+  for (const auto& [key, value] : line->kafka.entries()) {
+    if (kafka::IsSecretProperty(key)) AddSecret(value);
+  }
   if (line->help()) {
     std::ostringstream help;
     help << desc << "\n";

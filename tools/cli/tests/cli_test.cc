@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,69 @@ TEST(CommandLineTest, MalformedPassThroughAndValuesNameTheSetting) {
     EXPECT_NE(line.status().message().find(c.expected), std::string::npos)
         << c.expected << " / " << line.status().message();
   }
+}
+
+// A file in a fresh temporary directory holding `content`; returns its path.
+std::string WriteTempFile(const std::string& name, const std::string& content) {
+  char dir_template[] = "/tmp/eventflow-cli-test-XXXXXX";
+  const char* dir = ::mkdtemp(dir_template);
+  EXPECT_NE(dir, nullptr);
+  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+TEST(CommandLineTest, KafkaFileSetsThePropertyToTheFilesContent) {
+  const std::string password = WriteTempFile("password", "s3cr=t pass\n");
+  const std::string user = WriteTempFile("username", "alice\r\n");
+  const std::string jaas = WriteTempFile("config", "line one\nline two");
+  auto line = ParseCommandLine({"--kafka-file", "sasl.password=" + password,
+                                "--kafka-file=sasl.username=" + user,
+                                "--kafka.sasl.mechanisms=PLAIN", "--kafka-file",
+                                "sasl.oauthbearer.config=" + jaas},
+                               Desc(), {.kafka_passthrough = true});
+  ASSERT_TRUE(line.ok()) << line.status().ToString();
+  ASSERT_EQ(line->kafka.entries().size(), 4u);
+  EXPECT_EQ(*line->kafka.Find("sasl.password"), "s3cr=t pass");  // one trailing break dropped
+  EXPECT_EQ(*line->kafka.Find("sasl.username"), "alice");
+  EXPECT_EQ(*line->kafka.Find("sasl.oauthbearer.config"), "line one\nline two");
+  EXPECT_EQ(*line->kafka.Find("sasl.mechanisms"), "PLAIN");
+
+  // Without pass-through, --kafka-file is an unknown option like --kafka.*.
+  EXPECT_FALSE(ParseCommandLine({"--kafka-file=sasl.password=" + password}, Desc()).ok());
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::string empty = WriteTempFile("empty", "\n");
+  const std::vector<Case> cases = {
+      {{"--kafka-file"}, "--kafka-file: expected <librdkafka property>=<path>"},
+      {{"--kafka-file", "--threads", "2"}, "--kafka-file: expected"},
+      {{"--kafka-file=sasl.password"}, "--kafka-file: expected <librdkafka property>=<path>"},
+      {{"--kafka-file==/x"}, "--kafka-file: expected"},
+      {{"--kafka-file=sasl.password=/nonexistent/pw"},
+       "--kafka-file sasl.password: \"/nonexistent/pw\": No such file"},
+      {{"--kafka-file", "sasl.password=" + empty}, "is empty"},
+  };
+  for (const Case& c : cases) {
+    auto bad = ParseCommandLine(c.args, Desc(), {.kafka_passthrough = true});
+    ASSERT_FALSE(bad.ok()) << c.expected;
+    EXPECT_TRUE(bad.status().IsInvalidArgument());
+    EXPECT_NE(bad.status().message().find(c.expected), std::string::npos)
+        << c.expected << " / " << bad.status().message();
+  }
+}
+
+TEST(ToolTest, SecretsReadFromFilesAreScrubbedToo) {
+  const std::string password = WriteTempFile("password", "fr0m-a-file\n");
+  Tool tool("eventflow-test");
+  int exit_code = -1;
+  auto line = tool.Start({"--kafka-file", "sasl.password=" + password, "--kafka.linger.ms=5"},
+                         Desc(), {.kafka_passthrough = true}, &exit_code);
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(tool.Redact("auth failed for fr0m-a-file, linger 5"),
+            "auth failed for [redacted], linger 5");
 }
 
 TEST(ToolTest, SecretsFromTheCommandLineAndElsewhereAreScrubbedFromEveryMessage) {

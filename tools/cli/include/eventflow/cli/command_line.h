@@ -6,7 +6,12 @@
 // - With ParseOptions::kafka_passthrough, "--kafka.<property>=<value>",
 //   "--kafka=<property>=<value>" and "--kafka <property>=<value>" are librdkafka
 //   settings, passed on unchanged (kafka::KafkaProperties::SetPassThrough); a
-//   malformed one is an error naming it.
+//   malformed one is an error naming it. "--kafka-file <property>=<path>" (or
+//   "--kafka-file=<property>=<path>") sets the property to the content of the
+//   file without its trailing line break (ReadSecretFile: a mounted secret,
+//   e.g. sasl.password), so secrets need not be on the command line or in the
+//   environment; a missing, empty or unreadable file is an error naming the
+//   property and the path, never the content.
 // - Boost's own complaints (a missing or malformed value) become
 //   InvalidArgument with " (see --help)" appended.
 //
