@@ -359,6 +359,74 @@ Result<GroupDescription> DescribeConsumerGroup(rd_kafka_t* client, const std::st
   return Status::Internal(what + ": the answer does not describe the group");
 }
 
+namespace {
+
+// The outcome of one group in a DeleteGroups / AlterConsumerGroupOffsets
+// result: the group's error, else the first partition's error.
+Status CheckGroupResults(const rd_kafka_group_result_t** results, size_t n,
+                         const std::string& group, rd_kafka_resp_err_t ignore,
+                         const std::string& what) {
+  for (size_t i = 0; i < n; ++i) {
+    if (group != rd_kafka_group_result_name(results[i])) continue;
+    if (const rd_kafka_error_t* error = rd_kafka_group_result_error(results[i])) {
+      if (rd_kafka_error_code(error) == ignore) return Status::OK();
+      return FromKafkaError(error, what);
+    }
+    const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(results[i]);
+    for (int p = 0; parts != nullptr && p < parts->cnt; ++p) {
+      EVENTFLOW_RETURN_IF_ERROR(
+          FromKafkaError(parts->elems[p].err, what + ": " + parts->elems[p].topic + " partition " +
+                                                  std::to_string(parts->elems[p].partition)));
+    }
+    return Status::OK();
+  }
+  return Status::Internal(what + ": the answer does not name the group");
+}
+
+}  // namespace
+
+Status DeleteConsumerGroup(rd_kafka_t* client, const std::string& group,
+                           std::chrono::milliseconds timeout) {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  const std::string what = "deleting consumer group \"" + group + "\"";
+  AdminOptions options = MakeOptions(client, RD_KAFKA_ADMIN_OP_DELETEGROUPS, deadline);
+  KafkaQueue queue(rd_kafka_queue_new(client));
+  rd_kafka_DeleteGroup_t* del = rd_kafka_DeleteGroup_new(group.c_str());
+  rd_kafka_DeleteGroups(client, &del, 1, options.get(), queue.get());
+  rd_kafka_DeleteGroup_destroy(del);
+  auto ev = AwaitResult(client, queue.get(), RD_KAFKA_EVENT_DELETEGROUPS_RESULT, deadline, what);
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_group_result_t** results =
+      rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev->get()), &n);
+  return CheckGroupResults(results, n, group, RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND, what);
+}
+
+Status AlterConsumerGroupOffsets(rd_kafka_t* client, const std::string& group,
+                                 std::span<const PartitionOffset> offsets,
+                                 std::chrono::milliseconds timeout) {
+  if (offsets.empty()) return Status::OK();
+  const Clock::time_point deadline = Clock::now() + timeout;
+  const std::string what = "committing offsets for consumer group \"" + group + "\"";
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const PartitionOffset& o : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
+  }
+  AdminOptions options = MakeOptions(client, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, deadline);
+  KafkaQueue queue(rd_kafka_queue_new(client));
+  rd_kafka_AlterConsumerGroupOffsets_t* alter =
+      rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get());
+  rd_kafka_AlterConsumerGroupOffsets(client, &alter, 1, options.get(), queue.get());
+  rd_kafka_AlterConsumerGroupOffsets_destroy(alter);
+  auto ev = AwaitResult(client, queue.get(), RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
+                        deadline, what);
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_group_result_t** results = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+      rd_kafka_event_AlterConsumerGroupOffsets_result(ev->get()), &n);
+  return CheckGroupResults(results, n, group, RD_KAFKA_RESP_ERR_NO_ERROR, what);
+}
+
 Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
                                             int partition, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;

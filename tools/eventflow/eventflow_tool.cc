@@ -15,6 +15,7 @@
 #include "eventflow/queries/query_service.h"
 #include "eventflow/streams/kafka_streams.h"
 #include "eventflow/streams/shutdown.h"
+#include "application_reset.h"
 #include "metrics_server.h"
 #include "state_lag.h"
 
@@ -25,7 +26,7 @@ namespace po = cli::po;
 
 int Usage(const cli::Tool& tool, const std::string& problem) {
   tool.Message(problem +
-               "\nusage: eventflow run|describe|topologies|state-lag [options] (eventflow "
+               "\nusage: eventflow run|describe|topologies|state-lag|reset [options] (eventflow "
                "<command> --help)");
   return cli::kExitUsage;
 }
@@ -38,6 +39,8 @@ int Topologies() {
   return cli::kExitOk;
 }
 
+}  // namespace
+
 void AddPipelineOptions(po::options_description* desc) {
   // clang-format off
   desc->add_options()
@@ -48,7 +51,6 @@ void AddPipelineOptions(po::options_description* desc) {
   // clang-format on
 }
 
-// Resolves --topology, --topic-prefix and --emit.
 Status PipelineSettings(const po::variables_map& vm, const topologies::NamedTopology** entry,
                         topologies::PipelineOptions* options) {
   const std::string name = vm["topology"].as<std::string>();
@@ -63,6 +65,8 @@ Status PipelineSettings(const po::variables_map& vm, const topologies::NamedTopo
   options->emit = *emit;
   return Status::OK();
 }
+
+namespace {
 
 int Describe(cli::Tool& tool, const std::vector<std::string>& args) {
   po::options_description desc("eventflow describe: prints the topology.\n\nOptions");
@@ -277,6 +281,7 @@ int RunEventflowTool(const std::vector<std::string>& args) {
   if (command == "describe") return Describe(tool, rest);
   if (command == "topologies") return Topologies();
   if (command == "state-lag") return RunStateLag(tool, rest);
+  if (command == "reset") return RunReset(tool, rest);
   if (command == "--help" || command == "-h" || command == "help") {
     std::printf(
         "usage: eventflow <command> [options]\n"
@@ -284,7 +289,9 @@ int RunEventflowTool(const std::vector<std::string>& args) {
         "  describe    print a topology (eventflow describe --help)\n"
         "  topologies  list the registered topologies\n"
         "  state-lag   how far behind its changelog each local store is (eventflow state-lag "
-        "--help)\n");
+        "--help)\n"
+        "  reset       delete an application's internal topics and consumer group, so that it\n"
+        "              reprocesses its input (eventflow reset --help)\n");
     return cli::kExitOk;
   }
   tool.AddSecretsFromArgs(args);

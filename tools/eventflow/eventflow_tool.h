@@ -6,6 +6,8 @@
 //   eventflow topologies             list the registered topologies
 //   eventflow state-lag [options]    how far behind its changelog each local
 //                                    state store is (tools/state/state_lag.h)
+//   eventflow reset [options]        delete the internal topics and the consumer
+//                                    group (application_reset.h)
 //
 // `run` turns flags and environment into PipelineOptions + StreamsConfig, then
 // KafkaStreams::Start() and RunUntilSignalled(). Instances started with the
@@ -39,6 +41,15 @@ struct RunSettings {
   // config.application_server: --application-server, else --http-address:--http-port
   // (the host name when the address is 0.0.0.0 or ::); empty without --http-port.
 };
+
+//! Adds --help, --topology, --topic-prefix and --emit (the commands that
+//! build a pipeline topology share them).
+void AddPipelineOptions(cli::po::options_description* desc);
+
+//! Resolves --topology, --topic-prefix and --emit; InvalidArgument naming the
+//! bad one.
+Status PipelineSettings(const cli::po::variables_map& vm, const topologies::NamedTopology** entry,
+                        topologies::PipelineOptions* options);
 
 //! The options of `eventflow run` (its --help).
 cli::po::options_description RunOptionsDescription();

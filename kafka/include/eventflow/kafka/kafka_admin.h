@@ -115,6 +115,22 @@ struct GroupDescription {
 Result<GroupDescription> DescribeConsumerGroup(rd_kafka_t* client, const std::string& group,
                                                std::chrono::milliseconds timeout);
 
+//! Deletes consumer group `group` with its committed offsets (Kafka's
+//! DeleteGroups). A group that does not exist is not an error; a group with
+//! members is refused by the coordinator (the error names the group).
+//! Returns the request's error naming the group, TimedOut after `timeout`.
+Status DeleteConsumerGroup(rd_kafka_t* client, const std::string& group,
+                           std::chrono::milliseconds timeout);
+
+//! Commits `offsets` for consumer group `group` from outside the group
+//! (Kafka's AlterConsumerGroupOffsets, with empty offset metadata); a group
+//! that does not exist is created empty with these offsets, a group with
+//! members is refused. Returns the first error, naming
+//! the group (and topic and partition for a per-partition error).
+Status AlterConsumerGroupOffsets(rd_kafka_t* client, const std::string& group,
+                                 std::span<const PartitionOffset> offsets,
+                                 std::chrono::milliseconds timeout);
+
 //! Asks the partition's leader for its watermarks. Transient answers — no
 //! leader yet (a topic just created), leadership moving (a broker restart),
 //! the broker unreachable — are retried until `timeout`; any other error, or
