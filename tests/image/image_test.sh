@@ -10,14 +10,19 @@
 #   3. `podman stop` sends SIGTERM to tini, which hands it to eventflow: the
 #      clean shutdown runs and the container exits 0.
 # Every wait is bounded. Usage: image_test.sh <repo dir> (env EVENTFLOW_TEST_KAFKA,
-# EVENTFLOW_TEST_IMAGE, EVENTFLOW_IMAGE_STORAGE).
+# EVENTFLOW_TEST_IMAGE, EVENTFLOW_IMAGE_STORAGE, EVENTFLOW_PODMAN_RUNTIME).
 set -euo pipefail
 
 repo="$1"
 version="$(sed -n 's/^project(eventflow VERSION \([0-9.]*\).*/\1/p' "$repo/CMakeLists.txt")"
 image="${EVENTFLOW_TEST_IMAGE:-localhost/eventflow:$version}"
 kafka="${EVENTFLOW_TEST_KAFKA:-127.0.0.1:19092}"
-podman=(podman --storage-driver "${EVENTFLOW_IMAGE_STORAGE:-vfs}")
+# runc: crun refuses this sandbox's hybrid cgroup hierarchy. Explicit limits
+# at or below the sandbox's: podman's defaults (nofile 1048576) exceed them and
+# the runtime's setrlimit is refused.
+podman=(podman --storage-driver "${EVENTFLOW_IMAGE_STORAGE:-vfs}" --runtime "${EVENTFLOW_PODMAN_RUNTIME:-runc}")
+nofile="$(ulimit -Hn)"
+limits=(--ulimit "nofile=$nofile:$nofile" --ulimit nproc=4096:8192)
 name="eventflow-image-test-$$"
 prefix="img-$$-"
 work="$(mktemp -d)"
@@ -30,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 "${podman[@]}" image exists "$image" || fail "no image $image (scripts/image builds it)"
-run=("${podman[@]}" run --rm --network host --read-only --tmpfs /tmp --user 10001:10001)
+run=("${podman[@]}" run --rm "${limits[@]}" --network host --read-only --tmpfs /tmp --user 10001:10001)
 
 # 1. Every binary, read-only root, non-root.
 out="$("${run[@]}" "$image" --help)" || fail "eventflow --help exited $?"
@@ -52,7 +57,7 @@ count() {  # records of topic $1, read_committed, from the beginning to the end
 }
 orders="$(count "${prefix}orders")"
 [ "$orders" -gt 0 ] || fail "no orders produced"
-"${podman[@]}" run -d --name "$name" --network host --read-only --tmpfs /tmp \
+"${podman[@]}" run -d --name "$name" "${limits[@]}" --network host --read-only --tmpfs /tmp \
   -v "$work:/var/lib/eventflow" "$image" run --bootstrap-servers "$kafka" \
   --application-id "${prefix}app" --instance-id pod-0 --topic-prefix "$prefix" \
   --state-dir /var/lib/eventflow/state --commit-interval-ms 100 \
