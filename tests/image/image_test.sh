@@ -33,6 +33,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'echo "image_test: FAIL: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 
 "${podman[@]}" image exists "$image" || fail "no image $image (scripts/image builds it)"
 run=("${podman[@]}" run --rm "${limits[@]}" --network host --read-only --tmpfs /tmp --user 10001:10001)
@@ -52,8 +53,8 @@ echo "image_test: --help of the five binaries ok (uid $uid, read-only root)"
 "${run[@]}" --entrypoint /usr/bin/tini "$image" -- /usr/local/bin/eventflow-produce \
   --bootstrap-servers "$kafka" --topic-prefix "$prefix" --count 2000 --seed 14 --max-rate \
   --progress off >/dev/null || fail "eventflow-produce in the image"
-count() {  # records of topic $1, read_committed, from the beginning to the end
-  kcat -b "$kafka" -C -t "$1" -o beginning -e -q -X isolation.level=read_committed -f 'x\n' 2>/dev/null | wc -l
+count() {  # records of topic $1, read_committed, from the beginning to the end (0 while it does not exist)
+  { kcat -b "$kafka" -C -t "$1" -o beginning -e -q -X isolation.level=read_committed -f 'x\n' 2>/dev/null || true; } | wc -l
 }
 orders="$(count "${prefix}orders")"
 [ "$orders" -gt 0 ] || fail "no orders produced"
