@@ -303,14 +303,28 @@ TEST_F(InteractiveQueryTest, KeysOfTheOtherInstanceAreForwardedAndAMovingTaskAns
   // rebalance that gave instance 1 its tasks): keys are answered by the
   // instance running them, whichever was asked — each key by exactly one
   // instance, and both instances run some.
-  served_by_.clear();
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(AllAnswersRight(i, &why)) << why;
+  // The group may still be rebalancing (a loaded machine delays the second
+  // member's join), so the settled split is awaited, bounded; each round asks
+  // every key of both instances afresh.
   const std::string host[2] = {"127.0.0.1:" + std::to_string(ports_[0]),
                                "127.0.0.1:" + std::to_string(ports_[1])};
   std::map<std::string, int> keys_served;
+  ASSERT_TRUE(AwaitUntil("both instances to run some of the keys", 120s, [&] {
+    served_by_.clear();
+    keys_served.clear();
+    for (int i = 0; i < 2; ++i) {
+      if (!AllAnswersRight(i, &why)) return false;
+    }
+    for (const auto& [key, hosts] : served_by_) {
+      if (hosts.size() != 1) return false;  // moved between the two asks
+      ++keys_served[*hosts.begin()];
+    }
+    why = "keys answered by instance 0: " + std::to_string(keys_served[host[0]]) +
+          ", by instance 1: " + std::to_string(keys_served[host[1]]);
+    return keys_served[host[0]] > 0 && keys_served[host[1]] > 0;
+  })) << why;
   for (const auto& [key, hosts] : served_by_) {
     ASSERT_EQ(hosts.size(), 1u) << key.first << " " << key.second << " answered by two instances";
-    ++keys_served[*hosts.begin()];
   }
   EXPECT_GT(keys_served[host[0]], 0);
   EXPECT_GT(keys_served[host[1]], 0);
