@@ -22,7 +22,9 @@ namespace eventflow::testing {
 kafka::KafkaProperties TestKafkaProperties();
 
 //! Creates topics on construction (failing the test when that fails) and
-//! deletes them on destruction.
+//! deletes them on destruction. Topics without a retention.ms of their own get
+//! retention.ms=-1: test records carry old event times, which the broker's
+//! time retention would delete at its next check.
 class ScopedTopics {
  public:
   explicit ScopedTopics(std::vector<kafka::NewTopic> topics);
