@@ -17,6 +17,7 @@
 #include "eventflow/kafka/kafka_client.h"
 #include "eventflow/sinks/pg_connection.h"
 #include "eventflow/sinks/sink_schema.h"
+#include "partition_stall_guard.h"
 #include "sink_batch.h"
 
 namespace eventflow::sinks {
@@ -31,6 +32,9 @@ constexpr std::string_view kComponent = "pg-sink";
 constexpr std::string_view kStageDecode = "sink-decode";
 constexpr std::string_view kStagePostgres = "sink-postgres";
 constexpr int kKafkaTimeoutMs = 30'000;
+// One question for a partition's end (progress line, stall guard); the
+// broker away is asked again later.
+constexpr std::chrono::seconds kEndQueryTimeout{5};
 // Bad rows logged one by one per batch; the rest are only counted.
 constexpr size_t kMaxBadRowsLogged = 10;
 
@@ -51,6 +55,10 @@ Status PgSinkOptions::Validate() const {
   if (dlq_partitions < 1) return Status::InvalidArgument("dlq_partitions: must be at least 1");
   if (progress_interval.count() <= 0) {
     return Status::InvalidArgument("progress_interval: must be positive");
+  }
+  if (partition_stall_timeout.count() < 0) {
+    return Status::InvalidArgument("partition_stall_timeout: must not be negative, got " +
+                                   std::to_string(partition_stall_timeout.count()) + " ms");
   }
   if (reconnect_backoff_min.count() <= 0 || reconnect_backoff_max < reconnect_backoff_min) {
     return Status::InvalidArgument("reconnect_backoff_min/max: need 0 < min <= max");
@@ -79,6 +87,8 @@ PgSinkProbe::Snapshot PgSinkProbe::Read() const {
   s.retries = retries_.load(std::memory_order_relaxed);
   s.fenced = fenced_.load(std::memory_order_relaxed);
   s.reconnects = reconnects_.load(std::memory_order_relaxed);
+  s.partition_stalls = partition_stalls_.load(std::memory_order_relaxed);
+  s.stalled_partitions = stalled_partitions_.load(std::memory_order_relaxed);
   for (size_t t = 0; t < kTableCount; ++t) {
     s.records_lost[t] = records_lost_[t].load(std::memory_order_relaxed);
   }
@@ -98,12 +108,22 @@ PgSinkProbe::Snapshot PgSinkProbe::Read() const {
     lag.topic = topics_[p.table];
     lag.partition = p.partition;
     lag.stored_next = p.stored_next;
-    if (!s.consumer_statistics) continue;
-    const kafka::PartitionStatistics* ps = s.consumer_statistics->Find(lag.topic, lag.partition);
-    if (ps == nullptr || ps->ls_offset < 0) continue;
-    lag.end = ps->ls_offset;
+    // Both are lower bounds of the end: the statistics come every
+    // statistics.interval.ms, but from the fetcher, which a stalled
+    // partition's may no longer update; the sink's own questions come at
+    // every progress line and stall check.
+    int64_t end = p.end;
+    int64_t log_start = -1;
+    const kafka::PartitionStatistics* ps =
+        s.consumer_statistics ? s.consumer_statistics->Find(lag.topic, lag.partition) : nullptr;
+    if (ps != nullptr) {
+      end = std::max(end, ps->ls_offset);
+      log_start = ps->lo_offset;
+    }
+    if (end < 0) continue;
+    lag.end = end;
     // No row yet: the sink starts at the log start.
-    const int64_t from = p.stored_next >= 0 ? p.stored_next : ps->lo_offset;
+    const int64_t from = p.stored_next >= 0 ? p.stored_next : log_start;
     if (from >= 0) lag.lag = std::max<int64_t>(0, lag.end - from);
   }
   return s;
@@ -119,7 +139,11 @@ void PgSinkProbe::PublishProgress(std::vector<Progress> progress) {
 class PgSink::Runner {
  public:
   Runner(PgSinkOptions options, std::atomic<bool>* stop, PgSinkProbe* probe)
-      : options_(std::move(options)), stop_(stop), probe_(probe), writer_(&batch_) {
+      : options_(std::move(options)),
+        stop_(stop),
+        probe_(probe),
+        guard_(options_.partition_stall_timeout),
+        writer_(&batch_) {
     for (size_t t = 0; t < kTableCount; ++t) {
       topics_[t] = options_.topic_prefix + std::string(PipelineTables()[t].name);
     }
@@ -136,6 +160,8 @@ class PgSink::Runner {
     int64_t stored_next = 0;  // its next_offset
     int64_t position = 0;     // next offset expected from Kafka
     bool in_batch = false;
+    int64_t end = -1;         // last stable offset as last asked (-1: not asked)
+    PartitionStallGuard::Watch watch;
   };
 
   bool stopping() const { return stop_->load(std::memory_order_relaxed); }
@@ -155,8 +181,10 @@ class PgSink::Runner {
   // PostgreSQL.
   Status Connect();
   Status ReadStoredOffsets();
-  Status SeekToStored();
+  Status RereadStoredOffsets();
+  Status MovePositionsToStored();
   Status Resync();
+  Result<bool> RecoverBatch();
   void DropConnection() {
     conn_.reset();
     probe_->postgres_connected_.store(false, std::memory_order_relaxed);
@@ -168,7 +196,7 @@ class PgSink::Runner {
       for (size_t p = 0; p < partitions_[t].size(); ++p) {
         const PartitionState& ps = partitions_[t][p];
         if (!ps.assigned) continue;
-        progress.push_back({t, static_cast<int32_t>(p), ps.stored ? ps.stored_next : -1});
+        progress.push_back({t, static_cast<int32_t>(p), ps.stored ? ps.stored_next : -1, ps.end});
       }
     }
     probe_->PublishProgress(std::move(progress));
@@ -192,7 +220,10 @@ class PgSink::Runner {
   Status AssignAgain();
   Status EnsureDlqTopic();
   Status SendDeadLetters();
-  void MaybeLogProgress();
+  Result<int64_t> StableEnd(size_t table, int32_t partition);
+  void CheckStalls();
+  std::string FetcherView(const std::string& topic, int32_t partition) const;
+  void MaybeLogProgress(Clock::time_point now);
 
   // Batches.
   Status CommitBatch();
@@ -204,6 +235,7 @@ class PgSink::Runner {
   PgSinkOptions options_;
   std::atomic<bool>* stop_;
   PgSinkProbe* probe_;
+  PartitionStallGuard guard_;
   std::array<std::string, kTableCount> topics_;
   KafkaHandle consumer_;
   KafkaHandle producer_;
@@ -333,42 +365,95 @@ Status PgSink::Runner::ReadStoredOffsets() {
   return Status::OK();
 }
 
-Status PgSink::Runner::SeekToStored() {
-  KafkaPartitionList list(rd_kafka_topic_partition_list_new(8));
-  for (size_t t = 0; t < kTableCount; ++t) {
-    for (size_t p = 0; p < partitions_[t].size(); ++p) {
-      PartitionState& ps = partitions_[t][p];
-      if (!ps.assigned) continue;
-      ps.position = ps.stored ? ps.stored_next : 0;
-      rd_kafka_topic_partition_list_add(list.get(), topics_[t].c_str(), static_cast<int32_t>(p))
-          ->offset = ps.stored ? ps.stored_next : RD_KAFKA_OFFSET_BEGINNING;
-    }
-  }
-  PublishProgress();
-  if (list->cnt == 0) return Status::OK();
-  kafka::KafkaError error(rd_kafka_seek_partitions(consumer_.get(), list.get(), kKafkaTimeoutMs));
-  if (error) return FromKafkaError(error.get(), "seeking to the offsets stored in PostgreSQL");
-  for (int i = 0; i < list->cnt; ++i) {
-    if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return FromKafkaError(list->elems[i].err,
-                            "seeking " + std::string(list->elems[i].topic) + " partition " +
-                                std::to_string(list->elems[i].partition));
-    }
-  }
-  return Status::OK();
-}
-
-// After a failure whose effect on PostgreSQL is unknown, or after being fenced:
-// (re)connect, read the stored offsets and continue from there.
-Status PgSink::Runner::Resync() {
-  DiscardBatch();
+// (Re)connects when needed and reads eventflow_sink_offsets, for as long as
+// PostgreSQL is away; Aborted when the sink stops meanwhile.
+Status PgSink::Runner::RereadStoredOffsets() {
   while (true) {
     if (!conn_) EVENTFLOW_RETURN_IF_ERROR(Connect());
     Status s = ReadStoredOffsets();
-    if (s.ok()) return SeekToStored();
     if (s.code() != StatusCode::kUnavailable) return s;
     DropConnection();
   }
+}
+
+// Moves every assigned partition outside the batch to its stored offset, as
+// just read. Forward (another instance wrote past us): the records before it
+// are ignored as they come. Back: they are needed again, and librdkafka 2.0.2
+// can lose a seek in a race with its fetch start or stop (and then discard
+// what it fetches without a word), so the partitions are assigned again, each
+// at an explicit offset.
+Status PgSink::Runner::MovePositionsToStored() {
+  const bool lost = rd_kafka_assignment_lost(consumer_.get());
+  bool back = false;
+  for (size_t t = 0; t < kTableCount; ++t) {
+    for (PartitionState& ps : partitions_[t]) {
+      if (!ps.assigned || ps.in_batch) continue;
+      const int64_t stored = ps.stored ? ps.stored_next : 0;
+      if (stored < ps.position) {
+        back = true;
+        // A revocation follows (assigning now would hide it from librdkafka);
+        // until then the fetcher would hand over records past a gap.
+        if (lost) ps.assigned = false;
+      }
+      ps.position = stored;
+    }
+  }
+  PublishProgress();
+  if (!back || lost) return Status::OK();
+  Log(LogLevel::kInfo, kComponent,
+      "reading again from the offsets stored in PostgreSQL (assigning the partitions again)");
+  return AssignAgain();
+}
+
+// After being fenced, or when the stored offsets moved under us: the batch is
+// not ours to write; go on from what PostgreSQL holds.
+Status PgSink::Runner::Resync() {
+  DiscardBatch();
+  EVENTFLOW_RETURN_IF_ERROR(RereadStoredOffsets());
+  return MovePositionsToStored();
+}
+
+// The connection broke during the batch (its COMMIT's outcome unknown) or was
+// dropped before it: reconnects, re-reads the stored offsets and tells from the
+// batch's partitions what happened. Returns true when the batch is to be
+// written again (PostgreSQL still holds the offsets it started from), false
+// when it is done: it landed (accounted here), or the offsets moved otherwise
+// — another instance wrote — and the batch is dropped as after kFenced.
+Result<bool> PgSink::Runner::RecoverBatch() {
+  std::vector<std::pair<bool, int64_t>> before;
+  before.reserve(touched_.size());
+  for (const auto& [t, p] : touched_) {
+    const PartitionState& ps = partitions_[t][static_cast<size_t>(p)];
+    before.emplace_back(ps.stored, ps.stored_next);
+  }
+  EVENTFLOW_RETURN_IF_ERROR(RereadStoredOffsets());
+  // Every touched partition's position differs from its offset before the
+  // batch, so at most one of these holds.
+  bool unchanged = true;
+  bool landed = !touched_.empty();
+  for (size_t i = 0; i < touched_.size(); ++i) {
+    const PartitionState& ps = partitions_[touched_[i].first][static_cast<size_t>(touched_[i].second)];
+    unchanged = unchanged && ps.stored == before[i].first &&
+                (!ps.stored || ps.stored_next == before[i].second);
+    landed = landed && ps.stored && ps.stored_next == ps.position;
+  }
+  if (landed) {
+    Log(LogLevel::kInfo, kComponent, "the batch had landed before the connection broke");
+    AfterCommit();
+    EVENTFLOW_RETURN_IF_ERROR(MovePositionsToStored());
+    return false;
+  }
+  if (unchanged) {
+    EVENTFLOW_RETURN_IF_ERROR(MovePositionsToStored());
+    return true;
+  }
+  probe_->fenced_.fetch_add(1, std::memory_order_relaxed);
+  Log(LogLevel::kWarn, kComponent,
+      "eventflow_sink_offsets moved while PostgreSQL was away: another sink instance wrote; "
+      "going on from the stored offsets");
+  DiscardBatch();
+  EVENTFLOW_RETURN_IF_ERROR(MovePositionsToStored());
+  return false;
 }
 
 // --- Kafka -------------------------------------------------------------------
@@ -400,16 +485,7 @@ Status PgSink::Runner::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     }
   }
   // The truth is in PostgreSQL: start where the last committed batch ended.
-  Status s;
-  while (true) {
-    if (!conn_) {
-      s = Connect();
-      if (!s.ok()) break;
-    }
-    s = ReadStoredOffsets();
-    if (s.ok() || s.code() != StatusCode::kUnavailable) break;
-    DropConnection();
-  }
+  const Status s = RereadStoredOffsets();
   for (int i = 0; i < partitions->cnt; ++i) {
     rd_kafka_topic_partition_t& tp = partitions->elems[i];
     tp.offset = RD_KAFKA_OFFSET_BEGINNING;
@@ -418,8 +494,11 @@ Status PgSink::Runner::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
       PartitionState& ps = State(t, tp.partition);
       if (ps.stored) tp.offset = ps.stored_next;
       ps.position = ps.stored ? ps.stored_next : 0;
+      ps.end = -1;
+      guard_.Reset(&ps.watch, ps.position);
     }
   }
+  probe_->stalled_partitions_.store(0, std::memory_order_relaxed);
   PublishProgress();
   Log(LogLevel::kInfo, kComponent,
       "assigned " + std::to_string(partitions->cnt) + " partition(s); resuming from the offsets "
@@ -434,6 +513,7 @@ void PgSink::Runner::OnRevoke() {
   for (auto& v : partitions_) {
     for (PartitionState& ps : v) ps.assigned = false;
   }
+  probe_->stalled_partitions_.store(0, std::memory_order_relaxed);
   PublishProgress();
   Log(LogLevel::kInfo, kComponent, "partitions revoked");
 }
@@ -570,10 +650,16 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
   return moved;
 }
 
-// After an "error" reset librdkafka stops fetching the partition and a seek is
-// refused (its fetcher is not started): assign again, every partition at the
-// position the sink expects next — unless the assignment is lost (a revocation
-// follows, and assigning would hide that).
+// Restarts every fetcher: assigns every assigned partition again at the
+// position the sink expects next — unless the assignment is lost (a
+// revocation follows, and assigning would hide that). The one way the sink
+// moves its fetchers after the assignment: after an "error" reset librdkafka
+// stops fetching the partition and refuses seeks, a seek can be lost in a race
+// with a fetch start or stop, and a stalled fetcher needs a new start.
+// (Assigning outside the rebalance callback while a revocation is being
+// delivered can trip librdkafka 2.0.2's assertion that a stopped partition was
+// started, rdkafka_assignment.c:872: the paths here are rare — a stall, a
+// stale out-of-range error, offsets moved back under the sink.)
 Status PgSink::Runner::AssignAgain() {
   if (rd_kafka_assignment_lost(consumer_.get())) return Status::OK();
   KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(12));
@@ -592,6 +678,8 @@ Status PgSink::Runner::AssignAgain() {
 Status PgSink::Runner::CollectBatch() {
   const auto poll_slice = std::chrono::milliseconds(100);
   std::optional<Clock::time_point> deadline;
+  // Only the time spent here, waiting for records, counts for the stall guard.
+  guard_.Resume(Clock::now());
   while (!stopping() && batch_.records < options_.batch_size) {
     auto wait = poll_slice;
     if (deadline) {
@@ -601,7 +689,9 @@ Status PgSink::Runner::CollectBatch() {
     }
     kafka::KafkaMessage msg(
         rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait.count())));
-    MaybeLogProgress();
+    const Clock::time_point now = Clock::now();
+    MaybeLogProgress(now);
+    if (guard_.Tick(now)) CheckStalls();
     if (!rebalance_error_.ok()) {
       Status s = rebalance_error_;
       rebalance_error_ = Status::OK();
@@ -615,6 +705,7 @@ Status PgSink::Runner::CollectBatch() {
       }
       if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && msg->rkt != nullptr) {
         auto moved = HandleOutOfRange(msg.get());
+        guard_.Resume(Clock::now());  // it asked the broker
         if (!moved.ok()) return moved.status();
         if (*moved && !deadline) deadline = Clock::now() + options_.batch_time;
         continue;
@@ -639,14 +730,89 @@ Status PgSink::Runner::CollectBatch() {
   return Status::OK();
 }
 
+// The partition's last stable offset (the end a read_committed consumer
+// reaches), asked now — on the dead-letter producer's connection: on the
+// consumer's, ListOffsets waits behind the fetcher's long poll.
+Result<int64_t> PgSink::Runner::StableEnd(size_t table, int32_t partition) {
+  auto marks = kafka::QueryWatermarks(producer_.get(), topics_[table], partition,
+                                      kEndQueryTimeout);
+  if (!marks.ok()) return marks.status();
+  return marks->high;
+}
+
+// What librdkafka's latest statistics say of the partition's fetcher (for a
+// stall's log line).
+std::string PgSink::Runner::FetcherView(const std::string& topic, int32_t partition) const {
+  const auto stats = probe_->statistics_->Latest();
+  const kafka::PartitionStatistics* ps = stats ? stats->Find(topic, partition) : nullptr;
+  if (ps == nullptr) return "no statistics of its fetcher yet";
+  return "its fetcher (statistics at " + std::to_string(stats->time) + " s): state " +
+         ps->fetch_state + ", next offset " + std::to_string(ps->next_offset) + ", " +
+         std::to_string(ps->fetchq_cnt) + " message(s) queued, last end of partition " +
+         std::to_string(ps->eof_offset) + ", stable offset " + std::to_string(ps->ls_offset) +
+         " as it last saw";
+}
+
+// The stall guard's round (partition_stall_guard.h), about once a second of
+// time spent waiting for records: partitions whose position has not moved are
+// checked against their end, asked fresh; a stalled one is logged, counted,
+// and all are assigned again at their positions (restarting every fetcher).
+void PgSink::Runner::CheckStalls() {
+  bool asked = false;
+  bool restart = false;
+  for (size_t t = 0; t < kTableCount; ++t) {
+    for (size_t p = 0; p < partitions_[t].size(); ++p) {
+      PartitionState& ps = partitions_[t][p];
+      if (!ps.assigned || !guard_.WantsEnd(&ps.watch, ps.position)) continue;
+      const int32_t partition = static_cast<int32_t>(p);
+      Result<int64_t> end = StableEnd(t, partition);
+      asked = true;
+      if (!end.ok()) {  // the broker is away: asked again later, not now for every partition
+        Log(LogLevel::kDebug, kComponent, "stall guard: " + end.status().message());
+        guard_.Postpone();
+        break;
+      }
+      ps.end = *end;
+      const PartitionStallGuard::Verdict verdict = guard_.Judge(&ps.watch, ps.position, *end);
+      if (verdict != PartitionStallGuard::Verdict::kStalled &&
+          verdict != PartitionStallGuard::Verdict::kStillStalled) {
+        continue;
+      }
+      const bool again = verdict == PartitionStallGuard::Verdict::kStillStalled;
+      if (!again) probe_->partition_stalls_.fetch_add(1, std::memory_order_relaxed);
+      const auto still =
+          std::chrono::duration_cast<std::chrono::seconds>(guard_.Still(ps.watch)).count();
+      Log(LogLevel::kError, kComponent,
+          topics_[t] + " partition " + std::to_string(p) + (again ? " is still" : " is") +
+              " stalled: nothing received for " + std::to_string(still) +
+              " s of waiting while the broker has records up to " + std::to_string(*end) +
+              " past the sink's position " + std::to_string(ps.position) + " (stored " +
+              (ps.stored ? std::to_string(ps.stored_next) : std::string("none")) + "); " +
+              FetcherView(topics_[t], partition) + "; restarting its fetch at " +
+              std::to_string(ps.position) + " by assigning the partitions again");
+      restart = true;
+    }
+  }
+  if (restart) {
+    const Status s = AssignAgain();
+    if (!s.ok()) Log(LogLevel::kWarn, kComponent, s.WithContext("stall guard").ToString());
+  }
+  int stalled = 0;
+  for (const auto& v : partitions_) {
+    for (const PartitionState& ps : v) stalled += ps.assigned && ps.watch.stalled ? 1 : 0;
+  }
+  probe_->stalled_partitions_.store(stalled, std::memory_order_relaxed);
+  if (asked) {
+    PublishProgress();
+    guard_.Resume(Clock::now());  // the questions were no waiting for records
+  }
+}
+
 // At most once per progress_interval, and only when batches were committed
-// since the last line or a partition's stored offset is behind the end of the
-// partition as last seen by the consumer (its cached high watermark: no
-// request to the broker). Under read_committed an open transaction keeps the
-// high watermark ahead of what can be consumed, so "behind" may also mean
-// "waiting for a producer's transaction to end".
-void PgSink::Runner::MaybeLogProgress() {
-  const auto now = Clock::now();
+// since the last line, or a partition's stored offset is behind its end (its
+// last stable offset, asked now: an open transaction holds it back, aborted
+// records and transaction markers are inside it), or a partition is stalled.
+void PgSink::Runner::MaybeLogProgress(Clock::time_point now) {
   if (now - progress_at_ < options_.progress_interval) return;
   const PgSinkProbe::Snapshot snap = probe_->Read();
   const uint64_t records = snap.records_consumed - progress_records_;
@@ -657,32 +823,38 @@ void PgSink::Runner::MaybeLogProgress() {
   int64_t behind_total = 0;
   std::string worst;
   int64_t worst_lag = 0;
+  std::optional<Status> broker_away;
   for (size_t t = 0; t < kTableCount; ++t) {
     for (size_t p = 0; p < partitions_[t].size(); ++p) {
-      const PartitionState& ps = partitions_[t][p];
+      PartitionState& ps = partitions_[t][p];
       if (!ps.assigned) continue;
       ++assigned;
-      int64_t low = -1;
-      int64_t high = -1;
-      rd_kafka_get_watermark_offsets(consumer_.get(), topics_[t].c_str(), static_cast<int32_t>(p),
-                                     &low, &high);
-      const int64_t stored = ps.stored ? ps.stored_next : 0;
-      if (high < 0) {  // nothing fetched from it yet: its end is unknown here
+      Result<int64_t> end = Status::Unavailable("not asked");
+      if (!broker_away) {
+        end = StableEnd(t, static_cast<int32_t>(p));
+        if (!end.ok()) broker_away = end.status();
+      }
+      if (!end.ok()) {
         ++unknown;
         continue;
       }
-      if (high <= stored) continue;
+      ps.end = *end;
+      const int64_t stored = ps.stored ? ps.stored_next : 0;
+      if (*end <= stored) continue;
       ++behind;
-      behind_total += high - stored;
-      if (high - stored > worst_lag) {
-        worst_lag = high - stored;
+      behind_total += *end - stored;
+      if (*end - stored > worst_lag) {
+        worst_lag = *end - stored;
         worst = topics_[t] + " partition " + std::to_string(p) + ": stored " +
                 std::to_string(stored) + ", read up to " + std::to_string(ps.position) +
-                ", end " + std::to_string(high);
+                ", end " + std::to_string(*end);
       }
     }
   }
-  if (batches == 0 && behind == 0 && unknown == 0) {  // idle and caught up: no line
+  PublishProgress();
+  guard_.Resume(Clock::now());  // the questions were no waiting for records
+  const int stalled = probe_->stalled_partitions_.load(std::memory_order_relaxed);
+  if (batches == 0 && behind == 0 && unknown == 0 && stalled == 0) {  // idle, caught up: no line
     progress_at_ = now;
     return;
   }
@@ -695,16 +867,21 @@ void PgSink::Runner::MaybeLogProgress() {
                      std::to_string(snap.records_consumed) + " records, " +
                      std::to_string(snap.batches) + " batches in all); ";
   if (behind == 0 && unknown == 0) {
-    line += "all " + std::to_string(assigned) + " assigned partition(s) caught up";
+    line += "all " + std::to_string(assigned) +
+            " assigned partition(s) caught up with their stable ends";
   } else if (behind == 0) {
-    line += std::to_string(unknown) + " of " + std::to_string(assigned) +
-            " assigned partition(s) not fetched from yet";
+    line += "the stable ends of " + std::to_string(unknown) + " of " + std::to_string(assigned) +
+            " assigned partition(s) unknown (" + broker_away->message() + ")";
   } else {
     line += std::to_string(behind) + " of " + std::to_string(assigned) +
-            " assigned partition(s) behind by " + std::to_string(behind_total) +
+            " assigned partition(s) behind their stable ends by " + std::to_string(behind_total) +
             " offset(s) in all, most " + worst;
-    if (unknown > 0) line += "; " + std::to_string(unknown) + " not fetched from yet";
+    if (unknown > 0) {
+      line += "; the ends of " + std::to_string(unknown) + " unknown (" + broker_away->message() +
+              ")";
+    }
   }
+  if (stalled > 0) line += "; " + std::to_string(stalled) + " stalled (see the ERROR above)";
   Log(LogLevel::kInfo, kComponent, line);
   progress_at_ = now;
   progress_records_ = snap.records_consumed;
@@ -853,6 +1030,7 @@ void PgSink::Runner::AfterCommit() {
   PublishProgress();
   // For lag monitoring only; PostgreSQL holds the truth.
   if (options_.commit_to_kafka && list->cnt > 0) rd_kafka_commit(consumer_.get(), list.get(), 1);
+  if (options_.after_batch_for_testing) options_.after_batch_for_testing(consumer_.get());
 }
 
 // Writes the batch exactly once, or discards it and resynchronises from the
@@ -863,7 +1041,11 @@ Status PgSink::Runner::CommitBatch() {
   bool logged = false;
   const Clock::time_point start = Clock::now();
   while (true) {
-    if (!conn_) return Resync();
+    if (!conn_) {
+      Result<bool> again = RecoverBatch();
+      if (!again.ok()) return again.status();
+      if (!*again) return Status::OK();
+    }
     if (options_.before_transaction_for_testing) options_.before_transaction_for_testing();
     Status s = writer_.Prepare();
     if (s.ok()) s = WriteOnce();
@@ -880,11 +1062,11 @@ Status PgSink::Runner::CommitBatch() {
         Log(LogLevel::kWarn, kComponent, s.message() + "; re-reading the stored offsets");
         return Resync();
       case StatusCode::kUnavailable:
-        // The COMMIT's outcome is unknown: the stored offsets tell.
+        // The COMMIT's outcome is unknown: the stored offsets tell (RecoverBatch).
         Log(LogLevel::kWarn, kComponent,
             "lost PostgreSQL during a batch (" + s.message() + "); reconnecting");
         DropConnection();
-        return Resync();
+        continue;
       case StatusCode::kAborted:  // serialization failure or deadlock: just retry
         continue;
       default:

@@ -24,7 +24,9 @@ std::string_view StateName(SinkState state) {
   return "?";
 }
 
-bool Ready(const Snapshot& s) { return s.state == SinkState::kRunning && s.postgres_connected; }
+bool Ready(const Snapshot& s) {
+  return s.state == SinkState::kRunning && s.postgres_connected && s.stalled_partitions == 0;
+}
 
 }  // namespace
 
@@ -34,7 +36,8 @@ std::string SinkMetricsText(const Snapshot& s, const std::string& group) {
   out.Sample("eventflow_sink_up", {},
              s.state == SinkState::kStarting || s.state == SinkState::kRunning ? 1 : 0);
   out.Family("eventflow_sink_ready", "gauge",
-             "1 while the sink runs with a PostgreSQL connection up (what /readyz answers)");
+             "1 while the sink runs with a PostgreSQL connection up and no partition stalled "
+             "(what /readyz answers)");
   out.Sample("eventflow_sink_ready", {}, Ready(s) ? 1 : 0);
   out.Family("eventflow_sink_postgres_connected", "gauge",
              "1 while the sink has a PostgreSQL connection (0 during an outage)");
@@ -68,6 +71,13 @@ std::string SinkMetricsText(const Snapshot& s, const std::string& group) {
           s.reconnects);
   counter("eventflow_sink_dlq_records_total",
           "Records (bad rows) sent to the sink's dead-letter topic", s.dlq_records);
+  counter("eventflow_sink_partition_stalls_total",
+          "Partitions found stalled (records past the sink's position, none received for "
+          "--partition-stall-timeout-ms); each one's fetch was restarted",
+          s.partition_stalls);
+  out.Family("eventflow_sink_stalled_partitions", "gauge",
+             "Assigned partitions stalled now (nothing received since found stalled)");
+  out.Sample("eventflow_sink_stalled_partitions", {}, s.stalled_partitions);
   out.Family("eventflow_sink_batch_duration_seconds", "histogram",
              "Time to write a batch: from its first attempt to its COMMIT, retries included");
   out.Histogram("eventflow_sink_batch_duration_seconds", {}, s.batch_duration);
@@ -97,6 +107,9 @@ http::Response SinkHealth(const Snapshot& s, bool readiness) {
   std::string text(StateName(s.state));
   if (!readiness) return http::Response::Text(s.state == SinkState::kFailed ? 503 : 200, text + "\n");
   if (s.state == SinkState::kRunning && !s.postgres_connected) text += " (PostgreSQL unreachable)";
+  if (s.state == SinkState::kRunning && s.stalled_partitions > 0) {
+    text += " (" + std::to_string(s.stalled_partitions) + " partition(s) stalled)";
+  }
   return http::Response::Text(Ready(s) ? 200 : 503, text + "\n");
 }
 

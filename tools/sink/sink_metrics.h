@@ -9,11 +9,13 @@
 //               eventflow_sink_batch_duration_seconds, eventflow_sink_commit_duration_seconds,
 //               eventflow_sink_retries_total, eventflow_sink_fenced_total,
 //               eventflow_sink_reconnects_total, eventflow_sink_dlq_records_total,
+//               eventflow_sink_partition_stalls_total, eventflow_sink_stalled_partitions,
 //               eventflow_sink_lag_records{topic,partition}, eventflow_records_lost_total{topic},
 //               eventflow_sink_postgres_connected, eventflow_sink_up, eventflow_sink_ready,
 //               eventflow_kafka_* {client="consumer"} (kafka_client_metrics.h)
 //   /healthz  200 unless the sink stopped with an error (503 then)
 //   /readyz   200 while the sink runs (subscribed) with a PostgreSQL connection up
+//             and no partition stalled (PgSinkOptions::partition_stall_timeout)
 //
 // Thread-safety: SinkMetricsText is reentrant; SinkHealth reads a snapshot.
 #pragma once

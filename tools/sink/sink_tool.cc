@@ -54,7 +54,8 @@ po::options_description SinkOptionsDescription() {
       ("on-data-loss", po::value<std::string>()->default_value("fail"), "records deleted by the broker before the sink wrote them: fail (stop, naming topic, partition and offsets) or skip (go on, log an ERROR, count them)")
       ("no-kafka-commit", po::bool_switch(), "do not also commit offsets to Kafka (they only serve lag monitoring)")
       ("application-name", po::value<std::string>()->default_value("eventflow-sink"), "PostgreSQL application_name of the connection")
-      ("progress-interval", po::value<std::string>()->default_value("30s"), "log a progress line at most this often, when batches were written or partitions are behind (e.g. 30s)")
+      ("progress-interval", po::value<std::string>()->default_value("30s"), "log a progress line at most this often, when batches were written or partitions are behind their stable ends, asked then (e.g. 30s)")
+      ("partition-stall-timeout-ms", po::value<int64_t>()->default_value(30'000), "a partition with records past the sink's position and none received for this long is stalled: ERROR, counted, /readyz 503, its fetch restarted (0: off)")
       ("http-port", po::value<int>()->default_value(0), "serve /metrics, /healthz, /readyz on this port (0: off)")
       ("http-address", po::value<std::string>()->default_value("127.0.0.1"), "address the HTTP server binds")
       ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off (default $EVENTFLOW_LOG_LEVEL, else info)");
@@ -94,6 +95,9 @@ Result<sinks::PgSinkOptions> SinkOptionsFrom(const cli::CommandLine& line, cli::
       cli::ParsePositiveDuration("--progress-interval", vm["progress-interval"].as<std::string>());
   if (!progress.ok()) return progress.status();
   options.progress_interval = *progress;
+  const int64_t stall_timeout = vm["partition-stall-timeout-ms"].as<int64_t>();
+  EVENTFLOW_RETURN_IF_ERROR(cli::CheckAtLeast("--partition-stall-timeout-ms", stall_timeout, 0));
+  options.partition_stall_timeout = std::chrono::milliseconds(stall_timeout);
   return options;
 }
 

@@ -17,13 +17,30 @@
 //     (key) DO UPDATE; rows deduplicated by key within the batch, last wins) and
 //     deletes for tombstones, then COMMIT. A CAS that touches no row means
 //     another instance wrote past us: the transaction rolls back (nothing of
-//     ours lands), and the sink re-reads the offsets and seeks (kFenced in the
-//     log and probe). After COMMIT the offsets are also committed to Kafka,
-//     asynchronously, for lag monitoring only.
+//     ours lands), and the sink re-reads the offsets and goes on from them
+//     (kFenced in the log and probe). After COMMIT the offsets are also
+//     committed to Kafka, asynchronously, for lag monitoring only.
 //   - PostgreSQL unavailable (restart, dropped connection, unknown COMMIT
 //     outcome): reconnect with capped exponential backoff for as long as it
-//     takes (until Stop), logging once per outage, then re-read the offsets
-//     and seek: nothing lost, nothing doubled.
+//     takes (until Stop), logging once per outage, then re-read the offsets:
+//     they tell whether the batch landed (done) or not (written again); any
+//     other value is another instance's (as after kFenced). Nothing lost,
+//     nothing doubled.
+//   - Positions: the sink never seeks (librdkafka 2.0.2 can lose a seek that
+//     meets a fetch start or stop, and then discard what it fetches without a
+//     word). A partition whose stored offset moved past the sink's position
+//     is skipped forward (records below it are ignored); one whose stored
+//     offset is behind it is fetched again by assigning the partitions again,
+//     each at an explicit offset.
+//   - Stall guard (`partition_stall_timeout`, 30 s; partition_stall_guard.h):
+//     a partition whose last stable offset, asked on the dead-letter
+//     producer's connection (on the consumer's the request would wait behind
+//     the fetch long poll), is past the sink's position while nothing arrived
+//     from it for the time-out is stalled: logged at ERROR with topic,
+//     partition, offsets and librdkafka's view of its fetcher, counted
+//     (partition_stalls), shown (stalled_partitions, /readyz fails), and its
+//     fetch restarted by assigning the partitions again — again every
+//     time-out until something arrives.
 //   - Bad rows: a record the contract rejects, or a row PostgreSQL rejects
 //     (SQLSTATE class 22 or 23; the batch is then replayed row by row under
 //     SAVEPOINTs to isolate it), goes to the dead-letter topic with headers
@@ -62,6 +79,9 @@
 #include "eventflow/kafka/kafka_properties.h"
 #include "eventflow/sinks/table_contract.h"
 
+// librdkafka's handle, for a test hook only (the header stays free of rdkafka.h).
+typedef struct rd_kafka_s rd_kafka_t;
+
 namespace eventflow::sinks {
 
 //! Settings of a PgSink, with their defaults.
@@ -82,6 +102,11 @@ struct PgSinkOptions {
   //! since the last line, partitions whose stored offset is behind the end the
   //! consumer last saw); only when it made progress or is behind.
   std::chrono::milliseconds progress_interval{30'000};
+  //! A partition whose last stable offset is past the sink's position while
+  //! nothing arrived from it for this long (time spent waiting for records;
+  //! asked again every third of it, at most every 10 s) is stalled: ERROR,
+  //! counted, /readyz fails, and its fetch is restarted. Zero turns the guard off.
+  std::chrono::milliseconds partition_stall_timeout{30'000};
   //! Records deleted from an output topic before the sink wrote them (its
   //! position is below the log start): stop naming topic, partition, offsets
   //! and count (kFail, the default), or log an ERROR, count them
@@ -95,6 +120,10 @@ struct PgSinkOptions {
   //! its transaction begins (e.g. to move an offsets row under the sink). Empty
   //! in production.
   std::function<void()> before_transaction_for_testing;
+  //! Test hook: called on the sink thread after each committed batch with the
+  //! sink's consumer (e.g. to make librdkafka stop delivering a partition, as
+  //! a lost seek does). Empty in production.
+  std::function<void(rd_kafka_t* consumer)> after_batch_for_testing;
 
   //! Returns InvalidArgument naming the first bad setting.
   Status Validate() const;
@@ -126,7 +155,10 @@ class PgSinkProbe {
     std::string topic;
     int32_t partition = 0;
     int64_t stored_next = -1;  //!< next offset after what PostgreSQL holds (-1: no row yet)
-    int64_t end = -1;          //!< last stable offset as last reported; -1: unknown
+    //! last stable offset: the newer of the consumer's latest statistics and
+    //! the sink's own last question to the broker (progress line, stall
+    //! guard); -1: unknown
+    int64_t end = -1;
     int64_t lag = -1;          //!< max(0, end − stored_next); -1: unknown
   };
 
@@ -140,6 +172,10 @@ class PgSinkProbe {
     uint64_t retries = 0;           //!< batches rolled back and retried (any reason)
     uint64_t fenced = 0;            //!< compare-and-set failures (stale instance)
     uint64_t reconnects = 0;        //!< successful PostgreSQL reconnections
+    //! partitions found stalled (the stall guard), each episode once
+    uint64_t partition_stalls = 0;
+    //! assigned partitions stalled now (judged stalled, nothing arrived since)
+    int stalled_partitions = 0;
     //! records skipped because the broker had deleted them, per table's topic
     //! (eventflow_records_lost_total{topic}; 0 unless DataLossPolicy::kSkip)
     std::array<uint64_t, kTableCount> records_lost{};
@@ -165,6 +201,7 @@ class PgSinkProbe {
     size_t table;
     int32_t partition;
     int64_t stored_next;
+    int64_t end;  // last stable offset as the sink last asked; -1: not asked
   };
   //! Replaces the assigned partitions' progress (the sink thread, per batch).
   void PublishProgress(std::vector<Progress> progress);
@@ -186,6 +223,8 @@ class PgSinkProbe {
   std::atomic<uint64_t> retries_{0};
   std::atomic<uint64_t> fenced_{0};
   std::atomic<uint64_t> reconnects_{0};
+  std::atomic<uint64_t> partition_stalls_{0};
+  std::atomic<int> stalled_partitions_{0};
   std::array<std::atomic<uint64_t>, kTableCount> records_lost_{};
 };
 
