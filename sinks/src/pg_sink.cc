@@ -160,6 +160,9 @@ class PgSink::Runner {
     int64_t stored_next = 0;  // its next_offset
     int64_t position = 0;     // next offset expected from Kafka
     bool in_batch = false;
+    // Moved back under the sink: takes nothing until its fetch restarts there
+    // (what arrives meanwhile comes from past the gap).
+    bool held = false;
     int64_t end = -1;         // last stable offset as last asked (-1: not asked)
     PartitionStallGuard::Watch watch;
   };
@@ -182,7 +185,7 @@ class PgSink::Runner {
   Status Connect();
   Status ReadStoredOffsets();
   Status RereadStoredOffsets();
-  Status MovePositionsToStored();
+  void MovePositionsToStored();
   Status Resync();
   Result<bool> RecoverBatch();
   void DropConnection() {
@@ -218,6 +221,7 @@ class PgSink::Runner {
   bool AdvanceToEnd(const rd_kafka_message_t* eof);
   Result<bool> HandleOutOfRange(const rd_kafka_message_t* msg);
   Status AssignAgain();
+  void MaybeRewind(bool queue_drained);
   Status EnsureDlqTopic();
   Status SendDeadLetters();
   Result<int64_t> StableEnd(size_t table, int32_t partition);
@@ -247,6 +251,7 @@ class PgSink::Runner {
   BatchWriter writer_;
   RowDecoder decoder_;
   Status rebalance_error_;
+  bool rewind_pending_ = false;  // held partitions wait for AssignAgain (MaybeRewind)
   std::atomic<uint64_t> delivery_failures_{0};
   std::string first_delivery_error_;
   rd_kafka_resp_err_t last_consumer_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -377,32 +382,25 @@ Status PgSink::Runner::RereadStoredOffsets() {
 }
 
 // Moves every assigned partition outside the batch to its stored offset, as
-// just read. Forward (another instance wrote past us): the records before it
-// are ignored as they come. Back: they are needed again, and librdkafka 2.0.2
-// can lose a seek in a race with its fetch start or stop (and then discard
-// what it fetches without a word), so the partitions are assigned again, each
-// at an explicit offset.
-Status PgSink::Runner::MovePositionsToStored() {
-  const bool lost = rd_kafka_assignment_lost(consumer_.get());
-  bool back = false;
+// just read. Forward (another instance wrote past what we read): the records
+// before it are ignored as they come. Back (another instance wrote less than
+// the batch we dropped had read, or the rows were moved back by hand): the
+// partition is held — it takes nothing — until MaybeRewind restarts the
+// fetchers there. No seek: librdkafka 2.0.2 can lose one that meets a fetch
+// start or stop, and then discard what it fetches without a word.
+void PgSink::Runner::MovePositionsToStored() {
   for (size_t t = 0; t < kTableCount; ++t) {
     for (PartitionState& ps : partitions_[t]) {
       if (!ps.assigned || ps.in_batch) continue;
       const int64_t stored = ps.stored ? ps.stored_next : 0;
       if (stored < ps.position) {
-        back = true;
-        // A revocation follows (assigning now would hide it from librdkafka);
-        // until then the fetcher would hand over records past a gap.
-        if (lost) ps.assigned = false;
+        ps.held = true;
+        rewind_pending_ = true;
       }
       ps.position = stored;
     }
   }
   PublishProgress();
-  if (!back || lost) return Status::OK();
-  Log(LogLevel::kInfo, kComponent,
-      "reading again from the offsets stored in PostgreSQL (assigning the partitions again)");
-  return AssignAgain();
 }
 
 // After being fenced, or when the stored offsets moved under us: the batch is
@@ -410,7 +408,8 @@ Status PgSink::Runner::MovePositionsToStored() {
 Status PgSink::Runner::Resync() {
   DiscardBatch();
   EVENTFLOW_RETURN_IF_ERROR(RereadStoredOffsets());
-  return MovePositionsToStored();
+  MovePositionsToStored();
+  return Status::OK();
 }
 
 // The connection broke during the batch (its COMMIT's outcome unknown) or was
@@ -440,11 +439,11 @@ Result<bool> PgSink::Runner::RecoverBatch() {
   if (landed) {
     Log(LogLevel::kInfo, kComponent, "the batch had landed before the connection broke");
     AfterCommit();
-    EVENTFLOW_RETURN_IF_ERROR(MovePositionsToStored());
+    MovePositionsToStored();
     return false;
   }
   if (unchanged) {
-    EVENTFLOW_RETURN_IF_ERROR(MovePositionsToStored());
+    MovePositionsToStored();
     return true;
   }
   probe_->fenced_.fetch_add(1, std::memory_order_relaxed);
@@ -452,7 +451,7 @@ Result<bool> PgSink::Runner::RecoverBatch() {
       "eventflow_sink_offsets moved while PostgreSQL was away: another sink instance wrote; "
       "going on from the stored offsets");
   DiscardBatch();
-  EVENTFLOW_RETURN_IF_ERROR(MovePositionsToStored());
+  MovePositionsToStored();
   return false;
 }
 
@@ -476,7 +475,10 @@ void PgSink::Runner::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 Status PgSink::Runner::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
   DiscardBatch();
   for (auto& v : partitions_) {
-    for (PartitionState& ps : v) ps.assigned = false;
+    for (PartitionState& ps : v) {
+      ps.assigned = false;
+      ps.held = false;
+    }
   }
   for (int i = 0; i < partitions->cnt; ++i) {
     rd_kafka_topic_partition_t& tp = partitions->elems[i];
@@ -498,6 +500,7 @@ Status PgSink::Runner::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
       guard_.Reset(&ps.watch, ps.position);
     }
   }
+  rewind_pending_ = false;
   probe_->stalled_partitions_.store(0, std::memory_order_relaxed);
   PublishProgress();
   Log(LogLevel::kInfo, kComponent,
@@ -511,8 +514,12 @@ void PgSink::Runner::OnRevoke() {
   // (maybe us) re-reads them from PostgreSQL.
   DiscardBatch();
   for (auto& v : partitions_) {
-    for (PartitionState& ps : v) ps.assigned = false;
+    for (PartitionState& ps : v) {
+      ps.assigned = false;
+      ps.held = false;
+    }
   }
+  rewind_pending_ = false;
   probe_->stalled_partitions_.store(0, std::memory_order_relaxed);
   PublishProgress();
   Log(LogLevel::kInfo, kComponent, "partitions revoked");
@@ -541,7 +548,7 @@ void PgSink::Runner::AddRecord(const rd_kafka_message_t* msg) {
   PartitionState& ps = State(static_cast<size_t>(t), msg->partition);
   // Records of partitions no longer ours, and records before our position (a
   // refetch after a seek), are not part of this batch.
-  if (!ps.assigned || msg->offset < ps.position) return;
+  if (!ps.assigned || ps.held || msg->offset < ps.position) return;
   ps.position = msg->offset + 1;
   if (!ps.in_batch) {
     ps.in_batch = true;
@@ -589,7 +596,7 @@ bool PgSink::Runner::AdvanceToEnd(const rd_kafka_message_t* eof) {
   const int t = eof->rkt != nullptr ? TableOf(eof) : -1;
   if (t < 0) return false;
   PartitionState& ps = State(static_cast<size_t>(t), eof->partition);
-  if (!ps.assigned || eof->offset <= ps.position) return false;
+  if (!ps.assigned || ps.held || eof->offset <= ps.position) return false;
   ps.position = eof->offset;
   if (!ps.in_batch) {
     ps.in_batch = true;
@@ -609,6 +616,7 @@ Result<bool> PgSink::Runner::HandleOutOfRange(const rd_kafka_message_t* msg) {
   if (t < 0) return false;
   const std::string& topic = topics_[static_cast<size_t>(t)];
   PartitionState& ps = State(static_cast<size_t>(t), msg->partition);
+  if (ps.held) return false;  // from the fetcher before the rewind (MaybeRewind)
   const std::string where = topic + " partition " + std::to_string(msg->partition);
   auto marks = kafka::QueryWatermarks(consumer_.get(), topic, msg->partition,
                                       std::chrono::milliseconds(kKafkaTimeoutMs));
@@ -672,7 +680,27 @@ Status PgSink::Runner::AssignAgain() {
           ->offset = s.stored || s.position > 0 ? s.position : RD_KAFKA_OFFSET_BEGINNING;
     }
   }
-  return FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()), "assigning again");
+  EVENTFLOW_RETURN_IF_ERROR(
+      FromKafkaError(rd_kafka_assign(consumer_.get(), assignment.get()), "assigning again"));
+  for (auto& v : partitions_) {
+    for (PartitionState& ps : v) ps.held = false;
+  }
+  rewind_pending_ = false;
+  return Status::OK();
+}
+
+// Restarts the fetchers at the positions of held partitions (moved back under
+// the sink) once the consumer's queue has been drained: a revocation already
+// on its way is served first (it makes the rewind moot), rather than met by
+// the new assignment in librdkafka (see AssignAgain). While the assignment is
+// lost, the holds stay until the revocation. Should the queue never drain,
+// the stall guard restarts the fetchers all the same.
+void PgSink::Runner::MaybeRewind(bool queue_drained) {
+  if (!rewind_pending_ || !queue_drained || rd_kafka_assignment_lost(consumer_.get())) return;
+  Log(LogLevel::kInfo, kComponent,
+      "reading again from the offsets stored in PostgreSQL (assigning the partitions again)");
+  const Status s = AssignAgain();
+  if (!s.ok()) Log(LogLevel::kWarn, kComponent, s.ToString());
 }
 
 Status PgSink::Runner::CollectBatch() {
@@ -692,6 +720,7 @@ Status PgSink::Runner::CollectBatch() {
     const Clock::time_point now = Clock::now();
     MaybeLogProgress(now);
     if (guard_.Tick(now)) CheckStalls();
+    MaybeRewind(/*queue_drained=*/!msg);
     if (!rebalance_error_.ok()) {
       Status s = rebalance_error_;
       rebalance_error_ = Status::OK();

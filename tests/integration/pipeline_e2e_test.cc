@@ -266,9 +266,21 @@ class Pipeline {
     EXPECT_EQ(sink_->Wait(120s, "eventflow-sink"), 128 + SIGKILL);
   }
 
+  // Stops the sink, then prints the restarts its stall guard made (not a
+  // failure: the guard recovers, the tables are checked; but a restart is
+  // librdkafka leaving a partition unread, worth seeing in the test's output).
   void StopSink() {
     sink_->Signal(SIGTERM);
     EXPECT_EQ(sink_->Wait(60s, "eventflow-sink"), 0) << "see " << Log("sink");
+    const std::string text = testing::ReadFileFrom(Log("sink"));
+    int restarts = 0;
+    for (size_t at = text.find(" stalled: "); at != std::string::npos;
+         at = text.find(" stalled: ", at + 1)) {
+      const size_t begin = text.rfind('\n', at) + 1;  // npos + 1 == 0
+      std::printf("%s\n", text.substr(begin, text.find('\n', at) - begin).c_str());
+      ++restarts;
+    }
+    std::printf("sink stall guard: %d restart(s)\n", restarts);
   }
 
   // Reads instance i's late-drop count (keeps the largest seen in this lifetime).

@@ -30,8 +30,10 @@
 //     meets a fetch start or stop, and then discard what it fetches without a
 //     word). A partition whose stored offset moved past the sink's position
 //     is skipped forward (records below it are ignored); one whose stored
-//     offset is behind it is fetched again by assigning the partitions again,
-//     each at an explicit offset.
+//     offset is behind it (another instance wrote less than a dropped batch
+//     had read) takes nothing until the consumer's queue is drained (a
+//     revocation on its way is served first) and is then fetched again by
+//     assigning the partitions again, each at an explicit offset.
 //   - Stall guard (`partition_stall_timeout`, 30 s; partition_stall_guard.h):
 //     a partition whose last stable offset, asked on the dead-letter
 //     producer's connection (on the consumer's the request would wait behind
