@@ -22,7 +22,11 @@ PartitionStallGuard::PartitionStallGuard(milliseconds timeout)
 
 bool PartitionStallGuard::Tick(Clock::time_point now) {
   if (!enabled()) return false;
-  if (now > last_ && last_ != Clock::time_point{}) waited_ += now - last_;
+  // Polls come every 100 ms at most; a longer gap is the process stopped
+  // (SIGSTOP) or starved, which is no time its fetchers had to deliver in.
+  if (now > last_ && last_ != Clock::time_point{}) {
+    waited_ += std::min<Duration>(now - last_, std::chrono::seconds(1));
+  }
   last_ = now;
   if (waited_ < next_round_) return false;
   next_round_ = waited_ + round_;

@@ -13,10 +13,12 @@
 // what *arrives* tells, which is what this guard watches.
 //
 // Time here is waiting time: only the time the owner spends waiting for
-// records counts (Resume() when it starts waiting, Tick() as it waits). A sink
-// busy writing to PostgreSQL, or asking the broker, does not see its own
-// absence as a stall, and records queued in the client behind other
-// partitions' drain in little waiting time.
+// records counts (Resume() when it starts waiting, Tick() as it waits; a gap
+// of more than a second between two Ticks counts as one: the process was
+// stopped or starved). A sink busy writing to PostgreSQL, or asking the
+// broker, or stopped by SIGSTOP, does not see its own absence as a stall, and
+// records queued in the client behind other partitions' drain in little
+// waiting time.
 //
 // Use, per partition a Watch (reset with Reset() on assignment):
 //   1. Tick(now) after each poll says when a round is due (once a second of
@@ -71,8 +73,8 @@ class PartitionStallGuard {
   //! Tick() or Resume() does not count.
   void Resume(Clock::time_point now) { last_ = now; }
 
-  //! Counts the time since the last Tick() or Resume() as waiting time.
-  //! Returns true when a round is due.
+  //! Counts the time since the last Tick() or Resume() as waiting time (at
+  //! most a second). Returns true when a round is due.
   bool Tick(Clock::time_point now);
 
   //! No round before a query interval of waiting time (the broker did not

@@ -169,6 +169,24 @@ TEST(PartitionStallGuardTest, TimeAwayFromPollingDoesNotCount) {
   EXPECT_EQ(stalls, 1);
 }
 
+TEST(PartitionStallGuardTest, AProcessStoppedMidWaitCountsOneSecond) {
+  Harness h(3s);
+  Guard::Watch w;
+  h.guard.Reset(&w, 10);
+  int stalls = 0;
+  auto round = [&] {
+    if (h.guard.WantsEnd(&w, 10) && h.guard.Judge(&w, 10, 99) == Verdict::kStalled) ++stalls;
+  };
+  h.Wait(1500ms, round);  // lag seen
+  // SIGSTOP for a minute while waiting: the next Tick sees a 60 s gap.
+  h.now += 60s;
+  if (h.guard.Tick(h.now)) round();
+  EXPECT_EQ(stalls, 0);
+  EXPECT_LT(h.guard.Still(w), 3s);
+  h.Wait(4s, round);
+  EXPECT_EQ(stalls, 1);
+}
+
 TEST(PartitionStallGuardTest, PostponeHoldsTheNextRound) {
   Harness h(30s);
   int rounds = 0;
