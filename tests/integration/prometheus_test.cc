@@ -610,6 +610,7 @@ TEST_F(PrometheusTest, ARealPrometheusScrapesThePipelineAndItsSeriesMatchIndepen
         "eventflow_sink_batch_duration_seconds_bucket", "eventflow_sink_commit_duration_seconds_bucket",
         "eventflow_sink_retries_total", "eventflow_sink_fenced_total",
         "eventflow_sink_reconnects_total", "eventflow_sink_dlq_records_total",
+        "eventflow_sink_partition_stalls_total", "eventflow_sink_stalled_partitions",
         "eventflow_sink_lag_records", "eventflow_records_lost_total", "eventflow_kafka_broker_up",
         "eventflow_kafka_client_messages_total"}) {
     const auto n =
