@@ -2,8 +2,9 @@
 // feeds, its own queue, where the thread reads it — and the stall guard.
 //
 // Records of an assigned partition are taken from the partition's own queue
-// (PartitionQueue, detached from the consumer queue) only while its task has
-// room (max_buffered_records_per_partition); the rest wait in the client,
+// (PartitionQueue, detached from the consumer queue) only while its buffer in
+// the task has room (max_buffered_records_per_partition, counted per
+// partition); the rest wait in the client,
 // whose fetcher stops when its queue is full. (Pausing partitions instead
 // makes librdkafka 2.0.2 discard and refetch prefetched data on every pause —
 // measured at 4× the CPU per record.) Records fetched before a queue was

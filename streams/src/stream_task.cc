@@ -319,6 +319,13 @@ int64_t StreamTask::record_partition_time() const {
   return std::max(p->stream_time, p->source->last_timestamp());
 }
 
+size_t StreamTask::buffered(std::string_view topic, int32_t partition) const {
+  for (const auto& p : partitions_) {
+    if (p->partition == partition && p->topic == topic) return p->queue.size();
+  }
+  return 0;
+}
+
 int64_t StreamTask::PartitionTime(std::string_view topic, int32_t partition) const {
   for (const auto& p : partitions_) {
     if (p->partition == partition && p->topic == topic) return TimeOf(*p);

@@ -188,14 +188,22 @@ Status StreamThread::PollBatch() {
   }
   EVENTFLOW_RETURN_IF_ERROR(rebalance_error_);
 
-  // 2. The partition queues, each up to what its task has room for. Records
-  //    left in a partition queue stay there: the client stops fetching when
-  //    its queue is full, which is the backpressure.
+  // 2. The partition queues, each up to what its partition's buffer in the
+  //    task has room for. Records left in a partition queue stay there: the
+  //    client stops fetching when its queue is full, which is the
+  //    backpressure. Per partition, not per task: the task takes the head
+  //    with the smallest timestamp, so a partition running ahead in event
+  //    time keeps its records buffered; counted against the task, they would
+  //    leave no room for the partition behind, which would run dry and let
+  //    the one ahead be processed — hours ahead in a catch-up, with all its
+  //    windows held open until the other catches up.
   const size_t limit = static_cast<size_t>(config_.max_buffered_records_per_partition);
   for (PartitionRouter::Route& r : router.routes()) {
-    if (!r.queue || r.task->buffered() >= limit) continue;
+    if (!r.queue) continue;
+    const size_t held = r.task->buffered(r.topic, r.partition);
+    if (held >= limit) continue;
     batch_.clear();
-    if (r.queue->Consume(std::min(limit - r.task->buffered(), kPollBatch), &batch_) > 0) {
+    if (r.queue->Consume(std::min(limit - held, kPollBatch), &batch_) > 0) {
       r.Progressed(loop_now_);
     }
     for (ConsumerItem& consumed : batch_) {

@@ -181,7 +181,9 @@ size_t FakeConsumer::ReadPartition(const std::string& topic, int32_t partition, 
 
 void FakeConsumer::Reattach(const std::string& topic, int32_t partition) {
   --detached_queues;
-  if (Assigned* a = Find(topic, partition)) a->detached = false;
+  auto it = detached_.find({topic, partition});
+  if (it != detached_.end() && --it->second == 0) detached_.erase(it);
+  if (Assigned* a = Find(topic, partition)) a->detached = detached_.count({topic, partition}) > 0;
 }
 
 bool FakeConsumer::Poll(std::chrono::milliseconds /*timeout*/, ConsumerItem* item) {
@@ -260,7 +262,7 @@ Status FakeConsumer::Assign(const TopicPartitionOffsets& partitions) {
   for (const TopicPartitionOffset& tp : partitions) {
     Assigned a{tp.topic, tp.partition, tp.offset};
     if (a.position < 0) a.position = cluster_->At(tp.topic, tp.partition).low;
-    if (const Assigned* old = Find(tp.topic, tp.partition)) a.detached = old->detached;
+    a.detached = detached_.count({tp.topic, tp.partition}) > 0;
     next.push_back(std::move(a));
   }
   assigned_ = std::move(next);
@@ -316,6 +318,7 @@ Status FakeConsumer::Seek(TopicPartitionOffsets* partitions,
 std::unique_ptr<PartitionQueue> FakeConsumer::DetachPartitionQueue(const std::string& topic,
                                                                    int32_t partition) {
   ++detached_queues;
+  ++detached_[{topic, partition}];
   if (Assigned* a = Find(topic, partition)) a->detached = true;
   return std::make_unique<FakePartitionQueue>(this, topic, partition);
 }

@@ -191,6 +191,11 @@ class FakeConsumer final : public ConsumerClient {
   std::deque<Rebalance> pending_;
   TopicPartitionOffsets assignment_;
   std::vector<Assigned> assigned_;
+  //! Partitions whose queue is detached, assigned or not (librdkafka lets a
+  //! partition's queue be taken before the partition is assigned, as the
+  //! stream thread does when it creates its tasks).
+  //! (A count: a partition may have two queues detached for a moment.)
+  std::map<std::pair<std::string, int32_t>, int> detached_;
   bool lost_ = false;
   rd_kafka_resp_err_t fatal_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool fatal_reported_ = false;

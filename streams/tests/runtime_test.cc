@@ -497,6 +497,76 @@ TEST_F(RuntimeTest, FatalConsumerRefusingTheUnassignmentStopsWithTheFatalErrorsC
   EXPECT_EQ(consumer().unassigns, 1);
 }
 
+// Records the source ("a" or "b", the value's first letter) of each record
+// in the order the task processes them.
+class OrderProcessor final : public Processor<std::string, std::string, std::string, std::string> {
+ public:
+  explicit OrderProcessor(std::vector<char>* order) : order_(order) {}
+  void Init(ProcessorContext<std::string, std::string>& context) override { context_ = &context; }
+  void Process(Record<std::string, std::string> record) override {
+    order_->push_back(record.value.empty() ? '?' : record.value[0]);
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  std::vector<char>* order_;
+  ProcessorContext<std::string, std::string>* context_ = nullptr;
+};
+
+TEST_F(RuntimeTest, EveryInputPartitionOfATaskIsFedUpToItsOwnBufferLimit) {
+  // One task reads partition 0 of two topics, one of which runs ahead in
+  // time: the task keeps its records buffered while it takes the earlier
+  // ones of the other. The buffer limit is per partition: were it the
+  // task's, the partition ahead — when the loop feeds it first — would fill
+  // it on every loop, the one behind would never be fed, and every record
+  // ahead would be processed before the first one behind. Run with either
+  // topic ahead, since which one the loop feeds first is not the test's.
+  constexpr int kLimit = 4;
+  constexpr int kEach = 20;
+  config_.max_buffered_records_per_partition = kLimit;
+  for (const bool first_ahead : {true, false}) {
+    SCOPED_TRACE(first_ahead ? "the first topic ahead" : "the second topic ahead");
+    const std::string first = first_ahead ? "a1" : "a2";
+    const std::string second = first_ahead ? "b1" : "b2";
+    const std::string& ahead = first_ahead ? first : second;
+    const std::string& behind = first_ahead ? second : first;
+    cluster_.CreateTopic(first, 1);
+    cluster_.CreateTopic(second, 1);
+    std::vector<char> order;  // 'A': a record ahead, 'B': one behind
+    Topology t;
+    t.AddSource<std::string, std::string>("in", {first, second}, Serdes::String(),
+                                          Serdes::String());
+    t.AddProcessor<std::string, std::string, std::string, std::string>(
+        "order", [&order] { return std::make_unique<OrderProcessor>(&order); }, {"in"});
+    t.AddSink<std::string, std::string>("out", kOut, Serdes::String(), Serdes::String(),
+                                        {"order"});
+    Prepare(std::move(t));
+    NewThread();
+    consumer().ScheduleAssignment(
+        {TopicPartitionOffset(first, 0), TopicPartitionOffset(second, 0)});
+    ASSERT_TRUE(thread_->RunOnce().ok());
+    ASSERT_EQ(thread_->task_manager().tasks().size(), 1u);
+    for (int i = 0; i < kEach; ++i) {
+      cluster_.Append(ahead, 0, "k", "A" + std::to_string(i), /*timestamp=*/100000 + i);
+      cluster_.Append(behind, 0, "k", "B" + std::to_string(i), /*timestamp=*/i);
+    }
+    ProcessUntil(2 * kEach);
+    ASSERT_EQ(order.size(), static_cast<size_t>(2 * kEach));
+    // Both partitions are fed on every loop and the heads behind are
+    // earlier, so the partition ahead is never more than one buffer's worth
+    // ahead of the other.
+    EXPECT_EQ(order.front(), 'B');
+    int lead = 0, most = 0;
+    for (char source : order) {
+      lead += source == 'A' ? 1 : -1;
+      most = std::max(most, lead);
+    }
+    EXPECT_LE(most, kLimit) << std::string(order.begin(), order.end());
+    thread_->Shutdown(Status::OK());
+    thread_.reset();
+  }
+}
+
 class RestoreTest : public RuntimeTest {
  protected:
   // A first run of the count topology on partition 0: counts k1 twice and k2

@@ -254,6 +254,12 @@ class StreamTask final : public TaskContext {
   //! Number of buffered, unprocessed records.
   size_t buffered() const { return buffered_; }
 
+  //! Number of buffered, unprocessed records of one input partition (0 when
+  //! the task has no such partition). The stream thread's backpressure is per
+  //! partition: a partition whose records wait behind later ones must not
+  //! keep the others from being fed (see StreamThread::PollBatch).
+  size_t buffered(std::string_view topic, int32_t partition) const;
+
   //! Processes the next buffered record (see class comment) and fires the
   //! stream-time punctuators it makes due. Returns true when a record was
   //! taken, false when nothing is buffered, or the error under kFail or of a

@@ -49,8 +49,9 @@ struct StreamsConfig {
   std::string state_dir = "/tmp/eventflow-streams";
   //! Replication factor of internal topics (-1: the broker's default).
   int replication_factor = -1;
-  //! Records a task buffers before the thread stops taking more from its
-  //! partitions' queues (librdkafka keeps fetching up to queued.max.messages.kbytes).
+  //! Records a task buffers per input partition before the thread stops
+  //! taking more from that partition's queue (librdkafka keeps fetching up to
+  //! queued.max.messages.kbytes); Kafka Streams' buffered.records.per.partition.
   int max_buffered_records_per_partition = 1000;
   //! How bad records are handled (dead-letter topic by default).
   ErrorPolicy deserialization_errors = ErrorPolicy::kDeadLetter;
