@@ -1,6 +1,7 @@
 #include "stream_thread.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "eventflow/core/log.h"
 
@@ -9,6 +10,11 @@ namespace {
 
 constexpr size_t kPollBatch = 500;    // records taken from one partition queue per loop
 constexpr int kProcessPerTask = 200;  // records processed per task per loop
+// A task whose stream time is more than kAheadSlackMs ahead of the earliest
+// task of its sub-topology that has records buffered processes only
+// kProcessPerTaskAhead records per loop (see ProcessAndPunctuate).
+constexpr int64_t kAheadSlackMs = 1000;
+constexpr int kProcessPerTaskAhead = 20;
 
 std::shared_ptr<ThreadProbe> ProbeFor(int index, const ThreadShared* shared,
                                       const std::string& name) {
@@ -264,12 +270,34 @@ Status StreamThread::HandleConsumerError(const ConsumerItem& item) {
 Status StreamThread::ProcessAndPunctuate(int64_t now) {
   // One clock reading per task batch: its duration, averaged over its
   // records, goes to the process-duration histogram once per record.
+  //
+  // The tasks of one sub-topology advance together in event time: a task
+  // more than kAheadSlackMs ahead of the earliest sibling with records to
+  // process gets a small batch. Their watermarks are what the sub-topologies
+  // downstream of a repartition topic close windows by (the minimum over the
+  // writing tasks), so a task running ahead — equal batches, but partitions
+  // of unequal sizes, advance unequally in event time — only holds more
+  // windows open downstream: in a catch-up of the pipeline that was hours of
+  // windows and join records by the end. The batch is small, never none, so
+  // a task whose stream time does not advance (e.g. bad records) cannot stop
+  // its siblings; tasks with nothing buffered do not count.
+  auto& tasks = task_manager_->tasks();
+  earliest_.clear();
+  for (auto& [id, task] : tasks) {
+    if (task->buffered() == 0) continue;
+    const auto sub = static_cast<size_t>(id.subtopology);
+    if (earliest_.size() <= sub) earliest_.resize(sub + 1, std::numeric_limits<int64_t>::max());
+    earliest_[sub] = std::min(earliest_[sub], task->stream_time());
+  }
   Clock::time_point mark = Clock::now();
-  for (auto& [id, task] : task_manager_->tasks()) {
+  for (auto& [id, task] : tasks) {
     if (task->buffered() == 0) continue;
     EVENTFLOW_RETURN_IF_ERROR(producer_->MaybeBeginTransaction());
+    const int64_t earliest = earliest_[static_cast<size_t>(id.subtopology)];
+    const int batch = task->stream_time() - earliest > kAheadSlackMs ? kProcessPerTaskAhead
+                                                                     : kProcessPerTask;
     uint64_t done = 0;
-    for (int i = 0; i < kProcessPerTask; ++i) {
+    for (int i = 0; i < batch; ++i) {
       auto r = task->Process();
       if (!r.ok()) return r.status();
       if (!*r) break;

@@ -161,6 +161,7 @@ class StreamThread final : private RebalanceListener {
   std::unique_ptr<ChangelogReader> changelog_reader_;
   std::unique_ptr<TaskManager> task_manager_;
   std::vector<ConsumerItem> batch_;  // reused partition-queue batch
+  std::vector<int64_t> earliest_;    // per sub-topology: its earliest buffered task's stream time
 
   int failed_commits_ = 0;  // consecutive failed commits (each followed by a rewind)
   bool idle_ = false;       // the last poll found nothing to do

@@ -567,6 +567,58 @@ TEST_F(RuntimeTest, EveryInputPartitionOfATaskIsFedUpToItsOwnBufferLimit) {
   }
 }
 
+// Records, per input partition, the largest event time processed so far, and
+// after each record the largest lead of partition 0 over partition 1.
+class LeadProcessor final : public Processor<std::string, std::string, std::string, std::string> {
+ public:
+  explicit LeadProcessor(int64_t* most_lead, int64_t (*times)[2])
+      : most_lead_(most_lead), times_(times) {}
+  void Init(ProcessorContext<std::string, std::string>& context) override { context_ = &context; }
+  void Process(Record<std::string, std::string> record) override {
+    const int32_t p = context_->record_context()->partition;
+    (*times_)[p] = std::max((*times_)[p], record.timestamp);
+    if ((*times_)[0] >= 0 && (*times_)[1] >= 0) {
+      *most_lead_ = std::max(*most_lead_, (*times_)[0] - (*times_)[1]);
+    }
+    context_->Forward(std::move(record));
+  }
+
+ private:
+  int64_t* most_lead_;
+  int64_t (*times_)[2];
+  ProcessorContext<std::string, std::string>* context_ = nullptr;
+};
+
+TEST_F(RuntimeTest, TasksOfASubTopologyAdvanceTogetherInEventTime) {
+  // Partitions 0 and 1 of the input span the same 4000 s of event time, with
+  // 2 s between records on partition 0 and 1 s on partition 1. Equal batches
+  // per task would move task 0_0 twice as fast in event time: it would end
+  // 2000 s ahead of 0_1 (whatever is downstream of both — a repartition
+  // topic's watermark is the minimum of its writers' — keeps every window of
+  // those 2000 s open). A task ahead of its sibling by more than a second
+  // gets a small batch, so 0_0 leads by at most about one batch of its own
+  // (200 records, 400 s here).
+  constexpr int kSpanS = 4000;
+  int64_t most_lead = -1;
+  int64_t times[2] = {-1, -1};
+  Topology t;
+  t.AddSource<std::string, std::string>("in", {kIn}, Serdes::String(), Serdes::String());
+  t.AddProcessor<std::string, std::string, std::string, std::string>(
+      "lead", [&] { return std::make_unique<LeadProcessor>(&most_lead, &times); }, {"in"});
+  t.AddSink<std::string, std::string>("out", kOut, Serdes::String(), Serdes::String(), {"lead"});
+  Prepare(std::move(t));
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  for (int s = 0; s < kSpanS; ++s) {
+    if (s % 2 == 0) cluster_.Append(kIn, 0, "k", "x", /*timestamp=*/int64_t{s} * 1000);
+    cluster_.Append(kIn, 1, "k", "y", /*timestamp=*/int64_t{s} * 1000);
+  }
+  ProcessUntil(kSpanS / 2 + kSpanS);
+  EXPECT_EQ(times[0], int64_t{kSpanS - 2} * 1000);
+  EXPECT_EQ(times[1], int64_t{kSpanS - 1} * 1000);
+  EXPECT_LE(most_lead, 500 * 1000) << "task 0_0 ran ahead of 0_1 by " << most_lead / 1000 << " s";
+}
+
 class RestoreTest : public RuntimeTest {
  protected:
   // A first run of the count topology on partition 0: counts k1 twice and k2
