@@ -26,8 +26,31 @@ std::unique_ptr<rocksdb::WriteBatchWithIndex> NewPendingBatch() {
                                                         /*overwrite_key=*/true);
 }
 
+// A database iterator shared with RocksDbEngine's cache, presented as one
+// the caller owns (WriteBatchWithIndex::NewIteratorWithBase takes ownership).
+class SharedIterator final : public rocksdb::Iterator {
+ public:
+  explicit SharedIterator(std::shared_ptr<rocksdb::Iterator> base) : base_(std::move(base)) {}
+  bool Valid() const override { return base_->Valid(); }
+  void SeekToFirst() override { base_->SeekToFirst(); }
+  void SeekToLast() override { base_->SeekToLast(); }
+  void Seek(const rocksdb::Slice& target) override { base_->Seek(target); }
+  void SeekForPrev(const rocksdb::Slice& target) override { base_->SeekForPrev(target); }
+  void Next() override { base_->Next(); }
+  void Prev() override { base_->Prev(); }
+  rocksdb::Slice key() const override { return base_->key(); }
+  rocksdb::Slice value() const override { return base_->value(); }
+  rocksdb::Status status() const override { return base_->status(); }
+
+ private:
+  std::shared_ptr<rocksdb::Iterator> base_;
+};
+
 // Pending writes (nullptr for a committed reader) merged over the database
-// (read at `snapshot`, nullptr: the latest) within [lower, upper). The bounds
+// within [lower, upper). The database side is either a new iterator read at
+// `snapshot` (nullptr: the latest) with the bounds, or `base`, a reused one
+// without bounds (RocksDbEngine::BaseIterator): Valid() checks the upper
+// bound, and every iteration starts with a Seek to the lower one. The bounds
 // are owned here because RocksDB keeps pointers to them.
 class RocksDbIterator final : public KeyValueIterator {
  public:
@@ -36,18 +59,16 @@ class RocksDbIterator final : public KeyValueIterator {
                   std::string_view lower, std::optional<std::string_view> upper,
                   const std::string& context)
       : lower_(lower), upper_(upper.value_or("")), bounded_(upper.has_value()), context_(context) {
-    lower_slice_ = rocksdb::Slice(lower_);
-    upper_slice_ = rocksdb::Slice(upper_);
-    read_options_.iterate_lower_bound = &lower_slice_;
-    if (bounded_) read_options_.iterate_upper_bound = &upper_slice_;
+    SetBounds();
     read_options_.snapshot = snapshot;
-    rocksdb::Iterator* base = db->NewIterator(read_options_, cf);
-    if (pending == nullptr || pending->GetWriteBatch()->Count() == 0) {
-      iter_.reset(base);  // nothing pending: the plain (faster) database iterator
-    } else {
-      iter_.reset(pending->NewIteratorWithBase(cf, base, &read_options_));
-    }
-    iter_->Seek(lower_slice_);
+    Start(db->NewIterator(read_options_, cf), pending, cf);
+  }
+  RocksDbIterator(std::shared_ptr<rocksdb::Iterator> base, rocksdb::WriteBatchWithIndex* pending,
+                  rocksdb::ColumnFamilyHandle* cf, std::string_view lower,
+                  std::optional<std::string_view> upper, const std::string& context)
+      : lower_(lower), upper_(upper.value_or("")), bounded_(upper.has_value()), context_(context) {
+    SetBounds();
+    Start(new SharedIterator(std::move(base)), pending, cf);
   }
 
   bool Valid() const override {
@@ -60,6 +81,23 @@ class RocksDbIterator final : public KeyValueIterator {
   Status status() const override { return FromRocksDb(iter_->status(), context_); }
 
  private:
+  void SetBounds() {
+    lower_slice_ = rocksdb::Slice(lower_);
+    upper_slice_ = rocksdb::Slice(upper_);
+    read_options_.iterate_lower_bound = &lower_slice_;
+    if (bounded_) read_options_.iterate_upper_bound = &upper_slice_;
+  }
+  // Takes `base`, merges the pending writes over it when there are any, seeks.
+  void Start(rocksdb::Iterator* base, rocksdb::WriteBatchWithIndex* pending,
+             rocksdb::ColumnFamilyHandle* cf) {
+    if (pending == nullptr || pending->GetWriteBatch()->Count() == 0) {
+      iter_.reset(base);  // nothing pending: the plain (faster) database iterator
+    } else {
+      iter_.reset(pending->NewIteratorWithBase(cf, base, &read_options_));
+    }
+    iter_->Seek(lower_slice_);
+  }
+
   std::string lower_;
   std::string upper_;
   bool bounded_;
@@ -248,6 +286,7 @@ Status RocksDbEngine::OpenDb() {
 
 void RocksDbEngine::CloseDb() {
   if (!db_) return;
+  ReleaseCachedIterators();
   pending_ = NewPendingBatch();
   for (auto& [id, handle] : segments_) db_->DestroyColumnFamilyHandle(handle);
   for (auto* handle : other_cfs_) db_->DestroyColumnFamilyHandle(handle);
@@ -297,9 +336,31 @@ std::unique_ptr<KeyValueIterator> RocksDbEngine::NewIterator(
     int64_t partition, std::string_view lower, std::optional<std::string_view> upper) {
   rocksdb::ColumnFamilyHandle* cf = Handle(partition);
   if (cf == nullptr || (upper && *upper <= lower)) return NewEmptyIterator();
-  return std::make_unique<RocksDbIterator>(db_.get(), pending_.get(), nullptr, cf, lower, upper,
-                                           context_);
+  return std::make_unique<RocksDbIterator>(BaseIterator(partition, cf), pending_.get(), cf, lower,
+                                           upper, context_);
 }
+
+std::shared_ptr<rocksdb::Iterator> RocksDbEngine::BaseIterator(int64_t partition,
+                                                               rocksdb::ColumnFamilyHandle* cf) {
+  // Creating a database iterator (a super-version reference, an arena, a
+  // merging iterator over every memtable and level) cost more than the rest
+  // of a stream-join lookup, which makes one per segment per record. The
+  // database changes only through this engine's own writes, each of which
+  // empties the cache (ReleaseCachedIterators), so an iterator kept since
+  // reads exactly what a new one would.
+  std::shared_ptr<rocksdb::Iterator>& cached = base_iterators_[partition];
+  if (!cached) {
+    cached.reset(db_->NewIterator(base_read_options_, cf));
+    return cached;
+  }
+  // In use by an iterator still open (two at once on one partition): a new one.
+  if (cached.use_count() > 1) {
+    return std::shared_ptr<rocksdb::Iterator>(db_->NewIterator(base_read_options_, cf));
+  }
+  return cached;
+}
+
+void RocksDbEngine::ReleaseCachedIterators() { base_iterators_.clear(); }
 
 Status RocksDbEngine::Put(int64_t partition, std::string_view key, std::string_view value) {
   Result<rocksdb::ColumnFamilyHandle*> cf = HandleForWrite(partition);
@@ -324,6 +385,7 @@ Status RocksDbEngine::Commit(std::span<const MetaWrite> meta) {
     rocksdb::Status s = pending_->Put(meta_cf_, ToSlice(m.name), ToSlice(m.value));
     if (!s.ok()) return Error(s, "commit");
   }
+  ReleaseCachedIterators();  // they would not see the write
   rocksdb::Status s = db_->Write(write_options_, pending_->GetWriteBatch());
   if (!s.ok()) return Error(s, "commit");
   pending_->Clear();
@@ -348,6 +410,7 @@ Status RocksDbEngine::WriteDirect(std::span<const EngineWrite> writes,
     rocksdb::Status s = batch.Put(meta_cf_, ToSlice(m.name), ToSlice(m.value));
     if (!s.ok()) return Error(s, "restore");
   }
+  ReleaseCachedIterators();  // they would not see the write
   rocksdb::Status s = db_->Write(write_options_, &batch);
   return s.ok() ? Status::OK() : Error(s, "restore");
 }
@@ -369,6 +432,7 @@ Status RocksDbEngine::DropPartitionsBefore(int64_t id) {
   std::unique_lock<WriterPriorityMutex> lock(structure_mu_);  // readers may hold a handle
   while (!segments_.empty() && segments_.begin()->first < id) {
     auto it = segments_.begin();
+    base_iterators_.erase(it->first);
     rocksdb::Status s = db_->DropColumnFamily(it->second);
     if (!s.ok()) return Error(s, "drop column family " + SegmentName(it->first));
     db_->DestroyColumnFamilyHandle(it->second);

@@ -7,6 +7,10 @@
 // writes it with one DB::Write (WAL on), which RocksDB applies atomically
 // across column families. Restore writes a plain WriteBatch (no index).
 //
+// NewIterator reuses one database iterator per column family (the cache is
+// emptied by every write to the database, segment drop, close and
+// ReleaseCachedIterators()); the pending layer is merged over it per call.
+//
 // Committed readers read the database through a snapshot, without the
 // WriteBatchWithIndex: what Commit or WriteDirect wrote, nothing pending.
 // structure_mu_ guards the column-family handles and the database pointer
@@ -66,6 +70,7 @@ class RocksDbEngine final : public StorageEngine {
   std::optional<uint64_t> GetIntProperty(std::string_view property) override;
   bool persistent() const override { return true; }
   std::unique_ptr<EngineReader> NewCommittedReader() override;
+  void ReleaseCachedIterators() override;
 
  private:
   friend class RocksDbCommittedReader;
@@ -79,6 +84,10 @@ class RocksDbEngine final : public StorageEngine {
   // Returns the partition's column family, creating a segment's if needed.
   Result<rocksdb::ColumnFamilyHandle*> HandleForWrite(int64_t partition);
   std::string SegmentName(int64_t id) const;
+  // Returns the cached database iterator of `partition` (column family
+  // `cf`), creating it; a new uncached one when the cached one is in use.
+  std::shared_ptr<rocksdb::Iterator> BaseIterator(int64_t partition,
+                                                  rocksdb::ColumnFamilyHandle* cf);
   Status Error(const rocksdb::Status& status, std::string_view what) const;
 
   RocksDbEngineOptions engine_options_;
@@ -92,6 +101,10 @@ class RocksDbEngine final : public StorageEngine {
   std::map<int64_t, rocksdb::ColumnFamilyHandle*> segments_;
   std::vector<rocksdb::ColumnFamilyHandle*> other_cfs_;  // unknown names, kept open only
   std::unique_ptr<rocksdb::WriteBatchWithIndex> pending_;
+  // Database iterators (latest state, no bounds) reused by NewIterator, per
+  // partition; see BaseIterator. Declared after db_: destroyed before it.
+  rocksdb::ReadOptions base_read_options_;
+  std::map<int64_t, std::shared_ptr<rocksdb::Iterator>> base_iterators_;
   // Shared by committed readers; exclusive where handles or db_ change (see top).
   mutable WriterPriorityMutex structure_mu_;
 };

@@ -118,6 +118,10 @@ class StorageEngine : public EngineReader {
   virtual std::optional<uint64_t> GetIntProperty(std::string_view property) = 0;
   //! True when data survives the process.
   virtual bool persistent() const = 0;
+  //! Releases what the engine keeps for reads between writes (RocksDB: the
+  //! database iterators NewIterator reuses), so that an idle store pins no
+  //! memtable or file. The owner calls it at every commit point.
+  virtual void ReleaseCachedIterators() {}
 };
 
 //! An iterator with no entries (and an optional error).

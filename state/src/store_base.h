@@ -75,7 +75,10 @@ class StoreBase : public Interface {
       return Status::InvalidArgument("store '" + name_ + "': negative changelog offset " +
                                      std::to_string(offset));
     }
-    if (!engine_->HasPending() && !extra_changed && offset_ == offset) return Status::OK();
+    if (!engine_->HasPending() && !extra_changed && offset_ == offset) {
+      engine_->ReleaseCachedIterators();  // nothing pinned while the store is idle
+      return Status::OK();
+    }
     EVENTFLOW_RETURN_IF_ERROR(engine_->Commit(WithOffset(offset, extra)));
     SetOffset(offset);
     return Status::OK();
