@@ -145,6 +145,10 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       c.defaults.emplace_back("partition.assignment.strategy", "range");
       c.defaults.emplace_back("enable.auto.offset.store", "false");
       c.defaults.emplace_back("session.timeout.ms", std::to_string(s.session_timeout.count()));
+      // A tenth of the session: when a member's session expires, the others
+      // learn of the rebalance at their next heartbeat (fail-over time).
+      c.defaults.emplace_back("heartbeat.interval.ms",
+                              std::to_string(HeartbeatIntervalMs(s.session_timeout)));
       c.defaults.emplace_back("max.poll.interval.ms", "300000");
       // The end of a partition's fetch is signalled: its offset is past the
       // transaction markers the thread never sees as records, so consumer lag
@@ -188,14 +192,8 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       AddDataProducerDefaults(&c);
       c.defaults.emplace_back("statistics.interval.ms", std::string(kStatisticsIntervalMs));
       if (role == ClientRole::kTransactionalProducer) {
-        // 60 s, not Kafka Streams' 10 s: a transaction must outlive a broker
-        // restart (the chaos test's broker is down 12 s; with 10 s the broker
-        // aborted the open transaction and the producer was fenced on its
-        // abort). The price: a killed instance that does not come back holds
-        // its partitions' committed offsets (UNSTABLE_OFFSET_COMMIT) until the
-        // broker aborts its transaction, up to this plus the broker's clean-up
-        // interval; the stream thread waits that long on assignment.
-        c.defaults.emplace_back("transaction.timeout.ms", "60000");
+        c.defaults.emplace_back("transaction.timeout.ms",
+                                std::to_string(kTransactionTimeout.count()));
         c.forced.push_back({"transactional.id", s.transactional_id, kWhyTxn});
       } else {
         c.forced.push_back({"transactional.id", "", "at-least-once sends no transactions"});
@@ -252,6 +250,10 @@ bool Applies(ClientRole role, PropertyScope scope) {
 }
 
 }  // namespace
+
+int64_t HeartbeatIntervalMs(std::chrono::milliseconds session_timeout) {
+  return std::max<int64_t>(100, session_timeout.count() / 10);
+}
 
 std::string_view ClientRoleName(ClientRole role) {
   switch (role) {

@@ -4,6 +4,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "eventflow/core/log.h"
@@ -336,6 +337,33 @@ Status KafkaStreams::Start() {
     return created_budget.status().WithContext("statestore.memory.bytes");
   }
   shared->memory_budget = std::move(*created_budget);
+  if (config_.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2) {
+    std::set<std::string> own_threads;
+    for (int i = 0; i < config_.num_stream_threads; ++i) {
+      own_threads.insert(shared->instance_id + "-" + std::to_string(i));
+    }
+    KafkaClientSupplier* supplier = shared->client_supplier.get();
+    const StreamsConfig* config = &config_;
+    shared->departed_members = std::make_unique<DepartedMemberFencer>(
+        std::move(own_threads),
+        [supplier, config]() -> Result<kafka::GroupDescription> {
+          // A fresh admin client per description, dropped at once: in
+          // librdkafka 2.0.2 a coordinator-targeted admin request left
+          // waiting (e.g. one that timed out while the coordinator moved)
+          // can abort the process when it is sent to a broker that just went
+          // down (use-after-free, librdkafka PR #5397, not in any release).
+          auto admin = supplier->CreateAdmin(*config);
+          if (!admin.ok()) return admin.status();
+          return kafka::DescribeConsumerGroup(admin->get(), config->application_id,
+                                              std::chrono::seconds(5));
+        },
+        [supplier, config](const std::string& member, std::chrono::milliseconds timeout) {
+          // The member's own transactional.id: "<application id>-<member>".
+          auto producer = supplier->CreateProducer(*config, member);
+          if (!producer.ok()) return producer.status();
+          return (*producer)->InitTransactions(timeout);
+        });
+  }
   for (int i = 0; i < config_.num_stream_threads; ++i) {
     shared->thread_probes.push_back(std::make_shared<ThreadProbe>(
         shared->instance_id + "-" + std::to_string(i),

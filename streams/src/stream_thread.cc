@@ -251,15 +251,7 @@ Status StreamThread::HandleConsumerError(const ConsumerItem& item) {
     rd_kafka_resp_err_t cause = consumer_->FatalError(&reason);
     if (cause == RD_KAFKA_RESP_ERR_NO_ERROR) cause = item.err;
     const Status s = kafka::FromKafkaError(cause, "consumer fatal error (" + reason + ")");
-    if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID && task_manager_->assignment_lost()) {
-      // Our own rejoin after the lost session fenced the member id this
-      // consumer still used: not another process (that one would have fenced
-      // us while we held an assignment). The supervisor replaces the thread.
-      self_fenced_ = true;
-      return s.WithContext("static member " + name_ +
-                           " fenced by its own rejoin after its session expired");
-    }
-    return s;
+    return FencedByOwnRejoin(s);
   }
   const Status s = kafka::FromKafkaError(item.err, "consumer");
   if (s.code() == StatusCode::kFenced) return s;
@@ -367,13 +359,32 @@ Status StreamThread::RecoverFromFailedTransaction(const Status& cause) {
   if (++failed_commits_ >= kMaxFailedCommits) {
     return cause.WithContext(std::to_string(failed_commits_) + " commits in a row failed; last");
   }
-  EVENTFLOW_RETURN_IF_ERROR(producer_->Recover(cause, *consumer_));
+  EVENTFLOW_RETURN_IF_ERROR(FencedByOwnRejoin(producer_->Recover(cause, *consumer_)));
   return task_manager_->Rewind(cause);
+}
+
+Status StreamThread::FencedByOwnRejoin(Status s) {
+  // The session expired: handled already (TaskManager), or known to the
+  // consumer with the lost revocation not polled yet (the thread was blocked
+  // in a transactional call while the broker was away).
+  const bool lost = task_manager_->assignment_lost() || consumer_->AssignmentLost();
+  if (s.code() != StatusCode::kFenced || !lost) return s;
+  std::string reason;
+  if (consumer_->FatalError(&reason) != RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) return s;
+  // Our own rejoin after the lost session fenced the member id this consumer
+  // still used: not another process (that one would have fenced us while we
+  // held an assignment). The supervisor replaces the thread.
+  self_fenced_ = true;
+  return s.WithContext("static member " + name_ +
+                       " fenced by its own rejoin after its session expired");
 }
 
 void StreamThread::OnPartitionsAssigned(const TopicPartitionOffsets& partitions) {
   probe_->rebalances.Add(1);
   if (shared_->metadata) shared_->metadata->OnRebalance();  // tasks moved: describe again
+  // Before the committed offsets are read: a member that left with an open
+  // transaction holds them (and its output partitions) until it is fenced.
+  if (shared_->departed_members) shared_->departed_members->OnAssignment(name_);
   const Status s = task_manager_->HandleAssignment(partitions);
   if (s.ok()) {
     Log(LogLevel::kInfo, "stream-thread " + name_,
@@ -391,8 +402,11 @@ void StreamThread::OnPartitionsAssigned(const TopicPartitionOffsets& partitions)
 void StreamThread::OnPartitionsRevoked(const TopicPartitionOffsets& /*partitions*/) {
   SetState(ThreadState::kRebalancing);
   if (shared_->metadata) shared_->metadata->OnRebalance();
-  const Status s =
-      consumer_->AssignmentLost() ? task_manager_->HandleLost() : task_manager_->HandleRevocation();
+  // A lost assignment's abort may find the producer fenced (a broker down
+  // longer than the transaction time-out aborted the transaction) while the
+  // consumer's own rejoin fenced it too: FencedByOwnRejoin.
+  const Status s = consumer_->AssignmentLost() ? FencedByOwnRejoin(task_manager_->HandleLost())
+                                               : task_manager_->HandleRevocation();
   const Status unassigned = consumer_->Unassign();
   if (!s.ok() && rebalance_error_.ok()) rebalance_error_ = s;
   KeepAssignmentError(unassigned);

@@ -137,6 +137,13 @@ class StreamThread final : private RebalanceListener {
   //! transaction failed: recovers the producer and rewinds; stops after
   //! kMaxFailedCommits in a row, or when this thread is the zombie.
   Status RecoverFromFailedTransaction(const Status& cause);
+  //! Returns `s`; when it says fenced (by the consumer, or by a producer
+  //! whose consumer is fatal too) and the consumer's fatal error is
+  //! FENCED_INSTANCE_ID after this thread's assignment was lost (handled, or
+  //! reported by the consumer and not polled yet), the fencing was the
+  //! consumer's own rejoin (see self_fenced()): marks the thread so and says
+  //! so in the status.
+  Status FencedByOwnRejoin(Status s);
   Status HandleConsumerError(const ConsumerItem& item);
   void SetState(ThreadState s);
   void RunHook(RuntimeHookPoint point) const;

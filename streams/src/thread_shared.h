@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client_supplier.h"
+#include "departed_members.h"
 #include "thread_probe.h"
 #include "eventflow/state/memory_budget.h"
 #include "eventflow/streams/kafka_streams.h"
@@ -65,7 +66,8 @@ class LostRecords {
 };
 
 //! What all threads of an instance share (immutable while they run, except
-//! the thread-safe restore_progress, lost_records, queryable_stores, metadata).
+//! the thread-safe restore_progress, lost_records, queryable_stores, metadata,
+//! departed_members).
 struct ThreadShared {
   const Topology* topology = nullptr;
   std::vector<Topology::SubTopology> subtopologies;
@@ -99,6 +101,10 @@ struct ThreadShared {
   //! before the threads start; nullptr in tests that do not query.
   std::unique_ptr<QueryableStores> queryable_stores;
   std::unique_ptr<StreamsMetadataState> metadata;
+  //! Exactly-once: ends departed members' open transactions on assignment
+  //! (departed_members.h); nullptr under at-least-once and in tests that
+  //! build their own threads.
+  std::unique_ptr<DepartedMemberFencer> departed_members;
 };
 
 }  // namespace eventflow::streams

@@ -113,6 +113,9 @@ class FakeConsumer final : public ConsumerClient {
   void ScheduleRevocation(bool lost) { pending_.push_back(Rebalance{false, assignment_, lost}); }
   //! Makes the client fatal with `err` (e.g. FENCED_INSTANCE_ID).
   void SetFatal(rd_kafka_resp_err_t err) { fatal_ = err; }
+  //! The session expired: AssignmentLost() is true before the lost
+  //! revocation is delivered (as librdkafka reports it before it is polled).
+  void LoseAssignment() { lost_ = true; }
   //! The next `n` Committed() calls fail with `status`.
   void FailCommitted(Status status, int n = 1) { committed_failure_ = {std::move(status), n}; }
   //! The next Seek() refuses every partition with `err`.

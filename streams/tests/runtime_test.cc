@@ -331,6 +331,7 @@ TEST_F(RuntimeTest, FencedProducerWithFencedConsumerIsAZombieAndStops) {
   const Status s = thread_->MaybeCommit(true);
   EXPECT_EQ(s.code(), StatusCode::kFenced) << s.ToString();
   EXPECT_NE(s.message().find("consumer fenced too"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(thread_->self_fenced()) << "held its assignment: another process has its id";
   EXPECT_EQ(producer().recreates, 0);
   EXPECT_TRUE(CommittedOutput().empty());
   EXPECT_EQ(GroupOffset(0), -1);
@@ -617,6 +618,73 @@ TEST_F(RuntimeTest, TasksOfASubTopologyAdvanceTogetherInEventTime) {
   EXPECT_EQ(times[0], int64_t{kSpanS - 2} * 1000);
   EXPECT_EQ(times[1], int64_t{kSpanS - 1} * 1000);
   EXPECT_LE(most_lead, 500 * 1000) << "task 0_0 ran ahead of 0_1 by " << most_lead / 1000 << " s";
+}
+
+// A broker down longer than the transaction time-out: it aborted the open
+// transaction (the producer is found fenced), and the consumer's session
+// expired meanwhile. The lost assignment's abort recreates the producer, the
+// tasks are closed uncommitted, and the thread goes on.
+TEST_F(RuntimeTest, LostAssignmentWhoseAbortFindsTheProducerFencedRecreatesIt) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 3, "a");
+  ProcessUntil(3);
+  producer().fenced = true;
+  consumer().ScheduleRevocation(/*lost=*/true);
+  ASSERT_TRUE(thread_->RunOnce().ok());
+  EXPECT_EQ(producer().recreates, 1);
+  EXPECT_TRUE(thread_->task_manager().tasks().empty());
+  EXPECT_FALSE(thread_->self_fenced());
+  EXPECT_TRUE(CommittedOutput().empty());
+  // Assigned again: the partitions are processed from the beginning.
+  const std::vector<std::string> inputs = {"a0", "a1", "a2"};
+  ASSERT_TRUE(AssignInput().ok());
+  ProcessUntil(6);
+  ASSERT_TRUE(thread_->MaybeCommit(true).ok());
+  EXPECT_EQ(CommittedOutput(), Tagged(inputs));
+}
+
+// The same, when the consumer's own rejoin has fenced its member id
+// (FENCED_INSTANCE_ID) by the time the lost assignment is handled: the
+// producer's recovery sees both fenced, which is not another process with our
+// instance id — the supervisor replaces the thread (self_fenced()).
+TEST_F(RuntimeTest, LostAssignmentWithFencedProducerAndOwnRejoinFencedConsumerIsSelfFenced) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 3, "a");
+  ProcessUntil(3);
+  producer().fenced = true;
+  consumer().SetFatal(RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID);
+  consumer().ScheduleRevocation(/*lost=*/true);
+  const Status s = thread_->RunOnce();
+  EXPECT_EQ(s.code(), StatusCode::kFenced) << s.ToString();
+  EXPECT_NE(s.message().find("fenced by its own rejoin"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(thread_->self_fenced());
+  EXPECT_TRUE(CommittedOutput().empty());
+}
+
+// Seen on a broker down for 15 s: the thread was blocked committing while
+// its consumer's session expired and its own rejoin fenced its member id; the
+// restarted broker had aborted the transaction, so the commit fails and the
+// abort finds the producer fenced — before the lost revocation is polled.
+// Not a zombie: the thread is replaced, the instance goes on.
+TEST_F(RuntimeTest, FailedCommitWithFencedProducerAfterTheSessionExpiredIsSelfFenced) {
+  Prepare(TagTopology());
+  NewThread();
+  ASSERT_TRUE(AssignInput().ok());
+  Produce(0, 3, "a");
+  ProcessUntil(3);
+  producer().fail_next_commit = Status::Unavailable("coordinator unreachable");
+  producer().fenced = true;
+  consumer().LoseAssignment();
+  consumer().SetFatal(RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID);
+  const Status s = thread_->MaybeCommit(true);
+  EXPECT_EQ(s.code(), StatusCode::kFenced) << s.ToString();
+  EXPECT_NE(s.message().find("fenced by its own rejoin"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(thread_->self_fenced());
+  EXPECT_TRUE(CommittedOutput().empty());
 }
 
 class RestoreTest : public RuntimeTest {

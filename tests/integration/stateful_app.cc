@@ -29,10 +29,13 @@
 //          [--instance-id ID] [--state-dir D] [--emit update|close]
 //          [--window-ms 1000] [--grace-ms 500] [--caching true|false]
 //          [--guarantee eos|alos] [--threads N] [--commit-interval-ms M]
+//          [--session-timeout-ms S]
 //        eventflow-test-stateful-app --mode stream-join --application-id A
 //          --input LEFT --right RIGHT --output O [--join inner|left|outer]
 //          [--before-ms 100] [--after-ms 100] [--grace-ms 500] (other flags as above)
 // --bootstrap defaults to $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092.
+// --session-timeout-ms defaults to 6000 (a killed instance's partitions move
+// within seconds); 0 keeps the library's default (StreamsConfig).
 // On exit it prints "stateful-app: exit <rc>, processed <n>" to stderr.
 #include <chrono>
 #include <cstdint>
@@ -144,6 +147,8 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("KAFKA_BOOTSTRAP_SERVERS")) config.bootstrap_servers = env;
   if (config.bootstrap_servers.empty()) config.bootstrap_servers = "127.0.0.1:9092";
   Options o;
+  // Short enough that a killed static member's partitions move in tests.
+  int64_t session_timeout_ms = 6000;
   for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) Usage("flag " + flag + " needs a value");
@@ -164,6 +169,7 @@ int main(int argc, char** argv) {
     else if (flag == "--grace-ms") o.grace_ms = std::stoll(value);
     else if (flag == "--caching") o.caching = ParseBool(flag, value);
     else if (flag == "--threads") config.num_stream_threads = std::stoi(value);
+    else if (flag == "--session-timeout-ms") session_timeout_ms = std::stoll(value);
     else if (flag == "--commit-interval-ms") {
       config.commit_interval = std::chrono::milliseconds(std::stoi(value));
     } else if (flag == "--guarantee") {
@@ -178,8 +184,7 @@ int main(int argc, char** argv) {
     Usage("--application-id, --input and --output are required");
   }
   if (o.emit != "update" && o.emit != "close") Usage("--emit must be update or close");
-  // Short enough that a killed static member's partitions move in tests.
-  config.session_timeout = std::chrono::milliseconds(6000);
+  if (session_timeout_ms > 0) config.session_timeout = std::chrono::milliseconds(session_timeout_ms);
 
   es::StreamsBuilder builder;
   if (o.mode == "windowed-count") {

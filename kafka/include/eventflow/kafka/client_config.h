@@ -26,6 +26,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -72,11 +73,28 @@ struct ClientSettings {
   std::string group_id{};            //!< consumers: group.id
   std::string group_instance_id{};   //!< main consumer: static membership; empty: dynamic
   std::string transactional_id{};    //!< transactional producer: transactional.id
-  //! Main consumer: session.timeout.ms (a default).
-  std::chrono::milliseconds session_timeout{45'000};
+  //! Main consumer: session.timeout.ms (a default), and heartbeat.interval.ms
+  //! from it (HeartbeatIntervalMs).
+  std::chrono::milliseconds session_timeout{10'000};
   //! Main consumer: read_committed under exactly-once, else read_uncommitted.
   bool exactly_once = true;
 };
+
+//! The transactional producer's transaction.timeout.ms unless the user sets
+//! one: Kafka Streams' value under exactly-once. The broker aborts a
+//! transaction open this long (checked every
+//! transaction.abort.timed.out.transaction.cleanup.interval.ms, 10 s by
+//! default). The runtime keeps transactions short (a commit every 100 ms;
+//! restores run outside them), so only an outage of the broker longer than
+//! this aborts one — the producer is then found fenced and recreated, and the
+//! thread rewinds (StreamsProducer::Recover). It bounds how long a killed
+//! instance's open transaction can block others when nobody fences it first
+//! (streams: DepartedMemberFencer).
+inline constexpr std::chrono::milliseconds kTransactionTimeout{10'000};
+
+//! The main consumer's heartbeat.interval.ms for `session_timeout`: a tenth
+//! of it, at least 100 ms.
+int64_t HeartbeatIntervalMs(std::chrono::milliseconds session_timeout);
 
 //! Returns the role's client properties: its defaults, the user's properties
 //! that apply to its client type, then its forced settings. InvalidArgument

@@ -23,7 +23,8 @@ enum class ProcessingGuarantee {
 //! skip and count (eventflow/kafka/data_loss.h; the sink shares the policy).
 using DataLossPolicy = kafka::DataLossPolicy;
 
-//! Settings of an application instance. Defaults follow Kafka Streams.
+//! Settings of an application instance. Defaults follow Kafka Streams unless
+//! a field says otherwise.
 struct StreamsConfig {
   //! The application's name: consumer group, prefix of internal topics. Required.
   std::string application_id;
@@ -47,7 +48,11 @@ struct StreamsConfig {
   //! only the changelog after the offset stored with the data. In-memory
   //! stores do not use it. Empty: opening the first RocksDB store fails.
   std::string state_dir = "/tmp/eventflow-streams";
-  //! Replication factor of internal topics (-1: the broker's default).
+  //! Replication factor of the internal topics (changelogs, repartition
+  //! topics, the dead-letter topic) the application creates; -1 (the
+  //! default): the broker's default.replication.factor (scripts/kafka's
+  //! 3-node cluster: 3, with min.insync.replicas 2). Their
+  //! min.insync.replicas is the broker's too.
   int replication_factor = -1;
   //! Records a task buffers per input partition before the thread stops
   //! taking more from that partition's queue (librdkafka keeps fetching up to
@@ -76,8 +81,15 @@ struct StreamsConfig {
   //! this off: a quiet partition holds windows open as long as it is quiet
   //! (DESIGN.md "Time"). Must not be negative.
   std::chrono::milliseconds watermark_idle_timeout{0};
-  //! Consumer group session timeout (static members keep their partitions this long).
-  std::chrono::milliseconds session_timeout{45'000};
+  //! session.timeout.ms of the stream threads' consumers: how long a member
+  //! that stopped heartbeating (killed, stopped, cut off) keeps its
+  //! partitions — static members keep them over a restart this quick, and do
+  //! not leave the group on close. 10 s (Kafka Streams: 45 s), so that a lost
+  //! instance's partitions move within about this plus a heartbeat (a tenth
+  //! of it) and a rebalance; its open transaction is aborted when they move
+  //! (DepartedMemberFencer). The broker's group.min.session.timeout.ms (6 s
+  //! by default) bounds it from below.
+  std::chrono::milliseconds session_timeout{10'000};
   //! Records gone before the application read them (input, repartition or
   //! changelog topics; see DataLossPolicy and docs/architecture.md "Topics
   //! and retention").

@@ -25,19 +25,24 @@ namespace eventflow::testing {
 class PrivateServices {
  public:
   //! Services in `run_dir`, Kafka on 127.0.0.1:`kafka_port` (controller port
-  //! +100), PostgreSQL on `pg_port`. `extra_env` (NAME=value) is added to the
-  //! scripts' environment, e.g. "EVENTFLOW_KAFKA_PROPS=log.retention.check.interval.ms=1000".
+  //! +100), PostgreSQL on `pg_port` (0: none; its scripts are never run).
+  //! `extra_env` (NAME=value) is added to the scripts' environment, replacing
+  //! what it names, e.g. "EVENTFLOW_KAFKA_PROPS=log.retention.check.interval.ms=1000"
+  //! or "EVENTFLOW_KAFKA_CONTROLLER_PORT=29710".
   PrivateServices(std::string run_dir, int kafka_port, int pg_port,
                   std::vector<std::string> extra_env = {});
   ~PrivateServices();
   PrivateServices(const PrivateServices&) = delete;
   PrivateServices& operator=(const PrivateServices&) = delete;
 
-  //! Starts the broker (and PostgreSQL when `with_postgres`) afresh; returns
+  //! Starts the brokers (and PostgreSQL when `with_postgres`) afresh; returns
   //! Unavailable naming the script that failed and its error output.
-  Status Start(bool with_postgres = true);
+  //! `brokers`: 1, or 3 (scripts/kafka start --brokers 3: node i listens on
+  //! kafka_port + i - 1; replication factor 3 and min.insync.replicas 2 by
+  //! default).
+  Status Start(bool with_postgres = true, int brokers = 1);
 
-  //! Returns "127.0.0.1:<kafka_port>".
+  //! Returns the brokers' addresses, "127.0.0.1:<kafka_port>[,...]".
   std::string bootstrap() const;
   //! Returns the PostgreSQL URL (database analytics, user analytics).
   std::string postgres_url() const;
@@ -52,6 +57,7 @@ class PrivateServices {
   std::string run_dir_;
   int kafka_port_;
   int pg_port_;
+  int brokers_ = 1;
   std::vector<std::string> env_;
 };
 
