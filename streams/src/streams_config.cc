@@ -82,6 +82,11 @@ Status StreamsConfig::Validate() const {
     return Status::InvalidArgument("restore.timeout.ms must be positive, got " +
                                    std::to_string(restore_timeout.count()));
   }
+  if (replication_factor == 0 || replication_factor < -1) {
+    return Status::InvalidArgument(
+        "replication.factor must be -1 (the broker's default.replication.factor) or positive, "
+        "got " + std::to_string(replication_factor));
+  }
   if (session_timeout.count() < 1000) {
     return Status::InvalidArgument("session.timeout.ms must be at least 1000");
   }

@@ -31,6 +31,8 @@ TEST(EventflowBadConfigTest, EachBadValueExitsTwoNamingTheSetting) {
        "--processing-guarantee: expected exactly_once_v2 or at_least_once, got \"x\""},
       {{"--state-memory-bytes", "-1"}, "--state-memory-bytes: must be positive, got -1"},
       {{"--partitions", "-1"}, "--partitions: must be at least 1, got -1"},
+      {{"--replication-factor", "0"},
+       "--replication-factor: must be -1 (the broker's default) or positive, got 0"},
       {{"--http-port", "-1"}, "--http-port: must be in 0..65535, got -1"},
       {{"--log-level", "loud"}, "--log-level: unknown level \"loud\""},
       {{"--topology", "orders"}, "--topology: unknown topology \"orders\""},

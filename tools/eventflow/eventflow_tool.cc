@@ -188,6 +188,7 @@ po::options_description RunOptionsDescription() {
       ("processing-guarantee", po::value<std::string>()->default_value("exactly_once_v2"), "exactly_once_v2 or at_least_once")
       ("commit-interval-ms", po::value<int64_t>()->default_value(0), "commit interval (0: 100 under exactly-once, 30000 under at-least-once)")
       ("partitions", po::value<int>()->default_value(3), "partitions of the input and output topics created when missing")
+      ("replication-factor", po::value<int>()->default_value(-1), "replication factor of every topic the application creates (input and output topics when missing, changelogs, repartition and dead-letter topics); -1: the broker's default.replication.factor")
       ("topic-retention-ms", po::value<int64_t>()->default_value(-1), "retention.ms of the input and output topics created when missing (-1: kept by time forever, so replays of old events lose nothing)")
       ("on-data-loss", po::value<std::string>()->default_value("fail"), "records deleted by the broker before they were read: fail (stop, naming topic, partition and offsets) or skip (go on, log an ERROR, count eventflow_records_lost_total)")
       ("repartition-purge-interval-ms", po::value<int64_t>()->default_value(30'000), "how often committed records are deleted from repartition topics (0: never)")
@@ -227,6 +228,8 @@ Result<RunSettings> RunSettingsFrom(const cli::CommandLine& line) {
   config.commit_interval = std::chrono::milliseconds(commit_ms);
   s.partitions = vm["partitions"].as<int>();
   EVENTFLOW_RETURN_IF_ERROR(cli::CheckAtLeast("--partitions", s.partitions, 1));
+  config.replication_factor = vm["replication-factor"].as<int>();
+  EVENTFLOW_RETURN_IF_ERROR(cli::CheckReplicationFactor("--replication-factor", config.replication_factor));
   auto memory =
       cli::ParseByteSize("--state-memory-bytes", vm["state-memory-bytes"].as<std::string>());
   if (!memory.ok()) return memory.status();

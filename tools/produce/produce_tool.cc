@@ -84,6 +84,7 @@ po::options_description ProduceOptionsDescription() {
       ("late-fraction", po::value<double>()->default_value(0.0), "share of events made late by --late-by (beyond grace)")
       ("late-by", po::value<std::string>()->default_value("1h"), "lateness of those events")
       ("partitions", po::value<int>()->default_value(3), "partitions of topics created when missing")
+      ("replication-factor", po::value<int>()->default_value(-1), "replication factor of topics created when missing (-1: the broker's default.replication.factor)")
       ("topic-retention-ms", po::value<int64_t>()->default_value(-1), "retention.ms of topics created when missing (-1: kept by time forever; records carry event times, and a replay of old events would otherwise be deleted at the broker's next retention check)")
       ("topic-prefix", po::value<std::string>()->default_value(""), "prefix of the three topic names")
       ("from-file", po::value<std::string>(), "replay a JSON-lines file (one event per line; topic by eventType), as fast as the broker takes it unless --rate is given")
@@ -103,6 +104,9 @@ Result<ProduceSettings> ProduceSettingsFrom(const cli::CommandLine& line) {
   s.kafka.topic_prefix = vm["topic-prefix"].as<std::string>();
   s.kafka.partitions = vm["partitions"].as<int>();
   EVENTFLOW_RETURN_IF_ERROR(cli::CheckAtLeast("--partitions", s.kafka.partitions, 1));
+  s.kafka.replication_factor = vm["replication-factor"].as<int>();
+  EVENTFLOW_RETURN_IF_ERROR(
+      cli::CheckReplicationFactor("--replication-factor", s.kafka.replication_factor));
   s.kafka.retention_ms = vm["topic-retention-ms"].as<int64_t>();
   if (s.kafka.retention_ms < -1 || s.kafka.retention_ms == 0) {
     return Status::InvalidArgument(

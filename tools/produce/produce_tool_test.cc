@@ -65,6 +65,8 @@ TEST_F(ProduceToolTest, EveryBadValueIsRefusedNamingTheSetting) {
       {{"--rate", "nan"}, {}, "--rate: must be a positive number"},
       {{"--partitions", "0"}, {}, "--partitions: must be at least 1, got 0"},
       {{"--partitions", "-2"}, {}, "--partitions: must be at least 1, got -2"},
+      {{"--replication-factor", "0"}, {},
+       "--replication-factor: must be -1 (the broker's default) or positive, got 0"},
       {{"--topic-retention-ms", "0"}, {}, "--topic-retention-ms: must be -1"},
       {{"--topic-retention-ms", "-2"}, {}, "--topic-retention-ms: must be -1"},
       {{"--users", "0"}, {}, "--users must be greater than"},

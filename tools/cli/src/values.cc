@@ -63,6 +63,13 @@ Status CheckInRange(std::string_view setting, int64_t value, int64_t min, int64_
                                  ".." + std::to_string(max) + ", got " + std::to_string(value));
 }
 
+Status CheckReplicationFactor(std::string_view setting, int64_t value) {
+  if (value == -1 || value > 0) return Status::OK();
+  return Status::InvalidArgument(std::string(setting) +
+                                 ": must be -1 (the broker's default) or positive, got " +
+                                 std::to_string(value));
+}
+
 Status CheckNotEmpty(std::string_view setting, std::string_view value) {
   if (!value.empty()) return Status::OK();
   return Status::InvalidArgument(std::string(setting) + ": must not be empty");

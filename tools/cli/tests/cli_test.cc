@@ -228,8 +228,14 @@ TEST(ValuesTest, ChecksNameTheSettingAndTheValue) {
   EXPECT_EQ(CheckInRange("--port", 70000, 0, 65535).message(),
             "--port: must be in 0..65535, got 70000");
   EXPECT_EQ(CheckNotEmpty("--group", "").message(), "--group: must not be empty");
+  EXPECT_TRUE(CheckReplicationFactor("--replication-factor", -1).ok());
+  EXPECT_TRUE(CheckReplicationFactor("--replication-factor", 3).ok());
+  EXPECT_EQ(CheckReplicationFactor("--replication-factor", 0).message(),
+            "--replication-factor: must be -1 (the broker's default) or positive, got 0");
+  EXPECT_FALSE(CheckReplicationFactor("--replication-factor", -2).ok());
   for (const Status& s : {CheckAtLeast("a", 0, 1), CheckPositive("a", 0), CheckNotNegative("a", -1),
-                          CheckInRange("a", 2, 0, 1), CheckNotEmpty("a", "")}) {
+                          CheckInRange("a", 2, 0, 1), CheckNotEmpty("a", ""),
+                          CheckReplicationFactor("a", 0)}) {
     EXPECT_TRUE(s.IsInvalidArgument());
   }
 }

@@ -53,6 +53,11 @@ Status CheckNotNegative(std::string_view setting, int64_t value);
 //! OK when `min` <= `value` <= `max`, else "<setting>: must be in <min>..<max>, got <value>".
 Status CheckInRange(std::string_view setting, int64_t value, int64_t min, int64_t max);
 
+//! OK when `value` is -1 (the broker's default.replication.factor) or
+//! positive, else "<setting>: must be -1 (the broker's default) or positive,
+//! got <value>".
+Status CheckReplicationFactor(std::string_view setting, int64_t value);
+
 //! OK when `value` is not empty, else "<setting>: must not be empty".
 Status CheckNotEmpty(std::string_view setting, std::string_view value);
 
