@@ -427,22 +427,70 @@ Status AlterConsumerGroupOffsets(rd_kafka_t* client, const std::string& group,
   return CheckGroupResults(results, n, group, RD_KAFKA_RESP_ERR_NO_ERROR, what);
 }
 
+namespace {
+
+// Asks the cluster for `topic`'s metadata, which updates the client's cache
+// (partition leaders); failures are left to the caller's next attempt.
+void RefreshTopicMetadata(rd_kafka_t* client, const std::string& topic,
+                          Clock::time_point deadline) {
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(client, topic.c_str(), nullptr);
+  if (handle == nullptr) return;
+  const rd_kafka_metadata_t* md = nullptr;
+  const int timeout_ms = std::max(std::min(RemainingMs(deadline), 5'000), 1);
+  if (rd_kafka_metadata(client, 0, handle, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_topic_destroy(handle);
+}
+
+// One ListOffsets round trip for `partition`: `spec` RD_KAFKA_OFFSET_BEGINNING
+// gives the log start, RD_KAFKA_OFFSET_END the end (the last stable offset for
+// a read_committed client). rd_kafka_offsets_for_times, not
+// rd_kafka_query_watermark_offsets: in librdkafka 2.0.2 the latter ignores
+// its time-out while the leader it asks is down (seen blocking 47 s, until
+// the broker came back); the former gives up after `timeout_ms`.
+rd_kafka_resp_err_t ListOffset(rd_kafka_t* client, const std::string& topic, int partition,
+                               int64_t spec, int timeout_ms, int64_t* offset) {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = spec;
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(client, list.get(), timeout_ms);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) *offset = list->elems[0].offset;
+  return err;
+}
+
+// How long one ListOffsets attempt may wait before the leader is looked up again.
+constexpr int kListOffsetsAttemptMs = 5'000;
+
+}  // namespace
+
 Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
                                             int partition, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   auto backoff = std::chrono::milliseconds(50);
   while (true) {
     PartitionWatermarks w;
-    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        client, topic.c_str(), partition, &w.low, &w.high, std::max(RemainingMs(deadline), 1));
+    const int attempt_ms = std::max(std::min(RemainingMs(deadline), kListOffsetsAttemptMs), 1);
+    rd_kafka_resp_err_t err =
+        ListOffset(client, topic, partition, RD_KAFKA_OFFSET_BEGINNING, attempt_ms, &w.low);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      err = ListOffset(client, topic, partition, RD_KAFKA_OFFSET_END, attempt_ms, &w.high);
+    }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return w;
     Status s = FromKafkaError(
         err, "watermarks of " + topic + " partition " + std::to_string(partition));
-    const bool transient = s.code() == StatusCode::kUnavailable ||
+    // An attempt that timed out asked a leader that is down.
+    const bool transient = s.code() == StatusCode::kUnavailable || s.IsTimedOut() ||
                            err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
     if (!transient || Clock::now() + backoff >= deadline) return s;
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+    // librdkafka 2.0.2 asks the leader its metadata cache names and does not
+    // refresh that cache when the answer is "not the leader" or the broker is
+    // down: after a leader moved (a broker of a cluster went down), every
+    // retry would ask the old one. A metadata request for the topic updates
+    // the cache.
+    RefreshTopicMetadata(client, topic, deadline);
   }
 }
 

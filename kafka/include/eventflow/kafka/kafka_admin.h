@@ -131,11 +131,14 @@ Status AlterConsumerGroupOffsets(rd_kafka_t* client, const std::string& group,
                                  std::span<const PartitionOffset> offsets,
                                  std::chrono::milliseconds timeout);
 
-//! Asks the partition's leader for its watermarks. Transient answers — no
-//! leader yet (a topic just created), leadership moving (a broker restart),
-//! the broker unreachable — are retried until `timeout`; any other error, or
-//! the transient one still there at the deadline, is returned with `topic`
-//! and `partition` named.
+//! Asks the partition's leader for its log start and end (ListOffsets; the
+//! end is the last stable offset for a read_committed client). Transient
+//! answers — no leader yet (a topic just created), leadership moving (a
+//! broker restart), the leader unreachable (each attempt waits up to 5 s) —
+//! are retried until `timeout`, each time with the topic's metadata refreshed
+//! first (librdkafka 2.0.2 keeps asking the leader it cached); any other
+//! error, or the transient one still there at the deadline, is returned with
+//! `topic` and `partition` named.
 Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
                                             int partition, std::chrono::milliseconds timeout);
 

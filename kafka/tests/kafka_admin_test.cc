@@ -1,0 +1,97 @@
+// Topic administration helpers (kafka_admin.h) on librdkafka's mock cluster
+// (no broker): what the mock honours — partition leaders and the offsets a
+// leader answers with.
+#include "eventflow/kafka/kafka_admin.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <chrono>
+
+#include "eventflow/kafka/kafka_client.h"
+
+namespace eventflow::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A consumer on a mock cluster of three brokers with topic "t" (one
+// partition, three replicas, led by broker 1).
+class MockClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KafkaProperties props;
+    props.Set("test.mock.num.brokers", "3");
+    props.Set("group.id", "kafka-admin-test");
+    auto client = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    client_ = std::move(*client);
+    mock_ = rd_kafka_handle_mock_cluster(client_.get());
+    ASSERT_NE(mock_, nullptr);
+    ASSERT_EQ(rd_kafka_mock_topic_create(mock_, "t", 1, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_mock_partition_set_leader(mock_, "t", 0, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+
+  KafkaHandle client_;
+  rd_kafka_mock_cluster_t* mock_ = nullptr;
+};
+
+// librdkafka 2.0.2 asks the leader its metadata cache names and does not
+// refresh the cache when that broker answers "not the leader" (a leader
+// moved when a broker of a cluster went down): QueryWatermarks does.
+TEST_F(MockClusterTest, WatermarksFollowALeaderThatMoved) {
+  auto before = QueryWatermarks(client_.get(), "t", 0, 10s);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  int64_t low = -1, high = -1;
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(mock_, "t", 0, 2), RD_KAFKA_RESP_ERR_NO_ERROR);
+  // The bare librdkafka call keeps asking broker 1.
+  EXPECT_EQ(rd_kafka_query_watermark_offsets(client_.get(), "t", 0, &low, &high, 5'000),
+            RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  const auto start = std::chrono::steady_clock::now();
+  auto after = QueryWatermarks(client_.get(), "t", 0, 10s);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->low, before->low);
+  EXPECT_EQ(after->high, before->high);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+// The leader a client cached goes down and another broker takes over: the
+// query follows within an attempt's time-out and a metadata refresh
+// (librdkafka 2.0.2's rd_kafka_query_watermark_offsets would wait for the
+// dead broker to come back).
+TEST_F(MockClusterTest, WatermarksFollowALeaderThatMovedOffABrokerThatIsDown) {
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(mock_, "t", 0, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto before = QueryWatermarks(client_.get(), "t", 0, 10s);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(mock_, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(mock_, "t", 0, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  const auto start = std::chrono::steady_clock::now();
+  auto after = QueryWatermarks(client_.get(), "t", 0, 30s);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->high, before->high);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+}
+
+// Admin clients are producer handles: the same query works on them.
+TEST_F(MockClusterTest, WatermarksOfAProducerHandle) {
+  KafkaProperties props;
+  props.Set("bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mock_));
+  auto producer = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  const char value[] = "v";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC("t"), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value), 1),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ASSERT_EQ(rd_kafka_flush(producer->get(), 10'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto marks = QueryWatermarks(producer->get(), "t", 0, 10s);
+  ASSERT_TRUE(marks.ok()) << marks.status().ToString();
+  EXPECT_EQ(marks->low, 0);
+  EXPECT_EQ(marks->high, 3);
+}
+
+}  // namespace
+}  // namespace eventflow::kafka
