@@ -173,6 +173,15 @@ Status KafkaStreams::CreateInternalTopics() {
     for (const std::string& topic : sub.source_topics) {
       if (topology_.IsInternalTopic(topic)) continue;
       auto count = kafka::PartitionCount(admin->get(), topic, timeout);
+      // A topic another client has just created may not be in every
+      // broker's metadata yet (a cluster propagates it asynchronously; seen
+      // on 3 brokers when the instance created it a moment before): a
+      // missing one is looked for again for a few seconds.
+      const auto look_until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (count.status().IsNotFound() && std::chrono::steady_clock::now() < look_until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        count = kafka::PartitionCount(admin->get(), topic, timeout);
+      }
       if (!count.ok()) {
         return count.status().WithContext("source topic \"" + topic + "\" of sub-topology " +
                                           std::to_string(sub.id));
