@@ -87,6 +87,24 @@ Status StreamsConfig::Validate() const {
         "replication.factor must be -1 (the broker's default.replication.factor) or positive, "
         "got " + std::to_string(replication_factor));
   }
+  if (num_standby_replicas < 0 || num_standby_replicas > 16) {
+    return Status::InvalidArgument("num.standby.replicas must be within 0..16, got " +
+                                   std::to_string(num_standby_replicas));
+  }
+  if (num_standby_replicas > 0 && instance_id.empty()) {
+    return Status::InvalidArgument(
+        "num.standby.replicas needs instance.id: instances are told apart by their static "
+        "group membership (group.instance.id = <instance id>-<thread>)");
+  }
+  if (acceptable_recovery_lag < 0) {
+    return Status::InvalidArgument("acceptable.recovery.lag must not be negative, got " +
+                                   std::to_string(acceptable_recovery_lag));
+  }
+  if (warmup_timeout.count() < 0) {
+    return Status::InvalidArgument("warmup.timeout.ms must not be negative, got " +
+                                   std::to_string(warmup_timeout.count()) +
+                                   " (0: join without warming up)");
+  }
   if (session_timeout.count() < 1000) {
     return Status::InvalidArgument("session.timeout.ms must be at least 1000");
   }

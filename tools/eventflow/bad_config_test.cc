@@ -41,6 +41,11 @@ TEST(EventflowBadConfigTest, EachBadValueExitsTwoNamingTheSetting) {
       {{"--topic-retention-ms", "-5"}, "--topic-retention-ms: must be -1 (no time limit) or positive, got -5"},
       {{"--repartition-purge-interval-ms", "-1"}, "repartition.purge.interval.ms must not be negative, got -1"},
       {{"--partition-stall-timeout-ms", "-1"}, "partition.stall.timeout.ms must not be negative, got -1"},
+      {{"--standby-replicas", "-1"}, "--standby-replicas: must be in 0..16, got -1"},
+      {{"--standby-replicas", "17", "--instance-id", "a"}, "--standby-replicas: must be in 0..16, got 17"},
+      {{"--standby-replicas", "1"}, "--standby-replicas: needs --instance-id"},
+      {{"--acceptable-recovery-lag", "-1"}, "--acceptable-recovery-lag: must not be negative, got -1"},
+      {{"--warmup-timeout-ms", "-5"}, "--warmup-timeout-ms: must not be negative, got -5"},
       {{"--kafka.auto.offset.reset=earliest"}, "kafka.auto.offset.reset is set by the runtime"},
       // The runtime owns these librdkafka properties (consumer group,
       // transactions, read_committed): overriding them would break

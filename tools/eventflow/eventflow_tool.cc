@@ -193,6 +193,9 @@ po::options_description RunOptionsDescription() {
       ("on-data-loss", po::value<std::string>()->default_value("fail"), "records deleted by the broker before they were read: fail (stop, naming topic, partition and offsets) or skip (go on, log an ERROR, count eventflow_records_lost_total)")
       ("repartition-purge-interval-ms", po::value<int64_t>()->default_value(30'000), "how often committed records are deleted from repartition topics (0: never)")
       ("partition-stall-timeout-ms", po::value<int64_t>()->default_value(120'000), "a partition with records to read and none read for this long is stalled: ERROR, counted, /readyz 503 (0: off)")
+      ("standby-replicas", po::value<int>()->default_value(0), "warm copies of each stateful task kept by other instances (standby tasks tailing its changelogs; needs --instance-id); also makes a joining instance warm the tasks it would get before it joins (0: none)")
+      ("acceptable-recovery-lag", po::value<int64_t>()->default_value(10'000), "changelog offsets a warm copy may be behind and count as caught up (a joining instance joins once the tasks it would get are within this)")
+      ("warmup-timeout-ms", po::value<int64_t>()->default_value(300'000), "longest a joining instance warms up before joining anyway, with --standby-replicas (0: join at once)")
       ("state-memory-bytes", po::value<std::string>()->default_value("512MiB"), "RocksDB and record-cache memory of the instance, in bytes or with a unit (KiB, MiB, GiB)")
       ("http-port", po::value<int>()->default_value(0), "serve /metrics, /healthz, /readyz and interactive queries (/stores) on this port (0: off)")
       ("http-address", po::value<std::string>()->default_value("127.0.0.1"), "address the HTTP server binds")
@@ -250,6 +253,20 @@ Result<RunSettings> RunSettingsFrom(const cli::CommandLine& line) {
       std::chrono::milliseconds(vm["repartition-purge-interval-ms"].as<int64_t>());
   config.partition_stall_timeout =
       std::chrono::milliseconds(vm["partition-stall-timeout-ms"].as<int64_t>());
+  config.num_standby_replicas = vm["standby-replicas"].as<int>();
+  EVENTFLOW_RETURN_IF_ERROR(
+      cli::CheckInRange("--standby-replicas", config.num_standby_replicas, 0, 16));
+  if (config.num_standby_replicas > 0 && config.instance_id.empty()) {
+    return Status::InvalidArgument(
+        "--standby-replicas: needs --instance-id (instances are told apart by their static "
+        "group membership)");
+  }
+  config.acceptable_recovery_lag = vm["acceptable-recovery-lag"].as<int64_t>();
+  EVENTFLOW_RETURN_IF_ERROR(
+      cli::CheckNotNegative("--acceptable-recovery-lag", config.acceptable_recovery_lag));
+  const int64_t warmup_ms = vm["warmup-timeout-ms"].as<int64_t>();
+  EVENTFLOW_RETURN_IF_ERROR(cli::CheckNotNegative("--warmup-timeout-ms", warmup_ms));
+  config.warmup_timeout = std::chrono::milliseconds(warmup_ms);
   s.http_port = vm["http-port"].as<int>();
   EVENTFLOW_RETURN_IF_ERROR(cli::CheckInRange("--http-port", s.http_port, 0, 65535));
   s.http_address = vm["http-address"].as<std::string>();

@@ -118,6 +118,26 @@ struct StreamsConfig {
   //! restore.timeout.ms: how long restoring a thread's new tasks may take
   //! before the thread fails. Must be positive.
   std::chrono::milliseconds restore_timeout = std::chrono::minutes(5);
+  //! num.standby.replicas: how many other instances keep a warm copy of each
+  //! stateful task's stores — standby tasks, which tail the task's changelogs
+  //! with read_committed into transactional stores and never process — so
+  //! that a task moving to one of them replays only the tail of its changelog.
+  //! Every instance computes the same placement from the consumer group's
+  //! description (docs/architecture.md, "Standby replicas and warm-up"): never
+  //! on the instance running the task, on the member that would get the task
+  //! if its owner left. Also turns on the warm-up of a joining instance
+  //! (warmup_timeout). Needs instance_id: members are told apart by their
+  //! static membership (group.instance.id). 0 (the default): no standbys.
+  int num_standby_replicas = 0;
+  //! acceptable.recovery.lag: how many changelog offsets a warm copy may be
+  //! behind and still count as caught up — a joining instance joins the group
+  //! (so that tasks move to it) only once each task it would get is within
+  //! this of its changelog's end. Must not be negative.
+  int64_t acceptable_recovery_lag = 10'000;
+  //! warmup.timeout.ms: the longest a joining instance (num_standby_replicas
+  //! > 0) warms the tasks it would get before it joins the group anyway
+  //! (logged); the old owners keep processing meanwhile. 0: join at once.
+  std::chrono::milliseconds warmup_timeout = std::chrono::minutes(5);
   //! application.server: "host:port" (or "[v6]:port") where this instance
   //! serves interactive queries (store_query.h). Other instances learn it
   //! through the consumer group — the stream threads' consumers carry it in
