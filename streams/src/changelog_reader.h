@@ -29,10 +29,28 @@
 // lists the stores in TakeCorrupted(); the TaskManager wipes them and
 // registers the task again for a full restore.
 //
-// Standby replicas (not built yet) are meant to drop in here: a standby task
-// registers its stores the same way, and instead of RestoreActive's blocking
-// pass the thread loop would call a bounded step between its iterations that
-// applies what the restore consumer has fetched for them, never "finishing".
+// Standby tasks (RegisterStandby) keep a copy of another instance's task:
+// their changelog partitions stay assigned to the restore consumer beside any
+// restore in progress, and are never "done". UpdateStandbys(), called by the
+// thread loop between iterations, takes what the consumer has fetched for
+// them without waiting and applies it in batches of restore_batch_records;
+// CommitStandbys(), every commit interval, applies what is pending and
+// stores each standby's position — the offset after the last committed
+// record read, past transaction markers once the end is reached — atomically
+// with its data, as a restore batch does: a standby's stored offset is a
+// valid restart point, so when its task becomes active here (or the
+// instance restarts) only the changelog after it is replayed. Lag =
+// the changelog's end as the consumer last saw it − that position (0 at an
+// end-of-partition event). RestoreActive() restores new active tasks while
+// the standby partitions keep being read and applied. A standby whose
+// offset lies beyond its changelog's end is wiped and read from the start;
+// a gap at the head of a window or session changelog is skipped (WARN, as in
+// a restore); a gap at the head of a key-value changelog (data loss) wipes
+// the copy and drops the standby (TakeFailedStandbys(): ERROR; an active
+// restore there would apply the data loss policy).
+//
+// Per record, a standby costs what a restore costs: finding its partition
+// (the last one found is tried first) and keeping the item in a batch.
 //
 // Thread-safety: the stream thread only. Ownership: registered state
 // managers must outlive their registration (Unregister before closing a task).
@@ -62,6 +80,28 @@ class ChangelogReader {
     std::string reason;  //!< e.g. "its offset 120 is beyond its changelog's end 80 ..."
   };
 
+  //! How a task's stores were restored when it became active here.
+  enum class RestoreKind {
+    kNone,  //!< every store was at its changelog's end: nothing replayed
+    kTail,  //!< from the stores' stored offsets (a local or standby copy)
+    kFull,  //!< at least one store had no usable offset: from the changelog's start
+  };
+  //! Returns "none", "tail" or "full".
+  static const char* KindName(RestoreKind kind);
+  //! One task's restore, as RestoreActive() finished it.
+  struct RestoredTask {
+    TaskId task;
+    RestoreKind kind = RestoreKind::kNone;
+    uint64_t records = 0;  //!< changelog records replayed into its stores
+  };
+  //! One standby changelog partition.
+  struct StandbyPartition {
+    TaskId task;
+    std::string store;
+    int64_t position = 0;  //!< the offset after the last record applied or pending
+    int64_t lag = -1;      //!< see file comment; -1 until the end is known
+  };
+
   //! `supplier`, `config`, `progress` and `lost` must outlive the reader.
   //! `on_batch_restored` (may be empty) runs after every batch applied to a
   //! store (a test seam: crash injection mid-restore).
@@ -73,8 +113,16 @@ class ChangelogReader {
   //! Registers the logged stores of `task` for restoring, replacing an
   //! earlier registration of the task. Returns the error of wiping a store.
   Status Register(TaskId task, ProcessorStateManager* state);
-  //! Forgets the task's registered changelog partitions.
+  //! Registers the logged stores of a standby `task` (see file comment),
+  //! replacing an earlier registration. Reads the changelogs' watermarks.
+  //! Returns the error of reading them or of wiping a store.
+  Status RegisterStandby(TaskId task, ProcessorStateManager* state);
+  //! Forgets the task's registered changelog partitions (a standby's records
+  //! read and not yet applied are dropped: FlushStandby first to keep them).
   void Unregister(TaskId task);
+  //! Applies what the standby `task` has read (before closing it cleanly).
+  //! Returns the store's error.
+  Status FlushStandby(TaskId task);
 
   //! Restores every registered changelog partition to its end (see file
   //! comment); restored partitions are unregistered. Returns DataLoss (policy
@@ -84,6 +132,25 @@ class ChangelogReader {
 
   //! The stores RestoreActive() found corrupted (and forgets them).
   std::vector<Corrupted> TakeCorrupted() { return std::exchange(corrupted_, {}); }
+  //! The tasks RestoreActive() restored since the last call, by task.
+  std::vector<RestoredTask> TakeRestored() { return std::exchange(restored_, {}); }
+
+  //! True when standby partitions are registered.
+  bool has_standbys() const { return standby_count_ > 0; }
+  //! Applies what the restore consumer has fetched for the standbys, waiting
+  //! up to `wait` for the first item, in full batches (see file comment).
+  //! Returns the records read, or the client's or a store's error.
+  Result<uint64_t> UpdateStandbys(std::chrono::milliseconds wait = std::chrono::milliseconds(0));
+  //! Applies every standby's pending records and stores its position; refreshes
+  //! the lags. Returns the client's or a store's error.
+  Status CommitStandbys();
+  //! The standby partitions with their positions and lags as of the last
+  //! CommitStandbys().
+  std::vector<StandbyPartition> StandbyPartitions() const;
+  //! Standbys dropped since the last call (see file comment), with the reason.
+  std::vector<std::pair<TaskId, std::string>> TakeFailedStandbys() {
+    return std::exchange(failed_standbys_, {});
+  }
 
   //! The restore consumer, created on first use (also used by the stall
   //! guard: a connection whose ListOffsets does not wait behind a fetch).
@@ -96,6 +163,20 @@ class ChangelogReader {
   //! Applies `p`'s batch to its store.
   Status Flush(Partition& p);
   void Report(Partition& p, uint64_t restored, int64_t remaining);
+  //! The registered partition of a consumed item (the last one found first).
+  Partition* Find(const RawRecord& raw);
+  //! Takes one consumed item into its partition (RestoreActive and
+  //! UpdateStandbys): a record goes into the batch (flushed when full), an
+  //! end of partition ends a restore or marks a standby caught up, an
+  //! out-of-range position moves past the gap. Returns the records taken.
+  Result<uint64_t> Take(ConsumerClient& consumer, ConsumerItem& item);
+  //! The standby partitions at their positions (the restore consumer's
+  //! assignment between restores).
+  TopicPartitionOffsets StandbyAssignment() const;
+  //! Assigns the standby partitions when they changed since the last time.
+  Status SyncStandbyAssignment();
+  //! Drops a standby after data loss in its key-value changelog (see file comment).
+  Status DropStandby(Partition& p, const std::string& reason);
 
   KafkaClientSupplier* const supplier_;
   const StreamsConfig& config_;
@@ -106,7 +187,12 @@ class ChangelogReader {
   std::unique_ptr<ConsumerClient> consumer_;
   std::vector<std::unique_ptr<Partition>> partitions_;
   std::vector<Corrupted> corrupted_;
+  std::vector<RestoredTask> restored_;
+  std::vector<std::pair<TaskId, std::string>> failed_standbys_;
   std::vector<ConsumerItem> items_;  // reused poll buffer
+  Partition* last_found_ = nullptr;  // Find()'s guess; reset when partitions_ changes
+  size_t standby_count_ = 0;         // standby partitions registered
+  bool standby_assignment_dirty_ = false;  // standby partitions changed since assigned
 };
 
 }  // namespace eventflow::streams

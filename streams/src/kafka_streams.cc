@@ -15,6 +15,32 @@
 #include "thread_shared.h"
 
 namespace eventflow::streams {
+namespace {
+
+// Describes the application's consumer group through an admin client created
+// on first use (interactive queries that need another instance's tasks,
+// standby placement) and kept in *admin, shared by every function returned.
+std::function<Result<kafka::GroupDescription>()> DescribeGroupFunction(
+    std::shared_ptr<void>* admin_slot, KafkaClientSupplier* supplier, const StreamsConfig* config) {
+  struct Admin {
+    std::mutex mu;
+    kafka::KafkaHandle handle;  // created on first use
+  };
+  if (!*admin_slot) *admin_slot = std::make_shared<Admin>();
+  auto admin = std::static_pointer_cast<Admin>(*admin_slot);
+  return [admin, supplier, config]() -> Result<kafka::GroupDescription> {
+    std::lock_guard<std::mutex> lock(admin->mu);
+    if (!admin->handle) {
+      auto created = supplier->CreateAdmin(*config);
+      if (!created.ok()) return created.status();
+      admin->handle = std::move(*created);
+    }
+    return kafka::DescribeConsumerGroup(admin->handle.get(), config->application_id,
+                                        std::chrono::seconds(5));
+  };
+}
+
+}  // namespace
 
 std::string_view KafkaStreams::StateName(State state) {
   switch (state) {
@@ -81,6 +107,10 @@ StreamsMetrics KafkaStreams::metrics() const {
   if (shared == nullptr) return m;
   for (const auto& probe : shared->thread_probes) m.threads.push_back(probe->Snapshot());
   m.restore = shared->restore_progress->Snapshot();
+  if (const StandbyCoordinator* standby = shared->standby.get()) {
+    m.warming_up = standby->warmup_state() != StandbyCoordinator::Warmup::kJoined;
+    m.warmup_tasks = standby->warmup_tasks();
+  }
   m.records_lost = shared->lost_records->Snapshot();
   if (const state::StateMemoryBudget* budget = shared->memory_budget.get()) {
     m.block_cache_capacity_bytes = budget->block_cache()->GetCapacity();
@@ -384,6 +414,7 @@ Status KafkaStreams::Start() {
   }
   EVENTFLOW_RETURN_IF_ERROR(CreateInternalTopics());
   PrepareInteractiveQueries();
+  PrepareStandbys();
 
   SetState(State::kRebalancing);
   thread_states_.assign(static_cast<size_t>(config_.num_stream_threads), ThreadState::kCreated);
@@ -416,30 +447,37 @@ void KafkaStreams::PrepareInteractiveQueries() {
     auto endpoint = HostInfo::Parse(config_.application_server, "application.server");
     if (endpoint.ok()) self = *endpoint;
   }
-  // The group is described through an admin client created on first use
-  // (only when a query needs another instance's tasks).
-  struct Admin {
-    std::mutex mu;
-    kafka::KafkaHandle handle;  // created on first use
-  };
-  auto admin = std::make_shared<Admin>();
-  KafkaClientSupplier* supplier = shared_->client_supplier.get();
-  const StreamsConfig* config = &config_;
-  auto describe = [admin, supplier, config]() -> Result<kafka::GroupDescription> {
-    std::lock_guard<std::mutex> lock(admin->mu);
-    if (!admin->handle) {
-      auto created = supplier->CreateAdmin(*config);
-      if (!created.ok()) return created.status();
-      admin->handle = std::move(*created);
-    }
-    return kafka::DescribeConsumerGroup(admin->handle.get(), config->application_id,
-                                        std::chrono::seconds(5));
-  };
   auto metadata = std::make_unique<StreamsMetadataState>(
-      stores.get(), std::move(layout.source_topics), std::move(self), std::move(describe));
+      stores.get(), std::move(layout.source_topics), std::move(self),
+      DescribeGroupFunction(&describe_admin_, shared_->client_supplier.get(), &config_));
   std::lock_guard<std::mutex> lock(mu_);
   shared_->queryable_stores = std::move(stores);
   shared_->metadata = std::move(metadata);
+}
+
+void KafkaStreams::PrepareStandbys() {
+  if (config_.num_standby_replicas <= 0) return;
+  TaskLayout layout;
+  layout.subtopology_tasks = shared_->subtopology_tasks;
+  layout.subtopology_of_topic = shared_->subtopology_of_topic;
+  for (const Topology::SubTopology& sub : shared_->subtopologies) {
+    for (const std::string& name : sub.stores) {
+      const StoreSpec* spec = topology_.FindStore(name);
+      if (spec != nullptr && spec->logging) layout.stateful.insert(sub.id);
+    }
+  }
+  StandbyCoordinator::Options options;
+  options.instance_id = shared_->instance_id;
+  options.threads = config_.num_stream_threads;
+  options.num_standby_replicas = config_.num_standby_replicas;
+  options.acceptable_recovery_lag = config_.acceptable_recovery_lag;
+  options.warmup_timeout = config_.warmup_timeout;
+  auto coordinator = std::make_unique<StandbyCoordinator>(
+      std::move(layout), std::move(options),
+      DescribeGroupFunction(&describe_admin_, shared_->client_supplier.get(), &config_));
+  coordinator->Start();
+  std::lock_guard<std::mutex> lock(mu_);
+  shared_->standby = std::move(coordinator);
 }
 
 Result<const QueryableStores*> KafkaStreams::Queryable() const {
@@ -570,6 +608,7 @@ bool KafkaStreams::Close(std::chrono::milliseconds timeout) {
   if (in_time) {
     for (StreamThread* t : threads) t->Join();
   }
+  if (shared_ && shared_->standby) shared_->standby->Stop();
   const bool failed = state() == State::kError;
   {
     std::lock_guard<std::mutex> lock(mu_);

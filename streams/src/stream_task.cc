@@ -102,12 +102,14 @@ Result<WatermarkStamp> ParseWatermarkStamp(std::string_view text) {
 
 std::string FormatOffsetMetadata(const PartitionTimes& times) {
   std::string out = "st=" + std::to_string(times.stream_time);
-  if (times.upstream_watermarks.empty()) return out;
-  out += ";up=" + std::to_string(times.upstream_watermarks.size()) + ":";
-  for (size_t i = 0; i < times.upstream_watermarks.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(times.upstream_watermarks[i] - times.stream_time);
+  if (!times.upstream_watermarks.empty()) {
+    out += ";up=" + std::to_string(times.upstream_watermarks.size()) + ":";
+    for (size_t i = 0; i < times.upstream_watermarks.size(); ++i) {
+      if (i > 0) out += ',';
+      out += std::to_string(times.upstream_watermarks[i] - times.stream_time);
+    }
   }
+  if (times.last_processed >= 0) out += ";lp=" + std::to_string(times.last_processed);
   return out;
 }
 
@@ -124,33 +126,46 @@ Result<PartitionTimes> ParseOffsetMetadata(std::string_view metadata) {
   }
   if (semi == std::string_view::npos) return times;
   std::string_view rest = metadata.substr(semi + 1);
-  if (!rest.starts_with("up=")) return BadMetadata(metadata, "expected \"up=\" after ';'");
-  rest.remove_prefix(3);
-  const size_t colon = rest.find(':');
-  int64_t n = 0;
-  if (colon == std::string_view::npos || !ParseInt(rest.substr(0, colon), &n) || n < 1 ||
-      n > 100'000) {
-    return BadMetadata(metadata, "the upstream task count is not an integer in 1..100000");
+  if (rest.starts_with("up=")) {
+    rest.remove_prefix(3);
+    const size_t colon = rest.find(':');
+    int64_t n = 0;
+    if (colon == std::string_view::npos || !ParseInt(rest.substr(0, colon), &n) || n < 1 ||
+        n > 100'000) {
+      return BadMetadata(metadata, "the upstream task count is not an integer in 1..100000");
+    }
+    rest.remove_prefix(colon + 1);
+    // The list ends at the next ';' (then "lp=" follows) or at the end.
+    const size_t end = rest.find(';');
+    std::string_view list = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+    times.upstream_watermarks.reserve(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t comma = list.find(',');
+      if ((comma == std::string_view::npos) != (i == n - 1)) {
+        return BadMetadata(
+            metadata, "it lists a number of upstream watermarks other than " + std::to_string(n));
+      }
+      int64_t delta = 0;
+      if (!ParseInt(list.substr(0, comma), &delta)) {
+        return BadMetadata(metadata,
+                           "upstream watermark " + std::to_string(i) + " is not an integer");
+      }
+      int64_t w = 0;
+      if (__builtin_add_overflow(times.stream_time, delta, &w) || w < -1) {
+        return BadMetadata(metadata, "upstream watermark " + std::to_string(i) + " is below -1");
+      }
+      times.upstream_watermarks.push_back(w);
+      if (comma != std::string_view::npos) list.remove_prefix(comma + 1);
+    }
+    if (rest.empty()) return times;
+    rest.remove_prefix(1);  // ';'
   }
-  rest.remove_prefix(colon + 1);
-  times.upstream_watermarks.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const size_t comma = rest.find(',');
-    if ((comma == std::string_view::npos) != (i == n - 1)) {
-      return BadMetadata(
-          metadata, "it lists a number of upstream watermarks other than " + std::to_string(n));
-    }
-    int64_t delta = 0;
-    if (!ParseInt(rest.substr(0, comma), &delta)) {
-      return BadMetadata(metadata,
-                         "upstream watermark " + std::to_string(i) + " is not an integer");
-    }
-    int64_t w = 0;
-    if (__builtin_add_overflow(times.stream_time, delta, &w) || w < -1) {
-      return BadMetadata(metadata, "upstream watermark " + std::to_string(i) + " is below -1");
-    }
-    times.upstream_watermarks.push_back(w);
-    if (comma != std::string_view::npos) rest.remove_prefix(comma + 1);
+  if (!rest.starts_with("lp=")) {
+    return BadMetadata(metadata, "expected \"up=\" or \"lp=\" after ';'");
+  }
+  if (!ParseInt(rest.substr(3), &times.last_processed) || times.last_processed < 0) {
+    return BadMetadata(metadata, "the last-processed time is not an integer >= 0");
   }
   return times;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <thread>
 
 #include "eventflow/core/log.h"
 
@@ -73,13 +74,52 @@ Status StreamThread::Init() {
       std::make_unique<ChangelogReader>(supplier, config_, name_, shared_->restore_progress.get(),
                                         shared_->lost_records.get(), std::move(mid_restore));
   task_manager_ =
-      std::make_unique<TaskManager>(shared_, name_, consumer_.get(), producer_.get(),
+      std::make_unique<TaskManager>(shared_, index_, name_, consumer_.get(), producer_.get(),
                                     changelog_reader_.get(), probe_.get(),
                                     std::move(after_kafka_commit));
   probe_->SetClientStatistics(consumer_->statistics(), producer_->statistics());
-  EVENTFLOW_RETURN_IF_ERROR(consumer_->Subscribe(shared_->source_topics, this));
   last_commit_ = Clock::now();
+  // A joining instance with standbys warms the tasks it will get first
+  // (StandbyCoordinator); the loop subscribes once it may join.
+  if (shared_->standby && !shared_->standby->may_join()) return Status::OK();
+  return Subscribe();
+}
+
+Status StreamThread::Subscribe() {
+  EVENTFLOW_RETURN_IF_ERROR(consumer_->Subscribe(shared_->source_topics, this));
+  subscribed_ = true;
   SetState(ThreadState::kRebalancing);
+  return Status::OK();
+}
+
+Status StreamThread::RunWarmup() {
+  StandbyCoordinator& coordinator = *shared_->standby;
+  if (coordinator.may_join()) {
+    Log(LogLevel::kInfo, "stream-thread " + name_, "subscribing (joining the group)");
+    return Subscribe();
+  }
+  EVENTFLOW_RETURN_IF_ERROR(FollowStandbyPlan());
+  const auto before = last_standby_report_;
+  // Nothing else to do: wait a little for changelog records.
+  EVENTFLOW_RETURN_IF_ERROR(
+      task_manager_->MaintainStandbys(loop_now_, std::chrono::milliseconds(10)));
+  if (task_manager_->standbys().empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // nothing to wait on
+  }
+  if (loop_now_ - before >= config_.EffectiveCommitInterval()) {
+    last_standby_report_ = loop_now_;
+    coordinator.ReportWarmup(index_, standby_version_, task_manager_->MaxStandbyLag());
+  }
+  return Status::OK();
+}
+
+Status StreamThread::FollowStandbyPlan() {
+  if (!shared_->standby) return Status::OK();
+  const uint64_t version = shared_->standby->version();
+  if (version != standby_version_) {
+    standby_version_ = version;
+    task_manager_->SetStandbys(shared_->standby->StandbysOf(index_));
+  }
   return Status::OK();
 }
 
@@ -112,7 +152,10 @@ void StreamThread::Shutdown(Status status) {
   // fail (or, in RocksDB builds with assertions, abort) too.
   if (!status.ok()) Log(LogLevel::kError, "stream-thread " + name_, status.ToString());
   batch_.clear();
-  if (task_manager_) task_manager_->CloseAll();
+  if (task_manager_) {
+    task_manager_->CloseAll();
+    task_manager_->CloseStandbys();  // what they read is applied first
+  }
   // Static members keep their partitions for session.timeout.ms (no rebalance on restart).
   if (consumer_) consumer_->Close();
   {
@@ -134,6 +177,7 @@ Status StreamThread::RunOnce() {
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
+  if (!subscribed_) return RunWarmup();
   for (auto& [id, task] : task_manager_->tasks()) task->SetWallClock(now);
   Clock::time_point mark = loop_now_;
   const Status polled = PollBatch();
@@ -147,6 +191,9 @@ Status StreamThread::RunOnce() {
     return RecoverFromFailedTransaction(processed);
   }
   EVENTFLOW_RETURN_IF_ERROR(MaybeCommit(/*force=*/false));
+  EVENTFLOW_RETURN_IF_ERROR(FollowStandbyPlan());
+  EVENTFLOW_RETURN_IF_ERROR(
+      task_manager_->MaintainStandbys(loop_now_, std::chrono::milliseconds(0)));
   // Also when idle: what was committed last is purged an interval later.
   task_manager_->MaybePurgeRepartitionTopics(loop_now_);
   if (loop_now_ - last_store_sample_ >= kStoreSampleInterval) {
@@ -304,6 +351,7 @@ Status StreamThread::ProcessAndPunctuate(int64_t now) {
                                         done);
       task_manager_->MarkDirty();
       task_manager_->PublishTask(id);
+      task_manager_->OnProcessed(id, now);
       processed_.fetch_add(done, std::memory_order_relaxed);
     }
   }
@@ -382,6 +430,7 @@ Status StreamThread::FencedByOwnRejoin(Status s) {
 void StreamThread::OnPartitionsAssigned(const TopicPartitionOffsets& partitions) {
   probe_->rebalances.Add(1);
   if (shared_->metadata) shared_->metadata->OnRebalance();  // tasks moved: describe again
+  if (shared_->standby) shared_->standby->OnRebalance();    // and place the standbys again
   // Before the committed offsets are read: a member that left with an open
   // transaction holds them (and its output partitions) until it is fenced.
   if (shared_->departed_members) shared_->departed_members->OnAssignment(name_);
@@ -402,6 +451,7 @@ void StreamThread::OnPartitionsAssigned(const TopicPartitionOffsets& partitions)
 void StreamThread::OnPartitionsRevoked(const TopicPartitionOffsets& /*partitions*/) {
   SetState(ThreadState::kRebalancing);
   if (shared_->metadata) shared_->metadata->OnRebalance();
+  if (shared_->standby) shared_->standby->OnRebalance();
   // A lost assignment's abort may find the producer fenced (a broker down
   // longer than the transaction time-out aborted the transaction) while the
   // consumer's own rejoin fenced it too: FencedByOwnRejoin.

@@ -127,6 +127,13 @@ class StreamThread final : private RebalanceListener {
   using Clock = std::chrono::steady_clock;
 
   void Run();
+  //! Subscribes to the source topics (joins the group).
+  Status Subscribe();
+  //! One loop iteration before joining: warms the tasks the StandbyCoordinator
+  //! predicts for this thread, reports their lag, subscribes once it may join.
+  Status RunWarmup();
+  //! Takes the coordinator's standby tasks for this thread when its plan changed.
+  Status FollowStandbyPlan();
   Status PollBatch();
   //! Processes the tasks' buffers and fires due wall-clock and idle-driven
   //! stream-time punctuators (`now`: epoch ms).
@@ -177,6 +184,9 @@ class StreamThread final : private RebalanceListener {
   Clock::time_point loop_now_{};  // read once per loop iteration
   Clock::time_point last_store_sample_{};
   Status rebalance_error_;
+  bool subscribed_ = false;      // joined the group (after any warm-up)
+  uint64_t standby_version_ = 0;  // the coordinator's plan version followed
+  Clock::time_point last_standby_report_{};
 
   std::thread thread_;
   std::atomic<bool> shutdown_{false};

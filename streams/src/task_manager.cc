@@ -1,8 +1,10 @@
 #include "task_manager.h"
 
+#include <climits>
 #include <set>
 
 #include "eventflow/core/log.h"
+#include "eventflow/core/time.h"
 
 namespace eventflow::streams {
 namespace {
@@ -23,11 +25,13 @@ PartitionTimes ReadTimes(const TopicPartitionOffset& tp, const std::string& thre
 
 }  // namespace
 
-TaskManager::TaskManager(const ThreadShared* shared, std::string thread, ConsumerClient* consumer,
-                         StreamsProducer* producer, ChangelogReader* changelog_reader,
-                         ThreadProbe* probe, std::function<void()> after_kafka_commit)
+TaskManager::TaskManager(const ThreadShared* shared, int index, std::string thread,
+                         ConsumerClient* consumer, StreamsProducer* producer,
+                         ChangelogReader* changelog_reader, ThreadProbe* probe,
+                         std::function<void()> after_kafka_commit)
     : shared_(shared),
       config_(*shared->config),
+      index_(index),
       thread_(std::move(thread)),
       consumer_(consumer),
       producer_(producer),
@@ -36,7 +40,10 @@ TaskManager::TaskManager(const ThreadShared* shared, std::string thread, Consume
       probe_(probe),
       router_(thread_, consumer) {}
 
-TaskManager::~TaskManager() { CloseAll(); }
+TaskManager::~TaskManager() {
+  CloseAll();
+  CloseStandbys();
+}
 
 int64_t TaskManager::CommittedOffset(const std::string& topic, int32_t partition) const {
   auto c = committed_.find({topic, partition});
@@ -68,7 +75,7 @@ Status TaskManager::HandleAssignment(const TopicPartitionOffsets& partitions) {
     }
   }
   assignment_lost_ = false;
-  return CreateTasks(partitions);
+  return CreateTasks(partitions, /*arrival=*/true);
 }
 
 TopicPartitionOffsets TaskManager::StartPositions(const TopicPartitionOffsets& partitions) const {
@@ -102,7 +109,7 @@ TaskOptions TaskManager::MakeTaskOptions(size_t task_count) const {
   return options;
 }
 
-Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
+Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment, bool arrival) {
   std::set<TaskId> assigned;
   for (const TopicPartitionOffset& tp : assignment) {
     auto sub = shared_->subtopology_of_topic.find(tp.topic);
@@ -123,6 +130,18 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
     const TaskId id{sub->second, tp.partition};
     auto it = tasks_.find(id);
     if (it == tasks_.end()) {
+      // A standby of the task here turns into it: what it read is applied
+      // and its stores closed, for the active task to open them.
+      const bool from_standby = standbys_.count(id) > 0;
+      if (from_standby) EVENTFLOW_RETURN_IF_ERROR(CloseStandby(id, /*flush=*/true));
+      EVENTFLOW_RETURN_IF_ERROR(shared_->claims->ClaimActive(
+          id, index_, kClaimTimeout, [this] { ServeReleaseRequests(); }));
+      if (arrival) {
+        Arrival& a = arrivals_[id];
+        a = Arrival{};
+        a.moved = revoked_.count(id) == 0;
+        a.from_standby = from_standby;
+      }
       auto task =
           std::make_unique<StreamTask>(id, *shared_->topology, shared_->subtopologies[sub->second],
                                        options, producer_->collector());
@@ -147,6 +166,15 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
     if (c != committed_.end()) {
       task->ResetPartition(tp.topic, tp.partition, c->second.offset, c->second.times.stream_time,
                            c->second.times.upstream_watermarks);
+      // Where the task was last processed before it arrived (the previous
+      // owner's commits carry it); new commits carry it on until it processes.
+      const int64_t lp = c->second.times.last_processed;
+      auto a = arrivals_.find(task->task_id());
+      if (lp >= 0 && a != arrivals_.end() && lp > a->second.last_processed) {
+        a->second.last_processed = lp;
+        int64_t& kept = last_processed_[task->task_id()];
+        kept = std::max(kept, lp);
+      }
     }
     PartitionRouter::Route route;
     route.topic = tp.topic;
@@ -168,11 +196,43 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment) {
   for (StreamTask* task : created) {
     slots_.at(task->task_id())->restoring.store(true, std::memory_order_relaxed);
   }
+  const auto restore_began = Clock::now();
   const Status restored = RestoreStores(created);
+  const int64_t restore_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 Clock::now() - restore_began)
+                                 .count();
   for (StreamTask* task : created) {
     slots_.at(task->task_id())->restoring.store(false, std::memory_order_relaxed);
   }
   probe_->restoring_tasks.store(0, std::memory_order_relaxed);
+  // Scaling events: how each arriving task restored (tasks without logged
+  // stores restore nothing).
+  std::map<TaskId, ChangelogReader::RestoredTask> how;
+  for (const ChangelogReader::RestoredTask& r : changelog_reader_->TakeRestored()) how[r.task] = r;
+  if (restored.ok() && arrival) {
+    for (StreamTask* task : created) {
+      auto a = arrivals_.find(task->task_id());
+      if (a == arrivals_.end()) continue;
+      auto h = how.find(task->task_id());
+      if (h != how.end()) {
+        a->second.kind = h->second.kind;
+        a->second.records = h->second.records;
+      }
+      a->second.restore_ms = restore_ms;
+      switch (a->second.kind) {
+        case ChangelogReader::RestoreKind::kNone:
+          probe_->restores_none.Add(1);
+          break;
+        case ChangelogReader::RestoreKind::kTail:
+          probe_->restores_tail.Add(1);
+          break;
+        case ChangelogReader::RestoreKind::kFull:
+          probe_->restores_full.Add(1);
+          break;
+      }
+      probe_->restore_records.Add(a->second.records);
+    }
+  }
   SampleStores();
   if (restored.ok() && shared_->queryable_stores) {
     for (StreamTask* task : created) shared_->queryable_stores->SetRunning(task->task_id());
@@ -230,9 +290,11 @@ TopicPartitionOffsets TaskManager::Progress() const {
   TopicPartitionOffsets offsets;
   for (const auto& [id, task] : tasks_) {
     for (const PartitionProgress& p : task->Progress()) {
+      auto lp = last_processed_.find(id);
       offsets.push_back(TopicPartitionOffset{
           p.topic, p.partition, p.next_offset,
-          FormatOffsetMetadata(PartitionTimes{p.stream_time, p.upstream_watermarks})});
+          FormatOffsetMetadata(PartitionTimes{p.stream_time, p.upstream_watermarks,
+                                              lp != last_processed_.end() ? lp->second : -1})});
     }
   }
   return offsets;
@@ -310,7 +372,7 @@ Status TaskManager::Rewind(const Status& cause) {
   }
   CloseAll();
   dirty_ = false;
-  return CreateTasks(assignment);
+  return CreateTasks(assignment, /*arrival=*/false);
 }
 
 Status TaskManager::HandleRevocation() {
@@ -328,6 +390,7 @@ Status TaskManager::HandleRevocation() {
     }
     dirty_ = false;
   }
+  ForgetArrivals();
   CloseAll();
   committed_.clear();
   if (!s.ok() && !store_failed) {
@@ -351,6 +414,7 @@ Status TaskManager::HandleLost() {
   assignment_lost_ = true;
   const Status s = producer_->Recover(Status::Aborted("the assignment was lost"), *consumer_);
   dirty_ = false;
+  ForgetArrivals();
   CloseAll();
   committed_.clear();
   return s;
@@ -371,6 +435,7 @@ void TaskManager::CloseAll() {
     // Waits for interactive reads in progress; later ones answer Unavailable.
     if (shared_->queryable_stores) shared_->queryable_stores->Unregister(id);
     task->Close();
+    shared_->claims->Release(id, index_);
   }
   tasks_.clear();
   slots_.clear();
@@ -482,6 +547,198 @@ void TaskManager::MaybePurgeRepartitionTopics(Clock::time_point now) {
   if (offsets.empty()) return;
   consumer_->StartDeleteRecords(offsets, std::chrono::seconds(30));
   purge_in_flight_ = true;
+}
+
+void TaskManager::ForgetArrivals() {
+  revoked_.clear();
+  for (const auto& [id, task] : tasks_) revoked_.insert(id);
+  arrivals_.clear();
+  last_processed_.clear();
+}
+
+void TaskManager::OnProcessed(const TaskId& id, int64_t now_ms) {
+  last_processed_[id] = now_ms;
+  if (arrivals_.empty()) return;
+  auto it = arrivals_.find(id);
+  if (it == arrivals_.end()) return;
+  const Arrival& a = it->second;
+  std::string gap = "processing gap unknown (no earlier processing recorded)";
+  if (a.last_processed >= 0) {
+    const double seconds = static_cast<double>(std::max<int64_t>(0, now_ms - a.last_processed)) / 1e3;
+    (a.moved ? probe_->move_gap_moved : probe_->move_gap_stayed).Observe(seconds);
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.3f", seconds);
+    gap = std::string("processing gap ") + text + " s (last record processed before at " +
+          FormatTimestamp(a.last_processed) + ", first here at " + FormatTimestamp(now_ms) + ")";
+  }
+  Log(LogLevel::kInfo, "stream-thread " + thread_,
+      "task " + id.ToString() + (a.moved ? " moved here" : " resumed here after the rebalance") +
+          (a.from_standby ? " from its standby copy" : "") + ": restore " +
+          ChangelogReader::KindName(a.kind) + " of " + std::to_string(a.records) +
+          " record(s) in " + std::to_string(a.restore_ms) + " ms, " + gap);
+  arrivals_.erase(it);
+}
+
+// ------------------------------------------------------------- standbys
+
+void TaskManager::SetStandbys(std::set<TaskId> wanted) {
+  if (wanted == wanted_standbys_) return;
+  wanted_standbys_ = std::move(wanted);
+  refused_standbys_.clear();
+  standbys_changed_ = true;
+}
+
+void TaskManager::ServeReleaseRequests() {
+  if (!shared_->claims->release_requested(index_)) return;
+  for (const TaskId& id : shared_->claims->TakeReleaseRequests(index_)) {
+    if (standbys_.count(id) == 0) continue;
+    Log(LogLevel::kInfo, "standby",
+        "stream-thread " + thread_ + ": closing the standby of task " + id.ToString() +
+            ", which another thread of this instance runs now");
+    const Status s = CloseStandby(id, /*flush=*/true);
+    if (!s.ok()) Log(LogLevel::kWarn, "standby", s.ToString());
+  }
+}
+
+Result<bool> TaskManager::CreateStandby(const TaskId& id) {
+  if (static_cast<size_t>(id.subtopology) >= shared_->subtopologies.size()) {
+    refused_standbys_.insert(id);
+    return false;
+  }
+  if (!shared_->claims->TryClaimStandby(id, index_)) return false;  // tried again later
+  auto standby = std::make_unique<StandbyTask>(
+      id, *shared_->topology, shared_->subtopologies[static_cast<size_t>(id.subtopology)],
+      ProcessorStateManager::Options{config_.application_id, config_.state_dir,
+                                     shared_->memory_budget.get(), config_.rocksdb_config_setter});
+  auto refuse = [&](const Status& why, bool retry) -> Result<bool> {
+    standby->Close();
+    shared_->claims->Release(id, index_);
+    if (!retry) refused_standbys_.insert(id);
+    Log(retry ? LogLevel::kWarn : LogLevel::kError, "standby",
+        "stream-thread " + thread_ + ": no standby of task " + id.ToString() + " for now: " +
+            why.ToString() + (retry ? " (tried again in a second)" : ""));
+    return false;
+  };
+  Status s = standby->Open();
+  if (!s.ok()) return refuse(s, /*retry=*/false);
+  if (standby->state_manager().changelogs().empty()) {
+    standby->Close();
+    shared_->claims->Release(id, index_);
+    refused_standbys_.insert(id);  // nothing to keep warm
+    return false;
+  }
+  s = changelog_reader_->RegisterStandby(id, &standby->state_manager());
+  if (!s.ok()) {
+    // A key-value changelog missing its head (the copy was wiped): not
+    // retried. Anything else (e.g. the broker did not answer): retried.
+    if (IsStoreFailure(s)) return s;
+    return refuse(s, /*retry=*/s.code() != StatusCode::kDataLoss);
+  }
+  std::string where;
+  for (const ChangelogReader::StandbyPartition& p : changelog_reader_->StandbyPartitions()) {
+    if (p.task != id) continue;
+    ThreadProbe::StandbySlot* slot = probe_->Standby(id, p.store);
+    slot->position.store(p.position, std::memory_order_relaxed);
+    slot->lag.store(p.lag, std::memory_order_relaxed);
+    slot->active.store(true, std::memory_order_relaxed);
+    standby_slots_[{id, p.store}] = slot;
+    where += (where.empty() ? "" : ", ") + p.store + " at " + std::to_string(p.position) +
+             " (lag " + std::to_string(p.lag) + ")";
+  }
+  Log(LogLevel::kInfo, "standby",
+      "stream-thread " + thread_ + ": standby task " + id.ToString() + " started: " + where);
+  standbys_.emplace(id, std::move(standby));
+  probe_->standby_tasks.store(static_cast<int>(standbys_.size()), std::memory_order_relaxed);
+  return true;
+}
+
+Status TaskManager::CloseStandby(const TaskId& id, bool flush) {
+  auto it = standbys_.find(id);
+  if (it == standbys_.end()) return Status::OK();
+  Status s = flush ? changelog_reader_->FlushStandby(id) : Status::OK();
+  changelog_reader_->Unregister(id);
+  it->second->Close();
+  standbys_.erase(it);
+  shared_->claims->Release(id, index_);
+  probe_->DeactivateStandby(id);
+  std::erase_if(standby_slots_, [&](const auto& entry) { return entry.first.first == id; });
+  probe_->standby_tasks.store(static_cast<int>(standbys_.size()), std::memory_order_relaxed);
+  return s.WithContext("standby task " + id.ToString());
+}
+
+void TaskManager::CloseStandbys() {
+  while (!standbys_.empty()) {
+    const TaskId id = standbys_.begin()->first;
+    const Status s = CloseStandby(id, /*flush=*/true);
+    if (!s.ok()) Log(LogLevel::kWarn, "standby", "stream-thread " + thread_ + ": " + s.ToString());
+  }
+}
+
+Status TaskManager::ReconcileStandbys(int budget) {
+  for (auto& [task, reason] : changelog_reader_->TakeFailedStandbys()) {
+    refused_standbys_.insert(task);
+    EVENTFLOW_RETURN_IF_ERROR(CloseStandby(task, /*flush=*/false));
+  }
+  std::vector<TaskId> unwanted;
+  for (const auto& [id, standby] : standbys_) {
+    if (wanted_standbys_.count(id) == 0 || tasks_.count(id) > 0) unwanted.push_back(id);
+  }
+  for (const TaskId& id : unwanted) EVENTFLOW_RETURN_IF_ERROR(CloseStandby(id, /*flush=*/true));
+  bool missing = false;
+  for (const TaskId& id : wanted_standbys_) {
+    if (standbys_.count(id) > 0 || tasks_.count(id) > 0 || refused_standbys_.count(id) > 0) {
+      continue;
+    }
+    if (budget <= 0) {
+      missing = true;
+      break;
+    }
+    --budget;
+    // One that cannot start now (another thread has the task, the broker did
+    // not answer) is tried again at the next periodic reconcile.
+    auto created = CreateStandby(id);
+    if (!created.ok()) return created.status();
+  }
+  standbys_changed_ = missing;  // over budget: the rest at the next loop
+  return Status::OK();
+}
+
+Status TaskManager::MaintainStandbys(Clock::time_point now, std::chrono::milliseconds wait) {
+  ServeReleaseRequests();
+  if (standbys_changed_ || (!wanted_standbys_.empty() && now - last_reconcile_ >= std::chrono::seconds(1))) {
+    last_reconcile_ = now;
+    // Opening stores takes a while: a few per loop while active tasks run.
+    EVENTFLOW_RETURN_IF_ERROR(ReconcileStandbys(tasks_.empty() ? INT_MAX : 2));
+  }
+  if (!changelog_reader_->has_standbys()) return Status::OK();
+  auto read = changelog_reader_->UpdateStandbys(wait);
+  if (!read.ok()) return read.status();
+  probe_->standby_records.Add(*read);
+  if (now - last_standby_commit_ < config_.EffectiveCommitInterval()) return Status::OK();
+  last_standby_commit_ = now;
+  EVENTFLOW_RETURN_IF_ERROR(changelog_reader_->CommitStandbys());
+  for (const ChangelogReader::StandbyPartition& p : changelog_reader_->StandbyPartitions()) {
+    auto slot = standby_slots_.find({p.task, p.store});
+    if (slot == standby_slots_.end()) continue;
+    slot->second->position.store(p.position, std::memory_order_relaxed);
+    slot->second->lag.store(p.lag, std::memory_order_relaxed);
+  }
+  return Status::OK();
+}
+
+int64_t TaskManager::MaxStandbyLag() const {
+  int64_t worst = 0;
+  for (const TaskId& id : wanted_standbys_) {
+    if (standbys_.count(id) == 0 && tasks_.count(id) == 0 && refused_standbys_.count(id) == 0) {
+      return -1;  // not running yet
+    }
+  }
+  for (const ChangelogReader::StandbyPartition& p : changelog_reader_->StandbyPartitions()) {
+    if (wanted_standbys_.count(p.task) == 0) continue;
+    if (p.lag < 0) return -1;
+    worst = std::max(worst, p.lag);
+  }
+  return worst;
 }
 
 }  // namespace eventflow::streams

@@ -48,6 +48,29 @@
 // partitions below their committed offsets are deleted (DeleteRecords,
 // asynchronous, one request at a time, failures logged once per kind).
 //
+// Standby tasks (StandbyTask, num_standby_replicas > 0): the thread's
+// warm copies of tasks other instances run, as the StandbyCoordinator places
+// them (SetStandbys). MaintainStandbys(), between loop iterations, releases
+// standbys another thread of this instance waits for (TaskClaims), creates the
+// wanted ones that are missing (a few per iteration while active tasks run,
+// so that opening stores never stalls processing for long), closes the ones
+// no longer wanted, has the ChangelogReader apply what it fetched for them,
+// and every commit interval store their positions and publish their lags.
+// They survive revocations, lost assignments and rewinds. A task assigned
+// to this thread while it holds its standby turns into the active task: the
+// standby is flushed and closed, and the active task opens the same stores,
+// whose restore replays only the changelog's tail. Before opening a task's
+// stores, active or standby, the manager claims the task (TaskClaims).
+//
+// Scaling events: every task that arrives through an assignment (moved
+// here, first start, or a task this thread ran before an eager rebalance
+// closed it) is counted by how its stores restored (none, tail, full) and
+// with the records replayed; when it processes its first batch, its
+// processing gap — from the wall-clock time its previous owner last
+// processed a record (the offset metadata's "lp", which every commit
+// carries) to now — goes to the move-gap histogram and one INFO line says
+// it all (where from, restore kind, records, restore time, gap).
+//
 // Metrics: the manager keeps the thread's probe (thread_probe.h) up to date
 // with its tasks — a slot per task (PublishTask after each batch, at commits,
 // folded when the task closes), per store (SampleStores) and per assigned
@@ -62,6 +85,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +93,7 @@
 #include "changelog_reader.h"
 #include "client_supplier.h"
 #include "partition_router.h"
+#include "standby_task.h"
 #include "streams_producer.h"
 #include "thread_shared.h"
 
@@ -77,11 +102,18 @@ namespace eventflow::streams {
 class TaskManager {
  public:
   using Tasks = std::map<TaskId, std::unique_ptr<StreamTask>>;
+  using Standbys = std::map<TaskId, std::unique_ptr<StandbyTask>>;
+  using Clock = std::chrono::steady_clock;
+
+  //! How long an active task waits for another thread of this instance to
+  //! close its standby of the same task (TaskClaims::ClaimActive).
+  static constexpr std::chrono::seconds kClaimTimeout{60};
 
   //! The clients, the producer and the reader must outlive the manager.
-  //! `after_kafka_commit` (may be empty) runs between the Kafka commit and the
-  //! stores' commit (a test seam: crash injection).
-  TaskManager(const ThreadShared* shared, std::string thread, ConsumerClient* consumer,
+  //! `index` is the thread's index (TaskClaims). `after_kafka_commit` (may be
+  //! empty) runs between the Kafka commit and the stores' commit (a test
+  //! seam: crash injection).
+  TaskManager(const ThreadShared* shared, int index, std::string thread, ConsumerClient* consumer,
               StreamsProducer* producer, ChangelogReader* changelog_reader, ThreadProbe* probe,
               std::function<void()> after_kafka_commit = {});
   ~TaskManager();
@@ -90,6 +122,23 @@ class TaskManager {
   Tasks& tasks() { return tasks_; }
   //! The assigned partitions' routes.
   PartitionRouter& router() { return router_; }
+  //! The standby tasks, by id.
+  const Standbys& standbys() const { return standbys_; }
+
+  //! The standby tasks the thread should keep (see file comment); applied by
+  //! MaintainStandbys (tasks active here are left out).
+  void SetStandbys(std::set<TaskId> wanted);
+  //! Keeps the standby tasks going (see file comment), waiting up to `wait`
+  //! for changelog records. Returns a store's or the client's error.
+  Status MaintainStandbys(Clock::time_point now, std::chrono::milliseconds wait);
+  //! The largest lag of the wanted standbys' changelog partitions, as of their
+  //! last commit; -1 while one is not known or a wanted standby does not run yet.
+  int64_t MaxStandbyLag() const;
+  //! Flushes and closes every standby task.
+  void CloseStandbys();
+  //! The thread processed a batch of task `id` at wall-clock `now_ms` (epoch
+  //! ms): its last-processed time, and its scaling event when it just arrived.
+  void OnProcessed(const TaskId& id, int64_t now_ms);
 
   //! Creates the tasks of a new assignment and restores their stores (see
   //! file comment). Returns the error of reading committed offsets (a time-out
@@ -145,9 +194,33 @@ class TaskManager {
   };
   using PartitionKey = std::pair<std::string, int32_t>;
 
+  //! A task that arrived through an assignment, until its first batch.
+  struct Arrival {
+    bool moved = true;          // this thread did not run it before the rebalance
+    bool from_standby = false;  // this thread kept its standby
+    int64_t last_processed = -1;  // where it was last processed (wall clock, epoch ms)
+    ChangelogReader::RestoreKind kind = ChangelogReader::RestoreKind::kNone;
+    uint64_t records = 0;
+    int64_t restore_ms = 0;
+  };
+
   //! Creates the tasks of `assignment` not yet running, registers its
-  //! partitions and routes, restores the new tasks' stores.
-  Status CreateTasks(const TopicPartitionOffsets& assignment);
+  //! partitions and routes, restores the new tasks' stores; `arrival`: they
+  //! came through an assignment (scaling events), not a rewind.
+  Status CreateTasks(const TopicPartitionOffsets& assignment, bool arrival);
+  //! Creates the standby of `id` (see file comment); false when it must wait
+  //! (another thread has the task). Failures that only concern the standby
+  //! are logged and the task is not tried again until the plan changes.
+  Result<bool> CreateStandby(const TaskId& id);
+  //! Closes the standby of `id`, applying what it read first when `flush`.
+  Status CloseStandby(const TaskId& id, bool flush);
+  //! Closes the standbys other threads of this instance wait for.
+  void ServeReleaseRequests();
+  //! Brings the standbys in line with wanted_ (creating at most `budget`).
+  Status ReconcileStandbys(int budget);
+  //! At a revocation or lost assignment: the tasks closed now count as
+  //! having stayed if they come back; arrivals not processed yet are dropped.
+  void ForgetArrivals();
   //! Restores `created` tasks' stores, wiping corrupted ones once.
   Status RestoreStores(const std::vector<StreamTask*>& created);
   //! Wipes the corrupted stores and registers their tasks again.
@@ -158,6 +231,7 @@ class TaskManager {
 
   const ThreadShared* const shared_;
   const StreamsConfig& config_;
+  const int index_;
   const std::string thread_;
   ConsumerClient* const consumer_;
   StreamsProducer* const producer_;
@@ -179,6 +253,20 @@ class TaskManager {
   bool purge_in_flight_ = false;
   std::string last_purge_error_;  // logged once until a purge succeeds
   std::chrono::steady_clock::time_point last_purge_{};
+
+  // Standbys.
+  Standbys standbys_;
+  std::set<TaskId> wanted_standbys_;
+  std::set<TaskId> refused_standbys_;  // failed for their own reasons; not retried until SetStandbys
+  bool standbys_changed_ = false;
+  Clock::time_point last_reconcile_{};
+  Clock::time_point last_standby_commit_{};
+  std::map<std::pair<TaskId, std::string>, ThreadProbe::StandbySlot*> standby_slots_;
+
+  // Scaling events.
+  std::set<TaskId> revoked_;                // closed at the last revocation
+  std::map<TaskId, Arrival> arrivals_;      // waiting for their first batch
+  std::map<TaskId, int64_t> last_processed_;  // wall clock (epoch ms), or inherited
 };
 
 }  // namespace eventflow::streams

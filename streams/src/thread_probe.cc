@@ -43,6 +43,21 @@ void ThreadProbe::DeactivateStores(const TaskId& id) {
   }
 }
 
+ThreadProbe::StandbySlot* ThreadProbe::Standby(const TaskId& id, const std::string& store) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = standbys_[{id, store}];
+  if (!slot) slot = std::make_unique<StandbySlot>();
+  return slot.get();
+}
+
+void ThreadProbe::DeactivateStandby(const TaskId& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = standbys_.lower_bound({id, std::string()});
+       it != standbys_.end() && it->first.first == id; ++it) {
+    it->second->active.store(false, std::memory_order_relaxed);
+  }
+}
+
 void ThreadProbe::SetClientStatistics(std::shared_ptr<kafka::StatisticsMailbox> consumer,
                                       std::shared_ptr<kafka::StatisticsMailbox> producer) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -104,7 +119,14 @@ ThreadMetrics ThreadProbe::Snapshot() const {
   m.commit_duration = commit_duration.Read();
   m.active_tasks = active_tasks.load(std::memory_order_relaxed);
   m.restoring_tasks = restoring_tasks.load(std::memory_order_relaxed);
-  m.standby_tasks = 0;
+  m.standby_tasks = standby_tasks.load(std::memory_order_relaxed);
+  m.standby_records = standby_records.Get();
+  m.arrivals.restores_none = restores_none.Get();
+  m.arrivals.restores_tail = restores_tail.Get();
+  m.arrivals.restores_full = restores_full.Get();
+  m.arrivals.restore_records = restore_records.Get();
+  m.move_gap_moved = move_gap_moved.Read();
+  m.move_gap_stayed = move_gap_stayed.Read();
   std::shared_ptr<kafka::StatisticsMailbox> consumer_stats;
   std::shared_ptr<kafka::StatisticsMailbox> producer_stats;
   {
@@ -134,6 +156,14 @@ ThreadMetrics ThreadProbe::Snapshot() const {
       s.live_sst_bytes = slot->live_sst_bytes.Get();
       s.memtable_bytes = slot->memtable_bytes.Get();
       s.estimated_keys = slot->estimated_keys.Get();
+    }
+    for (const auto& [key, slot] : standbys_) {
+      if (!slot->active.load(std::memory_order_relaxed)) continue;
+      StandbyMetrics& s = m.standbys.emplace_back();
+      s.task = key.first.ToString();
+      s.store = key.second;
+      s.position = slot->position.load(std::memory_order_relaxed);
+      s.lag = slot->lag.load(std::memory_order_relaxed);
     }
     for (const auto& [key, slot] : partitions_) {
       if (!slot->assigned.load(std::memory_order_relaxed)) continue;

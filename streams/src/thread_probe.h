@@ -67,6 +67,12 @@ class ThreadProbe {
     std::atomic<bool> persistent{false};
     std::atomic<bool> active{false};
   };
+  //! One changelog partition of a standby task.
+  struct StandbySlot {
+    std::atomic<int64_t> position{0};
+    std::atomic<int64_t> lag{-1};
+    std::atomic<bool> active{false};
+  };
   //! One input partition.
   struct PartitionSlot {
     std::atomic<int64_t> position{-1};  //!< see streams_metrics.h (PartitionLag)
@@ -91,6 +97,9 @@ class ThreadProbe {
   Histogram* E2eLatency(const std::string& topic);
   //! Marks every store slot of `id` inactive (its task closed).
   void DeactivateStores(const TaskId& id);
+  StandbySlot* Standby(const TaskId& id, const std::string& store);
+  //! Marks every standby slot of `id` inactive (its standby closed).
+  void DeactivateStandby(const TaskId& id);
 
   //! The clients whose statistics the snapshot carries (either may be null).
   void SetClientStatistics(std::shared_ptr<kafka::StatisticsMailbox> consumer,
@@ -112,6 +121,11 @@ class ThreadProbe {
   Histogram commit_duration{kCommitDurationBuckets};
   std::atomic<int> active_tasks{0};
   std::atomic<int> restoring_tasks{0};
+  std::atomic<int> standby_tasks{0};
+  OwnedCounter standby_records;
+  OwnedCounter restores_none, restores_tail, restores_full, restore_records;
+  Histogram move_gap_moved{kMoveGapBuckets};
+  Histogram move_gap_stayed{kMoveGapBuckets};
 
   //! Returns the thread's figures now (any thread).
   ThreadMetrics Snapshot() const;
@@ -122,6 +136,7 @@ class ThreadProbe {
   mutable std::mutex mu_;  // guards the maps and the mailboxes, not the values
   std::map<TaskId, std::unique_ptr<TaskSlot>> tasks_;
   std::map<std::pair<TaskId, std::string>, std::unique_ptr<StoreSlot>> stores_;
+  std::map<std::pair<TaskId, std::string>, std::unique_ptr<StandbySlot>> standbys_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<PartitionSlot>> partitions_;
   std::map<std::string, std::unique_ptr<Histogram>, std::less<>> e2e_;
   std::shared_ptr<kafka::StatisticsMailbox> consumer_stats_;

@@ -18,7 +18,9 @@
 #include "eventflow/streams/streams_config.h"
 #include "eventflow/streams/topology.h"
 #include "queryable_stores.h"
+#include "standby_coordinator.h"
 #include "streams_metadata_state.h"
+#include "task_claims.h"
 
 namespace eventflow::streams {
 
@@ -105,6 +107,11 @@ struct ThreadShared {
   //! (departed_members.h); nullptr under at-least-once and in tests that
   //! build their own threads.
   std::unique_ptr<DepartedMemberFencer> departed_members;
+  //! Which thread has each task's stores open (task_claims.h).
+  std::unique_ptr<TaskClaims> claims = std::make_unique<TaskClaims>();
+  //! Standby placement and warm-up (num_standby_replicas > 0); nullptr
+  //! otherwise, and in tests that build their own threads without one.
+  std::unique_ptr<StandbyCoordinator> standby;
 };
 
 }  // namespace eventflow::streams

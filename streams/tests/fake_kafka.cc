@@ -136,6 +136,7 @@ int64_t FakeConsumer::Position(const std::string& topic, int32_t partition) cons
 Status FakeConsumer::Subscribe(const std::vector<std::string>& /*topics*/,
                                RebalanceListener* listener) {
   listener_ = listener;
+  ++subscribes;
   return Status::OK();
 }
 
@@ -203,6 +204,7 @@ bool FakeConsumer::Poll(std::chrono::milliseconds /*timeout*/, ConsumerItem* ite
     return true;
   }
   // Records of partitions whose queue is not detached come here.
+  if (paused) return false;
   if (staged_.empty()) {
     for (Assigned& a : assigned_) {
       if (!a.detached) ReadPartition(a.topic, a.partition, 100, &staged_);

@@ -120,6 +120,9 @@ class FakeConsumer final : public ConsumerClient {
   void FailCommitted(Status status, int n = 1) { committed_failure_ = {std::move(status), n}; }
   //! The next Seek() refuses every partition with `err`.
   void RefuseNextSeek(rd_kafka_resp_err_t err) { refuse_seek_ = err; }
+  //! While set, nothing is fetched: Poll/PollBatch hand out no records (a
+  //! slow fetcher); rebalances are still delivered.
+  bool paused = false;
   //! The next Assign() (Unassign()) fails with `status`, leaving the
   //! assignment as it was.
   void FailNextAssign(Status status) { assign_failure_ = std::move(status); }
@@ -130,6 +133,7 @@ class FakeConsumer final : public ConsumerClient {
   std::vector<TopicPartitionOffsets> seeks;    //!< every Seek() call
   int unassigns = 0;
   int closes = 0;
+  int subscribes = 0;  //!< Subscribe() calls (joins)
   int detached_queues = 0;  //!< partition queues detached and not yet given back
   //! The position of a partition (-1: not assigned).
   int64_t Position(const std::string& topic, int32_t partition) const;

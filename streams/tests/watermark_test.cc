@@ -44,6 +44,13 @@ TEST(OffsetMetadataTest, RoundTripsPlainAndRepartitionTimes) {
 
   const PartitionTimes unknown{-1, {-1, 7}};
   EXPECT_EQ(*ParseOffsetMetadata(FormatOffsetMetadata(unknown)), unknown);
+  // With the owner's last-processed wall-clock time.
+  const PartitionTimes with_last{1000, {}, 1'700'000'000'456};
+  EXPECT_EQ(FormatOffsetMetadata(with_last), "st=1000;lp=1700000000456");
+  EXPECT_EQ(*ParseOffsetMetadata("st=1000;lp=1700000000456"), with_last);
+  const PartitionTimes repartition_last{1000, {990, -1}, 7};
+  EXPECT_EQ(FormatOffsetMetadata(repartition_last), "st=1000;up=2:-10,-1001;lp=7");
+  EXPECT_EQ(*ParseOffsetMetadata(FormatOffsetMetadata(repartition_last)), repartition_last);
   // Committed by another tool: no metadata at all means unknown times.
   EXPECT_EQ(*ParseOffsetMetadata(""), PartitionTimes{});
 }
@@ -57,6 +64,12 @@ TEST(OffsetMetadataTest, RejectsGarbageNamingTheProblem) {
       {"st=99999999999999999999", "stream time"},
       {"st=10;", "\"up=\""},
       {"st=10;xx=1", "\"up=\""},
+      {"st=10;lp=", "last-processed time"},
+      {"st=10;lp=-1", "last-processed time"},
+      {"st=10;lp=5x", "last-processed time"},
+      {"st=10;up=1:0;", "\"lp=\""},
+      {"st=10;up=1:0;up=1:0", "\"lp=\""},
+      {"st=10;lp=5;up=1:0", "last-processed time"},
       {"st=10;up=", "upstream task count"},
       {"st=10;up=0:", "upstream task count"},
       {"st=10;up=2:1", "other than 2"},

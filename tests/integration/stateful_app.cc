@@ -30,6 +30,8 @@
 //          [--window-ms 1000] [--grace-ms 500] [--caching true|false]
 //          [--guarantee eos|alos] [--threads N] [--commit-interval-ms M]
 //          [--session-timeout-ms S]
+//          [--standby-replicas N] [--acceptable-recovery-lag L]
+//          [--warmup-timeout-ms T] [--kafka <librdkafka property>=<value>]...
 //        eventflow-test-stateful-app --mode stream-join --application-id A
 //          --input LEFT --right RIGHT --output O [--join inner|left|outer]
 //          [--before-ms 100] [--after-ms 100] [--grace-ms 500] (other flags as above)
@@ -170,7 +172,15 @@ int main(int argc, char** argv) {
     else if (flag == "--caching") o.caching = ParseBool(flag, value);
     else if (flag == "--threads") config.num_stream_threads = std::stoi(value);
     else if (flag == "--session-timeout-ms") session_timeout_ms = std::stoll(value);
-    else if (flag == "--commit-interval-ms") {
+    else if (flag == "--standby-replicas") config.num_standby_replicas = std::stoi(value);
+    else if (flag == "--acceptable-recovery-lag") config.acceptable_recovery_lag = std::stoll(value);
+    else if (flag == "--warmup-timeout-ms") {
+      config.warmup_timeout = std::chrono::milliseconds(std::stoll(value));
+    } else if (flag == "--kafka") {
+      const size_t eq = value.find('=');
+      if (eq == std::string::npos) Usage("--kafka needs <property>=<value>");
+      config.kafka.Set(value.substr(0, eq), value.substr(eq + 1));
+    } else if (flag == "--commit-interval-ms") {
       config.commit_interval = std::chrono::milliseconds(std::stoi(value));
     } else if (flag == "--guarantee") {
       if (value != "eos" && value != "alos") Usage("--guarantee must be eos or alos");

@@ -52,6 +52,12 @@ void WriteInstance(PrometheusText& out, const StreamsMetrics& m, const Applicati
     out.Sample("eventflow_restore_remaining_records", {{"store", store}},
                double(r.remaining_records));
   }
+  out.Family("eventflow_warming_up", "gauge",
+             "1 while the instance warms the tasks it will get before joining the group "
+             "(--standby-replicas; the old owners keep processing meanwhile)");
+  out.Sample("eventflow_warming_up", {}, m.warming_up ? 1 : 0);
+  out.Family("eventflow_warmup_tasks", "gauge", "Tasks the instance warms up before joining");
+  out.Sample("eventflow_warmup_tasks", {}, m.warmup_tasks);
   out.Family("eventflow_records_lost_total", "counter",
              "Records skipped because the broker no longer had them (deleted by retention or "
              "DeleteRecords before they were read), per topic; 0 unless --on-data-loss=skip");
@@ -181,9 +187,54 @@ void WriteThreads(PrometheusText& out, const StreamsMetrics& m) {
                t.restoring_tasks);
   }
   out.Family("eventflow_standby_tasks", "gauge",
-             "Standby tasks of the stream thread (standby replicas are not built yet: 0)");
+             "Standby tasks of the stream thread: warm copies of tasks other instances run "
+             "(also the tasks it warms up before joining)");
   for (const ThreadMetrics& t : m.threads) {
     out.Sample("eventflow_standby_tasks", {{"thread", t.thread}}, t.standby_tasks);
+  }
+  out.Family("eventflow_standby_lag_records", "gauge",
+             "Changelog offsets a standby task's copy of a store is behind its changelog's end "
+             "(as the restore consumer last saw it; 0 at its end), per standby task and store");
+  for (const ThreadMetrics& t : m.threads) {
+    for (const streams::StandbyMetrics& sb : t.standbys) {
+      if (sb.lag < 0) continue;
+      out.Sample("eventflow_standby_lag_records",
+                 {{"thread", t.thread}, {"task", sb.task}, {"store", sb.store}}, double(sb.lag));
+    }
+  }
+  out.Family("eventflow_standby_records_total", "counter",
+             "Changelog records applied to the stream thread's standby tasks");
+  for (const ThreadMetrics& t : m.threads) {
+    out.Sample("eventflow_standby_records_total", {{"thread", t.thread}}, double(t.standby_records));
+  }
+  out.Family("eventflow_task_restores_total", "counter",
+             "Tasks that arrived on the stream thread through an assignment (a move, a start, or "
+             "a rebalance they stayed through), by how their stores restored: none (at the "
+             "changelog's end), tail (from the stored offsets: a local or standby copy), full "
+             "(a store without a usable offset)");
+  for (const ThreadMetrics& t : m.threads) {
+    for (const auto& [kind, n] : {std::pair<const char*, uint64_t>{"none", t.arrivals.restores_none},
+                                  {"tail", t.arrivals.restores_tail},
+                                  {"full", t.arrivals.restores_full}}) {
+      out.Sample("eventflow_task_restores_total", {{"thread", t.thread}, {"kind", kind}}, double(n));
+    }
+  }
+  out.Family("eventflow_task_restore_records_total", "counter",
+             "Changelog records replayed for tasks arriving on the stream thread");
+  for (const ThreadMetrics& t : m.threads) {
+    out.Sample("eventflow_task_restore_records_total", {{"thread", t.thread}},
+               double(t.arrivals.restore_records));
+  }
+  out.Family("eventflow_task_move_gap_seconds", "histogram",
+             "Processing gap of a task across a rebalance: from the last record processed before "
+             "it (by whichever instance; the time travels in the committed offsets' metadata) to "
+             "its first record here; moved=\"true\": the task came from elsewhere, \"false\": "
+             "this thread ran it before the rebalance too");
+  for (const ThreadMetrics& t : m.threads) {
+    out.Histogram("eventflow_task_move_gap_seconds", {{"thread", t.thread}, {"moved", "true"}},
+                  t.move_gap_moved);
+    out.Histogram("eventflow_task_move_gap_seconds", {{"thread", t.thread}, {"moved", "false"}},
+                  t.move_gap_stayed);
   }
   out.Family("eventflow_consumer_lag_records", "gauge",
              "Offsets between the partition's end (last stable offset under exactly-once, "

@@ -111,6 +111,8 @@ TEST(StreamsMetricsTextTest, WritesEveryFigureWithItsLabels) {
   streams::StreamsMetrics m;
   m.restore["counts"] = {120, 7};
   m.records_lost["orders"] = 3;
+  m.warming_up = true;
+  m.warmup_tasks = 3;
   m.block_cache_capacity_bytes = 1000;
   m.block_cache_usage_bytes = 400;
   m.block_cache_pinned_bytes = 10;
@@ -155,6 +157,17 @@ TEST(StreamsMetricsTextTest, WritesEveryFigureWithItsLabels) {
   gone.processed = 11;
   gone.cache_bytes = 0;
   t.stores.push_back({"0_1", "counts", true, 300, 20, 12});
+  t.standby_tasks = 2;
+  t.standby_records = 77;
+  t.standbys.push_back({"0_2", "counts", 500, 3});
+  t.standbys.push_back({"0_3", "counts", 0, -1});  // lag unknown: no series
+  t.arrivals.restores_none = 4;
+  t.arrivals.restores_tail = 2;
+  t.arrivals.restores_full = 1;
+  t.arrivals.restore_records = 1234;
+  Histogram moved(streams::kMoveGapBuckets);
+  moved.Observe(1.5);
+  t.move_gap_moved = moved.Read();
   t.partitions.push_back({"orders", 2, 90, 100, 10});
   t.partitions.push_back({"product-view", 0, 5, -1, -1});  // end unknown: no series
 
@@ -204,7 +217,18 @@ TEST(StreamsMetricsTextTest, WritesEveryFigureWithItsLabels) {
            "eventflow_rebalances_total{" + th + "} 2",
            "eventflow_active_tasks{" + th + ",state=\"running\"} 2",
            "eventflow_active_tasks{" + th + ",state=\"restoring\"} 1",
-           "eventflow_standby_tasks{" + th + "} 0",
+           "eventflow_standby_tasks{" + th + "} 2",
+           "eventflow_standby_lag_records{" + th + ",task=\"0_2\",store=\"counts\"} 3",
+           "eventflow_standby_records_total{" + th + "} 77",
+           "eventflow_task_restores_total{" + th + ",kind=\"none\"} 4",
+           "eventflow_task_restores_total{" + th + ",kind=\"tail\"} 2",
+           "eventflow_task_restores_total{" + th + ",kind=\"full\"} 1",
+           "eventflow_task_restore_records_total{" + th + "} 1234",
+           "eventflow_task_move_gap_seconds_bucket{" + th + ",moved=\"true\",le=\"2\"} 1",
+           "eventflow_task_move_gap_seconds_bucket{" + th + ",moved=\"true\",le=\"1\"} 0",
+           "eventflow_task_move_gap_seconds_count{" + th + ",moved=\"false\"} 0",
+           "eventflow_warming_up{" + base + "} 1",
+           "eventflow_warmup_tasks{" + base + "} 3",
            "eventflow_consumer_lag_records{" + th + ",topic=\"orders\",partition=\"2\"} 10",
            "eventflow_e2e_latency_seconds_count{" + th + ",topic=\"orders_raw\"} 1",
            "eventflow_state_store_bytes{" + th + ",task=\"0_1\",store=\"counts\"} 320",
@@ -215,6 +239,7 @@ TEST(StreamsMetricsTextTest, WritesEveryFigureWithItsLabels) {
     EXPECT_TRUE(HasLine(text, line)) << line << "\n" << text;
   }
   EXPECT_EQ(text.find("product-view"), std::string::npos) << "lag unknown: no series";
+  EXPECT_EQ(text.find("task=\"0_3\""), std::string::npos) << "standby lag unknown: no series";
   EXPECT_EQ(text.find("eventflow_record_cache_bytes{" + th + ",task=\"1_0\"}"),
             std::string::npos)
       << "gauges only for active tasks";

@@ -156,6 +156,9 @@ class KafkaStreams final : public StoreQueries {
   //! Creates ThreadShared's queryable stores and metadata (after the
   //! internal topics, whose partition counts it needs).
   void PrepareInteractiveQueries();
+  //! Creates and starts ThreadShared's StandbyCoordinator when
+  //! num_standby_replicas > 0 (after the internal topics).
+  void PrepareStandbys();
   //! The queryable stores, or Unavailable before Start().
   Result<const QueryableStores*> Queryable() const;
   void Supervise();
@@ -174,6 +177,7 @@ class KafkaStreams final : public StoreQueries {
   std::thread supervisor_;
   bool closing_ = false;
   uint64_t stalls_of_replaced_threads_ = 0;  // guarded by mu_
+  std::shared_ptr<void> describe_admin_;     // the admin client describing the group
 };
 
 }  // namespace eventflow::streams

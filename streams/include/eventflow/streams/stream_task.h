@@ -149,14 +149,20 @@ struct PartitionTimes {
   //! Repartition partitions: the watermark of each upstream task (in the
   //! order of TaskOptions::upstream_tasks; -1: not heard from). Empty otherwise.
   std::vector<int64_t> upstream_watermarks;
+  //! Wall-clock time (epoch ms) the task owning the partition last processed
+  //! a record, as of the commit (-1: unknown). A task's next owner measures
+  //! its processing gap across a rebalance from it.
+  int64_t last_processed = -1;
   friend bool operator==(const PartitionTimes&, const PartitionTimes&) = default;
 };
 
 //! Returns the offset commit metadata of a partition: "st=<stream time>",
 //! followed for a repartition partition by ";up=<n>:<d0>,...,<dn-1>" where
 //! d_i = upstream watermark i − stream time (small numbers, so the text stays
-//! short: the broker's offset.metadata.max.bytes is 4096 by default).
-//! Backward-compatible: a plain "st=<ms>" is what earlier versions wrote.
+//! short: the broker's offset.metadata.max.bytes is 4096 by default), then,
+//! when known, ";lp=<last processed, epoch ms>". Backward-compatible: a plain
+//! "st=<ms>" (with or without ";up=") is what earlier versions wrote; they
+//! read metadata with ";lp=" as unknown times.
 std::string FormatOffsetMetadata(const PartitionTimes& times);
 //! Parses FormatOffsetMetadata's output. Empty metadata (committed by another
 //! tool) gives unknown times; anything else that is not exactly that grammar

@@ -60,6 +60,12 @@ inline constexpr double kCommitDurationBuckets[] = {0.001, 0.0025, 0.005, 0.01, 
 inline constexpr double kE2eLatencyBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,  1,
                                                 2.5,   5,    10,    30,   60,  300,  900,  3600};
 
+//! Bucket bounds (seconds) of eventflow_task_move_gap_seconds: a task's
+//! processing gap across a rebalance (last record processed before, first
+//! after, wherever each ran).
+inline constexpr double kMoveGapBuckets[] = {0.05, 0.1, 0.25, 0.5, 1,  2,   3,   5,
+                                             7.5,  10,  15,   20,  30, 60, 120, 300};
+
 //! Restore progress of one store name, summed over this instance's tasks.
 struct StoreRestoreMetrics {
   //! Changelog records restored since the instance started
@@ -98,6 +104,23 @@ struct StoreMetrics {
   uint64_t estimated_keys = 0;  //!< rocksdb.estimate-num-keys
 };
 
+//! One changelog partition of a standby task of a thread.
+struct StandbyMetrics {
+  std::string task;       //!< task id
+  std::string store;      //!< store name
+  int64_t position = 0;   //!< the offset after the last changelog record applied or read
+  int64_t lag = -1;       //!< changelog end (as the consumer last saw it) − position; -1: unknown
+};
+
+//! How tasks that arrived on a thread (through an assignment: a move, the
+//! first start, or a rebalance they stayed through) restored their stores.
+struct TaskArrivalMetrics {
+  uint64_t restores_none = 0;  //!< every store at its changelog's end
+  uint64_t restores_tail = 0;  //!< replayed from the stores' stored offsets
+  uint64_t restores_full = 0;  //!< a store without a usable offset, from the changelog's start
+  uint64_t restore_records = 0;  //!< changelog records replayed for them
+};
+
 //! One input partition assigned to a thread.
 struct PartitionLag {
   std::string topic;
@@ -133,7 +156,18 @@ struct ThreadMetrics {
   std::vector<std::pair<std::string, Histogram::Snapshot>> e2e_latency;
   int active_tasks = 0;     //!< tasks assigned, restoring included
   int restoring_tasks = 0;  //!< tasks whose stores are being restored
-  int standby_tasks = 0;    //!< standby replicas (none are built yet: always 0)
+  int standby_tasks = 0;    //!< standby tasks (warm copies of tasks other instances run)
+  //! Changelog records applied to the thread's standby tasks.
+  uint64_t standby_records = 0;
+  //! The changelog partitions of the standby tasks.
+  std::vector<StandbyMetrics> standbys;
+  //! Tasks that arrived through an assignment, by restore kind.
+  TaskArrivalMetrics arrivals;
+  //! Processing gap of each arriving task (last record processed before the
+  //! rebalance, wherever, to its first record here): tasks that moved here,
+  //! and tasks this thread ran before the rebalance too.
+  Histogram::Snapshot move_gap_moved;
+  Histogram::Snapshot move_gap_stayed;
   std::vector<TaskMetrics> tasks;
   std::vector<StoreMetrics> stores;
   std::vector<PartitionLag> partitions;
@@ -148,6 +182,9 @@ struct StreamsMetrics {
   std::vector<ThreadMetrics> threads;  //!< by thread index
   std::map<std::string, StoreRestoreMetrics> restore;  //!< per store name
   std::map<std::string, uint64_t> records_lost;        //!< per topic (data loss policy skip)
+  //! Warming up before joining the group (num_standby_replicas > 0).
+  bool warming_up = false;
+  int warmup_tasks = 0;  //!< tasks it warms up meanwhile
   //! The instance's state memory (StateMemoryBudget): the shared block cache
   //! (its usage includes the memtables charged to it), the memtables' share
   //! and limit, and the record caches' budget.
