@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 
@@ -321,6 +322,53 @@ double LateDrops(const std::string& exposition) {
     sum += std::stod(std::string(line.substr(brace + 1)));
   }
   return sum;
+}
+
+std::vector<TaskArrival> ParseTaskArrivals(std::string_view log) {
+  static const std::regex line(
+      R"(task (\d+_\d+) (moved here|resumed here after the rebalance)( from its standby copy)?: )"
+      R"(restore (none|tail|full) of (\d+) record\(s\) in \d+ ms, processing gap ([0-9.]+ s|unknown))");
+  std::vector<TaskArrival> out;
+  const std::string text(log);
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), line);
+       it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    TaskArrival a;
+    a.task = m[1];
+    a.moved = m[2] == "moved here";
+    a.from_standby = m[3].matched;
+    a.kind = m[4];
+    a.records = std::stoll(m[5]);
+    if (m[6] != "unknown") a.gap_seconds = std::stod(m[6]);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> MetricSamples(std::string_view exposition,
+                                                          std::string_view name) {
+  std::vector<std::pair<std::string, double>> out;
+  size_t at = 0;
+  while (at < exposition.size()) {
+    size_t end = exposition.find('\n', at);
+    if (end == std::string_view::npos) end = exposition.size();
+    const std::string_view line = exposition.substr(at, end - at);
+    at = end + 1;
+    if (!line.starts_with(name) || line.size() <= name.size()) continue;
+    const char next = line[name.size()];
+    if (next != '{' && next != ' ') continue;
+    std::string labels;
+    size_t value_at = name.size() + 1;
+    if (next == '{') {
+      const size_t close = line.rfind('}');
+      if (close == std::string_view::npos) continue;
+      labels = std::string(line.substr(name.size() + 1, close - name.size() - 1));
+      value_at = close + 2;
+    }
+    if (value_at > line.size()) continue;
+    out.emplace_back(std::move(labels), std::stod(std::string(line.substr(value_at))));
+  }
+  return out;
 }
 
 }  // namespace eventflow::testing

@@ -37,6 +37,29 @@ struct RestoreLine {
 //! Returns the restore lines in `log`, in order.
 std::vector<RestoreLine> ParseRestoreLines(std::string_view log);
 
+//! One scaling-event line of an application's log (the runtime's TaskManager):
+//!   "task 0_1 moved here from its standby copy: restore tail of 12 record(s)
+//!    in 35 ms, processing gap 7.120 s (last record processed before at …)"
+//! ("resumed here after the rebalance" for a task the thread ran before the
+//! rebalance too; "processing gap unknown (…)" when no earlier processing
+//! was recorded).
+struct TaskArrival {
+  std::string task;           //!< e.g. "0_1"
+  bool moved = false;         //!< "moved here" (true) or "resumed here ..." (false)
+  bool from_standby = false;  //!< "from its standby copy"
+  std::string kind;           //!< restore kind: "none", "tail" or "full"
+  int64_t records = 0;        //!< records replayed
+  double gap_seconds = -1;    //!< processing gap; -1 when unknown
+};
+
+//! Returns the scaling-event lines in `log`, in order.
+std::vector<TaskArrival> ParseTaskArrivals(std::string_view log);
+
+//! The samples of metric `name` in a Prometheus text exposition: each
+//! sample's label text (between the braces, "" without labels) and value.
+std::vector<std::pair<std::string, double>> MetricSamples(std::string_view exposition,
+                                                          std::string_view name);
+
 //! Returns the contents of the file at `path` from byte `from` on ("" when
 //! it is missing or shorter).
 std::string ReadFileFrom(const std::string& path, size_t from = 0);
