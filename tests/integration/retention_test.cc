@@ -312,7 +312,7 @@ void RunReplay(bool current_timestamps, const std::vector<std::string>& events,
     for (const char* t : {"user-events", "product-view", "orders"}) {
       topics.push_back({p.prefix() + t, kPartitions, 1, {}});  // the broker's defaults
     }
-    inputs.emplace(std::move(topics));
+    inputs.emplace(std::move(topics), testing::ScopedTopics::Retention::kBrokerDefault);
   }
   const size_t half = events.size() / 2;
   auto produce = [&](size_t from, size_t to) {

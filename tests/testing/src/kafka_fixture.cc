@@ -25,13 +25,15 @@ kafka::KafkaProperties TestKafkaProperties() {
   return props;
 }
 
-ScopedTopics::ScopedTopics(std::vector<kafka::NewTopic> topics) : topics_(std::move(topics)) {
+ScopedTopics::ScopedTopics(std::vector<kafka::NewTopic> topics, Retention retention)
+    : topics_(std::move(topics)) {
   // Test records carry fixed event times, often a year or more in the past,
   // and the broker's time retention (7 days) counts from the newest record
   // timestamp of a segment: at its next retention check (every 5 minutes) it
   // would delete everything produced so far, mid-test. So a test topic keeps
   // its records unless the test sets a retention itself.
   for (auto& topic : topics_) {
+    if (retention == Retention::kBrokerDefault) break;
     bool has_retention = false;
     for (const auto& [name, value] : topic.configs) has_retention |= name == "retention.ms";
     if (!has_retention) topic.configs.emplace_back("retention.ms", "-1");

@@ -24,10 +24,13 @@ kafka::KafkaProperties TestKafkaProperties();
 //! Creates topics on construction (failing the test when that fails) and
 //! deletes them on destruction. Topics without a retention.ms of their own get
 //! retention.ms=-1: test records carry old event times, which the broker's
-//! time retention would delete at its next check.
+//! time retention would delete at its next check; Retention::kBrokerDefault
+//! leaves them the broker's.
 class ScopedTopics {
  public:
-  explicit ScopedTopics(std::vector<kafka::NewTopic> topics);
+  enum class Retention { kKeepRecords, kBrokerDefault };
+  explicit ScopedTopics(std::vector<kafka::NewTopic> topics,
+                        Retention retention = Retention::kKeepRecords);
   ~ScopedTopics();
   ScopedTopics(const ScopedTopics&) = delete;
   ScopedTopics& operator=(const ScopedTopics&) = delete;
