@@ -72,6 +72,20 @@ Result<KafkaMetadata> FetchMetadata(rd_kafka_t* client, Clock::time_point deadli
   }
 }
 
+// The deadline of a request to a group coordinator: the caller's, but never
+// less than a minute. librdkafka 2.0.2 aborts the process
+// (rd_kafka_enq_once_del_source_return: "eonce->refcnt > 0"; librdkafka
+// issues 4605 and 3663) when such a request has timed out while its
+// coordinator lookup was pending and the lookup then finds the coordinator:
+// the late send path releases the request's once-only reference a second
+// time. Seen when an instance described its group while a new 3-broker
+// cluster was still electing the group coordinator (5 s time-out). With a
+// minute the lookup ends long before the request times out unless no
+// coordinator exists for that long; the caller waits for the answer.
+Clock::time_point GroupRequestDeadline(Clock::time_point deadline) {
+  return std::max(deadline, Clock::now() + std::chrono::seconds(60));
+}
+
 AdminOptions MakeOptions(rd_kafka_t* client, rd_kafka_admin_op_t op,
                          Clock::time_point deadline) {
   AdminOptions options(rd_kafka_AdminOptions_new(client, op));
@@ -313,7 +327,7 @@ Status DeleteRecordsBefore(rd_kafka_t* client, std::span<const PartitionOffset> 
 
 Result<GroupDescription> DescribeConsumerGroup(rd_kafka_t* client, const std::string& group,
                                                std::chrono::milliseconds timeout) {
-  const Clock::time_point deadline = Clock::now() + timeout;
+  const Clock::time_point deadline = GroupRequestDeadline(Clock::now() + timeout);
   const std::string what = "describing consumer group \"" + group + "\"";
   AdminOptions options = MakeOptions(client, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, deadline);
   KafkaQueue queue(rd_kafka_queue_new(client));
@@ -387,7 +401,7 @@ Status CheckGroupResults(const rd_kafka_group_result_t** results, size_t n,
 
 Status DeleteConsumerGroup(rd_kafka_t* client, const std::string& group,
                            std::chrono::milliseconds timeout) {
-  const Clock::time_point deadline = Clock::now() + timeout;
+  const Clock::time_point deadline = GroupRequestDeadline(Clock::now() + timeout);
   const std::string what = "deleting consumer group \"" + group + "\"";
   AdminOptions options = MakeOptions(client, RD_KAFKA_ADMIN_OP_DELETEGROUPS, deadline);
   KafkaQueue queue(rd_kafka_queue_new(client));
@@ -406,7 +420,7 @@ Status AlterConsumerGroupOffsets(rd_kafka_t* client, const std::string& group,
                                  std::span<const PartitionOffset> offsets,
                                  std::chrono::milliseconds timeout) {
   if (offsets.empty()) return Status::OK();
-  const Clock::time_point deadline = Clock::now() + timeout;
+  const Clock::time_point deadline = GroupRequestDeadline(Clock::now() + timeout);
   const std::string what = "committing offsets for consumer group \"" + group + "\"";
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const PartitionOffset& o : offsets) {

@@ -8,6 +8,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
+#include <thread>
 
 #include "eventflow/kafka/kafka_client.h"
 
@@ -91,6 +92,46 @@ TEST_F(MockClusterTest, WatermarksOfAProducerHandle) {
   ASSERT_TRUE(marks.ok()) << marks.status().ToString();
   EXPECT_EQ(marks->low, 0);
   EXPECT_EQ(marks->high, 3);
+}
+
+// A group request (here DescribeConsumerGroups) whose coordinator cannot be
+// found within the caller's time-out waits for the lookup instead of timing
+// out under it: librdkafka 2.0.2 aborts the process
+// (rd_kafka_enq_once_del_source_return: "eonce->refcnt > 0"; librdkafka issues
+// 4605 and 3663) when the coordinator is found after the request timed out —
+// seen when an instance described its group while a new 3-broker cluster was
+// still electing the coordinator. Without GroupRequestDeadline this test
+// aborts there.
+TEST_F(MockClusterTest, AGroupRequestWaitsOutItsCoordinatorLookupInsteadOfAborting) {
+  KafkaProperties props;
+  props.Set("bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mock_));
+  auto admin = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+  ASSERT_TRUE(QueryWatermarks(admin->get(), "t", 0, 10s).ok());  // connected, metadata known
+  for (int32_t broker = 1; broker <= 3; ++broker) {
+    ASSERT_EQ(rd_kafka_mock_broker_set_down(mock_, broker), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::thread brokers_back([&] {
+    std::this_thread::sleep_for(3s);
+    for (int32_t broker = 1; broker <= 3; ++broker) rd_kafka_mock_broker_set_up(mock_, broker);
+  });
+  // The mock cluster finds the coordinator but does not serve DescribeGroups:
+  // the answer is an error, after the brokers are back, not a time-out at 1 s.
+  auto described = DescribeConsumerGroup(admin->get(), "g", 1s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  brokers_back.join();
+  EXPECT_EQ(described.status().code(), StatusCode::kIOError) << described.status().ToString();
+  EXPECT_NE(described.status().message().find("not supported"), std::string::npos)
+      << described.status().ToString();
+  EXPECT_GE(took, 2900ms) << described.status().ToString();
+  EXPECT_LT(took, 60s) << described.status().ToString();
+  std::this_thread::sleep_for(2s);  // any late path of the request runs now
+  // Not destroyed: after the mock's "not supported" answer rd_kafka_destroy of
+  // this client never returns (librdkafka 2.0.2; a real broker serves
+  // DescribeGroups). Kept reachable so that leak checkers do not count it.
+  static rd_kafka_t* const kept = admin->release();
+  (void)kept;
 }
 
 }  // namespace

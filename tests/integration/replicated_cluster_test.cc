@@ -2,7 +2,8 @@
 // scripts/test): scripts/kafka start --brokers 3 (replication factor 3 and
 // min.insync.replicas 2 by default, the offsets and transaction-state topics
 // included) in a run directory of the test's own, with its own PostgreSQL.
-// Three `eventflow run` instances with the default settings and the sink, fed
+// Three `eventflow run` instances with the default settings and standbys on
+// (--standby-replicas 1), and the sink, fed
 // live by eventflow-produce; every topic is created by the project's own code
 // with the broker's replication factor: the input and output topics by the
 // test through kafka::EnsureTopics (waiting until every broker knows them,
@@ -169,7 +170,7 @@ class Pipeline {
   }
 
   // Instance i with the default settings (session, transaction time-outs,
-  // replication factor: the broker's).
+  // replication factor: the broker's) and one standby replica per task.
   void StartApp(int i) {
     apps_[i] = std::make_unique<ChildProcess>(
         std::vector<std::string>{testing::ToolDir() + "/eventflow", "run",
@@ -179,7 +180,8 @@ class Pipeline {
                                  "--state-dir", dir_ + "/state-" + std::to_string(i),
                                  "--partitions", std::to_string(kPartitions),
                                  "--topology", "eventflow",
-                                 "--topic-prefix", prefix_},
+                                 "--topic-prefix", prefix_,
+                                 "--standby-replicas", "1"},
         AppLog(i));
   }
   void KillApp(int i) { apps_[i]->Signal(SIGKILL); }

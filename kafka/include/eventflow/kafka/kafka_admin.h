@@ -111,7 +111,10 @@ struct GroupDescription {
 //! Describes consumer group `group` (members with client id, host and
 //! assignment: DescribeConsumerGroups through the Admin API). A group that
 //! does not exist is described as "Dead" with no members. Returns the
-//! request's error naming the group, TimedOut after `timeout`.
+//! request's error naming the group, TimedOut after `timeout` — but never
+//! before a minute: group requests wait out the coordinator's lookup, see
+//! GroupRequestDeadline in kafka_admin.cc (a librdkafka 2.0.2 abort). The same
+//! holds for DeleteConsumerGroup and AlterConsumerGroupOffsets.
 Result<GroupDescription> DescribeConsumerGroup(rd_kafka_t* client, const std::string& group,
                                                std::chrono::milliseconds timeout);
 
