@@ -508,4 +508,41 @@ Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::strin
   }
 }
 
+Result<std::vector<PartitionWatermarks>> QueryWatermarksOf(
+    rd_kafka_t* client, std::span<const PartitionOffset> partitions,
+    std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::vector<PartitionWatermarks> out(partitions.size());
+  if (partitions.empty()) return out;
+  // One ListOffsets round per end (librdkafka sends one request per leader).
+  std::vector<bool> answered(partitions.size(), true);
+  for (const int64_t spec : {int64_t{RD_KAFKA_OFFSET_BEGINNING}, int64_t{RD_KAFKA_OFFSET_END}}) {
+    KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+    for (const PartitionOffset& p : partitions) {
+      rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = spec;
+    }
+    const int attempt_ms = std::max(std::min(RemainingMs(deadline), kListOffsetsAttemptMs), 1);
+    const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(client, list.get(), attempt_ms);
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      const rd_kafka_topic_partition_t& e = list->elems[i];
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR || e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        answered[i] = false;
+        continue;
+      }
+      (spec == RD_KAFKA_OFFSET_BEGINNING ? out[i].low : out[i].high) = e.offset;
+    }
+  }
+  // Whatever the round did not answer (a leader moving or down, a topic just
+  // created) is asked again alone, with QueryWatermarks' retries.
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    if (answered[i]) continue;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    auto one = QueryWatermarks(client, partitions[i].topic, partitions[i].partition,
+                               std::max(left, std::chrono::milliseconds(1)));
+    if (!one.ok()) return one.status();
+    out[i] = *one;
+  }
+  return out;
+}
+
 }  // namespace eventflow::kafka

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "eventflow/kafka/kafka_client.h"
 
@@ -92,6 +93,52 @@ TEST_F(MockClusterTest, WatermarksOfAProducerHandle) {
   ASSERT_TRUE(marks.ok()) << marks.status().ToString();
   EXPECT_EQ(marks->low, 0);
   EXPECT_EQ(marks->high, 3);
+}
+
+// Many partitions at once, one of them led by a broker that is down (asked
+// again alone once the leader moved): each answer is that partition's own,
+// in the order asked.
+TEST_F(MockClusterTest, WatermarksOfManyPartitionsAtOnce) {
+  ASSERT_EQ(rd_kafka_mock_topic_create(mock_, "u", 3, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+  KafkaProperties props;
+  props.Set("bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mock_));
+  auto producer = CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  const char value[] = "v";
+  // u[p] gets p + 1 records, t[0] gets 4.
+  std::vector<PartitionOffset> asked = {{"u", 2, 0}, {"t", 0, 0}, {"u", 0, 0}, {"u", 1, 0}};
+  const std::vector<int64_t> expected_high = {3, 4, 1, 2};
+  for (size_t i = 0; i < asked.size(); ++i) {
+    for (int64_t n = 0; n < expected_high[i]; ++n) {
+      ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(asked[i].topic.c_str()),
+                                  RD_KAFKA_V_PARTITION(asked[i].partition),
+                                  RD_KAFKA_V_VALUE(const_cast<char*>(value), 1),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+  }
+  ASSERT_EQ(rd_kafka_flush(producer->get(), 10'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto marks = QueryWatermarksOf(producer->get(), asked, 10s);
+  ASSERT_TRUE(marks.ok()) << marks.status().ToString();
+  ASSERT_EQ(marks->size(), asked.size());
+  for (size_t i = 0; i < asked.size(); ++i) {
+    EXPECT_EQ((*marks)[i].low, 0) << asked[i].topic << " " << asked[i].partition;
+    EXPECT_EQ((*marks)[i].high, expected_high[i]) << asked[i].topic << " " << asked[i].partition;
+  }
+  // t[0]'s leader goes down and moves: the batch answers the rest, t[0] alone.
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(mock_, "t", 0, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(QueryWatermarks(producer->get(), "t", 0, 10s).ok());
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(mock_, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(mock_, "t", 0, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  for (int p = 0; p < 3; ++p) {
+    ASSERT_EQ(rd_kafka_mock_partition_set_leader(mock_, "u", p, 1 + p % 2),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  auto after = QueryWatermarksOf(producer->get(), asked, 30s);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  for (size_t i = 0; i < asked.size(); ++i) {
+    EXPECT_EQ((*after)[i].high, expected_high[i]) << asked[i].topic << " " << asked[i].partition;
+  }
 }
 
 // A group request (here DescribeConsumerGroups) whose coordinator cannot be

@@ -381,16 +381,24 @@ Status ChangelogReader::RestoreActive() {
     }
   } clear_remaining{this};
 
+  // Every changelog's start and end at once (a task moving with its
+  // standby's copy replays a tail of each: dozens of partitions).
+  std::vector<kafka::PartitionOffset> asked;
+  for (const auto& owned : partitions_) {
+    if (!owned->standby) asked.push_back({owned->changelog.topic, owned->changelog.partition, 0});
+  }
+  auto all_marks = consumer.QueryWatermarksOf(asked, std::chrono::seconds(30));
+  if (!all_marks.ok()) {
+    return all_marks.status().WithContext("restore: reading the ends of " +
+                                          std::to_string(asked.size()) + " changelog partition(s)");
+  }
   TopicPartitionOffsets assignment;
   size_t active = 0;
   for (auto& owned : partitions_) {
     Partition& p = *owned;
     if (p.standby) continue;
+    const kafka::PartitionWatermarks* marks = &(*all_marks)[active];
     ++active;
-    auto marks = consumer.QueryWatermarks(p.changelog.topic, p.changelog.partition,
-                                          std::chrono::seconds(30));
-    if (!marks.ok())
-      return marks.status().WithContext(p.what + ": reading the end of the changelog");
     p.high = marks->high;
     if (!p.full && p.from > marks->high) {
       corrupted_.push_back(

@@ -161,6 +161,20 @@ class ConsumerClient {
   virtual Result<kafka::PartitionWatermarks> QueryWatermarks(const std::string& topic,
                                                              int32_t partition,
                                                              std::chrono::milliseconds timeout) = 0;
+  //! QueryWatermarks for many partitions (their offsets ignored), in order.
+  //! This default asks them one by one; the librdkafka client asks them in
+  //! one round per end (kafka::QueryWatermarksOf).
+  virtual Result<std::vector<kafka::PartitionWatermarks>> QueryWatermarksOf(
+      const std::vector<kafka::PartitionOffset>& partitions, std::chrono::milliseconds timeout) {
+    std::vector<kafka::PartitionWatermarks> out;
+    out.reserve(partitions.size());
+    for (const kafka::PartitionOffset& p : partitions) {
+      auto marks = QueryWatermarks(p.topic, p.partition, timeout);
+      if (!marks.ok()) return marks.status();
+      out.push_back(*marks);
+    }
+    return out;
+  }
   //! The watermarks the fetcher last saw for the partition ({-1, -1}: none).
   virtual kafka::PartitionWatermarks CachedWatermarks(const std::string& topic,
                                                       int32_t partition) = 0;

@@ -217,6 +217,12 @@ class RdKafkaConsumer final : public ConsumerClient {
     return kafka::QueryWatermarks(handle_.get(), topic, partition, timeout);
   }
 
+  Result<std::vector<kafka::PartitionWatermarks>> QueryWatermarksOf(
+      const std::vector<kafka::PartitionOffset>& partitions,
+      std::chrono::milliseconds timeout) override {
+    return kafka::QueryWatermarksOf(handle_.get(), partitions, timeout);
+  }
+
   kafka::PartitionWatermarks CachedWatermarks(const std::string& topic,
                                               int32_t partition) override {
     kafka::PartitionWatermarks marks{-1, -1};

@@ -145,4 +145,13 @@ Status AlterConsumerGroupOffsets(rd_kafka_t* client, const std::string& group,
 Result<PartitionWatermarks> QueryWatermarks(rd_kafka_t* client, const std::string& topic,
                                             int partition, std::chrono::milliseconds timeout);
 
+//! QueryWatermarks for many partitions at once (their offsets are ignored),
+//! in the same order: one ListOffsets round for the starts and one for the
+//! ends, each a request per leader, then QueryWatermarks alone for any
+//! partition those rounds did not answer. A restore of dozens of changelog
+//! partitions asked them one by one (two round trips each) and took seconds.
+Result<std::vector<PartitionWatermarks>> QueryWatermarksOf(
+    rd_kafka_t* client, std::span<const PartitionOffset> partitions,
+    std::chrono::milliseconds timeout);
+
 }  // namespace eventflow::kafka
