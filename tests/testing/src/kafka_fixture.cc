@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -236,7 +237,22 @@ ChildProcess::~ChildProcess() {
 }
 
 void ChildProcess::Signal(int signal) {
-  if (pid_ > 0) ::kill(pid_, signal);
+  if (pid_ <= 0) return;
+  ::kill(pid_, signal);
+  if (signal != SIGSTOP) return;
+  // kill() returns before the process has stopped: its threads may still
+  // write a file or two. Callers of SIGSTOP compare files next, so wait
+  // (bounded) until the kernel reports it stopped ("T" in /proc/<pid>/stat).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t paren = text.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= text.size()) return;  // gone
+    const char state = text[paren + 2];
+    if (state == 'T' || state == 't' || state == 'Z' || state == 'X') return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 int ChildProcess::Wait(std::chrono::milliseconds timeout, std::string_view what) {

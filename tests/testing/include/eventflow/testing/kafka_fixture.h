@@ -86,7 +86,8 @@ class ChildProcess {
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
-  //! Sends `signal` (e.g. SIGKILL, SIGTERM).
+  //! Sends `signal` (e.g. SIGKILL, SIGTERM); for SIGSTOP returns once the
+  //! process has stopped (bounded).
   void Signal(int signal);
   //! Waits up to `timeout` for the exit and returns the exit code (128 +
   //! signal when killed). On time-out it fails the test naming `what` (e.g.
