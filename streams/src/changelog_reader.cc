@@ -88,8 +88,21 @@ Status ChangelogReader::RegisterStandby(TaskId task, ProcessorStateManager* stat
   auto created = consumer();
   if (!created.ok()) return created.status();
   ConsumerClient& consumer = **created;
-  std::vector<std::unique_ptr<Partition>> added;
+  // Every changelog's start and end in one round. Bounded: the thread loop
+  // waits for this (a standby that cannot start now is tried again later).
+  std::vector<kafka::PartitionOffset> asked;
   for (const ProcessorStateManager::Changelog& changelog : state->changelogs()) {
+    asked.push_back({changelog.topic, changelog.partition, 0});
+  }
+  auto all_marks = consumer.QueryWatermarksOf(asked, std::chrono::seconds(5));
+  if (!all_marks.ok()) {
+    return all_marks.status().WithContext("standby " + state->what() +
+                                          ": reading the ends of its changelogs");
+  }
+  std::vector<std::unique_ptr<Partition>> added;
+  size_t index = 0;
+  for (const ProcessorStateManager::Changelog& changelog : state->changelogs()) {
+    const kafka::PartitionWatermarks& marks = (*all_marks)[index++];
     auto p = std::make_unique<Partition>();
     p->task = task;
     p->state = state;
@@ -100,38 +113,31 @@ Status ChangelogReader::RegisterStandby(TaskId task, ProcessorStateManager* stat
     if (!start.ok()) return start.status();
     p->full = !start->has_value();
     p->from = start->value_or(0);
-    // Bounded: the thread loop waits for this (a standby that cannot start
-    // now is tried again later).
-    auto marks = consumer.QueryWatermarks(changelog.topic, changelog.partition,
-                                          std::chrono::seconds(5));
-    if (!marks.ok()) {
-      return marks.status().WithContext(p->what + ": reading the end of the changelog");
-    }
-    if (!p->full && p->from > marks->high) {
+    if (!p->full && p->from > marks.high) {
       // The copy holds what the changelog does not (it was deleted or
       // truncated): start it over.
       EVENTFLOW_RETURN_IF_ERROR(state->Wipe(
           changelog, "its offset " + std::to_string(p->from) + " is beyond its changelog's end " +
-                         std::to_string(marks->high)));
+                         std::to_string(marks.high)));
       p->full = true;
       p->from = 0;
     }
-    if (p->from < marks->low) {
+    if (p->from < marks.low) {
       if (!changelog.windowed) {
         // Data loss: a copy without those records must not look complete.
         const std::string reason =
             changelog.topic + " partition " + std::to_string(changelog.partition) +
-            " starts at offset " + std::to_string(marks->low) + ", above the copy's offset " +
+            " starts at offset " + std::to_string(marks.low) + ", above the copy's offset " +
             std::to_string(p->from) + ": records of this compacted changelog are gone";
         EVENTFLOW_RETURN_IF_ERROR(state->Wipe(changelog, reason));
         return Status::DataLoss(p->what + ": " + reason);
       }
-      EVENTFLOW_RETURN_IF_ERROR(Gap(*p, p->from, marks->low));
-      p->from = marks->low;
+      EVENTFLOW_RETURN_IF_ERROR(Gap(*p, p->from, marks.low));
+      p->from = marks.low;
     }
     p->next = p->from;
     p->stored = p->full ? -1 : p->from;
-    p->high = marks->high;
+    p->high = marks.high;
     p->lag = std::max<int64_t>(0, p->high - p->next);
     added.push_back(std::move(p));
   }
@@ -397,20 +403,20 @@ Status ChangelogReader::RestoreActive() {
   for (auto& owned : partitions_) {
     Partition& p = *owned;
     if (p.standby) continue;
-    const kafka::PartitionWatermarks* marks = &(*all_marks)[active];
+    const kafka::PartitionWatermarks& marks = (*all_marks)[active];
     ++active;
-    p.high = marks->high;
-    if (!p.full && p.from > marks->high) {
+    p.high = marks.high;
+    if (!p.full && p.from > marks.high) {
       corrupted_.push_back(
           Corrupted{p.task, p.changelog,
                     "its offset " + std::to_string(p.from) + " is beyond its changelog's end " +
-                        std::to_string(marks->high) + " (" + p.changelog.topic + " partition " +
+                        std::to_string(marks.high) + " (" + p.changelog.topic + " partition " +
                         std::to_string(p.changelog.partition) + " was deleted or truncated)"});
       continue;
     }
-    if (p.from < marks->low) {
-      EVENTFLOW_RETURN_IF_ERROR(Gap(p, p.from, marks->low));
-      p.from = marks->low;
+    if (p.from < marks.low) {
+      EVENTFLOW_RETURN_IF_ERROR(Gap(p, p.from, marks.low));
+      p.from = marks.low;
     }
     p.next = p.from;
     p.done = p.from >= p.high;

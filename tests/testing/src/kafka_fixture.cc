@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -34,9 +35,10 @@ ScopedTopics::ScopedTopics(std::vector<kafka::NewTopic> topics, Retention retent
   // would delete everything produced so far, mid-test. So a test topic keeps
   // its records unless the test sets a retention itself.
   for (auto& topic : topics_) {
-    if (retention == Retention::kBrokerDefault) break;
-    bool has_retention = false;
-    for (const auto& [name, value] : topic.configs) has_retention |= name == "retention.ms";
+    if (retention == Retention::kBrokerDefault) continue;
+    const bool has_retention =
+        std::any_of(topic.configs.begin(), topic.configs.end(),
+                    [](const auto& config) { return config.first == "retention.ms"; });
     if (!has_retention) topic.configs.emplace_back("retention.ms", "-1");
   }
   auto admin = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, TestKafkaProperties());
