@@ -329,8 +329,8 @@ class ChaosPipeline {
       for (int i = 0; i < kInstances; ++i) {
         if (apps_[i] && apps_[i]->running() && testing::ProcessExited(apps_[i]->pid())) {
           const int code = apps_[i]->Wait(120s, "application instance " + std::to_string(i));
-          ADD_FAILURE() << "instance " << i << " exited on its own (exit " << code << "); see "
-                        << AppLog(i);
+          ADD_FAILURE() << "instance " << i << " exited on its own (exit " << code << ")\n"
+                        << testing::LogTail(AppLog(i));
           ++summary_.unexpected_exits;
           StartApp(i, "exited");
         }
@@ -338,8 +338,9 @@ class ChaosPipeline {
       for (auto* sink : {&sink_, &sink_b_}) {
         if (*sink && (*sink)->running() && testing::ProcessExited((*sink)->pid())) {
           const int code = (*sink)->Wait(120s, "eventflow-sink");
-          ADD_FAILURE() << "a sink exited on its own (exit " << code << "); see " << Log("sink")
-                        << " / " << Log("sink-b");
+          ADD_FAILURE() << "a sink exited on its own (exit " << code << ")\n"
+                        << testing::LogTail(Log("sink")) << "\n"
+                        << testing::LogTail(Log("sink-b"));
           ++summary_.unexpected_exits;
           if (sink == &sink_) StartSink();
         }

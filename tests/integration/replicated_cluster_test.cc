@@ -212,12 +212,16 @@ class Pipeline {
     for (int i = 0; i < kInstances; ++i) {
       if (apps_[i] && apps_[i]->running() && testing::ProcessExited(apps_[i]->pid()) &&
           !killed_[i]) {
-        ADD_FAILURE() << "instance " << i << " exited on its own; see " << AppLog(i);
+        const int code = apps_[i]->Wait(60s, "instance " + std::to_string(i));
+        ADD_FAILURE() << "instance " << i << " exited on its own (exit " << code << ")\n"
+                      << testing::LogTail(AppLog(i));
         return false;
       }
     }
     if (sink_ && sink_->running() && testing::ProcessExited(sink_->pid())) {
-      ADD_FAILURE() << "the sink exited on its own; see " << Log("sink");
+      const int code = sink_->Wait(60s, "eventflow-sink");
+      ADD_FAILURE() << "the sink exited on its own (exit " << code << ")\n"
+                    << testing::LogTail(Log("sink"));
       return false;
     }
     return true;

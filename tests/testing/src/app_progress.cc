@@ -106,6 +106,19 @@ std::string ReadFileFrom(const std::string& path, size_t from) {
   return out;
 }
 
+std::string LogTail(const std::string& path, size_t lines) {
+  constexpr size_t kMaxBytes = 64 * 1024;
+  const size_t size = FileSize(path);
+  std::string text = ReadFileFrom(path, size > kMaxBytes ? size - kMaxBytes : 0);
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  size_t at = text.size();
+  for (size_t n = 0; n < lines && at != std::string::npos && at > 0; ++n) {
+    at = text.rfind('\n', at - 1);
+  }
+  const size_t begin = (at == std::string::npos) ? 0 : at + 1;
+  return "--- last lines of " + path + " ---\n" + text.substr(begin) + "\n---";
+}
+
 size_t FileSize(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
@@ -156,8 +169,58 @@ PartitionOffsets PipelineProgress(const std::string& app_id,
     for (size_t p = 0; p < c->size(); ++p) {
       s[{"committed " + topic, static_cast<int>(p)}] = (*c)[p];
     }
+    auto left = RecordsAfterCommitted(app_id, topic, std::chrono::seconds(30));
+    if (!left.ok() || *left > 0) return PartitionOffsets{};
   }
   return s;
+}
+
+Result<int64_t> RecordsAfterCommitted(const std::string& group, const std::string& topic,
+                                      std::chrono::milliseconds timeout) {
+  auto committed = CommittedOffsets(group, topic);
+  if (!committed.ok()) return committed.status();
+  auto ends = EndOffsets(topic);
+  if (!ends.ok()) return ends.status();
+  kafka::KafkaProperties props = TestKafkaProperties();
+  props.Set("group.id", UniqueName("after-committed"));  // assign only, never joins
+  props.Set("enable.auto.commit", "false");
+  props.Set("enable.partition.eof", "true");
+  props.Set("isolation.level", "read_committed");
+  auto consumer = kafka::CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  if (!consumer.ok()) return consumer.status();
+  rd_kafka_t* rk = consumer->get();
+  kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
+  int pending = 0;
+  for (size_t p = 0; p < ends->size() && p < committed->size(); ++p) {
+    const int64_t from = std::max<int64_t>((*committed)[p], 0);
+    if (from >= (*ends)[p]) continue;
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), static_cast<int32_t>(p))
+        ->offset = from;
+    ++pending;
+  }
+  if (pending == 0) return int64_t{0};
+  EVENTFLOW_RETURN_IF_ERROR(
+      kafka::FromKafkaError(rd_kafka_assign(rk, list.get()), "assigning " + topic));
+  // Under read_committed a partition's end-of-partition event comes at its
+  // last stable offset: the records counted are exactly the committed ones.
+  int64_t records = 0;
+  const auto deadline = Clock::now() + timeout;
+  while (pending > 0) {
+    if (Clock::now() > deadline) {
+      return Status::TimedOut("reading " + topic + " after group " + group + "'s offsets");
+    }
+    kafka::KafkaMessage msg(rd_kafka_consumer_poll(rk, 200));
+    if (!msg) continue;
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      --pending;
+    } else if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++records;
+    } else {
+      return kafka::FromKafkaError(msg->err, "consuming " + topic);
+    }
+  }
+  rd_kafka_consumer_close(rk);
+  return records;
 }
 
 Result<std::vector<int64_t>> EndOffsets(const std::string& topic) {

@@ -64,6 +64,10 @@ std::vector<std::pair<std::string, double>> MetricSamples(std::string_view expos
 //! it is missing or shorter).
 std::string ReadFileFrom(const std::string& path, size_t from = 0);
 
+//! Returns the last `lines` lines of the file at `path` (at most its last
+//! 64 KiB), for failure messages: a CI log keeps them when the file is gone.
+std::string LogTail(const std::string& path, size_t lines = 40);
+
 //! Returns the size of the file at `path` (0 when missing).
 size_t FileSize(const std::string& path);
 
@@ -81,9 +85,18 @@ PartitionOffsets EndOffsetsOf(const std::vector<std::string>& topics);
 //! The progress of application `app_id` that tests watch for it to settle:
 //! the end offsets of its repartition topics and of `outputs`, and its
 //! committed offsets on the repartition topics (keys "committed <topic>").
-//! Empty when a committed offset cannot be read.
+//! Empty (never settled) when a committed offset cannot be read, and while a
+//! repartition topic holds committed records after the group's committed
+//! offset (work left: the app may merely be paused, e.g. by a rebalance, so
+//! unchanged offsets alone do not mean it is done).
 PartitionOffsets PipelineProgress(const std::string& app_id,
                                   const std::vector<std::string>& outputs);
+
+//! The number of committed records (read_committed, control records not
+//! counted) in `topic` at or after group `group`'s committed offsets (from
+//! the start where it has none).
+Result<int64_t> RecordsAfterCommitted(const std::string& group, const std::string& topic,
+                                      std::chrono::milliseconds timeout);
 
 //! Returns true when process `pid` has exited (a zombie not reaped yet counts
 //! as exited) or does not exist.
