@@ -92,6 +92,16 @@ import org.apache.kafka.streams.state.WindowStore;
  * time, as in EventFlow); split() sends rejected records to the dead-letter topic inside the
  * topology (so under exactly-once they are written in the same transaction as the outputs).
  *
+ * <p>Where the engines differ (Kafka Streams semantics, not this topology's): Kafka Streams'
+ * stream time is per task and per processor (the largest timestamp seen), EventFlow's is per
+ * input partition, and its repartition tasks follow the minimum of their upstream tasks'
+ * watermarks. So the outputs are the same when every record is within grace of what each
+ * engine has seen, which holds for live input and for a backlog whose upstream tasks do not
+ * drift apart by more than the grace period (bench/kstreams/check-pipeline explains when
+ * they do). EventFlow also writes changelog records with the wall-clock time; Kafka Streams
+ * with the record's (event) time, so replayed old events in windowed changelogs are subject
+ * to the broker's time retention (which only matters for restores).
+ *
  * <p>Usage: PipelineApp --bootstrap-servers H:P [--application-id eventflow] [--topic-prefix P]
  * [--partitions 3] [--processing-guarantee exactly_once_v2|at_least_once] [--threads 1]
  * [--commit-interval-ms 0] [--emit update|final] [--state-dir DIR]. --commit-interval-ms 0 (the
@@ -169,7 +179,11 @@ public final class PipelineApp {
         headers.add("eventflow.source.partition", bytes(Integer.toString(source.get().partition())));
         headers.add("eventflow.source.offset", bytes(Long.toString(source.get().offset())));
       }
-      context.forward(record.withValue(d.raw).withHeaders(headers));
+      // Stamped with the wall clock, as EventFlow does: the topic's time retention counts from
+      // when the record was dead-lettered (a replay of old events would otherwise be deleted
+      // at the broker's next retention check).
+      context.forward(
+          record.withValue(d.raw).withHeaders(headers).withTimestamp(System.currentTimeMillis()));
     }
 
     private static byte[] bytes(String s) {
