@@ -704,6 +704,21 @@ void StreamTask::ResetPartition(const std::string& topic, int32_t partition, int
   restored_watermark_ = watermark_;
 }
 
+Status StreamTask::Resume() {
+  std::vector<Punctuator> hooks = std::move(resume_hooks_);
+  resume_hooks_.clear();
+  if (restored_watermark_ < 0) return Status::OK();
+  for (Punctuator& fn : hooks) {
+    try {
+      fn(restored_watermark_);
+    } catch (const StateStoreError& e) {
+      return e.status().WithContext("task " + id_.ToString() + ": resuming at watermark " +
+                                    std::to_string(restored_watermark_));
+    }
+  }
+  return Status::OK();
+}
+
 bool StreamTask::AdvancePartitionTo(std::string_view topic, int32_t partition, int64_t offset) {
   for (auto& p : partitions_) {
     if (p->partition != partition || p->topic != topic) continue;

@@ -197,7 +197,11 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment, bool ar
     slots_.at(task->task_id())->restoring.store(true, std::memory_order_relaxed);
   }
   const auto restore_began = Clock::now();
-  const Status restored = RestoreStores(created);
+  Status restored = RestoreStores(created);
+  for (StreamTask* task : created) {
+    if (!restored.ok()) break;
+    restored = task->Resume();
+  }
   const int64_t restore_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  Clock::now() - restore_began)
                                  .count();

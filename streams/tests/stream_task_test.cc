@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,10 +35,22 @@ class CollectingCollector final : public RecordCollector {
   Status refusal;
 };
 
+// Records what it processes, and the times its resume hook and its
+// stream-time punctuator are called with.
+struct Calls {
+  std::vector<int64_t> resumed;
+  std::vector<int64_t> punctuated;
+};
+
 class Recorder final : public Processor<S, S, S, S> {
  public:
-  explicit Recorder(std::vector<Seen>* seen) : seen_(seen) {}
-  void Init(ProcessorContext<S, S>& context) override { context_ = &context; }
+  Recorder(std::vector<Seen>* seen, Calls* calls) : seen_(seen), calls_(calls) {}
+  void Init(ProcessorContext<S, S>& context) override {
+    context_ = &context;
+    context.OnResume([this](int64_t w) { calls_->resumed.push_back(w); });
+    context.Schedule(std::chrono::milliseconds(1), PunctuationType::kStreamTime,
+                     [this](int64_t t) { calls_->punctuated.push_back(t); });
+  }
   void Process(Record<S, S> record) override {
     const RecordContext* rc = context_->record_context();
     seen_->emplace_back(std::string(rc->topic), rc->offset, record.timestamp);
@@ -46,6 +59,7 @@ class Recorder final : public Processor<S, S, S, S> {
 
  private:
   std::vector<Seen>* seen_;
+  Calls* calls_;
   ProcessorContext<S, S>* context_ = nullptr;
 };
 
@@ -56,7 +70,7 @@ class StreamTaskTest : public testing::Test {
   StreamTaskTest() {
     topology_.AddSource<S, S>("source-a", {"a"}, Serdes::String(), Serdes::String())
         .AddSource<S, S>("source-b", {"b"}, Serdes::String(), Serdes::String())
-        .AddProcessor<S, S, S, S>("recorder", [this] { return std::make_unique<Recorder>(&seen_); },
+        .AddProcessor<S, S, S, S>("recorder", [this] { return std::make_unique<Recorder>(&seen_, &calls_); },
                                   {"source-a", "source-b"})
         .AddSink<S, S>("sink", "out", Serdes::String(), Serdes::String(), {"recorder"});
     subtopologies_ = topology_.SubTopologies();
@@ -87,6 +101,7 @@ class StreamTaskTest : public testing::Test {
   std::vector<Topology::SubTopology> subtopologies_;
   CollectingCollector collector_;
   std::vector<Seen> seen_;
+  Calls calls_;
   std::unique_ptr<StreamTask> task_;
 };
 
@@ -151,6 +166,36 @@ TEST_F(StreamTaskTest, ResetPartitionDropsItsBufferAndSetsItsProgress) {
   seen_.clear();
   EXPECT_EQ(ProcessAll(), 1);
   EXPECT_EQ(seen_, (std::vector<Seen>{{"b", 1, 25}}));
+}
+
+// A task resuming from committed times runs its processors' resume hooks
+// once, with the restored watermark (the minimum over its partitions), and
+// fires no stream-time punctuator until a record moves the watermark.
+TEST_F(StreamTaskTest, ResumeRunsTheResumeHooksOnceAtTheRestoredWatermark) {
+  ASSERT_TRUE(task_->Init().ok());
+  task_->ResetPartition("a", 3, /*next_offset=*/5, /*stream_time=*/70);
+  task_->ResetPartition("b", 3, /*next_offset=*/9, /*stream_time=*/40);
+  ASSERT_TRUE(task_->Resume().ok());
+  EXPECT_EQ(calls_.resumed, std::vector<int64_t>{40});
+  EXPECT_TRUE(calls_.punctuated.empty());
+  ASSERT_TRUE(task_->Resume().ok());
+  EXPECT_EQ(calls_.resumed, std::vector<int64_t>{40});  // once only
+
+  Add("b", 9, 55);
+  EXPECT_EQ(ProcessAll(), 1);
+  EXPECT_EQ(calls_.punctuated, std::vector<int64_t>{55});
+}
+
+// A task without committed times (new, or the test driver's) has nothing to
+// resume from: the hooks do not run.
+TEST_F(StreamTaskTest, ResumeWithoutCommittedTimesRunsNoHook) {
+  ASSERT_TRUE(task_->Init().ok());
+  ASSERT_TRUE(task_->Resume().ok());
+  EXPECT_TRUE(calls_.resumed.empty());
+  Add("a", 0, 10);
+  Add("b", 0, 20);
+  EXPECT_EQ(ProcessAll(), 2);
+  EXPECT_TRUE(calls_.resumed.empty());
 }
 
 TEST_F(StreamTaskTest, ClearBuffersDropsEverything) {

@@ -199,6 +199,9 @@ class TaskContext {
   //! Schedules a punctuator (see ProcessorContext::Schedule).
   virtual Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
                                Punctuator punctuator) = 0;
+  //! Registers `fn` to run once when the task resumes from committed progress
+  //! (see ProcessorContext::OnResume); a no-op where tasks do not resume.
+  virtual void OnResume(Punctuator fn) { (void)fn; }
   //! Where sink nodes send records.
   virtual RecordCollector& collector() = 0;
   //! The task's instance of the state store `name`, or nullptr when the
@@ -358,6 +361,16 @@ class ProcessorContext {
                        Punctuator punctuator) {
     return task_->Schedule(interval, type, std::move(punctuator));
   }
+  //! Runs `fn` once when the task resumes from committed progress: after its
+  //! stores are restored and before it processes anything, with
+  //! restored_watermark() as its argument; never for a task without one (-1).
+  //! For what follows from the watermark alone and was done before the crash
+  //! or the move, e.g. a window store's expiry horizon, which a restart with
+  //! no new input would otherwise leave where the last store commit put it.
+  //! Unlike a stream-time punctuator (which, as in Kafka Streams, fires on
+  //! the first record after a restart) it must be idempotent: the work it
+  //! repeats was committed already.
+  void OnResume(Punctuator fn) { task_->OnResume(std::move(fn)); }
 
  private:
   TaskContext* task_;

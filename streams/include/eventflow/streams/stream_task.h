@@ -295,6 +295,11 @@ class StreamTask final : public TaskContext {
   void ResetPartition(const std::string& topic, int32_t partition, int64_t next_offset,
                       int64_t stream_time, std::span<const int64_t> upstream_watermarks = {});
 
+  //! Runs the processors' resume hooks (ProcessorContext::OnResume) once the
+  //! stores are restored, when the partitions' committed times give the task
+  //! a restored watermark; a store failure in a hook fails the task.
+  Status Resume();
+
   //! Moves a registered partition's next offset to commit up to `offset` when
   //! nothing of it is buffered (records skipped because the broker deleted
   //! them: the commit must not fall back below them). Returns true when it
@@ -366,6 +371,7 @@ class StreamTask final : public TaskContext {
   int64_t wall_clock_ms() const override { return options_.wall_clock(); }
   Cancellable Schedule(std::chrono::milliseconds interval, PunctuationType type,
                        Punctuator punctuator) override;
+  void OnResume(Punctuator fn) override { resume_hooks_.push_back(std::move(fn)); }
   RecordCollector& collector() override { return watermark_collector_; }
   state::StateStore* GetStateStore(std::string_view name) override;
   void CountDroppedLate() override { ++counters_.dropped_late; }
@@ -440,6 +446,7 @@ class StreamTask final : public TaskContext {
   int64_t stream_time_ = -1;
   int64_t watermark_ = -1;
   int64_t restored_watermark_ = -1;
+  std::vector<Punctuator> resume_hooks_;  // ProcessorContext::OnResume, run by Resume()
   int64_t current_origin_time_ = -1;  // the stamp's origin time of the repartition record in process  // watermark_ after the last ResetPartition
   int64_t emitted_watermark_ = -1;  // last sent by EmitWatermarks()
   PartitionState* current_ = nullptr;  // the partition of the record in process

@@ -163,6 +163,12 @@ class KStreamWindowAggregate final
       store_.OnStreamTime(WindowCloseClock(*this->context_, -1),
                           this->context_->restored_watermark());
     });
+    // Where the committed watermark puts the expiry horizon: the store's own
+    // is that of its last commit, which may be older (nothing emits: every
+    // window closed by the restored watermark was emitted before it).
+    context.OnResume([this](int64_t watermark) {
+      store_.OnStreamTime(watermark, this->context_->restored_watermark());
+    });
   }
 
   void Process(Record<K, V> record) override {
