@@ -26,7 +26,9 @@
 // threads, librdkafka's and RocksDB's included) from before the application
 // is created until it is closed. Output, one line:
 //   mode=M records=N seconds=S records_per_s=R cpu_s=C cpu_s_per_million=X
-//   user_s=U sys_s=Y output_records=O (measured modes) | (preload: no output_records)
+//   user_s=U sys_s=Y peak_rss_mb=M output_records=O (measured modes) | (preload: no output_records)
+// peak_rss_mb is the process's peak resident set (getrusage ru_maxrss, the
+// kernel's VmHWM) over its whole life, start-up included.
 //
 // Usage: eventflow-bench-windowed-count --mode MODE [--bootstrap 127.0.0.1:39692]
 //          [--input bench-windowed-in] [--partitions 6] [--records 1000000]
@@ -106,13 +108,14 @@ struct Usage {
   Clock::time_point wall;
   double user_s = 0;
   double sys_s = 0;
+  long peak_rss_kb = 0;  // ru_maxrss: the process's peak resident set so far (VmHWM)
 };
 
 Usage Now() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  return Usage{Clock::now(), secs(ru.ru_utime), secs(ru.ru_stime)};
+  return Usage{Clock::now(), secs(ru.ru_utime), secs(ru.ru_stime), ru.ru_maxrss};
 }
 
 void Report(const Options& o, int64_t records, const Usage& begin, const Usage& end,
@@ -122,9 +125,9 @@ void Report(const Options& o, int64_t records, const Usage& begin, const Usage& 
   const double sys = end.sys_s - begin.sys_s;
   std::printf(
       "mode=%s records=%lld seconds=%.3f records_per_s=%.0f cpu_s=%.3f cpu_s_per_million=%.3f "
-      "user_s=%.3f sys_s=%.3f",
+      "user_s=%.3f sys_s=%.3f peak_rss_mb=%.1f",
       o.mode.c_str(), static_cast<long long>(records), seconds, records / seconds, user + sys,
-      (user + sys) / (records / 1e6), user, sys);
+      (user + sys) / (records / 1e6), user, sys, end.peak_rss_kb / 1024.0);
   if (output_records) std::printf(" output_records=%llu", static_cast<unsigned long long>(*output_records));
   std::printf("\n");
   std::fflush(stdout);
