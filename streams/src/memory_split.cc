@@ -13,9 +13,9 @@ constexpr size_t kMiB = size_t{1} << 20;
 // (kafka::FetchQueueProperties: at least 64 KiB fetched per partition).
 constexpr size_t kMinPrefetchPerPartition = size_t{256} << 10;
 
-// `explicit_bytes` when set, else the budget's 1/kKafkaPartDivisor.
-size_t PartOf(size_t explicit_bytes, size_t budget) {
-  return explicit_bytes != 0 ? explicit_bytes : budget / kKafkaPartDivisor;
+// `explicit_bytes` when set, else the budget's 1/divisor.
+size_t PartOf(size_t explicit_bytes, size_t budget, size_t divisor) {
+  return explicit_bytes != 0 ? explicit_bytes : budget / divisor;
 }
 
 std::string MiB(size_t bytes) { return std::to_string(bytes / kMiB) + " MiB"; }
@@ -38,9 +38,9 @@ size_t MemorySplit::ProducerBufferBytesPerThread(int threads) const {
 Result<MemorySplit> SplitMemoryBudget(const StreamsConfig& config) {
   const size_t budget = config.memory_budget_bytes;
   MemorySplit split;
-  split.consumer_prefetch_bytes = PartOf(config.consumer_prefetch_bytes, budget);
-  split.restore_prefetch_bytes = PartOf(config.restore_prefetch_bytes, budget);
-  split.producer_buffer_bytes = PartOf(config.producer_buffer_bytes, budget);
+  split.consumer_prefetch_bytes = PartOf(config.consumer_prefetch_bytes, budget, kConsumerPrefetchDivisor);
+  split.restore_prefetch_bytes = PartOf(config.restore_prefetch_bytes, budget, kKafkaPartDivisor);
+  split.producer_buffer_bytes = PartOf(config.producer_buffer_bytes, budget, kKafkaPartDivisor);
   if (config.state_memory_bytes != 0) {
     split.state_bytes = config.state_memory_bytes;
     return split;
