@@ -36,12 +36,14 @@
 // Profiling aids for the app modes (the script uses neither):
 //          [--max-buffered N]   StreamsConfig::max_buffered_records_per_partition
 //          [--kafka KEY=VALUE]  a librdkafka setting passed through (repeatable)
+//          [--memory-budget BYTES]  StreamsConfig::memory_budget_bytes
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -86,6 +88,7 @@ struct Options {
   int timeout_s = 600;
   int max_buffered = 0;            // app only: max_buffered_records_per_partition (0: the default)
   std::vector<std::string> kafka;  // app only: librdkafka "key=value" pass-through settings
+  size_t memory_budget = 0;        // app only: StreamsConfig::memory_budget_bytes (0: the default)
 };
 
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
@@ -409,6 +412,7 @@ void App(const Options& o, bool eos) {
       eos ? es::ProcessingGuarantee::kExactlyOnceV2 : es::ProcessingGuarantee::kAtLeastOnce;
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
   if (o.max_buffered > 0) config.max_buffered_records_per_partition = o.max_buffered;
+  if (o.memory_budget > 0) config.memory_budget_bytes = o.memory_budget;
   for (const std::string& setting : o.kafka) {
     Check(config.kafka.SetPassThrough(std::string(kafka::kPassThroughPrefix) + setting), "--kafka");
   }
@@ -472,6 +476,8 @@ Options ParseArgs(int argc, char** argv) {
       o.max_buffered = std::stoi(value);
     else if (flag == "--kafka")
       o.kafka.push_back(value);
+    else if (flag == "--memory-budget")
+      o.memory_budget = std::stoull(value);
     else
       Die("unknown flag " + flag);
   }

@@ -34,10 +34,12 @@
 //          [--input bench-windowed-in] [--partitions 6] [--records 1000000]
 //          [--keys 1000] [--run-id ID] [--commit-interval-ms 100]
 //          [--state-dir /tmp/eventflow-bench-windowed] [--timeout-s 600]
+//          [--memory-budget BYTES]   StreamsConfig::memory_budget_bytes (the script uses none)
 #include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -76,6 +78,7 @@ struct Options {
   int commit_interval_ms = 100;
   std::string state_dir = "/tmp/eventflow-bench-windowed";
   int timeout_s = 600;
+  size_t memory_budget = 0;  // StreamsConfig::memory_budget_bytes (0: the default)
 };
 
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
@@ -214,6 +217,7 @@ void App(const Options& o, bool emit_on_close) {
   config.num_stream_threads = 1;
   config.processing_guarantee = es::ProcessingGuarantee::kExactlyOnceV2;
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
+  if (o.memory_budget > 0) config.memory_budget_bytes = o.memory_budget;
   config.state_dir = state_dir;
 
   es::StreamsBuilder builder;
@@ -270,6 +274,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (flag == "--commit-interval-ms") o.commit_interval_ms = std::stoi(value);
     else if (flag == "--state-dir") o.state_dir = value;
     else if (flag == "--timeout-s") o.timeout_s = std::stoi(value);
+    else if (flag == "--memory-budget") o.memory_budget = std::stoull(value);
     else Die("unknown flag " + flag);
   }
   if (o.records <= 0 || o.partitions <= 0 || o.keys <= 0 || o.commit_interval_ms <= 0 ||
