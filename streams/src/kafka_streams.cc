@@ -304,6 +304,17 @@ Status KafkaStreams::CreateInternalTopics() {
   }
   shared_->client_memory.main_fetch_queue_bytes =
       shared_->memory_split.PrefetchBytesPerPartition(source_partitions);
+  {
+    const MemorySplit& m = shared_->memory_split;
+    auto kib = [](size_t bytes) { return std::to_string(bytes >> 10) + " KiB"; };
+    Log(LogLevel::kInfo, "kafka-streams",
+        "memory: consumer prefetch " + kib(m.consumer_prefetch_bytes) + " (" +
+            kib(shared_->client_memory.main_fetch_queue_bytes) + " for each of " +
+            std::to_string(source_partitions) + " source partitions), restore prefetch " +
+            kib(m.restore_prefetch_bytes) + ", producer buffers " +
+            kib(m.producer_buffer_bytes) + ", state " + kib(m.state_bytes) +
+            " (kafka.* settings win over the derived librdkafka values)");
+  }
   for (const StoreSpec& store : topology_.stores()) {
     if (!store.logging) continue;
     int n = 1;
