@@ -94,7 +94,8 @@ struct Forced {
 
 // A role's layers 1 and 3 (see the header).
 struct RoleConfig {
-  std::vector<std::pair<std::string, std::string>> defaults;  // owned: some keys come from KafkaProperties
+  // Owned strings: some keys come from a KafkaProperties (AddDefaults).
+  std::vector<std::pair<std::string, std::string>> defaults;
   std::vector<Forced> forced;
 };
 

@@ -38,7 +38,8 @@ size_t MemorySplit::ProducerBufferBytesPerThread(int threads) const {
 Result<MemorySplit> SplitMemoryBudget(const StreamsConfig& config) {
   const size_t budget = config.memory_budget_bytes;
   MemorySplit split;
-  split.consumer_prefetch_bytes = PartOf(config.consumer_prefetch_bytes, budget, kConsumerPrefetchDivisor);
+  split.consumer_prefetch_bytes =
+      PartOf(config.consumer_prefetch_bytes, budget, kConsumerPrefetchDivisor);
   split.restore_prefetch_bytes = PartOf(config.restore_prefetch_bytes, budget, kKafkaPartDivisor);
   split.producer_buffer_bytes = PartOf(config.producer_buffer_bytes, budget, kKafkaPartDivisor);
   if (config.state_memory_bytes != 0) {

@@ -2,17 +2,17 @@
 // (StreamsConfig::memory_budget_bytes, memory.budget.bytes, 256 MiB by
 // default) is split among the large buffers of the instance.
 //
-//   part                share of the budget   bounds                          own setting
-//   consumer prefetch   1/4  (64 MiB)         the stream threads' consumers'  consumer_prefetch_bytes
-//                                             fetch queues, all threads
-//   restore prefetch    1/16 (16 MiB)         the restore consumers' fetch    restore_prefetch_bytes
-//                                             queues (restores and standbys)
-//   producer buffers    1/16 (16 MiB)         the producers' queues of        producer_buffer_bytes
-//                                             unsent/unacknowledged records
-//   state               the rest (5/8,        RocksDB block cache and         state_memory_bytes
-//                       160 MiB)              memtables of every store, and
-//                                             the record caches
-//                                             (record_cache_ratio, 10 %)
+//   part               share (default)    bounds                         own setting
+//   consumer prefetch  1/4  (64 MiB)      the stream threads' consumers' consumer_prefetch_bytes
+//                                         fetch queues, all threads
+//   restore prefetch   1/16 (16 MiB)      the restore consumers' fetch   restore_prefetch_bytes
+//                                         queues (restores, standbys)
+//   producer buffers   1/16 (16 MiB)      the producers' queues of       producer_buffer_bytes
+//                                         unsent/unacknowledged records
+//   state              the rest (5/8,     RocksDB block cache and        state_memory_bytes
+//                      160 MiB)           memtables of every store, and
+//                                         the record caches
+//                                         (record_cache_ratio, 10 %)
 //
 // Why the consumers get the largest share: librdkafka 2.0.2's fetcher stops
 // asking for a partition whose queue is over its bound and looks again only
@@ -21,7 +21,8 @@
 // While catching up, every queue is full, so the prefetch must hold what the
 // thread processes between wake-ups: measured on the pass-through (6
 // partitions, ~200-byte records), ~700 KiB of payload per partition ran at
-// half the speed of the unbounded queues, ~3 MiB at their speed.
+// half the speed of the unbounded queues, ~3 MiB close to it
+// (docs/architecture.md "Memory" has the figures).
 //
 // A part set explicitly (non-zero) is used as given; the state part, when not
 // set, is the budget minus the three others (explicit or derived), so setting
