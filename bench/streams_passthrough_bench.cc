@@ -26,7 +26,9 @@
 // librdkafka's included) from before the clients are created until they are
 // destroyed. Output, one line:
 //   mode=M records=N seconds=S records_per_s=R cpu_s=C cpu_s_per_million=X user_s=U sys_s=Y
-//   [first_record_s=F]   (measured modes: when the first record was copied)
+//   peak_rss_mb=M [first_record_s=F]   (measured modes: when the first record was copied)
+// peak_rss_mb is the process's peak resident set (getrusage ru_maxrss, the
+// kernel's VmHWM) over its whole life, start-up included.
 //
 // Usage: eventflow-bench-passthrough --mode MODE [--bootstrap 127.0.0.1:39092]
 //          [--input bench-passthrough-in] [--partitions 6] [--records 1000000]
@@ -34,12 +36,14 @@
 // Profiling aids for the app modes (the script uses neither):
 //          [--max-buffered N]   StreamsConfig::max_buffered_records_per_partition
 //          [--kafka KEY=VALUE]  a librdkafka setting passed through (repeatable)
+//          [--memory-budget BYTES]  StreamsConfig::memory_budget_bytes
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -84,6 +88,7 @@ struct Options {
   int timeout_s = 600;
   int max_buffered = 0;            // app only: max_buffered_records_per_partition (0: the default)
   std::vector<std::string> kafka;  // app only: librdkafka "key=value" pass-through settings
+  size_t memory_budget = 0;        // app only: StreamsConfig::memory_budget_bytes (0: the default)
 };
 
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
@@ -138,13 +143,14 @@ struct Usage {
   Clock::time_point wall;
   double user_s = 0;
   double sys_s = 0;
+  long peak_rss_kb = 0;  // ru_maxrss: the process's peak resident set so far (VmHWM)
 };
 
 Usage Now() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  return Usage{Clock::now(), secs(ru.ru_utime), secs(ru.ru_stime)};
+  return Usage{Clock::now(), secs(ru.ru_utime), secs(ru.ru_stime), ru.ru_maxrss};
 }
 
 // `first` is when the first record was copied (startup: client creation,
@@ -157,9 +163,9 @@ void Report(const Options& o, int64_t records, const Usage& begin, const Usage& 
   const double cpu = user + sys;
   std::printf(
       "mode=%s records=%lld seconds=%.3f records_per_s=%.0f cpu_s=%.3f cpu_s_per_million=%.3f "
-      "user_s=%.3f sys_s=%.3f",
+      "user_s=%.3f sys_s=%.3f peak_rss_mb=%.1f",
       o.mode.c_str(), static_cast<long long>(records), seconds, records / seconds, cpu,
-      cpu / (records / 1e6), user, sys);
+      cpu / (records / 1e6), user, sys, end.peak_rss_kb / 1024.0);
   if (first != Clock::time_point{}) {
     std::printf(" first_record_s=%.3f", std::chrono::duration<double>(first - begin.wall).count());
   }
@@ -406,6 +412,7 @@ void App(const Options& o, bool eos) {
       eos ? es::ProcessingGuarantee::kExactlyOnceV2 : es::ProcessingGuarantee::kAtLeastOnce;
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
   if (o.max_buffered > 0) config.max_buffered_records_per_partition = o.max_buffered;
+  if (o.memory_budget > 0) config.memory_budget_bytes = o.memory_budget;
   for (const std::string& setting : o.kafka) {
     Check(config.kafka.SetPassThrough(std::string(kafka::kPassThroughPrefix) + setting), "--kafka");
   }
@@ -469,6 +476,8 @@ Options ParseArgs(int argc, char** argv) {
       o.max_buffered = std::stoi(value);
     else if (flag == "--kafka")
       o.kafka.push_back(value);
+    else if (flag == "--memory-budget")
+      o.memory_budget = std::stoull(value);
     else
       Die("unknown flag " + flag);
   }

@@ -26,16 +26,20 @@
 // threads, librdkafka's and RocksDB's included) from before the application
 // is created until it is closed. Output, one line:
 //   mode=M records=N seconds=S records_per_s=R cpu_s=C cpu_s_per_million=X
-//   user_s=U sys_s=Y output_records=O (measured modes) | (preload: no output_records)
+//   user_s=U sys_s=Y peak_rss_mb=M output_records=O (measured modes) | (preload: no output_records)
+// peak_rss_mb is the process's peak resident set (getrusage ru_maxrss, the
+// kernel's VmHWM) over its whole life, start-up included.
 //
 // Usage: eventflow-bench-windowed-count --mode MODE [--bootstrap 127.0.0.1:39692]
 //          [--input bench-windowed-in] [--partitions 6] [--records 1000000]
 //          [--keys 1000] [--run-id ID] [--commit-interval-ms 100]
 //          [--state-dir /tmp/eventflow-bench-windowed] [--timeout-s 600]
+//          [--memory-budget BYTES]   StreamsConfig::memory_budget_bytes (the script uses none)
 #include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -74,6 +78,7 @@ struct Options {
   int commit_interval_ms = 100;
   std::string state_dir = "/tmp/eventflow-bench-windowed";
   int timeout_s = 600;
+  size_t memory_budget = 0;  // StreamsConfig::memory_budget_bytes (0: the default)
 };
 
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
@@ -106,13 +111,14 @@ struct Usage {
   Clock::time_point wall;
   double user_s = 0;
   double sys_s = 0;
+  long peak_rss_kb = 0;  // ru_maxrss: the process's peak resident set so far (VmHWM)
 };
 
 Usage Now() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  return Usage{Clock::now(), secs(ru.ru_utime), secs(ru.ru_stime)};
+  return Usage{Clock::now(), secs(ru.ru_utime), secs(ru.ru_stime), ru.ru_maxrss};
 }
 
 void Report(const Options& o, int64_t records, const Usage& begin, const Usage& end,
@@ -122,9 +128,9 @@ void Report(const Options& o, int64_t records, const Usage& begin, const Usage& 
   const double sys = end.sys_s - begin.sys_s;
   std::printf(
       "mode=%s records=%lld seconds=%.3f records_per_s=%.0f cpu_s=%.3f cpu_s_per_million=%.3f "
-      "user_s=%.3f sys_s=%.3f",
+      "user_s=%.3f sys_s=%.3f peak_rss_mb=%.1f",
       o.mode.c_str(), static_cast<long long>(records), seconds, records / seconds, user + sys,
-      (user + sys) / (records / 1e6), user, sys);
+      (user + sys) / (records / 1e6), user, sys, end.peak_rss_kb / 1024.0);
   if (output_records) std::printf(" output_records=%llu", static_cast<unsigned long long>(*output_records));
   std::printf("\n");
   std::fflush(stdout);
@@ -211,6 +217,7 @@ void App(const Options& o, bool emit_on_close) {
   config.num_stream_threads = 1;
   config.processing_guarantee = es::ProcessingGuarantee::kExactlyOnceV2;
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
+  if (o.memory_budget > 0) config.memory_budget_bytes = o.memory_budget;
   config.state_dir = state_dir;
 
   es::StreamsBuilder builder;
@@ -267,6 +274,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (flag == "--commit-interval-ms") o.commit_interval_ms = std::stoi(value);
     else if (flag == "--state-dir") o.state_dir = value;
     else if (flag == "--timeout-s") o.timeout_s = std::stoi(value);
+    else if (flag == "--memory-budget") o.memory_budget = std::stoull(value);
     else Die("unknown flag " + flag);
   }
   if (o.records <= 0 || o.partitions <= 0 || o.keys <= 0 || o.commit_interval_ms <= 0 ||

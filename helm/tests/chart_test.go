@@ -219,10 +219,10 @@ func checkStreams(t *testing.T, r *Rendered) {
 	checkSvcPort(t, *headless, c)
 
 	// Memory: the limit is the budget plus the overhead.
-	budget, _ := argValue(c.Args, "--state-memory-bytes")
+	budget, _ := argValue(c.Args, "--memory-budget")
 	mib, err := strconv.Atoi(strings.TrimSuffix(budget, "MiB"))
 	if err != nil || !strings.HasSuffix(budget, "MiB") {
-		t.Fatalf("--state-memory-bytes %q", budget)
+		t.Fatalf("--memory-budget %q", budget)
 	}
 	limit := c.Resources.Limits[corev1.ResourceMemory]
 	if limit.Value() != int64(mib+256)<<20 {
@@ -476,8 +476,8 @@ func TestReplicasAndStandbys(t *testing.T) {
 	}
 	r = render(t, variant{name: "budget", sets: []string{"streams.memoryBudgetMiB=2048", "streams.memoryOverheadMiB=512"}})
 	c = container(t, theStatefulSet(t, r).Spec.Template.Spec, "eventflow")
-	if v, _ := argValue(c.Args, "--state-memory-bytes"); v != "2048MiB" {
-		t.Errorf("--state-memory-bytes %q", v)
+	if v, _ := argValue(c.Args, "--memory-budget"); v != "2048MiB" {
+		t.Errorf("--memory-budget %q", v)
 	}
 	if l := c.Resources.Limits[corev1.ResourceMemory]; l.Value() != 2560<<20 {
 		t.Errorf("memory limit %s, want 2560Mi", l.String())

@@ -94,7 +94,8 @@ struct Forced {
 
 // A role's layers 1 and 3 (see the header).
 struct RoleConfig {
-  std::vector<std::pair<std::string_view, std::string>> defaults;
+  // Owned strings: some keys come from a KafkaProperties (AddDefaults).
+  std::vector<std::pair<std::string, std::string>> defaults;
   std::vector<Forced> forced;
 };
 
@@ -134,6 +135,11 @@ void AddDataProducerDefaults(RoleConfig* c) {
   c->defaults.emplace_back("partitioner", std::string(kDataProducerPartitioner));
 }
 
+// Adds `props` to the role's defaults.
+void AddDefaults(const KafkaProperties& props, RoleConfig* c) {
+  for (const auto& [key, value] : props.entries()) c->defaults.emplace_back(key, value);
+}
+
 RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
   RoleConfig c;
   if (!s.bootstrap_servers.empty()) {
@@ -155,6 +161,7 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       // can reach 0 (the thread ignores the event otherwise).
       c.defaults.emplace_back("enable.partition.eof", "true");
       c.defaults.emplace_back("statistics.interval.ms", std::string(kStatisticsIntervalMs));
+      AddDefaults(FetchQueueProperties(s.fetch_queue_bytes), &c);
       c.forced.push_back({"group.id", s.group_id, kWhyGroup});
       c.forced.push_back({"enable.auto.commit", "false", kWhyCommit});
       // Every partition is assigned with an explicit position (its committed
@@ -176,6 +183,7 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       // restore run at fetch speed (bench/restore_recovery: 1M records 3.0 s →
       // 1.4 s). Memory stays bounded by queued.max.messages.kbytes.
       c.defaults.emplace_back("queued.min.messages", "1000000");
+      AddDefaults(FetchQueueProperties(s.fetch_queue_bytes), &c);
       // Never joins the group nor commits: manual assignment only.
       c.forced.push_back({"group.id", s.group_id, kWhyGroup});
       c.forced.push_back({"enable.auto.commit", "false", kWhyCommit});
@@ -190,6 +198,7 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
     case ClientRole::kAtLeastOnceProducer:
       AddIdempotentProducerDefaults("5", &c);
       AddDataProducerDefaults(&c);
+      AddDefaults(ProducerQueueProperties(s.producer_queue_bytes), &c);
       c.defaults.emplace_back("statistics.interval.ms", std::string(kStatisticsIntervalMs));
       if (role == ClientRole::kTransactionalProducer) {
         c.defaults.emplace_back("transaction.timeout.ms",
@@ -208,6 +217,7 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       // The end of a partition tells where its last transaction marker is.
       c.defaults.emplace_back("enable.partition.eof", "true");
       c.defaults.emplace_back("statistics.interval.ms", std::string(kStatisticsIntervalMs));
+      AddDefaults(FetchQueueProperties(s.fetch_queue_bytes), &c);
       c.forced.push_back({"isolation.level", "read_committed",
                           "exactly-once: the sink writes committed records only"});
       c.forced.push_back({"enable.auto.commit", "false",
@@ -220,6 +230,7 @@ RoleConfig ConfigOf(ClientRole role, const ClientSettings& s) {
       break;
     case ClientRole::kSinkProducer:
       AddIdempotentProducerDefaults("5", &c);
+      AddDefaults(ProducerQueueProperties(s.producer_queue_bytes), &c);
       break;
     case ClientRole::kGeneratorProducer:
       AddIdempotentProducerDefaults("20", &c);
@@ -250,6 +261,27 @@ bool Applies(ClientRole role, PropertyScope scope) {
 }
 
 }  // namespace
+
+KafkaProperties FetchQueueProperties(size_t bytes) {
+  KafkaProperties props;
+  if (bytes == 0) return props;
+  constexpr size_t kMinFetch = size_t{64} << 10;
+  constexpr size_t kMaxFetch = size_t{1} << 20;
+  const size_t quarter = bytes / 4;
+  props.Set("queued.max.messages.kbytes", std::to_string(std::max<size_t>(1, quarter >> 10)));
+  props.Set("max.partition.fetch.bytes",
+            std::to_string(std::clamp(quarter, kMinFetch, kMaxFetch)));
+  return props;
+}
+
+KafkaProperties ProducerQueueProperties(size_t bytes) {
+  KafkaProperties props;
+  if (bytes == 0) return props;
+  props.Set("queue.buffering.max.kbytes", std::to_string(std::max<size_t>(1, bytes >> 10)));
+  props.Set("queue.buffering.max.messages",
+            std::to_string(std::max<size_t>(1000, bytes / (kLibrdkafkaRecordOverheadBytes + 112))));
+  return props;
+}
 
 int64_t HeartbeatIntervalMs(std::chrono::milliseconds session_timeout) {
   return std::max<int64_t>(100, session_timeout.count() / 10);

@@ -316,5 +316,70 @@ TEST(ClientConfigTest, EveryRolesConfigurationIsAcceptedByLibrdkafkaWithoutScope
   }
 }
 
+// The memory bounds (fetch_queue_bytes, producer_queue_bytes): the derived
+// librdkafka values, absent when 0, only for the client types they concern,
+// below the user's settings, and accepted by librdkafka from tiny to large.
+TEST(ClientConfigTest, MemoryBoundsBecomeDefaultsTheUserOverrides) {
+  EXPECT_EQ(FetchQueueProperties(0).entries().size(), 0u);
+  EXPECT_EQ(ProducerQueueProperties(0).entries().size(), 0u);
+  const KafkaProperties fetch = FetchQueueProperties(size_t{16} << 20);
+  EXPECT_EQ(Get(fetch, "queued.max.messages.kbytes"), "4096");        // a quarter
+  EXPECT_EQ(Get(fetch, "max.partition.fetch.bytes"), "1048576");      // capped at 1 MiB
+  const KafkaProperties small_fetch = FetchQueueProperties(size_t{100} << 10);
+  EXPECT_EQ(Get(small_fetch, "queued.max.messages.kbytes"), "25");
+  EXPECT_EQ(Get(small_fetch, "max.partition.fetch.bytes"), "65536");  // at least 64 KiB
+  const KafkaProperties queue = ProducerQueueProperties(size_t{8} << 20);
+  EXPECT_EQ(Get(queue, "queue.buffering.max.kbytes"), "8192");
+  EXPECT_EQ(Get(queue, "queue.buffering.max.messages"), "16384");     // 512 bytes a record
+  EXPECT_EQ(Get(ProducerQueueProperties(4096), "queue.buffering.max.messages"), "1000");
+
+  ClientSettings s = Settings();
+  s.fetch_queue_bytes = size_t{4} << 20;
+  s.producer_queue_bytes = size_t{2} << 20;
+  KafkaProperties none;
+  for (ClientRole role : kAllRoles) {
+    SCOPED_TRACE(std::string(ClientRoleName(role)));
+    auto props = BuildClientConfig(role, s, none);
+    ASSERT_TRUE(props.ok()) << props.status().ToString();
+    const bool fetches = IsConsumer(role);
+    const bool queues = IsProducer(role) && role != ClientRole::kGeneratorProducer;
+    EXPECT_EQ(Get(*props, "queued.max.messages.kbytes"), fetches ? "1024" : "<unset>");
+    EXPECT_EQ(Get(*props, "max.partition.fetch.bytes"), fetches ? "1048576" : "<unset>");
+    EXPECT_EQ(Get(*props, "queue.buffering.max.kbytes"), queues ? "2048" : "<unset>");
+  }
+  KafkaProperties user;
+  user.Set("fetch.message.max.bytes", "2000000");  // an alias of max.partition.fetch.bytes
+  user.Set("queue.buffering.max.kbytes", "65536");
+  auto consumer = BuildClientConfig(ClientRole::kMainConsumer, s, user);
+  ASSERT_TRUE(consumer.ok());
+  auto conf = BuildKafkaConf(*consumer);
+  ASSERT_TRUE(conf.ok()) << conf.status().ToString();
+  char value[64];
+  size_t size = sizeof(value);
+  ASSERT_EQ(rd_kafka_conf_get(conf->get(), "max.partition.fetch.bytes", value, &size),
+            RD_KAFKA_CONF_OK);
+  EXPECT_STREQ(value, "2000000") << "the user's alias, set after the default, wins";
+  auto producer = BuildClientConfig(ClientRole::kTransactionalProducer, s, user);
+  ASSERT_TRUE(producer.ok());
+  EXPECT_EQ(Get(*producer, "queue.buffering.max.kbytes"), "65536");
+
+  // librdkafka accepts the derived values (a client is created) at both ends.
+  for (size_t bytes : {size_t{1}, size_t{64} << 10, size_t{1} << 30}) {
+    SCOPED_TRACE(bytes);
+    ClientSettings b = Settings();
+    b.fetch_queue_bytes = bytes;
+    b.producer_queue_bytes = bytes;
+    for (ClientRole role : {ClientRole::kMainConsumer, ClientRole::kRestoreConsumer,
+                            ClientRole::kTransactionalProducer}) {
+      auto props = BuildClientConfig(role, b, none);
+      ASSERT_TRUE(props.ok());
+      props->Set("bootstrap.servers", "");
+      auto client = CreateKafkaClient(IsConsumer(role) ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER,
+                                      *props);
+      EXPECT_TRUE(client.ok()) << client.status().ToString();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace eventflow::kafka

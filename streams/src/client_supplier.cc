@@ -12,6 +12,9 @@ namespace {
 
 class DefaultClientSupplier final : public KafkaClientSupplier {
  public:
+  explicit DefaultClientSupplier(const ClientMemory* memory)
+      : memory_(memory != nullptr ? memory : &kNoBounds) {}
+
   Result<std::unique_ptr<ConsumerClient>> CreateMainConsumer(const StreamsConfig& config,
                                                              const std::string& thread) override {
     auto props = kafka::BuildClientConfig(
@@ -21,7 +24,8 @@ class DefaultClientSupplier final : public KafkaClientSupplier {
          .group_id = config.application_id,
          .group_instance_id = config.instance_id.empty() ? std::string() : thread,
          .session_timeout = config.session_timeout,
-         .exactly_once = config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2},
+         .exactly_once = config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2,
+         .fetch_queue_bytes = memory_->main_fetch_queue_bytes},
         config.kafka);
     if (!props.ok()) return props.status();
     if (!config.application_server.empty()) {
@@ -43,7 +47,8 @@ class DefaultClientSupplier final : public KafkaClientSupplier {
         kafka::ClientRole::kRestoreConsumer,
         {.bootstrap_servers = config.bootstrap_servers,
          .client_id = config.application_id + "-" + thread + "-restore",
-         .group_id = config.application_id + "-restore"},  // never joins or commits
+         .group_id = config.application_id + "-restore",  // never joins or commits
+         .fetch_queue_bytes = memory_->restore_fetch_queue_bytes},
         config.kafka);
     if (!props.ok()) return props.status().WithContext("restore consumer");
     auto consumer = NewRdKafkaConsumer(*props, /*group_member=*/false);
@@ -58,7 +63,8 @@ class DefaultClientSupplier final : public KafkaClientSupplier {
         eos ? kafka::ClientRole::kTransactionalProducer : kafka::ClientRole::kAtLeastOnceProducer,
         {.bootstrap_servers = config.bootstrap_servers,
          .client_id = config.application_id + "-" + thread + "-producer",
-         .transactional_id = config.application_id + "-" + thread},
+         .transactional_id = config.application_id + "-" + thread,
+         .producer_queue_bytes = memory_->producer_queue_bytes},
         config.kafka);
     if (!props.ok()) return props.status();
     return NewRdKafkaProducer(std::move(*props));
@@ -72,12 +78,16 @@ class DefaultClientSupplier final : public KafkaClientSupplier {
     if (!props.ok()) return props.status();
     return kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, *props);
   }
+
+ private:
+  static constexpr ClientMemory kNoBounds{};
+  const ClientMemory* memory_;
 };
 
 }  // namespace
 
-std::unique_ptr<KafkaClientSupplier> NewDefaultClientSupplier() {
-  return std::make_unique<DefaultClientSupplier>();
+std::unique_ptr<KafkaClientSupplier> NewDefaultClientSupplier(const ClientMemory* memory) {
+  return std::make_unique<DefaultClientSupplier>(memory);
 }
 
 }  // namespace eventflow::streams

@@ -244,7 +244,17 @@ class KafkaClientSupplier {
   virtual Result<kafka::KafkaHandle> CreateAdmin(const StreamsConfig& config) = 0;
 };
 
-//! The supplier of real librdkafka clients.
-std::unique_ptr<KafkaClientSupplier> NewDefaultClientSupplier();
+//! The buffer bounds of the runtime's clients, from the instance's memory
+//! budget (memory_split.h); 0: librdkafka's defaults. Filled by KafkaStreams
+//! before the stream threads start; read-only afterwards.
+struct ClientMemory {
+  size_t main_fetch_queue_bytes = 0;     //!< per partition queue of a stream thread's consumer
+  size_t restore_fetch_queue_bytes = 0;  //!< per restore consumer
+  size_t producer_queue_bytes = 0;       //!< per producer
+};
+
+//! The supplier of real librdkafka clients; `memory` (not owned, may be
+//! nullptr: librdkafka's defaults) must outlive it.
+std::unique_ptr<KafkaClientSupplier> NewDefaultClientSupplier(const ClientMemory* memory);
 
 }  // namespace eventflow::streams

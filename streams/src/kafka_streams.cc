@@ -296,6 +296,25 @@ Status KafkaStreams::CreateInternalTopics() {
       std::sort(writers.begin(), writers.end());
     }
   }
+  // Every partition the topology reads: what one instance may be assigned.
+  int source_partitions = 0;
+  for (const Topology::SubTopology& sub : shared_->subtopologies) {
+    source_partitions +=
+        shared_->subtopology_tasks[sub.id] * static_cast<int>(sub.source_topics.size());
+  }
+  shared_->client_memory.main_fetch_queue_bytes =
+      shared_->memory_split.PrefetchBytesPerPartition(source_partitions);
+  {
+    const MemorySplit& m = shared_->memory_split;
+    auto kib = [](size_t bytes) { return std::to_string(bytes >> 10) + " KiB"; };
+    Log(LogLevel::kInfo, "kafka-streams",
+        "memory: consumer prefetch " + kib(m.consumer_prefetch_bytes) + " (" +
+            kib(shared_->client_memory.main_fetch_queue_bytes) + " for each of " +
+            std::to_string(source_partitions) + " source partitions), restore prefetch " +
+            kib(m.restore_prefetch_bytes) + ", producer buffers " +
+            kib(m.producer_buffer_bytes) + ", state " + kib(m.state_bytes) +
+            " (kafka.* settings win over the derived librdkafka values)");
+  }
   for (const StoreSpec& store : topology_.stores()) {
     if (!store.logging) continue;
     int n = 1;
@@ -359,7 +378,7 @@ Status KafkaStreams::Start() {
   shared->config = &config_;
   shared->instance_id = config_.EffectiveInstanceId();
   shared->resolve = topology_.ResolverFor(config_.application_id);
-  shared->client_supplier = NewDefaultClientSupplier();
+  shared->client_supplier = NewDefaultClientSupplier(&shared->client_memory);
   shared->test_hook = test_hook_;
   for (const Topology::SubTopology& sub : shared->subtopologies) {
     for (const std::string& topic : sub.source_topics) {
@@ -368,8 +387,17 @@ Status KafkaStreams::Start() {
       shared->source_topics.push_back(resolved);
     }
   }
+  auto split = SplitMemoryBudget(config_);
+  if (!split.ok()) return split.status();
+  shared->memory_split = *split;
+  // The consumers' bound per partition follows once the partition counts are
+  // known (CreateInternalTopics); restores and producers are per thread.
+  shared->client_memory.restore_fetch_queue_bytes =
+      split->RestorePrefetchBytesPerThread(config_.num_stream_threads);
+  shared->client_memory.producer_queue_bytes =
+      split->ProducerBufferBytesPerThread(config_.num_stream_threads);
   state::StateMemoryBudgetOptions budget;
-  budget.total_bytes = config_.state_memory_bytes;
+  budget.total_bytes = split->state_bytes;
   budget.record_cache_ratio = config_.record_cache_ratio;
   auto created_budget = state::StateMemoryBudget::Create(budget);
   if (!created_budget.ok()) {

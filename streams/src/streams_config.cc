@@ -6,6 +6,7 @@
 
 #include "eventflow/kafka/client_config.h"
 #include "eventflow/kafka/partitioner.h"
+#include "eventflow/streams/memory_split.h"
 #include "eventflow/streams/store_query.h"
 
 namespace eventflow::streams {
@@ -46,9 +47,13 @@ Status StreamsConfig::Validate() const {
   if (max_buffered_records_per_partition < 1) {
     return Status::InvalidArgument("buffered.records.per.partition must be positive");
   }
-  if (state_memory_bytes < (size_t{1} << 20)) {
+  if (state_memory_bytes != 0 && state_memory_bytes < (size_t{1} << 20)) {
     return Status::InvalidArgument("statestore.memory.bytes must be at least 1 MiB, got " +
                                    std::to_string(state_memory_bytes));
+  }
+  {
+    auto split = SplitMemoryBudget(*this);
+    if (!split.ok()) return split.status();
   }
   if (!(record_cache_ratio >= 0 && record_cache_ratio < 1)) {
     return Status::InvalidArgument("statestore.cache.ratio must be within [0, 1), got " +

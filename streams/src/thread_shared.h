@@ -14,6 +14,7 @@
 #include "thread_probe.h"
 #include "eventflow/state/memory_budget.h"
 #include "eventflow/streams/kafka_streams.h"
+#include "eventflow/streams/memory_split.h"
 #include "eventflow/streams/stream_task.h"
 #include "eventflow/streams/streams_config.h"
 #include "eventflow/streams/topology.h"
@@ -86,6 +87,10 @@ struct ThreadShared {
   std::map<int, int> subtopology_tasks;
   //! The instance's state memory (RocksDB block cache, write buffers, record caches).
   std::unique_ptr<state::StateMemoryBudget> memory_budget;
+  //! The instance's memory budget split (memory_split.h) and what it gives
+  //! each Kafka client (set in Start(), before the threads; read-only then).
+  MemorySplit memory_split;
+  ClientMemory client_memory;
   //! Where the threads get their Kafka clients (the default one wraps librdkafka).
   std::unique_ptr<KafkaClientSupplier> client_supplier;
   //! Fault injection for tests (KafkaStreams::SetTestHook); empty in production.

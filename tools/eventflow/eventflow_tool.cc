@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "eventflow/cli/values.h"
 #include "eventflow/core/log.h"
@@ -196,7 +197,11 @@ po::options_description RunOptionsDescription() {
       ("standby-replicas", po::value<int>()->default_value(0), "warm copies of each stateful task kept by other instances (standby tasks tailing its changelogs; needs --instance-id); also makes a joining instance warm the tasks it would get before it joins (0: none)")
       ("acceptable-recovery-lag", po::value<int64_t>()->default_value(10'000), "changelog offsets a warm copy may be behind and count as caught up (a joining instance joins once the tasks it would get are within this)")
       ("warmup-timeout-ms", po::value<int64_t>()->default_value(300'000), "longest a joining instance warms up before joining anyway, with --standby-replicas (0: join at once)")
-      ("state-memory-bytes", po::value<std::string>()->default_value("512MiB"), "RocksDB and record-cache memory of the instance, in bytes or with a unit (KiB, MiB, GiB)")
+      ("memory-budget", po::value<std::string>()->default_value("256MiB"), "the instance's memory budget, split among the consumers' prefetch (1/4), the restore consumers' and the producers' queues (1/16 each) and the state (the rest); sizes in bytes or with a unit (KiB, MiB, GiB); kafka.* settings win over what it derives")
+      ("consumer-prefetch-bytes", po::value<std::string>(), "the stream threads' consumers' fetch queues together (default: 1/4 of --memory-budget)")
+      ("restore-prefetch-bytes", po::value<std::string>(), "the restore consumers' fetch queues together (default: 1/16 of --memory-budget)")
+      ("producer-buffer-bytes", po::value<std::string>(), "the producers' queues of unsent records together (default: 1/16 of --memory-budget)")
+      ("state-memory-bytes", po::value<std::string>(), "RocksDB and record-cache memory of the instance (default: what --memory-budget leaves after the three above)")
       ("http-port", po::value<int>()->default_value(0), "serve /metrics, /healthz, /readyz and interactive queries (/stores) on this port (0: off)")
       ("http-address", po::value<std::string>()->default_value("127.0.0.1"), "address the HTTP server binds")
       ("application-server", po::value<std::string>(), "host:port where other instances reach this one's interactive queries (default: --http-address:--http-port, the host name when the address is 0.0.0.0 or ::; needs --http-port)")
@@ -233,10 +238,19 @@ Result<RunSettings> RunSettingsFrom(const cli::CommandLine& line) {
   EVENTFLOW_RETURN_IF_ERROR(cli::CheckAtLeast("--partitions", s.partitions, 1));
   config.replication_factor = vm["replication-factor"].as<int>();
   EVENTFLOW_RETURN_IF_ERROR(cli::CheckReplicationFactor("--replication-factor", config.replication_factor));
-  auto memory =
-      cli::ParseByteSize("--state-memory-bytes", vm["state-memory-bytes"].as<std::string>());
-  if (!memory.ok()) return memory.status();
-  config.state_memory_bytes = static_cast<size_t>(*memory);
+  auto budget = cli::ParseByteSize("--memory-budget", vm["memory-budget"].as<std::string>());
+  if (!budget.ok()) return budget.status();
+  config.memory_budget_bytes = static_cast<size_t>(*budget);
+  for (const auto& [flag, field] :
+       {std::pair{"consumer-prefetch-bytes", &config.consumer_prefetch_bytes},
+        std::pair{"restore-prefetch-bytes", &config.restore_prefetch_bytes},
+        std::pair{"producer-buffer-bytes", &config.producer_buffer_bytes},
+        std::pair{"state-memory-bytes", &config.state_memory_bytes}}) {
+    if (!vm.count(flag)) continue;
+    auto bytes = cli::ParseByteSize(std::string("--") + flag, vm[flag].as<std::string>());
+    if (!bytes.ok()) return bytes.status();
+    *field = static_cast<size_t>(*bytes);
+  }
   s.topic_retention_ms = vm["topic-retention-ms"].as<int64_t>();
   if (s.topic_retention_ms < -1 || s.topic_retention_ms == 0) {
     return Status::InvalidArgument(

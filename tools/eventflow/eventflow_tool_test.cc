@@ -24,7 +24,12 @@ TEST(EventflowToolTest, DefaultsFlagsAndEnvironment) {
   EXPECT_EQ(d->config.bootstrap_servers, "127.0.0.1:19092");
   EXPECT_EQ(d->config.application_id, "eventflow");
   EXPECT_EQ(d->config.num_stream_threads, 1);
-  EXPECT_EQ(d->config.state_memory_bytes, size_t{512} << 20);
+  // The memory budget, whose split StreamsConfig derives (memory_split_test).
+  EXPECT_EQ(d->config.memory_budget_bytes, size_t{256} << 20);
+  EXPECT_EQ(d->config.state_memory_bytes, 0u);
+  EXPECT_EQ(d->config.consumer_prefetch_bytes, 0u);
+  EXPECT_EQ(d->config.restore_prefetch_bytes, 0u);
+  EXPECT_EQ(d->config.producer_buffer_bytes, 0u);
   EXPECT_EQ(d->config.processing_guarantee, streams::ProcessingGuarantee::kExactlyOnceV2);
   EXPECT_EQ(d->partitions, 3);
   EXPECT_EQ(d->topic_retention_ms, -1);
@@ -47,6 +52,14 @@ TEST(EventflowToolTest, DefaultsFlagsAndEnvironment) {
   EXPECT_EQ(*s->config.kafka.Find("client.rack"), "r1");
   EXPECT_EQ(Parse({"--state-memory-bytes", "536870912"})->config.state_memory_bytes,
             size_t{512} << 20);
+  auto m = Parse({"--memory-budget", "1GiB", "--consumer-prefetch-bytes", "8MiB",
+                  "--restore-prefetch-bytes", "4MiB", "--producer-buffer-bytes", "2MiB"});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->config.memory_budget_bytes, size_t{1} << 30);
+  EXPECT_EQ(m->config.consumer_prefetch_bytes, size_t{8} << 20);
+  EXPECT_EQ(m->config.restore_prefetch_bytes, size_t{4} << 20);
+  EXPECT_EQ(m->config.producer_buffer_bytes, size_t{2} << 20);
+  EXPECT_EQ(m->config.state_memory_bytes, 0u);
 }
 
 TEST(EventflowToolTest, ApplicationServerDefaultsToTheHttpEndpoint) {
@@ -69,6 +82,10 @@ TEST(EventflowToolTest, BadValuesNameTheSetting) {
   };
   const std::vector<Case> cases = {
       {{"--state-memory-bytes", "0"}, "--state-memory-bytes: must be positive, got 0"},
+      {{"--memory-budget", "0"}, "--memory-budget: must be positive, got 0"},
+      {{"--producer-buffer-bytes", "lots"}, "--producer-buffer-bytes: invalid size \"lots\""},
+      {{"--memory-budget", "8MiB", "--consumer-prefetch-bytes", "8MiB"},
+       "memory.budget.bytes 8388608 leaves less than 1 MiB for the state"},
       {{"--state-memory-bytes", "-1"}, "--state-memory-bytes: must be positive, got -1"},
       {{"--state-memory-bytes", "lots"}, "--state-memory-bytes: invalid size \"lots\""},
       {{"--state-memory-bytes", "512KiB"}, "statestore.memory.bytes must be at least 1 MiB"},

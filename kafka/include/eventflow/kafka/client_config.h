@@ -3,7 +3,9 @@
 //
 // Each client is built in three layers, later ones winning:
 //   1. the role's defaults (what the project tuned: acks=all, lz4, the range
-//      assignor, a short fetch wait for restores, ...);
+//      assignor, a short fetch wait for restores, ..., and the buffer sizes
+//      derived from the instance's memory budget: fetch_queue_bytes,
+//      producer_queue_bytes);
 //   2. the user's pass-through settings ("kafka.<property>=<value>"), keeping
 //      only those that apply to the role's client type: a consumer-only
 //      property never reaches a producer or an admin client, a producer-only
@@ -26,6 +28,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -78,7 +81,41 @@ struct ClientSettings {
   std::chrono::milliseconds session_timeout{10'000};
   //! Main consumer: read_committed under exactly-once, else read_uncommitted.
   bool exactly_once = true;
+  //! Consumers: the bytes one fetch queue may hold (a partition's queue when
+  //! the application reads partitions from their own queues, as the stream
+  //! threads do; the whole consumer's queue otherwise). Becomes the defaults
+  //! of FetchQueueProperties(); 0: librdkafka's defaults (64 MiB of payload
+  //! per queue plus a 1 MiB fetch per partition in flight).
+  size_t fetch_queue_bytes = 0;
+  //! Producers: the bytes of records the client may hold unsent or
+  //! unacknowledged. Becomes the defaults of ProducerQueueProperties();
+  //! 0: librdkafka's defaults (100,000 records or 1 GiB).
+  size_t producer_queue_bytes = 0;
 };
+
+//! What librdkafka 2.0.2 allocates for each record it holds besides the key
+//! and value bytes it counts (the fetched message's op and message structs,
+//! a produced message's struct): about 400 bytes, measured as the RSS growth
+//! per queued record of 180 bytes (docs/architecture.md, "Memory").
+inline constexpr size_t kLibrdkafkaRecordOverheadBytes = 400;
+
+//! The librdkafka settings that bound a fetch queue to about `bytes` (0:
+//! none). librdkafka counts only key and value bytes against
+//! queued.max.messages.kbytes, and a queue below it asks for up to
+//! max.partition.fetch.bytes more per partition, so a quarter of `bytes` goes
+//! to each (for ~200-byte records the bookkeeping triples the queued payload:
+//! a quarter of payload is ~3/4 of `bytes` in memory), max.partition.fetch.bytes
+//! within [64 KiB, 1 MiB] (librdkafka's default is the upper end; it still
+//! fetches a larger record batch whole). fetch.max.bytes follows
+//! queued.max.messages.kbytes inside librdkafka.
+KafkaProperties FetchQueueProperties(size_t bytes);
+
+//! The librdkafka settings that bound a producer's queue to about `bytes`
+//! (0: none): queue.buffering.max.kbytes = bytes / 1024 (key and value bytes)
+//! and queue.buffering.max.messages = bytes / (kLibrdkafkaRecordOverheadBytes
+//! + 112), a 512-byte share per record of its bookkeeping and a small record,
+//! at least 1,000. A full queue makes the producer wait (backpressure).
+KafkaProperties ProducerQueueProperties(size_t bytes);
 
 //! The transactional producer's transaction.timeout.ms unless the user sets
 //! one: Kafka Streams' value under exactly-once. The broker aborts a

@@ -64,11 +64,28 @@ struct StreamsConfig {
   ErrorPolicy production_errors = ErrorPolicy::kDeadLetter;
   //! Event times further than this ahead of the wall clock are bad input.
   std::chrono::milliseconds max_future_skew = std::chrono::hours(24);
+  //! memory.budget.bytes: the instance's memory budget, split among its
+  //! large buffers — the consumers' prefetch, the restore consumers', the
+  //! producers' queues and the state (memory_split.h has the split and what
+  //! it leaves out). Default 256 MiB, for a 512 MiB container. Each part
+  //! below overrides its share when non-zero; "kafka.<property>" settings
+  //! win over the librdkafka values derived from it.
+  size_t memory_budget_bytes = size_t{256} << 20;
+  //! consumer.prefetch.bytes: the stream threads' consumers' fetch queues
+  //! together (all threads). 0 (the default): 1/4 of the budget.
+  size_t consumer_prefetch_bytes = 0;
+  //! restore.prefetch.bytes: the restore consumers' fetch queues together.
+  //! 0 (the default): 1/16 of the budget.
+  size_t restore_prefetch_bytes = 0;
+  //! producer.buffer.bytes: the producers' queues of unsent records
+  //! together. 0 (the default): 1/16 of the budget.
+  size_t producer_buffer_bytes = 0;
   //! All state memory of the instance (statestore.memory.bytes): one RocksDB
   //! block cache and write buffer manager shared by every store, plus the
   //! record caches (record_cache_ratio of it, split among the tasks; 0 turns
-  //! caching off, so every update is forwarded at once).
-  size_t state_memory_bytes = size_t{512} << 20;
+  //! caching off, so every update is forwarded at once). 0 (the default):
+  //! what the budget leaves after the Kafka parts (5/8 of it by default).
+  size_t state_memory_bytes = 0;
   double record_cache_ratio = 0.1;
   //! Called for every RocksDB store after the runtime's options (budget
   //! included), to tune RocksDB (Kafka Streams' rocksdb.config.setter).
