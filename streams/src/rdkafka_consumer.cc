@@ -55,12 +55,18 @@ TopicPartitionOffsets FromList(const rd_kafka_topic_partition_list_t* list) {
 // parses headers lazily, but for a v2 record the unparsed header bytes are
 // never empty (that count byte), so rd_kafka_message_headers() always runs its
 // parser, which allocates and frees a 512-byte buffer (rd_kafka_buf_new_shadow)
-// just to read "0" — about 6% of a record's cost in the pipeline's profile.
-// Records without a value (tombstones, watermark records) are always asked;
+// just to read "0": about 2% of the pipeline's CPU samples (README, "Where the
+// CPU goes").
+// Records without a value (tombstones, watermark records) or with an empty one
+// are always asked: an empty value points to a static "" rather than into the
+// batch (rd_kafka_buf_read_bytes_varint in rdkafka_buf.h; peeking there lost
+// such records' headers, StreamsRuntimeTest.InputHeadersReachTheOutputUnchanged);
 // so is a record whose next byte is not 0. Legacy v0/v1 records have no
-// headers at all, so a 0 read after one skips nothing.
+// headers at all, so a 0 read after one skips nothing (the byte read is then
+// the next message's, or one past the end of the batch, which Kafka >= 4
+// brokers never send in that format).
 bool MayHaveHeaders(const rd_kafka_message_t& msg) {
-  if (msg.payload == nullptr) return true;
+  if (msg.payload == nullptr || msg.len == 0) return true;
   return static_cast<const unsigned char*>(msg.payload)[msg.len] != 0;
 }
 
