@@ -46,6 +46,30 @@ TopicPartitionOffsets FromList(const rd_kafka_topic_partition_list_t* list) {
   return out;
 }
 
+// False when the record certainly has no headers, so that asking librdkafka
+// for them can be skipped. In the record format of Kafka >= 0.11 (v2, the only
+// one Kafka 4 stores), a record's value is followed in the fetched batch by
+// its header count, a zigzag varint: one 0 byte when there are no headers.
+// librdkafka 2.0.2 hands out the value in place (rdkafka_msgset_reader.c keeps
+// pointers into the fetch buffer, the headers' right after the value) and
+// parses headers lazily, but for a v2 record the unparsed header bytes are
+// never empty (that count byte), so rd_kafka_message_headers() always runs its
+// parser, which allocates and frees a 512-byte buffer (rd_kafka_buf_new_shadow)
+// just to read "0": 1.3 of the 4.3% that rd_kafka_message_headers took of the
+// pipeline's CPU samples (README, "Where the CPU goes").
+// Records without a value (tombstones, watermark records) or with an empty one
+// are always asked: an empty value points to a static "" rather than into the
+// batch (rd_kafka_buf_read_bytes_varint in rdkafka_buf.h; peeking there lost
+// such records' headers, StreamsRuntimeTest.InputHeadersReachTheOutputUnchanged);
+// so is a record whose next byte is not 0. Legacy v0/v1 records have no
+// headers at all, so a 0 read after one skips nothing (the byte read is then
+// the next message's, or one past the end of the batch, which Kafka >= 4
+// brokers never send in that format).
+bool MayHaveHeaders(const rd_kafka_message_t& msg) {
+  if (msg.payload == nullptr || msg.len == 0) return true;
+  return static_cast<const unsigned char*>(msg.payload)[msg.len] != 0;
+}
+
 // Fills `item` from a consumed message (taking it over). A record's views
 // point into the message, which the item keeps.
 void ToItem(kafka::KafkaMessage msg, ConsumerItem* item) {
@@ -65,7 +89,8 @@ void ToItem(kafka::KafkaMessage msg, ConsumerItem* item) {
       raw.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
     }
     rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (MayHaveHeaders(*msg) &&
+        rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* name;
       const void* value;
       size_t size;

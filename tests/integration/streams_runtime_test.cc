@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -228,6 +229,68 @@ TEST(StreamsRuntimeTest, PoisonRecordsGoToTheDeadLetterTopicAndTheAppKeepsGoing)
   EXPECT_EQ(dlq[1].value, "throw-1");
   EXPECT_EQ(dlq[1].Header("eventflow.error.stage"), "processing");
   EXPECT_EQ(dlq[1].Header("eventflow.source.offset"), "3");
+}
+
+// Input records with and without headers, empty and non-empty values, in
+// uncompressed and lz4 batches: each output record carries exactly its input
+// record's value and headers (the consumer skips librdkafka's header parser
+// only when the record's header count is 0: rdkafka_consumer.cc).
+TEST(StreamsRuntimeTest, InputHeadersReachTheOutputUnchanged) {
+  ScopedTopics topics({{UniqueName("hdr-in"), 1, -1, {}}, {UniqueName("hdr-out"), 1, -1, {}}});
+  App app;
+  app.input = topics.name(0);
+  app.output = topics.name(1);
+  using HeaderList = std::vector<std::pair<std::string, std::string>>;
+  std::vector<std::pair<std::string, HeaderList>> expected;  // value, headers
+  constexpr int kRecords = 300;
+  for (int i = 0; i < kRecords; ++i) {
+    const std::string value = i % 5 == 0 ? std::string() : "value-" + std::to_string(i);
+    HeaderList headers;
+    if (i % 3 >= 1) headers.emplace_back("h1", "v" + std::to_string(i));
+    if (i % 3 == 2) {
+      headers.emplace_back("empty", "");
+      headers.emplace_back("trace-id", std::string(40, 'x') + std::to_string(i));
+    }
+    expected.emplace_back(value, headers);
+  }
+  for (const char* compression : {"none", "lz4"}) {
+    kafka::KafkaProperties props = testing::TestKafkaProperties();
+    props.Set("compression.type", compression);
+    auto producer = kafka::CreateKafkaClient(RD_KAFKA_PRODUCER, props);
+    ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+    const int first = std::string_view(compression) == "none" ? 0 : kRecords / 2;
+    for (int i = first; i < first + kRecords / 2; ++i) {
+      const auto& [value, headers] = expected[static_cast<size_t>(i)];
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (!headers.empty()) {
+        hdrs = rd_kafka_headers_new(headers.size());
+        for (const auto& [k, v] : headers) {
+          rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                              static_cast<ssize_t>(v.size()));
+        }
+      }
+      const std::string key = "k" + std::to_string(i);
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer->get(), RD_KAFKA_V_TOPIC(app.input.c_str()), RD_KAFKA_V_PARTITION(0),
+          RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+      ASSERT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
+    }
+    ASSERT_EQ(rd_kafka_flush(producer->get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ChildProcess instance(app.Args("a", "eos"), app.log);
+  const auto out = AwaitRecords(app.output, kRecords, 120s);
+  instance.Signal(SIGTERM);
+  EXPECT_EQ(instance.Wait(120s, "the application instance"), 0);
+
+  ASSERT_EQ(out.size(), static_cast<size_t>(kRecords));
+  for (int i = 0; i < kRecords; ++i) {
+    const ConsumedRecord& r = out[static_cast<size_t>(i)];
+    EXPECT_EQ(r.key, "k" + std::to_string(i));
+    EXPECT_EQ(r.value, expected[static_cast<size_t>(i)].first) << "record " << i;
+    EXPECT_EQ(r.headers, expected[static_cast<size_t>(i)].second) << "record " << i;
+  }
 }
 
 TEST(StreamsRuntimeTest, AtLeastOnceLosesNothingAcrossKills) {
