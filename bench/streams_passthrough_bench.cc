@@ -33,6 +33,10 @@
 // Usage: eventflow-bench-passthrough --mode MODE [--bootstrap 127.0.0.1:39092]
 //          [--input bench-passthrough-in] [--partitions 6] [--records 1000000]
 //          [--run-id ID] [--commit-interval-ms 100] [--timeout-s 600]
+//          [--threads 1]        app modes: num_stream_threads
+//          [--progress-ms 0]    print "progress processed=N" every so often (0: never)
+//          [--hold 0]           1: after the result line, wait for stdin to close before
+//                               exiting (bench/compare reads /proc/<pid> meanwhile)
 // Profiling aids for the app modes (the script uses neither):
 //          [--max-buffered N]   StreamsConfig::max_buffered_records_per_partition
 //          [--kafka KEY=VALUE]  a librdkafka setting passed through (repeatable)
@@ -86,6 +90,9 @@ struct Options {
   std::string run_id = "0";
   int commit_interval_ms = 100;
   int timeout_s = 600;
+  int threads = 1;                 // app only: num_stream_threads
+  int progress_ms = 0;             // > 0: a "progress processed=N" line every progress_ms
+  bool hold = false;               // wait for stdin to close before exiting
   int max_buffered = 0;            // app only: max_buffered_records_per_partition (0: the default)
   std::vector<std::string> kafka;  // app only: librdkafka "key=value" pass-through settings
   size_t memory_budget = 0;        // app only: StreamsConfig::memory_budget_bytes (0: the default)
@@ -100,6 +107,19 @@ constexpr auto kAdminTimeout = std::chrono::seconds(60);
 
 void Check(const Status& s, const std::string& what) {
   if (!s.ok()) Die(what + ": " + s.ToString());
+}
+
+void PrintProgress(uint64_t processed) {
+  std::printf("progress processed=%llu\n", static_cast<unsigned long long>(processed));
+  std::fflush(stdout);
+}
+
+// --hold 1: the process stays alive (its CPU time and peak RSS readable in /proc) until the
+// harness closes stdin.
+void HoldUntilStdinCloses() {
+  char buf[256];
+  while (std::fread(buf, 1, sizeof(buf), stdin) > 0) {
+  }
 }
 
 // The trivial map both sides apply: upper-case the value of the "type" field.
@@ -315,6 +335,8 @@ void RawLoop(const Options& o, bool eos) {
   int64_t copied = 0;
   Clock::time_point first;
   auto last_commit = Clock::now();
+  const auto progress_every = std::chrono::milliseconds(o.progress_ms);
+  auto next_progress = Clock::now() + progress_every;
   const auto commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
   // A lean ceiling: the clock is read every 64 records (and after an empty
   // poll), and the consumer is polled without waiting while records come (as
@@ -324,8 +346,13 @@ void RawLoop(const Options& o, bool eos) {
     KafkaMessage msg(rd_kafka_consumer_poll(consumer.get(), poll_timeout_ms));
     poll_timeout_ms = msg ? 0 : 100;
     const bool check_clock = !msg || copied % 64 == 0;
-    if (check_clock && Clock::now() > deadline) {
-      Die("raw loop: time-out after " + std::to_string(copied));
+    if (check_clock) {
+      const auto now = Clock::now();
+      if (now > deadline) Die("raw loop: time-out after " + std::to_string(copied));
+      if (o.progress_ms > 0 && now >= next_progress) {
+        PrintProgress(static_cast<uint64_t>(copied));
+        next_progress = now + progress_every;
+      }
     }
     if (msg) {
       if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -407,7 +434,7 @@ void App(const Options& o, bool eos) {
   config.application_id = GroupId(o);
   config.bootstrap_servers = o.bootstrap;
   config.instance_id = "bench";
-  config.num_stream_threads = 1;
+  config.num_stream_threads = o.threads;
   config.processing_guarantee =
       eos ? es::ProcessingGuarantee::kExactlyOnceV2 : es::ProcessingGuarantee::kAtLeastOnce;
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
@@ -429,6 +456,8 @@ void App(const Options& o, bool eos) {
   const auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
   uint64_t processed = 0;
   Clock::time_point first;  // sampled every 5 ms
+  const auto progress_every = std::chrono::milliseconds(o.progress_ms);
+  auto next_progress = Clock::now() + progress_every;
   {
     es::KafkaStreams streams(std::move(topology), config);
     Check(streams.Start(), "starting the application");
@@ -437,7 +466,12 @@ void App(const Options& o, bool eos) {
         Die("application failed: " + streams.error().ToString());
       }
       if (processed > 0 && first == Clock::time_point{}) first = Clock::now();
-      if (Clock::now() > deadline) Die("app: time-out after " + std::to_string(processed));
+      const auto now = Clock::now();
+      if (now > deadline) Die("app: time-out after " + std::to_string(processed));
+      if (o.progress_ms > 0 && now >= next_progress) {
+        PrintProgress(processed);
+        next_progress = now + progress_every;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (!streams.Close()) Die("app: Close() timed out");
@@ -472,6 +506,12 @@ Options ParseArgs(int argc, char** argv) {
       o.commit_interval_ms = std::stoi(value);
     else if (flag == "--timeout-s")
       o.timeout_s = std::stoi(value);
+    else if (flag == "--threads")
+      o.threads = std::stoi(value);
+    else if (flag == "--progress-ms")
+      o.progress_ms = std::stoi(value);
+    else if (flag == "--hold")
+      o.hold = value == "1";
     else if (flag == "--max-buffered")
       o.max_buffered = std::stoi(value);
     else if (flag == "--kafka")
@@ -481,8 +521,10 @@ Options ParseArgs(int argc, char** argv) {
     else
       Die("unknown flag " + flag);
   }
-  if (o.records <= 0 || o.partitions <= 0 || o.commit_interval_ms <= 0 || o.timeout_s <= 0) {
-    Die("--records, --partitions, --commit-interval-ms and --timeout-s must be positive");
+  if (o.records <= 0 || o.partitions <= 0 || o.commit_interval_ms <= 0 || o.timeout_s <= 0 ||
+      o.threads <= 0 || o.progress_ms < 0) {
+    Die("--records, --partitions, --commit-interval-ms, --timeout-s and --threads must be "
+        "positive");
   }
   return o;
 }
@@ -504,5 +546,6 @@ int main(int argc, char** argv) {
     App(o, /*eos=*/true);
   else
     Die("--mode must be preload, raw-alos, raw-eos, alos or eos (got \"" + o.mode + "\")");
+  if (o.hold) HoldUntilStdinCloses();
   return 0;
 }

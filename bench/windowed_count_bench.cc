@@ -35,6 +35,11 @@
 //          [--keys 1000] [--run-id ID] [--commit-interval-ms 100]
 //          [--state-dir /tmp/eventflow-bench-windowed] [--timeout-s 600]
 //          [--memory-budget BYTES]   StreamsConfig::memory_budget_bytes (the script uses none)
+//          [--threads 1]        num_stream_threads
+//          [--guarantee exactly_once_v2|at_least_once]
+//          [--progress-ms 0]    print "progress processed=N" every so often (0: never)
+//          [--hold 0]           1: after the result line, wait for stdin to close before
+//                               exiting (bench/compare reads /proc/<pid> meanwhile)
 #include <sys/resource.h>
 
 #include <atomic>
@@ -79,6 +84,10 @@ struct Options {
   std::string state_dir = "/tmp/eventflow-bench-windowed";
   int timeout_s = 600;
   size_t memory_budget = 0;  // StreamsConfig::memory_budget_bytes (0: the default)
+  int threads = 1;
+  bool at_least_once = false;
+  int progress_ms = 0;  // > 0: a "progress processed=N" line every progress_ms
+  bool hold = false;    // wait for stdin to close before exiting
 };
 
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
@@ -93,6 +102,14 @@ constexpr int64_t kDisorderMs = 2000;
 
 void Check(const Status& s, const std::string& what) {
   if (!s.ok()) Die(what + ": " + s.ToString());
+}
+
+// --hold 1: the process stays alive (its CPU time and peak RSS readable in /proc) until the
+// harness closes stdin.
+void HoldUntilStdinCloses() {
+  char buf[256];
+  while (std::fread(buf, 1, sizeof(buf), stdin) > 0) {
+  }
 }
 
 void EnsureTopics(const Options& o, const std::vector<std::string>& names) {
@@ -214,8 +231,9 @@ void App(const Options& o, bool emit_on_close) {
   config.application_id = "bench-windowed-" + o.mode + "-" + o.run_id;
   config.bootstrap_servers = o.bootstrap;
   config.instance_id = "bench";
-  config.num_stream_threads = 1;
-  config.processing_guarantee = es::ProcessingGuarantee::kExactlyOnceV2;
+  config.num_stream_threads = o.threads;
+  config.processing_guarantee = o.at_least_once ? es::ProcessingGuarantee::kAtLeastOnce
+                                                : es::ProcessingGuarantee::kExactlyOnceV2;
   config.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
   if (o.memory_budget > 0) config.memory_budget_bytes = o.memory_budget;
   config.state_dir = state_dir;
@@ -238,6 +256,8 @@ void App(const Options& o, bool emit_on_close) {
   const Usage begin = Now();
   const auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
   uint64_t processed = 0;
+  const auto progress_every = std::chrono::milliseconds(o.progress_ms);
+  auto next_progress = Clock::now() + progress_every;
   {
     es::KafkaStreams streams(std::move(topology), config);
     Check(streams.Start(), "starting the application");
@@ -245,7 +265,13 @@ void App(const Options& o, bool emit_on_close) {
       if (streams.state() == es::KafkaStreams::State::kError) {
         Die("application failed: " + streams.error().ToString());
       }
-      if (Clock::now() > deadline) Die("app: time-out after " + std::to_string(processed));
+      const auto now = Clock::now();
+      if (now > deadline) Die("app: time-out after " + std::to_string(processed));
+      if (o.progress_ms > 0 && now >= next_progress) {
+        std::printf("progress processed=%llu\n", static_cast<unsigned long long>(processed));
+        std::fflush(stdout);
+        next_progress = now + progress_every;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (!streams.Close()) Die("app: Close() timed out");
@@ -275,10 +301,19 @@ Options ParseArgs(int argc, char** argv) {
     else if (flag == "--state-dir") o.state_dir = value;
     else if (flag == "--timeout-s") o.timeout_s = std::stoi(value);
     else if (flag == "--memory-budget") o.memory_budget = std::stoull(value);
+    else if (flag == "--threads") o.threads = std::stoi(value);
+    else if (flag == "--progress-ms") o.progress_ms = std::stoi(value);
+    else if (flag == "--hold") o.hold = value == "1";
+    else if (flag == "--guarantee") {
+      if (value != "exactly_once_v2" && value != "at_least_once") {
+        Die("--guarantee must be exactly_once_v2 or at_least_once");
+      }
+      o.at_least_once = value == "at_least_once";
+    }
     else Die("unknown flag " + flag);
   }
   if (o.records <= 0 || o.partitions <= 0 || o.keys <= 0 || o.commit_interval_ms <= 0 ||
-      o.timeout_s <= 0) {
+      o.timeout_s <= 0 || o.threads <= 0 || o.progress_ms < 0) {
     Die("--records, --partitions, --keys, --commit-interval-ms and --timeout-s must be positive");
   }
   return o;
@@ -293,5 +328,6 @@ int main(int argc, char** argv) {
   else if (o.mode == "update") App(o, /*emit_on_close=*/false);
   else if (o.mode == "close") App(o, /*emit_on_close=*/true);
   else Die("--mode must be preload, update or close (got \"" + o.mode + "\")");
+  if (o.hold) HoldUntilStdinCloses();
   return 0;
 }
