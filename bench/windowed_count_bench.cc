@@ -40,6 +40,8 @@
 //          [--progress-ms 0]    print "progress processed=N" every so often (0: never)
 //          [--hold 0]           1: after the result line, wait for stdin to close before
 //                               exiting (bench/compare reads /proc/<pid> meanwhile)
+//          [--keep-state 0]     1: keep the state directory (neither wiped at the start nor
+//                               removed at the end; bench/compare's recovery runs)
 #include <sys/resource.h>
 
 #include <atomic>
@@ -88,6 +90,7 @@ struct Options {
   bool at_least_once = false;
   int progress_ms = 0;  // > 0: a "progress processed=N" line every progress_ms
   bool hold = false;    // wait for stdin to close before exiting
+  bool keep_state = false;
 };
 
 constexpr auto kAdminTimeout = std::chrono::seconds(60);
@@ -225,7 +228,7 @@ void App(const Options& o, bool emit_on_close) {
   const std::string output = "bench-windowed-out-" + o.mode + "-" + o.run_id;
   EnsureTopics(o, {output});
   const std::string state_dir = o.state_dir + "/" + o.mode + "-" + o.run_id;
-  std::filesystem::remove_all(state_dir);
+  if (!o.keep_state) std::filesystem::remove_all(state_dir);
 
   es::StreamsConfig config;
   config.application_id = "bench-windowed-" + o.mode + "-" + o.run_id;
@@ -281,7 +284,7 @@ void App(const Options& o, bool emit_on_close) {
     processed = streams.processed();
   }
   Report(o, static_cast<int64_t>(processed), begin, Now(), g_output_records.load());
-  std::filesystem::remove_all(state_dir);
+  if (!o.keep_state) std::filesystem::remove_all(state_dir);
 }
 
 Options ParseArgs(int argc, char** argv) {
@@ -304,6 +307,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (flag == "--threads") o.threads = std::stoi(value);
     else if (flag == "--progress-ms") o.progress_ms = std::stoi(value);
     else if (flag == "--hold") o.hold = value == "1";
+    else if (flag == "--keep-state") o.keep_state = value == "1";
     else if (flag == "--guarantee") {
       if (value != "exactly_once_v2" && value != "at_least_once") {
         Die("--guarantee must be exactly_once_v2 or at_least_once");

@@ -36,7 +36,8 @@ import org.apache.kafka.streams.Topology;
  *                                 created until close() returned
  * </pre>
  *
- * With --hold 1 the process then waits for its stdin to close before it exits, so that the
+ * --state-dir DIR: the state directory, kept afterwards (default: a fresh temporary one,
+ * removed). With --hold 1 the process then waits for its stdin to close before it exits, so that the
  * harness can read its CPU time and peak RSS from /proc while it is still alive.
  */
 final class Harness {
@@ -110,7 +111,11 @@ final class Harness {
     final long progressMs = Long.parseLong(a.get("progress-ms", "0"));
     final long timeoutMs = Long.parseLong(a.get("timeout-s", "600")) * 1000;
     final boolean hold = a.get("hold", "0").equals("1");
-    final Path stateDir = Files.createTempDirectory("ks-bench-" + mode + "-");
+    // --state-dir: kept (recovery runs restart on it); otherwise a fresh temporary one.
+    final String givenStateDir = a.get("state-dir", "");
+    final Path stateDir = givenStateDir.isEmpty()
+        ? Files.createTempDirectory("ks-bench-" + mode + "-")
+        : Files.createDirectories(Path.of(givenStateDir));
 
     final long begin = System.nanoTime();
     final long deadline = begin + timeoutMs * 1_000_000L;
@@ -142,7 +147,7 @@ final class Harness {
         "mode=%s records=%d seconds=%.3f records_per_s=%.0f%n",
         mode, processed, seconds, processed / seconds);
     System.out.flush();
-    deleteRecursively(stateDir);
+    if (givenStateDir.isEmpty()) deleteRecursively(stateDir);
     if (hold) {
       InputStream in = System.in;
       byte[] buf = new byte[256];

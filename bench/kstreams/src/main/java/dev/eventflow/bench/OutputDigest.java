@@ -12,8 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -143,23 +141,8 @@ public final class OutputDigest {
     }
     System.out.println("records=" + records + " entries=" + entries);
 
-    String prefix = a.get("delete-prefix", "");
-    if (!prefix.isEmpty()) {
-      Properties ap = new Properties();
-      ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-      try (Admin admin = Admin.create(ap)) {
-        List<String> doomed = new ArrayList<>();
-        for (String t : admin.listTopics().names().get()) {
-          for (String pre : prefix.split(",")) {
-            if (!pre.isEmpty() && t.startsWith(pre)) {
-              doomed.add(t);
-              break;
-            }
-          }
-        }
-        if (!doomed.isEmpty()) admin.deleteTopics(doomed).all().get();
-      }
-    }
+    String prefixes = a.get("delete-prefix", "");
+    if (!prefixes.isEmpty()) Topics.deleteByPrefix(bootstrap, prefixes.split(","));
   }
 
   /** An order-sensitive 64-bit chain over (value bytes, timestamp): FNV-1a, then a mix. */
