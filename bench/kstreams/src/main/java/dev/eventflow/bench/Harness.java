@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -54,6 +55,10 @@ final class Harness {
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, a.get("threads", "1"));
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, a.get("commit-interval-ms", "100"));
     p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    // --group-instance-id ID: static membership (Kafka Streams suffixes it per thread); only
+    // bench/compare's recovery variant sets it, to tell its restore from the session time-out.
+    String instance = a.get("group-instance-id", "");
+    if (!instance.isEmpty()) p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instance);
     return p;
   }
 
