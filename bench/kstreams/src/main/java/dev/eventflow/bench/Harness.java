@@ -64,11 +64,15 @@ final class Harness {
 
   /** Creates `topic` with `partitions` partitions (delete policy) unless it exists. */
   static void createTopic(String bootstrap, String topic, int partitions) throws Exception {
+    createTopic(bootstrap, topic, partitions, Map.of("cleanup.policy", "delete"));
+  }
+
+  static void createTopic(String bootstrap, String topic, int partitions, Map<String, String> configs)
+      throws Exception {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     try (Admin admin = Admin.create(p)) {
-      NewTopic t =
-          new NewTopic(topic, partitions, (short) 1).configs(Map.of("cleanup.policy", "delete"));
+      NewTopic t = new NewTopic(topic, partitions, (short) 1).configs(configs);
       try {
         admin.createTopics(List.of(t)).all().get();
       } catch (ExecutionException e) {

@@ -11,7 +11,11 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
  * and/or deletes every topic whose name starts with one of the given prefixes (the outputs
  * and internal topics of finished runs).
  *
- * <p>Usage: Topics --bootstrap HOST:PORT [--create T --partitions P] [--delete-prefixes P1,P2,...]
+ * --retention-ms -1 keeps the created topic's records forever (records with old event times,
+ * as the pipeline's generated input has, are otherwise deleted by the broker's retention).
+ *
+ * <p>Usage: Topics --bootstrap HOST:PORT [--create T --partitions P [--retention-ms MS]]
+ * [--delete-prefixes P1,P2,...]
  */
 public final class Topics {
   private Topics() {}
@@ -21,7 +25,11 @@ public final class Topics {
     String bootstrap = a.get("bootstrap");
     String create = a.get("create", "");
     if (!create.isEmpty()) {
-      Harness.createTopic(bootstrap, create, Integer.parseInt(a.get("partitions")));
+      String retention = a.get("retention-ms", "");
+      Harness.createTopic(bootstrap, create, Integer.parseInt(a.get("partitions")),
+          retention.isEmpty()
+              ? java.util.Map.of("cleanup.policy", "delete")
+              : java.util.Map.of("cleanup.policy", "delete", "retention.ms", retention));
     }
     String prefixes = a.get("delete-prefixes", "");
     if (!prefixes.isEmpty()) deleteByPrefix(bootstrap, prefixes.split(","));
