@@ -173,6 +173,9 @@ TEST_F(StreamTaskTest, ResetPartitionDropsItsBufferAndSetsItsProgress) {
 // fires no stream-time punctuator until a record moves the watermark.
 TEST_F(StreamTaskTest, ResumeRunsTheResumeHooksOnceAtTheRestoredWatermark) {
   ASSERT_TRUE(task_->Init().ok());
+  // As the runtime does: every partition first, then their committed times.
+  task_->AddInputPartition("a", 3);
+  task_->AddInputPartition("b", 3);
   task_->ResetPartition("a", 3, /*next_offset=*/5, /*stream_time=*/70);
   task_->ResetPartition("b", 3, /*next_offset=*/9, /*stream_time=*/40);
   ASSERT_TRUE(task_->Resume().ok());
