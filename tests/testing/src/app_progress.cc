@@ -169,16 +169,14 @@ PartitionOffsets PipelineProgress(const std::string& app_id,
     for (size_t p = 0; p < c->size(); ++p) {
       s[{"committed " + topic, static_cast<int>(p)}] = (*c)[p];
     }
-    auto left = RecordsAfterCommitted(app_id, topic, std::chrono::seconds(30));
+    auto left = RecordsAfter(topic, *c, std::chrono::seconds(30));
     if (!left.ok() || *left > 0) return PartitionOffsets{};
   }
   return s;
 }
 
-Result<int64_t> RecordsAfterCommitted(const std::string& group, const std::string& topic,
-                                      std::chrono::milliseconds timeout) {
-  auto committed = CommittedOffsets(group, topic);
-  if (!committed.ok()) return committed.status();
+Result<int64_t> RecordsAfter(const std::string& topic, const std::vector<int64_t>& committed,
+                             std::chrono::milliseconds timeout) {
   auto ends = EndOffsets(topic);
   if (!ends.ok()) return ends.status();
   kafka::KafkaProperties props = TestKafkaProperties();
@@ -191,8 +189,8 @@ Result<int64_t> RecordsAfterCommitted(const std::string& group, const std::strin
   rd_kafka_t* rk = consumer->get();
   kafka::KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
   int pending = 0;
-  for (size_t p = 0; p < ends->size() && p < committed->size(); ++p) {
-    const int64_t from = std::max<int64_t>((*committed)[p], 0);
+  for (size_t p = 0; p < ends->size() && p < committed.size(); ++p) {
+    const int64_t from = std::max<int64_t>(committed[p], 0);
     if (from >= (*ends)[p]) continue;
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), static_cast<int32_t>(p))
         ->offset = from;
@@ -207,7 +205,7 @@ Result<int64_t> RecordsAfterCommitted(const std::string& group, const std::strin
   const auto deadline = Clock::now() + timeout;
   while (pending > 0) {
     if (Clock::now() > deadline) {
-      return Status::TimedOut("reading " + topic + " after group " + group + "'s offsets");
+      return Status::TimedOut("reading " + topic + " after the committed offsets");
     }
     kafka::KafkaMessage msg(rd_kafka_consumer_poll(rk, 200));
     if (!msg) continue;

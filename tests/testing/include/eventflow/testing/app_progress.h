@@ -93,10 +93,10 @@ PartitionOffsets PipelineProgress(const std::string& app_id,
                                   const std::vector<std::string>& outputs);
 
 //! The number of committed records (read_committed, control records not
-//! counted) in `topic` at or after group `group`'s committed offsets (from
-//! the start where it has none).
-Result<int64_t> RecordsAfterCommitted(const std::string& group, const std::string& topic,
-                                      std::chrono::milliseconds timeout);
+//! counted) in `topic` at or after `committed` (a group's committed offset
+//! per partition, as CommittedOffsets gives them; -1: from the start).
+Result<int64_t> RecordsAfter(const std::string& topic, const std::vector<int64_t>& committed,
+                             std::chrono::milliseconds timeout);
 
 //! Returns true when process `pid` has exited (a zombie not reaped yet counts
 //! as exited) or does not exist.

@@ -2,15 +2,12 @@ package dev.eventflow.bench;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * For bench/compare's recovery runs: waits for the first record of a windowed count's output
@@ -30,18 +27,9 @@ public final class FirstOutput {
     final long minStart = Long.parseLong(a.get("min-window-start"));
     final long deadline =
         System.nanoTime() + Long.parseLong(a.get("timeout-s", "600")) * 1_000_000_000L;
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, a.get("bootstrap"));
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
-    try (KafkaConsumer<byte[], byte[]> c =
-        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> tps = new ArrayList<>();
-      for (PartitionInfo info : c.partitionsFor(a.get("topic"), Duration.ofSeconds(60))) {
-        tps.add(new TopicPartition(info.topic(), info.partition()));
-      }
-      c.assign(tps);
+    try (KafkaConsumer<byte[], byte[]> c = Harness.readCommittedConsumer(
+        a.get("bootstrap"), Map.of(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10"))) {
+      List<TopicPartition> tps = Harness.assignAll(c, a.get("topic"));
       c.seekToEnd(tps);
       for (TopicPartition tp : tps) c.position(tp);  // resolve the end offsets now
       System.out.println("ready");

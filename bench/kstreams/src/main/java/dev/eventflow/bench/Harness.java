@@ -16,9 +16,13 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -164,6 +168,30 @@ final class Harness {
         // until the harness closes our stdin
       }
     }
+  }
+
+  /**
+   * A consumer of raw bytes that reads committed records only and never commits (the tools
+   * assign partitions themselves), with `extra` consumer settings on top.
+   */
+  static KafkaConsumer<byte[], byte[]> readCommittedConsumer(
+      String bootstrap, Map<String, Object> extra) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.putAll(extra);
+    return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  /** Assigns every partition of `topic` to `consumer`; returns them. */
+  static List<TopicPartition> assignAll(KafkaConsumer<?, ?> consumer, String topic) {
+    List<TopicPartition> tps = new ArrayList<>();
+    for (PartitionInfo info : consumer.partitionsFor(topic, ADMIN_TIMEOUT)) {
+      tps.add(new TopicPartition(info.topic(), info.partition()));
+    }
+    consumer.assign(tps);
+    return tps;
   }
 
   static void deleteRecursively(Path dir) throws IOException {

@@ -2,8 +2,8 @@ package dev.eventflow.bench;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -12,9 +12,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -50,18 +48,9 @@ public final class LatencyProbe {
     final long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
 
     Thread reader = new Thread(() -> {
-      Properties p = new Properties();
-      p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-      p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-      p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-      p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
-      try (KafkaConsumer<byte[], byte[]> c =
-          new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-        List<TopicPartition> tps = new ArrayList<>();
-        for (PartitionInfo info : c.partitionsFor(output, Duration.ofSeconds(60))) {
-          tps.add(new TopicPartition(info.topic(), info.partition()));
-        }
-        c.assign(tps);
+      try (KafkaConsumer<byte[], byte[]> c = Harness.readCommittedConsumer(
+          bootstrap, Map.of(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10"))) {
+        List<TopicPartition> tps = Harness.assignAll(c, output);
         c.seekToBeginning(tps);
         while (received.get() < records && System.nanoTime() < deadline) {
           for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {

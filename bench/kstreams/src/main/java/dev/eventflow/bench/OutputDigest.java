@@ -6,18 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.Utils;
 
 /**
@@ -68,18 +64,9 @@ public final class OutputDigest {
     Map<String, Long> perWindow = new HashMap<>();  // windowed: "key\tstart" -> count
     long records = 0;
 
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> tps = new ArrayList<>();
-      for (PartitionInfo info : consumer.partitionsFor(a.get("topic"), Duration.ofSeconds(60))) {
-        tps.add(new TopicPartition(info.topic(), info.partition()));
-      }
-      consumer.assign(tps);
+    try (KafkaConsumer<byte[], byte[]> consumer = Harness.readCommittedConsumer(
+        bootstrap, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"))) {
+      List<TopicPartition> tps = Harness.assignAll(consumer, a.get("topic"));
       consumer.seekToBeginning(tps);
       Map<TopicPartition, Long> end = consumer.endOffsets(tps, Duration.ofSeconds(60));
       while (true) {
