@@ -201,6 +201,12 @@ Status TaskManager::CreateTasks(const TopicPartitionOffsets& assignment, bool ar
   for (StreamTask* task : created) {
     if (!restored.ok()) break;
     restored = task->Resume();
+    // What the resume hooks changed (a window store's expiry horizon moved to
+    // the restored watermark) follows from the committed Kafka state alone:
+    // the stores commit it now, with their restored changelog offsets, not
+    // at the next commit — which never comes if no record arrives before
+    // the task closes.
+    if (restored.ok()) restored = task->state_manager().Commit({});
   }
   const int64_t restore_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  Clock::now() - restore_began)

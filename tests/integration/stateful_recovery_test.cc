@@ -446,6 +446,34 @@ TEST(StatefulRecoveryTest, EmitOnCloseDoesNotRepeatAFinalResultAfterACrashBetwee
   if (!::testing::Test::HasFailure()) std::filesystem::remove_all(app.log_dir);
 }
 
+// A restart after a crash between the Kafka and the store commit, with no
+// new input: the task resumes at the restored watermark, so its window
+// store's expiry horizon moves there, and is committed even though no record
+// ever makes the task commit again (the horizon a later run starts from).
+TEST(StatefulRecoveryTest, ResumeWithoutNewInputCommitsTheHorizonOfTheRestoredWatermark) {
+  ScopedTopics topics({{UniqueName("wchz-in"), 1, -1, {}}, {UniqueName("wchz-out"), 1, -1, {}}});
+  WindowedCountApp app;
+  app.emit = "close";
+  app.input = topics.name(0);
+  app.output = topics.name(1);
+  std::filesystem::create_directories(app.log_dir);
+  const std::string log = app.Log("a");
+  const int64_t base = BaseTime();
+  const int64_t last = base + 5 * kRetentionMs + 123;
+  ProduceAt(app.input, {{"k", base + 10}, {"j", base + 2 * kRetentionMs}, {"k", last}});
+  {
+    ChildProcess crash(app.Args("a", 1000), log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
+                                                  "EVENTFLOW_TEST_CRASH_AFTER=1"});
+    EXPECT_EQ(crash.Wait(60s, "the instance crashing itself at its fault point"), 137) << "see " << log;
+  }
+  RunToTheEnd(app, app.Args("a", 1000), log);
+  auto store = testing::ReadWindowStore(app.StateDir("a"), app.app_id, "0_0", kStore,
+                                        std::chrono::milliseconds(kRetentionMs));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(store->expiry_horizon, last - kRetentionMs + 1) << "see " << log;
+  if (!::testing::Test::HasFailure()) std::filesystem::remove_all(app.log_dir);
+}
+
 // Minimal case of a changelog missing a window's last update: with the record
 // cache, a window's updates reach the store (and its changelog) at the next
 // commit; when a later record closes the window before that, the store finds
