@@ -122,13 +122,14 @@ void ToItem(kafka::KafkaMessage msg, ConsumerItem* item) {
 // and ran at ~585k with four times the prefetch (bench/compare, 2026-12-07).
 // librdkafka 2.1 added fetch.queue.backoff.ms for this; Debian 12 ships 2.0.2.
 //
-// Here, when a partition queue that gave a full batch gives a short one (it is
-// draining, so it has fallen below its bound), its consumer's waker thread
-// asks the partition's leader for the partition's watermarks: the ListOffsets
-// request is an op for that broker's thread, which wakes, finds the queue
-// below its bound and fetches it. At most one request per drain of a queue
-// (a queue that keeps giving short batches — caught up, live — asks nothing),
-// made off the stream thread, which only appends to a list.
+// Here, when a partition queue that gave a busy batch (64 records or more, or
+// all that was asked) gives a short one (it is drained, so below its bound),
+// its consumer's waker thread asks the partition's leader for the partition's
+// end offset: the ListOffsets request is an op for that broker's thread, which
+// wakes, finds the queue below its bound and fetches it. At most one request
+// per drain of a queue (a queue that keeps giving small batches — caught up,
+// live at a modest rate — asks nothing), made off the stream thread, which
+// only appends to a list.
 class FetchWaker {
  public:
   explicit FetchWaker(rd_kafka_t* consumer) : consumer_(consumer), thread_([this] { Run(); }) {}
@@ -168,13 +169,19 @@ class FetchWaker {
       if (stop_) return;
       work.swap(pending_);
       lock.unlock();
+      // One ListOffsets request per leader for the partitions' ends. The
+      // answer is not needed: the request is the wake-up. A failure (leader
+      // moving, broker down) leaves the 1 s wake-up, as before.
+      // rd_kafka_offsets_for_times, not rd_kafka_query_watermark_offsets: in
+      // 2.0.2 the latter ignores its time-out while the leader is down
+      // (kafka_admin.cc), which would hold up Stop().
+      kafka::KafkaPartitionList list(
+          rd_kafka_topic_partition_list_new(static_cast<int>(work.size())));
       for (const auto& [topic, partition] : work) {
-        int64_t low = -1, high = -1;
-        // The answer is not needed: the request is the wake-up. A failure
-        // (leader moving, broker down) leaves the 1 s wake-up, as before.
-        rd_kafka_query_watermark_offsets(consumer_, topic.c_str(), partition, &low, &high,
-                                         kQueryTimeoutMs);
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset =
+            RD_KAFKA_OFFSET_END;
       }
+      rd_kafka_offsets_for_times(consumer_, list.get(), kQueryTimeoutMs);
       work.clear();
       lock.lock();
     }
@@ -213,20 +220,24 @@ class RdKafkaPartitionQueue final : public PartitionQueue {
     const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch, asked);
     for (ssize_t i = 0; i < n; ++i) ToItem(kafka::KafkaMessage(batch[i]), &out->emplace_back());
     const size_t got = n > 0 ? static_cast<size_t>(n) : 0;
-    // Full batch, then a short one: the queue is draining (see FetchWaker).
-    if (got < asked && was_full_ && waker_ != nullptr) waker_->Request(topic_, partition_);
-    was_full_ = asked > 0 && got == asked;
+    // A busy batch, then a short one: the queue is drained (see FetchWaker).
+    if (got < asked && was_busy_ && waker_ != nullptr) waker_->Request(topic_, partition_);
+    was_busy_ = asked > 0 && got >= std::min(asked, kBusyBatch);
     return got;
   }
 
  private:
   static constexpr size_t kMaxBatch = 512;
+  // A batch this large (or all that was asked) means records were waiting:
+  // catching up, not trickling in live (a fetch brings a few hundred at least
+  // at the smallest queue bounds of the memory model).
+  static constexpr size_t kBusyBatch = 64;
   rd_kafka_t* consumer_;
   kafka::KafkaQueue queue_;
   std::string topic_;
   int32_t partition_;
   std::shared_ptr<FetchWaker> waker_;
-  bool was_full_ = false;
+  bool was_busy_ = false;
 };
 
 class RdKafkaConsumer final : public ConsumerClient {
