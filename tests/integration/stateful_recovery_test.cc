@@ -282,6 +282,14 @@ void RunToTheEnd(const WindowedCountApp& app, const std::vector<std::string>& ar
   EXPECT_EQ(instance.Wait(60s, "the application instance"), 0) << "see " << log;
 }
 
+// Runs `args` until it crashes itself right after its first Kafka commit,
+// before its stores commit.
+void CrashAfterFirstKafkaCommit(const std::vector<std::string>& args, const std::string& log) {
+  ChildProcess crash(args, log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
+                                 "EVENTFLOW_TEST_CRASH_AFTER=1"});
+  EXPECT_EQ(crash.Wait(60s, "the instance crashing itself at its fault point"), 137) << "see " << log;
+}
+
 // A KStream-KStream inner join under exactly-once, kill -9'ed at a random
 // moment and crashed after a Kafka commit: every pair of records of one key
 // within the join windows is in the committed output exactly once, and the
@@ -429,11 +437,7 @@ TEST(StatefulRecoveryTest, EmitOnCloseDoesNotRepeatAFinalResultAfterACrashBetwee
   const int64_t closes = base + kWindowMs + kGraceMs;  // closes [base, base + size)
   // One commit (1 s interval) processes all three and forwards k@base = 2.
   ProduceAt(app.input, {{"k", base + 10}, {"k", base + 20}, {"j", closes}});
-  {
-    ChildProcess crash(app.Args("a", 1000), log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
-                                                  "EVENTFLOW_TEST_CRASH_AFTER=1"});
-    EXPECT_EQ(crash.Wait(60s, "the instance crashing itself at its fault point"), 137) << "see " << log;
-  }
+  CrashAfterFirstKafkaCommit(app.Args("a", 1000), log);
   ProduceAt(app.input, {{"j", closes + 100}});  // stream time moves on after the restart
   RunToTheEnd(app, app.Args("a", 1000), log);
   auto output = ReadAll(app.output, true, 60s);
@@ -461,11 +465,7 @@ TEST(StatefulRecoveryTest, ResumeWithoutNewInputCommitsTheHorizonOfTheRestoredWa
   const int64_t base = BaseTime();
   const int64_t last = base + 5 * kRetentionMs + 123;
   ProduceAt(app.input, {{"k", base + 10}, {"j", base + 2 * kRetentionMs}, {"k", last}});
-  {
-    ChildProcess crash(app.Args("a", 1000), log, {"EVENTFLOW_TEST_CRASH_POINT=after-kafka-commit",
-                                                  "EVENTFLOW_TEST_CRASH_AFTER=1"});
-    EXPECT_EQ(crash.Wait(60s, "the instance crashing itself at its fault point"), 137) << "see " << log;
-  }
+  CrashAfterFirstKafkaCommit(app.Args("a", 1000), log);
   RunToTheEnd(app, app.Args("a", 1000), log);
   auto store = testing::ReadWindowStore(app.StateDir("a"), app.app_id, "0_0", kStore,
                                         std::chrono::milliseconds(kRetentionMs));
