@@ -82,6 +82,12 @@ Result<KafkaMetadata> FetchMetadata(rd_kafka_t* client, Clock::time_point deadli
 // cluster was still electing the group coordinator (5 s time-out). With a
 // minute the lookup ends long before the request times out unless no
 // coordinator exists for that long; the caller waits for the answer.
+// The same double release follows when the found coordinator cannot be sent
+// the request at all (rd_kafka_admin_coord_request fails it, then
+// rd_kafka_coord_req_fail answers it again), e.g. a broker that does not
+// serve the API: Kafka brokers serve DescribeGroups, DeleteGroups and
+// OffsetCommit; librdkafka's mock cluster serves only OffsetCommit of them,
+// so tests on the mock use AlterConsumerGroupOffsets.
 Clock::time_point GroupRequestDeadline(Clock::time_point deadline) {
   return std::max(deadline, Clock::now() + std::chrono::seconds(60));
 }
