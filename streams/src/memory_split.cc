@@ -41,7 +41,7 @@ Result<MemorySplit> SplitMemoryBudget(const StreamsConfig& config) {
   split.consumer_prefetch_bytes =
       PartOf(config.consumer_prefetch_bytes, budget, kConsumerPrefetchDivisor);
   split.restore_prefetch_bytes = PartOf(config.restore_prefetch_bytes, budget, kKafkaPartDivisor);
-  split.producer_buffer_bytes = PartOf(config.producer_buffer_bytes, budget, kKafkaPartDivisor);
+  split.producer_buffer_bytes = PartOf(config.producer_buffer_bytes, budget, kProducerBufferDivisor);
   if (config.state_memory_bytes != 0) {
     split.state_bytes = config.state_memory_bytes;
     return split;

@@ -27,11 +27,11 @@ TEST(MemorySplitTest, DefaultBudgetIsSplitAsDocumented) {
   EXPECT_EQ(config.memory_budget_bytes, 256 * kMiB);
   auto split = SplitMemoryBudget(config);
   ASSERT_TRUE(split.ok()) << split.status().ToString();
-  // The table of memory_split.h and docs/architecture.md: 1/4, 1/16, 1/16, the rest state.
-  EXPECT_EQ(split->consumer_prefetch_bytes, 64 * kMiB);
+  // The table of memory_split.h and docs/architecture.md: 1/16, 1/16, 1/32, the rest state.
+  EXPECT_EQ(split->consumer_prefetch_bytes, 16 * kMiB);
   EXPECT_EQ(split->restore_prefetch_bytes, 16 * kMiB);
-  EXPECT_EQ(split->producer_buffer_bytes, 16 * kMiB);
-  EXPECT_EQ(split->state_bytes, 160 * kMiB);
+  EXPECT_EQ(split->producer_buffer_bytes, 8 * kMiB);
+  EXPECT_EQ(split->state_bytes, 216 * kMiB);
   EXPECT_EQ(split->consumer_prefetch_bytes + split->restore_prefetch_bytes +
                 split->producer_buffer_bytes + split->state_bytes,
             config.memory_budget_bytes);
@@ -43,10 +43,10 @@ TEST(MemorySplitTest, SharesFollowTheBudget) {
   config.memory_budget_bytes = 1024 * kMiB;
   auto split = SplitMemoryBudget(config);
   ASSERT_TRUE(split.ok());
-  EXPECT_EQ(split->consumer_prefetch_bytes, 256 * kMiB);
+  EXPECT_EQ(split->consumer_prefetch_bytes, 64 * kMiB);
   EXPECT_EQ(split->restore_prefetch_bytes, 64 * kMiB);
-  EXPECT_EQ(split->producer_buffer_bytes, 64 * kMiB);
-  EXPECT_EQ(split->state_bytes, 640 * kMiB);
+  EXPECT_EQ(split->producer_buffer_bytes, 32 * kMiB);
+  EXPECT_EQ(split->state_bytes, 864 * kMiB);
 }
 
 TEST(MemorySplitTest, ExplicitPartsWin) {
@@ -87,12 +87,12 @@ TEST(MemorySplitTest, ABudgetTooSmallForItsExplicitPartsIsRefused) {
 TEST(MemorySplitTest, PerClientBounds) {
   auto split = SplitMemoryBudget(Config());
   ASSERT_TRUE(split.ok());
-  // 64 MiB over 6 source partitions; a floor of 256 KiB per partition.
-  EXPECT_EQ(split->PrefetchBytesPerPartition(6), 64 * kMiB / 6);
+  // 16 MiB over 6 source partitions; a floor of 256 KiB per partition.
+  EXPECT_EQ(split->PrefetchBytesPerPartition(6), 16 * kMiB / 6);
   EXPECT_EQ(split->PrefetchBytesPerPartition(1000), size_t{256} << 10);
-  EXPECT_EQ(split->PrefetchBytesPerPartition(0), 64 * kMiB);
+  EXPECT_EQ(split->PrefetchBytesPerPartition(0), 16 * kMiB);
   EXPECT_EQ(split->RestorePrefetchBytesPerThread(4), 4 * kMiB);
-  EXPECT_EQ(split->ProducerBufferBytesPerThread(2), 8 * kMiB);
+  EXPECT_EQ(split->ProducerBufferBytesPerThread(2), 4 * kMiB);
 }
 
 // What the stream thread's clients get from the default budget with one
@@ -102,13 +102,13 @@ TEST(MemorySplitTest, ClientSettingsFromTheBudgetLoseToUserSettings) {
   ASSERT_TRUE(split.ok());
   kafka::ClientSettings consumer;
   consumer.group_id = "app";
-  consumer.fetch_queue_bytes = split->PrefetchBytesPerPartition(6);  // 11184810 bytes
+  consumer.fetch_queue_bytes = split->PrefetchBytesPerPartition(6);  // 2796202 bytes
   kafka::KafkaProperties none;
   auto props = kafka::BuildClientConfig(kafka::ClientRole::kMainConsumer, consumer, none);
   ASSERT_TRUE(props.ok()) << props.status().ToString();
-  // A quarter each: 2796202 bytes → 2730 KiB of queued payload; fetches capped at 1 MiB.
-  EXPECT_EQ(*props->Find("queued.max.messages.kbytes"), "2730");
-  EXPECT_EQ(*props->Find("max.partition.fetch.bytes"), "1048576");
+  // A quarter each: 699050 bytes → 682 KiB of queued payload and fetches of 699050 bytes.
+  EXPECT_EQ(*props->Find("queued.max.messages.kbytes"), "682");
+  EXPECT_EQ(*props->Find("max.partition.fetch.bytes"), "699050");
 
   kafka::KafkaProperties user;
   user.Set("queued.max.messages.kbytes", "8192");
@@ -116,19 +116,19 @@ TEST(MemorySplitTest, ClientSettingsFromTheBudgetLoseToUserSettings) {
   props = kafka::BuildClientConfig(kafka::ClientRole::kMainConsumer, consumer, user);
   ASSERT_TRUE(props.ok());
   EXPECT_EQ(*props->Find("queued.max.messages.kbytes"), "8192") << "the user's setting wins";
-  EXPECT_EQ(*props->Find("max.partition.fetch.bytes"), "1048576") << "the one not set stays";
+  EXPECT_EQ(*props->Find("max.partition.fetch.bytes"), "699050") << "the one not set stays";
 
   kafka::ClientSettings producer;
   producer.transactional_id = "app-0";
   producer.producer_queue_bytes = split->ProducerBufferBytesPerThread(1);
   props = kafka::BuildClientConfig(kafka::ClientRole::kTransactionalProducer, producer, none);
   ASSERT_TRUE(props.ok());
-  EXPECT_EQ(*props->Find("queue.buffering.max.kbytes"), "16384");
-  EXPECT_EQ(*props->Find("queue.buffering.max.messages"), "32768");  // 16 MiB / 512 bytes
+  EXPECT_EQ(*props->Find("queue.buffering.max.kbytes"), "8192");
+  EXPECT_EQ(*props->Find("queue.buffering.max.messages"), "16384");  // 8 MiB / 512 bytes
   props = kafka::BuildClientConfig(kafka::ClientRole::kTransactionalProducer, producer, user);
   ASSERT_TRUE(props.ok());
   EXPECT_EQ(*props->Find("queue.buffering.max.messages"), "7") << "the user's setting wins";
-  EXPECT_EQ(*props->Find("queue.buffering.max.kbytes"), "16384");
+  EXPECT_EQ(*props->Find("queue.buffering.max.kbytes"), "8192");
 }
 
 }  // namespace

@@ -3,25 +3,25 @@
 // default) is split among the large buffers of the instance.
 //
 //   part               share (default)    bounds                         own setting
-//   consumer prefetch  1/4  (64 MiB)      the stream threads' consumers' consumer_prefetch_bytes
+//   consumer prefetch  1/16 (16 MiB)      the stream threads' consumers' consumer_prefetch_bytes
 //                                         fetch queues, all threads
 //   restore prefetch   1/16 (16 MiB)      the restore consumers' fetch   restore_prefetch_bytes
 //                                         queues (restores, standbys)
-//   producer buffers   1/16 (16 MiB)      the producers' queues of       producer_buffer_bytes
+//   producer buffers   1/32 (8 MiB)       the producers' queues of       producer_buffer_bytes
 //                                         unsent/unacknowledged records
-//   state              the rest (5/8,     RocksDB block cache and        state_memory_bytes
-//                      160 MiB)           memtables of every store, and
+//   state              the rest (27/32,   RocksDB block cache and        state_memory_bytes
+//                      216 MiB)           memtables of every store, and
 //                                         the record caches
 //                                         (record_cache_ratio, 10 %)
 //
-// Why the consumers get the largest share: librdkafka 2.0.2's fetcher stops
-// asking for a partition whose queue is over its bound and looks again only
-// when its broker thread next wakes up — on network traffic or after up to
-// 1 s (its rd_kafka_max_block_ms; later releases add fetch.queue.backoff.ms).
-// While catching up, every queue is full, so the prefetch must hold what the
-// thread processes between wake-ups: measured on the pass-through (6
-// partitions, ~200-byte records), ~700 KiB of payload per partition ran at
-// half the speed of the unbounded queues, ~3 MiB close to it
+// Why the prefetch can be small: librdkafka 2.0.2's fetcher stops asking for
+// a partition whose queue is over its bound and looks again only when its
+// broker thread next wakes up — on network traffic or after up to 1 s (its
+// rd_kafka_max_block_ms; later releases add fetch.queue.backoff.ms). The
+// stream thread's consumer wakes it as soon as a queue drains (FetchWaker in
+// rdkafka_consumer.cc), so a queue need only hold what the thread processes
+// while a fetch is under way: ~700 KiB of payload per partition kept the
+// pass-through at 350-500k records/s in 62-66 MB of peak RSS
 // (docs/architecture.md "Memory" has the figures).
 //
 // A part set explicitly (non-zero) is used as given; the state part, when not
@@ -65,10 +65,12 @@ struct StreamsConfig;
 //! The default memory.budget.bytes: 256 MiB, for a 512 MiB container
 //! (the rest is the process and what the budget does not bound).
 inline constexpr size_t kDefaultMemoryBudgetBytes = size_t{256} << 20;
-//! The consumer prefetch's share of the budget when not set: 1/4.
-inline constexpr size_t kConsumerPrefetchDivisor = 4;
-//! The restore prefetch's and the producer buffers' shares when not set: 1/16.
+//! The consumer prefetch's share of the budget when not set: 1/16.
+inline constexpr size_t kConsumerPrefetchDivisor = 16;
+//! The restore prefetch's share when not set: 1/16.
 inline constexpr size_t kKafkaPartDivisor = 16;
+//! The producer buffers' share when not set: 1/32.
+inline constexpr size_t kProducerBufferDivisor = 32;
 
 //! The budget's parts in bytes (see the file comment).
 struct MemorySplit {

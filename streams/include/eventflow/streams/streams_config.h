@@ -72,19 +72,19 @@ struct StreamsConfig {
   //! win over the librdkafka values derived from it.
   size_t memory_budget_bytes = size_t{256} << 20;
   //! consumer.prefetch.bytes: the stream threads' consumers' fetch queues
-  //! together (all threads). 0 (the default): 1/4 of the budget.
+  //! together (all threads). 0 (the default): 1/16 of the budget.
   size_t consumer_prefetch_bytes = 0;
   //! restore.prefetch.bytes: the restore consumers' fetch queues together.
   //! 0 (the default): 1/16 of the budget.
   size_t restore_prefetch_bytes = 0;
   //! producer.buffer.bytes: the producers' queues of unsent records
-  //! together. 0 (the default): 1/16 of the budget.
+  //! together. 0 (the default): 1/32 of the budget.
   size_t producer_buffer_bytes = 0;
   //! All state memory of the instance (statestore.memory.bytes): one RocksDB
   //! block cache and write buffer manager shared by every store, plus the
   //! record caches (record_cache_ratio of it, split among the tasks; 0 turns
   //! caching off, so every update is forwarded at once). 0 (the default):
-  //! what the budget leaves after the Kafka parts (5/8 of it by default).
+  //! what the budget leaves after the Kafka parts (27/32 of it by default).
   size_t state_memory_bytes = 0;
   double record_cache_ratio = 0.1;
   //! Called for every RocksDB store after the runtime's options (budget
