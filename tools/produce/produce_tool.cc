@@ -79,7 +79,7 @@ po::options_description ProduceOptionsDescription() {
       ("users", po::value<int>()->default_value(1000), "number of users")
       ("products", po::value<int>()->default_value(200), "number of products")
       ("start-time", po::value<std::string>(), "event time of the first event, RFC 3339 UTC (default: now; with --seed: 2025-11-30T00:00:00Z)")
-      ("event-spacing", po::value<std::string>(), "event time between consecutive events (default: 1/rate, or 100ms with --max-rate)")
+      ("event-spacing", po::value<std::string>(), "event time between consecutive events, e.g. 2ms or 300us (default: 1/rate in whole ms, or 100ms with --max-rate)")
       ("max-disorder", po::value<std::string>()->default_value("0"), "event times lag the clock by up to this (bounded out-of-order), e.g. 30s")
       ("late-fraction", po::value<double>()->default_value(0.0), "share of events made late by --late-by (beyond grace)")
       ("late-by", po::value<std::string>()->default_value("1h"), "lateness of those events")
@@ -145,11 +145,12 @@ Result<ProduceSettings> ProduceSettingsFrom(const cli::CommandLine& line) {
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
   }
-  s.traffic.event_spacing_ms = s.pump.rate > 0 ? static_cast<int64_t>(1000.0 / s.pump.rate) : 100;
+  s.traffic.event_spacing_us =
+      s.pump.rate > 0 ? static_cast<int64_t>(1000.0 / s.pump.rate) * 1000 : 100'000;
   if (vm.count("event-spacing")) {
-    auto spacing = ParseDuration(vm["event-spacing"].as<std::string>(), "--event-spacing");
+    auto spacing = ParseDurationMicros(vm["event-spacing"].as<std::string>(), "--event-spacing");
     if (!spacing.ok()) return spacing.status();
-    s.traffic.event_spacing_ms = spacing->count();
+    s.traffic.event_spacing_us = spacing->count();
   }
   auto disorder = ParseDuration(vm["max-disorder"].as<std::string>(), "--max-disorder");
   if (!disorder.ok()) return disorder.status();

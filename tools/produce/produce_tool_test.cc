@@ -32,7 +32,9 @@ TEST_F(ProduceToolTest, DefaultsAndThePace) {
   EXPECT_EQ(d->pump.rate, 10.0);  // 1000 / EVENT_DELAY_MS default 100
   EXPECT_EQ(d->traffic.seed, 7u);
   EXPECT_EQ(d->traffic.start_time_ms, 1764460800000);
-  EXPECT_EQ(d->traffic.event_spacing_ms, 100);
+  EXPECT_EQ(d->traffic.event_spacing_us, 100'000);
+  EXPECT_EQ(Parse({"--event-spacing", "2ms"})->traffic.event_spacing_us, 2'000);
+  EXPECT_EQ(Parse({"--event-spacing", "300us"})->traffic.event_spacing_us, 300);
   EXPECT_EQ(d->kafka.bootstrap_servers, "127.0.0.1:19092");
   EXPECT_EQ(d->kafka.partitions, 3);
   EXPECT_EQ(d->count, 0u);

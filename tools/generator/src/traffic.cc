@@ -52,7 +52,7 @@ Status TrafficOptions::Validate() const {
                                    std::to_string(num_products));
   }
   if (start_time_ms < 0) return Status::InvalidArgument("--start-time must not be before 1970");
-  if (event_spacing_ms < 0) return Status::InvalidArgument("--event-spacing-ms must be >= 0");
+  if (event_spacing_us < 0) return Status::InvalidArgument("--event-spacing must be >= 0");
   if (max_disorder_ms < 0) return Status::InvalidArgument("--max-disorder-ms must be >= 0");
   if (!(late_fraction >= 0.0 && late_fraction <= 1.0)) {
     return Status::InvalidArgument("--late-fraction must be within [0, 1]");
@@ -62,7 +62,10 @@ Status TrafficOptions::Validate() const {
 }
 
 TrafficGenerator::TrafficGenerator(const TrafficOptions& options)
-    : options_(options), rng_(options.seed), clock_ms_(options.start_time_ms) {
+    : options_(options),
+      rng_(options.seed),
+      clock_us_(options.start_time_ms * 1000),
+      clock_ms_(options.start_time_ms) {
   users_.reserve(static_cast<size_t>(options.num_users));
   for (int i = 1; i <= options.num_users; ++i) {
     double r = rng_.UniformDouble();
@@ -129,7 +132,10 @@ int64_t TrafficGenerator::NextEventTime() {
 }
 
 EventTopic TrafficGenerator::Next() {
-  if (generated_ > 0) clock_ms_ += options_.event_spacing_ms;
+  if (generated_ > 0) {
+    clock_us_ += options_.event_spacing_us;
+    clock_ms_ = clock_us_ / 1000;
+  }
   ++generated_;
   const double kind = rng_.UniformDouble();
   User& user = users_[static_cast<size_t>(PickUser())];

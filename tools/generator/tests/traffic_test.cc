@@ -118,7 +118,7 @@ TEST(TrafficGeneratorTest, DistributionsMatchTheOriginalProducer) {
 
 TEST(TrafficGeneratorTest, EventTimesFollowTheClockWithBoundedDisorder) {
   TrafficOptions o = Defaults(3);
-  o.event_spacing_ms = 20;
+  o.event_spacing_us = 20'000;
   o.max_disorder_ms = 30'000;
   TrafficGenerator gen(o);
   int64_t max_seen = 0;
@@ -126,7 +126,7 @@ TEST(TrafficGeneratorTest, EventTimesFollowTheClockWithBoundedDisorder) {
   for (int64_t i = 0; i < 50'000; ++i) {
     gen.Next();
     const int64_t ts = TimestampOf(gen.Current());
-    const int64_t clock = o.start_time_ms + i * o.event_spacing_ms;
+    const int64_t clock = o.start_time_ms + i * 20;
     ASSERT_EQ(gen.clock_ms(), clock);
     ASSERT_LE(ts, clock);
     ASSERT_GE(ts, clock - o.max_disorder_ms);
@@ -135,6 +135,20 @@ TEST(TrafficGeneratorTest, EventTimesFollowTheClockWithBoundedDisorder) {
     max_seen = std::max(max_seen, ts);
   }
   EXPECT_TRUE(some_out_of_order);
+}
+
+// Spacing below a millisecond: the clock advances in microseconds and event
+// times are its whole milliseconds, so a million events can span less than a
+// grace period.
+TEST(TrafficGeneratorTest, SubMillisecondSpacingAdvancesTheClockInMicroseconds) {
+  TrafficOptions o = Defaults(4);
+  o.event_spacing_us = 300;
+  TrafficGenerator gen(o);
+  for (int64_t i = 0; i < 10'000; ++i) {
+    gen.Next();
+    ASSERT_EQ(gen.clock_ms(), o.start_time_ms + i * 300 / 1000) << i;
+    ASSERT_EQ(TimestampOf(gen.Current()), gen.clock_ms()) << i;  // no disorder
+  }
 }
 
 TEST(TrafficGeneratorTest, LateFractionPlacesEventsFarBehind) {

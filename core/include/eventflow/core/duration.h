@@ -14,4 +14,9 @@ namespace eventflow {
 //! overflowing input; the result is truncated to whole milliseconds.
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text, std::string_view setting);
 
+//! ParseDuration for finer settings: also accepts unit us ("500us", "0.25ms");
+//! the result is rounded to the nearest microsecond.
+Result<std::chrono::microseconds> ParseDurationMicros(std::string_view text,
+                                                      std::string_view setting);
+
 }  // namespace eventflow

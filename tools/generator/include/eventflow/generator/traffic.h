@@ -16,7 +16,8 @@
 //    its category's USD range and converted with fixed rates to prices that
 //    look native (x.99 for USD/EUR/GBP, whole tens of yen, whole rupees ending in 9);
 //  - event time: a simulated clock starts at start_time_ms and advances by
-//    event_spacing_ms per event; an event's time lags the clock by a uniform
+//    event_spacing_us per event (microseconds: a million events can span less
+//    than a grace period); an event's time lags the clock by a uniform
 //    0..max_disorder_ms (bounded disorder), or by late_by_ms for a
 //    late_fraction of events (beyond any grace period, for testing drops).
 // Same options (seed included) ⇒ the same events, on every machine.
@@ -45,7 +46,7 @@ struct TrafficOptions {
   int num_users = 1000;             //!< users u1..uN; must exceed kHeavyUsers
   int num_products = 200;           //!< products p1..pN; must exceed kPopularProducts
   int64_t start_time_ms = 0;        //!< event time of the first event (epoch ms)
-  int64_t event_spacing_ms = 100;   //!< simulated time between events (>= 0)
+  int64_t event_spacing_us = 100'000;  //!< simulated time between events, µs (>= 0)
   int64_t max_disorder_ms = 0;      //!< event time lags the clock by up to this
   double late_fraction = 0.0;       //!< share of events made late by late_by_ms
   int64_t late_by_ms = 3'600'000;   //!< how far behind the clock late events are
@@ -106,6 +107,7 @@ class TrafficGenerator {
   std::vector<User> users_;
   std::vector<Product> products_;
   std::string order_prefix_;
+  int64_t clock_us_ = 0;  // the simulated clock; clock_ms_ is it in whole ms
   int64_t clock_ms_ = 0;
   uint64_t generated_ = 0;
   uint64_t orders_ = 0;
