@@ -11,7 +11,10 @@
 //             one idempotent producer with the runtime's producer settings
 //             (acks=all, lz4, linger.ms=5, murmur2_random); copies each record
 //             to the output topic through MapValue(), stops after --records,
-//             flushes, commits the offsets once.
+//             flushes, commits the offsets once. It takes records per
+//             partition queue in batches with the runtime's fetch waker
+//             (kafka/fetch_waker.h) and librdkafka's default queue sizes, so
+//             that it is a ceiling, not bound by librdkafka 2.0.2's 1 s refill.
 //   raw-eos   the same with a read_committed consumer and a transactional
 //             producer committing (send_offsets_to_transaction +
 //             commit_transaction) every --commit-interval-ms.
@@ -59,6 +62,7 @@
 
 #include "eventflow/core/log.h"
 #include "eventflow/core/status.h"
+#include "eventflow/kafka/fetch_waker.h"
 #include "eventflow/kafka/kafka_admin.h"
 #include "eventflow/kafka/kafka_client.h"
 #include "eventflow/kafka/kafka_properties.h"
@@ -79,6 +83,7 @@ using eventflow::kafka::KafkaHandle;
 using eventflow::kafka::KafkaMessage;
 using eventflow::kafka::KafkaPartitionList;
 using eventflow::kafka::KafkaProperties;
+using eventflow::kafka::KafkaQueue;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -331,6 +336,18 @@ void RawLoop(const Options& o, bool eos) {
 
   rd_kafka_topic_t* out = rd_kafka_topic_new(producer.get(), output.c_str(), nullptr);
   std::vector<int64_t> next_offset(static_cast<size_t>(*partitions), -1);
+  // Records are taken per partition queue, as the runtime takes them, and a
+  // queue that drains wakes its broker thread (fetch_waker.h).
+  std::vector<KafkaQueue> queues;
+  for (int p = 0; p < *partitions; ++p) {
+    queues.emplace_back(rd_kafka_queue_get_partition(consumer.get(), o.input.c_str(), p));
+    if (!queues.back()) Die("raw loop: no queue for partition " + std::to_string(p));
+    rd_kafka_queue_forward(queues.back().get(), nullptr);
+  }
+  std::vector<eventflow::kafka::QueueDrainWatch> drains(queues.size());
+  eventflow::kafka::FetchWaker waker(consumer.get());
+  constexpr size_t kBatch = 512;
+  rd_kafka_message_t* batch[kBatch];
   std::string value;
   int64_t copied = 0;
   Clock::time_point first;
@@ -338,48 +355,58 @@ void RawLoop(const Options& o, bool eos) {
   const auto progress_every = std::chrono::milliseconds(o.progress_ms);
   auto next_progress = Clock::now() + progress_every;
   const auto commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
-  // A lean ceiling: the clock is read every 64 records (and after an empty
-  // poll), and the consumer is polled without waiting while records come (as
-  // the runtime's PollBatch does).
-  int poll_timeout_ms = 100;
+  auto copy = [&](rd_kafka_message_t* taken) {
+    KafkaMessage msg(taken);
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        std::fprintf(stderr, "consumer: %s\n", rd_kafka_message_errstr(msg.get()));
+      }
+      return;
+    }
+    value.assign(static_cast<const char*>(msg->payload), msg->len);
+    MapValue(value);
+    const int64_t ts = rd_kafka_message_timestamp(msg.get(), nullptr);
+    while (true) {
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer.get(), RD_KAFKA_V_RKT(out), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+          RD_KAFKA_V_KEY(msg->key, msg->key_len), RD_KAFKA_V_VALUE(value.data(), value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Check(FromKafkaError(err, "producing"), "raw");
+      if (Clock::now() > deadline) Die("raw loop: time-out while the producer queue is full");
+      rd_kafka_poll(producer.get(), 10);
+    }
+    next_offset[static_cast<size_t>(msg->partition)] = msg->offset + 1;
+    if (copied++ == 0) first = Clock::now();
+  };
+  size_t idle_queue = 0;  // waited on when every queue was empty
+  // A lean ceiling: the clock is read once per round over the queues.
   while (copied < o.records) {
-    KafkaMessage msg(rd_kafka_consumer_poll(consumer.get(), poll_timeout_ms));
-    poll_timeout_ms = msg ? 0 : 100;
-    const bool check_clock = !msg || copied % 64 == 0;
-    if (check_clock) {
-      const auto now = Clock::now();
-      if (now > deadline) Die("raw loop: time-out after " + std::to_string(copied));
-      if (o.progress_ms > 0 && now >= next_progress) {
-        PrintProgress(static_cast<uint64_t>(copied));
-        next_progress = now + progress_every;
-      }
+    size_t round = 0;
+    for (size_t q = 0; q < queues.size() && copied < o.records; ++q) {
+      const size_t asked = std::min<size_t>(kBatch, static_cast<size_t>(o.records - copied));
+      const ssize_t n = rd_kafka_consume_batch_queue(queues[q].get(), 0, batch, asked);
+      const size_t got = n > 0 ? static_cast<size_t>(n) : 0;
+      if (drains[q].OnBatch(asked, got)) waker.Request(o.input, static_cast<int32_t>(q));
+      round += got;
+      for (size_t i = 0; i < got; ++i) copy(batch[i]);
+      // Delivery reports, served as often as the runtime serves them (per batch).
+      if (got > 0) rd_kafka_poll(producer.get(), 0);
     }
-    if (msg) {
-      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          std::fprintf(stderr, "consumer: %s\n", rd_kafka_message_errstr(msg.get()));
-        }
-        continue;
-      }
-      value.assign(static_cast<const char*>(msg->payload), msg->len);
-      MapValue(value);
-      const int64_t ts = rd_kafka_message_timestamp(msg.get(), nullptr);
-      while (true) {
-        const rd_kafka_resp_err_t err = rd_kafka_producev(
-            producer.get(), RD_KAFKA_V_RKT(out), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-            RD_KAFKA_V_KEY(msg->key, msg->key_len), RD_KAFKA_V_VALUE(value.data(), value.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Check(FromKafkaError(err, "producing"), "raw");
-        if (Clock::now() > deadline) Die("raw loop: time-out while the producer queue is full");
-        rd_kafka_poll(producer.get(), 10);
-      }
-      next_offset[static_cast<size_t>(msg->partition)] = msg->offset + 1;
-      if (copied++ == 0) first = Clock::now();
+    if (round == 0) {
+      // Every queue empty: wait up to 5 ms for a record on one of them (in turn).
+      rd_kafka_poll(producer.get(), 0);
+      const ssize_t n = rd_kafka_consume_batch_queue(queues[idle_queue].get(), 5, batch, 1);
+      if (n > 0) copy(batch[0]);
+      idle_queue = (idle_queue + 1) % queues.size();
     }
-    // Delivery reports, served as often as the runtime serves them (per loop of ≤500 records).
-    if (copied % 500 == 0 || !msg) rd_kafka_poll(producer.get(), 0);
-    if (eos && check_clock && Clock::now() - last_commit >= commit_interval) {
+    const auto now = Clock::now();
+    if (now > deadline) Die("raw loop: time-out after " + std::to_string(copied));
+    if (o.progress_ms > 0 && now >= next_progress) {
+      PrintProgress(static_cast<uint64_t>(copied));
+      next_progress = now + progress_every;
+    }
+    if (eos && now - last_commit >= commit_interval) {
       commit_transaction(next_offset);
       KafkaError err(rd_kafka_begin_transaction(producer.get()));
       Check(FromKafkaError(err.get(), "begin_transaction"), "raw-eos");
@@ -399,6 +426,8 @@ void RawLoop(const Options& o, bool eos) {
     Die(std::to_string(g_delivery_errors.load()) + " records failed delivery");
   }
   rd_kafka_topic_destroy(out);
+  waker.Stop();
+  queues.clear();
   rd_kafka_consumer_close(consumer.get());
   group.reset();
   consumer.reset();

@@ -1,14 +1,12 @@
 // RdKafkaConsumer: a stream thread's group consumer or restore consumer over
 // librdkafka (see client_supplier.h).
 #include <algorithm>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "eventflow/kafka/fetch_waker.h"
 #include "rdkafka_clients.h"
 
 namespace eventflow::streams {
@@ -109,97 +107,10 @@ void ToItem(kafka::KafkaMessage msg, ConsumerItem* item) {
   item->record.message = std::move(msg);
 }
 
-// Wakes a consumer's broker threads when a drained partition queue should be
-// fetched again.
-//
-// librdkafka 2.0.2 stops fetching a partition whose queue holds
-// queued.max.messages.kbytes (or queued.min.messages) and looks at it again
-// only when the broker thread leading it wakes up: on network traffic or an
-// op, else after up to 1 s (rd_kafka_max_block_ms in rdkafka_broker.c). While
-// an application catches up every queue is full, so no fetch is in flight and
-// a queue the stream thread has drained waits most of that second: the
-// pass-through topped out at ~190k records/s with the default memory budget
-// and ran at ~585k with four times the prefetch (bench/compare, 2026-12-07).
-// librdkafka 2.1 added fetch.queue.backoff.ms for this; Debian 12 ships 2.0.2.
-//
-// Here, when a partition queue that gave a busy batch (64 records or more, or
-// all that was asked) gives a short one (it is drained, so below its bound),
-// its consumer's waker thread asks the partition's leader for the partition's
-// end offset: the ListOffsets request is an op for that broker's thread, which
-// wakes, finds the queue below its bound and fetches it. At most one request
-// per drain of a queue (a queue that keeps giving small batches — caught up,
-// live at a modest rate — asks nothing), made off the stream thread, which
-// only appends to a list.
-class FetchWaker {
- public:
-  explicit FetchWaker(rd_kafka_t* consumer) : consumer_(consumer), thread_([this] { Run(); }) {}
-  ~FetchWaker() { Stop(); }
-  FetchWaker(const FetchWaker&) = delete;
-  FetchWaker& operator=(const FetchWaker&) = delete;
-
-  //! Asks for a wake-up of `partition`'s leader (called by the stream thread).
-  void Request(const std::string& topic, int32_t partition) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-      for (const auto& [t, p] : pending_) {
-        if (p == partition && t == topic) return;
-      }
-      pending_.emplace_back(topic, partition);
-    }
-    cv_.notify_one();
-  }
-
-  //! Ends the thread; no request is made after it returns.
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Run() {
-    std::vector<std::pair<std::string, int32_t>> work;
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
-      if (stop_) return;
-      work.swap(pending_);
-      lock.unlock();
-      // One ListOffsets request per leader for the partitions' ends. The
-      // answer is not needed: the request is the wake-up. A failure (leader
-      // moving, broker down) leaves the 1 s wake-up, as before.
-      // rd_kafka_offsets_for_times, not rd_kafka_query_watermark_offsets: in
-      // 2.0.2 the latter ignores its time-out while the leader is down
-      // (kafka_admin.cc), which would hold up Stop().
-      kafka::KafkaPartitionList list(
-          rd_kafka_topic_partition_list_new(static_cast<int>(work.size())));
-      for (const auto& [topic, partition] : work) {
-        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset =
-            RD_KAFKA_OFFSET_END;
-      }
-      rd_kafka_offsets_for_times(consumer_, list.get(), kQueryTimeoutMs);
-      work.clear();
-      lock.lock();
-    }
-  }
-
-  static constexpr int kQueryTimeoutMs = 500;
-  rd_kafka_t* consumer_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::pair<std::string, int32_t>> pending_;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts after the members above exist
-};
-
 class RdKafkaPartitionQueue final : public PartitionQueue {
  public:
   RdKafkaPartitionQueue(rd_kafka_t* consumer, kafka::KafkaQueue queue, std::string topic,
-                        int32_t partition, std::shared_ptr<FetchWaker> waker)
+                        int32_t partition, std::shared_ptr<kafka::FetchWaker> waker)
       : consumer_(consumer),
         queue_(std::move(queue)),
         topic_(std::move(topic)),
@@ -220,24 +131,20 @@ class RdKafkaPartitionQueue final : public PartitionQueue {
     const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch, asked);
     for (ssize_t i = 0; i < n; ++i) ToItem(kafka::KafkaMessage(batch[i]), &out->emplace_back());
     const size_t got = n > 0 ? static_cast<size_t>(n) : 0;
-    // A busy batch, then a short one: the queue is drained (see FetchWaker).
-    if (got < asked && was_busy_ && waker_ != nullptr) waker_->Request(topic_, partition_);
-    was_busy_ = asked > 0 && got >= std::min(asked, kBusyBatch);
+    // Drained after a busy batch: the broker thread is woken to refill it
+    // (librdkafka 2.0.2, see fetch_waker.h).
+    if (drain_.OnBatch(asked, got) && waker_ != nullptr) waker_->Request(topic_, partition_);
     return got;
   }
 
  private:
   static constexpr size_t kMaxBatch = 512;
-  // A batch this large (or all that was asked) means records were waiting:
-  // catching up, not trickling in live (a fetch brings a few hundred at least
-  // at the smallest queue bounds of the memory model).
-  static constexpr size_t kBusyBatch = 64;
   rd_kafka_t* consumer_;
   kafka::KafkaQueue queue_;
   std::string topic_;
   int32_t partition_;
-  std::shared_ptr<FetchWaker> waker_;
-  bool was_busy_ = false;
+  std::shared_ptr<kafka::FetchWaker> waker_;
+  kafka::QueueDrainWatch drain_;
 };
 
 class RdKafkaConsumer final : public ConsumerClient {
@@ -339,7 +246,7 @@ class RdKafkaConsumer final : public ConsumerClient {
                                                        int32_t partition) override {
     kafka::KafkaQueue queue(rd_kafka_queue_get_partition(handle_.get(), topic.c_str(), partition));
     if (!queue) return nullptr;
-    if (!waker_) waker_ = std::make_shared<FetchWaker>(handle_.get());
+    if (!waker_) waker_ = std::make_shared<kafka::FetchWaker>(handle_.get());
     return std::make_unique<RdKafkaPartitionQueue>(handle_.get(), std::move(queue), topic,
                                                    partition, waker_);
   }
@@ -414,7 +321,7 @@ class RdKafkaConsumer final : public ConsumerClient {
   }
 
   kafka::KafkaHandle handle_;
-  std::shared_ptr<FetchWaker> waker_;  // stopped before the handle is destroyed
+  std::shared_ptr<kafka::FetchWaker> waker_;  // stopped before the handle is destroyed
   kafka::KafkaQueue purge_queue_;  // DeleteRecords results; destroyed before the handle
   RebalanceListener* listener_ = nullptr;
   std::shared_ptr<kafka::StatisticsMailbox> statistics_;  // group members only

@@ -1,0 +1,93 @@
+// QueueDrainWatch (when a partition queue counts as drained) and FetchWaker's
+// life on librdkafka's mock cluster. That a woken queue is refilled at once,
+// and loses or repeats nothing, is shown on a real broker by
+// StreamsRuntimeTest.TinyPartitionQueuesRefilledByTheFetchWakerLoseAndRepeatNothing.
+#include "eventflow/kafka/fetch_waker.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <chrono>
+#include <thread>
+
+#include "eventflow/kafka/kafka_client.h"
+
+namespace eventflow::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(QueueDrainWatchTest, ABusyBatchThenAShortOneIsADrain) {
+  QueueDrainWatch w;
+  EXPECT_FALSE(w.OnBatch(512, 0));    // nothing yet
+  EXPECT_FALSE(w.OnBatch(512, 512));  // busy
+  EXPECT_TRUE(w.OnBatch(512, 100));   // then short: drained
+  EXPECT_TRUE(w.OnBatch(512, 0));     // 100 >= kBusyBatch was busy too
+  EXPECT_FALSE(w.OnBatch(512, 0));    // stays drained: asks once
+  EXPECT_FALSE(w.OnBatch(512, 3));    // trickling in live: never
+  EXPECT_FALSE(w.OnBatch(512, 5));
+  EXPECT_FALSE(w.OnBatch(512, 64));   // busy again (the threshold)
+  EXPECT_TRUE(w.OnBatch(512, 63));
+}
+
+TEST(QueueDrainWatchTest, AllThatWasAskedIsBusyWhateverTheSize) {
+  QueueDrainWatch w;
+  EXPECT_FALSE(w.OnBatch(10, 10));  // a task with room for 10 got 10
+  EXPECT_TRUE(w.OnBatch(10, 2));
+  EXPECT_FALSE(w.OnBatch(0, 0));    // asked nothing: neither busy nor drained
+  EXPECT_FALSE(w.OnBatch(10, 2));
+}
+
+TEST(FetchWakerTest, AsksThePartitionsLeaderAndStopsCleanly) {
+  KafkaProperties props;
+  props.Set("test.mock.num.brokers", "1");
+  props.Set("group.id", "fetch-waker-test");
+  auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+  rd_kafka_mock_cluster_t* mock = rd_kafka_handle_mock_cluster(consumer->get());
+  ASSERT_NE(mock, nullptr);
+  ASSERT_EQ(rd_kafka_mock_topic_create(mock, "t", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  FetchWaker waker(consumer->get());
+  EXPECT_EQ(waker.rounds(), 0u);
+  waker.Request("t", 0);
+  waker.Request("t", 1);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (waker.rounds() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(waker.rounds(), 1u);
+  EXPECT_LE(waker.rounds(), 2u);
+  waker.Stop();
+  const uint64_t after_stop = waker.rounds();
+  waker.Request("t", 0);  // ignored once stopped
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(waker.rounds(), after_stop);
+  waker.Stop();  // twice is fine
+}
+
+// A waker stopped before it was asked anything, and one whose partition's
+// leader is down: Stop() returns within the request's time-out.
+TEST(FetchWakerTest, StopDoesNotWaitForADownLeader) {
+  KafkaProperties props;
+  props.Set("test.mock.num.brokers", "1");
+  auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+  rd_kafka_mock_cluster_t* mock = rd_kafka_handle_mock_cluster(consumer->get());
+  ASSERT_NE(mock, nullptr);
+  ASSERT_EQ(rd_kafka_mock_topic_create(mock, "t", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  { FetchWaker idle(consumer->get()); }
+
+  FetchWaker waker(consumer->get());
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(mock, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  waker.Request("t", 0);
+  std::this_thread::sleep_for(50ms);
+  const auto start = std::chrono::steady_clock::now();
+  waker.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  rd_kafka_mock_broker_set_up(mock, 1);
+}
+
+}  // namespace
+}  // namespace eventflow::kafka
