@@ -315,6 +315,16 @@ void RawLoop(const Options& o, bool eos) {
     rd_kafka_topic_partition_list_add(assignment.get(), o.input.c_str(), p)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
   }
+  // Records are taken per partition queue, as the runtime takes them, and a
+  // queue that drains wakes its broker thread (fetch_waker.h). The queues
+  // stop forwarding to the consumer queue before the assignment starts the
+  // fetchers: records forwarded before would wait there, out of order.
+  std::vector<KafkaQueue> queues;
+  for (int p = 0; p < *partitions; ++p) {
+    queues.emplace_back(rd_kafka_queue_get_partition(consumer.get(), o.input.c_str(), p));
+    if (!queues.back()) Die("raw loop: no queue for partition " + std::to_string(p));
+    rd_kafka_queue_forward(queues.back().get(), nullptr);
+  }
   Check(FromKafkaError(rd_kafka_assign(consumer.get(), assignment.get()), "assigning"), "raw");
 
   const int txn_timeout_ms = 60'000;
@@ -336,14 +346,6 @@ void RawLoop(const Options& o, bool eos) {
 
   rd_kafka_topic_t* out = rd_kafka_topic_new(producer.get(), output.c_str(), nullptr);
   std::vector<int64_t> next_offset(static_cast<size_t>(*partitions), -1);
-  // Records are taken per partition queue, as the runtime takes them, and a
-  // queue that drains wakes its broker thread (fetch_waker.h).
-  std::vector<KafkaQueue> queues;
-  for (int p = 0; p < *partitions; ++p) {
-    queues.emplace_back(rd_kafka_queue_get_partition(consumer.get(), o.input.c_str(), p));
-    if (!queues.back()) Die("raw loop: no queue for partition " + std::to_string(p));
-    rd_kafka_queue_forward(queues.back().get(), nullptr);
-  }
   std::vector<eventflow::kafka::QueueDrainWatch> drains(queues.size());
   eventflow::kafka::FetchWaker waker(consumer.get());
   constexpr size_t kBatch = 512;
@@ -394,8 +396,17 @@ void RawLoop(const Options& o, bool eos) {
       if (got > 0) rd_kafka_poll(producer.get(), 0);
     }
     if (round == 0) {
-      // Every queue empty: wait up to 5 ms for a record on one of them (in turn).
+      // Every queue empty: the consumer queue holds only errors (a record
+      // there would be out of its partition's order), then wait up to 5 ms
+      // for a record on one of the partition queues (in turn).
       rd_kafka_poll(producer.get(), 0);
+      if (KafkaMessage event{rd_kafka_consumer_poll(consumer.get(), 0)}) {
+        if (event->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          Die("raw loop: a record of partition " + std::to_string(event->partition) +
+              " reached the consumer queue");
+        }
+        std::fprintf(stderr, "consumer: %s\n", rd_kafka_message_errstr(event.get()));
+      }
       const ssize_t n = rd_kafka_consume_batch_queue(queues[idle_queue].get(), 5, batch, 1);
       if (n > 0) copy(batch[0]);
       idle_queue = (idle_queue + 1) % queues.size();
