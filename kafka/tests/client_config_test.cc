@@ -146,7 +146,7 @@ TEST(ClientConfigTest, EachRoleHasItsDefaultsAndForcedSettings) {
         {"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "error"}, {"isolation.level", "read_committed"},
         {"session.timeout.ms", "10000"}, {"heartbeat.interval.ms", "1000"},
-        {"max.poll.interval.ms", "300000"},
+        {"max.poll.interval.ms", "300000"}, {"fetch.wait.max.ms", "20"},
         {"enable.partition.eof", "true"}, {"statistics.interval.ms", "5000"}},
        {"transactional.id"}},
       {ClientRole::kRestoreConsumer,
@@ -232,6 +232,7 @@ TEST(ClientConfigTest, UserSettingsWinOverDefaults) {
   auto main = BuildClientConfig(ClientRole::kMainConsumer, Settings(), user);
   ASSERT_TRUE(main.ok());
   EXPECT_EQ(Get(*main, "session.timeout.ms"), "6000");
+  EXPECT_EQ(Get(*main, "fetch.wait.max.ms"), "100");
   auto restore = BuildClientConfig(ClientRole::kRestoreConsumer, Settings(), user);
   ASSERT_TRUE(restore.ok());
   EXPECT_EQ(Get(*restore, "fetch.wait.max.ms"), "100");
