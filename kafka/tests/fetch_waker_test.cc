@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
 
+#include "eventflow/kafka/handles.h"
 #include "eventflow/kafka/kafka_client.h"
 
 namespace eventflow::kafka {
@@ -39,17 +41,27 @@ TEST(QueueDrainWatchTest, AllThatWasAskedIsBusyWhateverTheSize) {
   EXPECT_FALSE(w.OnBatch(10, 2));
 }
 
-TEST(FetchWakerTest, AsksThePartitionsLeaderAndStopsCleanly) {
-  KafkaProperties props;
-  props.Set("test.mock.num.brokers", "1");
-  props.Set("group.id", "fetch-waker-test");
-  auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
-  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  rd_kafka_mock_cluster_t* mock = rd_kafka_handle_mock_cluster(consumer->get());
-  ASSERT_NE(mock, nullptr);
-  ASSERT_EQ(rd_kafka_mock_topic_create(mock, "t", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+// A consumer on a one-broker mock cluster with topic "t" (two partitions).
+class FetchWakerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KafkaProperties props;
+    props.Set("test.mock.num.brokers", "1");
+    props.Set("group.id", "fetch-waker-test");
+    auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
+    ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+    consumer_ = std::move(*consumer);
+    mock_ = rd_kafka_handle_mock_cluster(consumer_.get());
+    ASSERT_NE(mock_, nullptr);
+    ASSERT_EQ(rd_kafka_mock_topic_create(mock_, "t", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
 
-  FetchWaker waker(consumer->get());
+  KafkaHandle consumer_;
+  rd_kafka_mock_cluster_t* mock_ = nullptr;
+};
+
+TEST_F(FetchWakerTest, AsksThePartitionsLeaderAndStopsCleanly) {
+  FetchWaker waker(consumer_.get());
   EXPECT_EQ(waker.rounds(), 0u);
   waker.Request("t", 0);
   waker.Request("t", 1);
@@ -69,24 +81,17 @@ TEST(FetchWakerTest, AsksThePartitionsLeaderAndStopsCleanly) {
 
 // A waker stopped before it was asked anything, and one whose partition's
 // leader is down: Stop() returns within the request's time-out.
-TEST(FetchWakerTest, StopDoesNotWaitForADownLeader) {
-  KafkaProperties props;
-  props.Set("test.mock.num.brokers", "1");
-  auto consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, props);
-  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  rd_kafka_mock_cluster_t* mock = rd_kafka_handle_mock_cluster(consumer->get());
-  ASSERT_NE(mock, nullptr);
-  ASSERT_EQ(rd_kafka_mock_topic_create(mock, "t", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  { FetchWaker idle(consumer->get()); }
+TEST_F(FetchWakerTest, StopDoesNotWaitForADownLeader) {
+  { FetchWaker idle(consumer_.get()); }
 
-  FetchWaker waker(consumer->get());
-  ASSERT_EQ(rd_kafka_mock_broker_set_down(mock, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  FetchWaker waker(consumer_.get());
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(mock_, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
   waker.Request("t", 0);
   std::this_thread::sleep_for(50ms);
   const auto start = std::chrono::steady_clock::now();
   waker.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
-  rd_kafka_mock_broker_set_up(mock, 1);
+  rd_kafka_mock_broker_set_up(mock_, 1);
 }
 
 }  // namespace

@@ -295,7 +295,7 @@ TEST(StreamsRuntimeTest, InputHeadersReachTheOutputUnchanged) {
 
 // Partition queues far smaller than a fetch: the stream thread drains them
 // every few dozen records, and each refill depends on the consumer's fetch
-// waker asking the leader (rdkafka_consumer.cc). Every record of a
+// waker asking the leader (kafka/fetch_waker.h). Every record of a
 // preloaded backlog still reaches the output exactly once, in order per
 // partition, and the instance stops cleanly with its waker thread.
 TEST(StreamsRuntimeTest, TinyPartitionQueuesRefilledByTheFetchWakerLoseAndRepeatNothing) {

@@ -64,8 +64,7 @@ Status TrafficOptions::Validate() const {
 TrafficGenerator::TrafficGenerator(const TrafficOptions& options)
     : options_(options),
       rng_(options.seed),
-      clock_us_(options.start_time_ms * 1000),
-      clock_ms_(options.start_time_ms) {
+      clock_us_(options.start_time_ms * 1000) {
   users_.reserve(static_cast<size_t>(options.num_users));
   for (int i = 1; i <= options.num_users; ++i) {
     double r = rng_.UniformDouble();
@@ -123,19 +122,16 @@ int64_t TrafficGenerator::PriceIn(const Product& product, Currency currency) con
 
 int64_t TrafficGenerator::NextEventTime() {
   if (options_.late_fraction > 0 && rng_.Bernoulli(options_.late_fraction)) {
-    return std::max<int64_t>(0, clock_ms_ - options_.late_by_ms);
+    return std::max<int64_t>(0, clock_ms() - options_.late_by_ms);
   }
-  if (options_.max_disorder_ms == 0) return clock_ms_;
+  if (options_.max_disorder_ms == 0) return clock_ms();
   const int64_t lag =
       static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(options_.max_disorder_ms) + 1));
-  return std::max<int64_t>(0, clock_ms_ - lag);
+  return std::max<int64_t>(0, clock_ms() - lag);
 }
 
 EventTopic TrafficGenerator::Next() {
-  if (generated_ > 0) {
-    clock_us_ += options_.event_spacing_us;
-    clock_ms_ = clock_us_ / 1000;
-  }
+  if (generated_ > 0) clock_us_ += options_.event_spacing_us;
   ++generated_;
   const double kind = rng_.UniformDouble();
   User& user = users_[static_cast<size_t>(PickUser())];

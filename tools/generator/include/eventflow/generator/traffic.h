@@ -78,7 +78,7 @@ class TrafficGenerator {
   void AppendCurrentJson(std::string* out) const;
 
   //! Returns the simulated clock (event time before disorder) of the last event.
-  int64_t clock_ms() const { return clock_ms_; }
+  int64_t clock_ms() const { return clock_us_ / 1000; }
 
   //! Returns how many events were generated so far.
   uint64_t generated() const { return generated_; }
@@ -107,8 +107,7 @@ class TrafficGenerator {
   std::vector<User> users_;
   std::vector<Product> products_;
   std::string order_prefix_;
-  int64_t clock_us_ = 0;  // the simulated clock; clock_ms_ is it in whole ms
-  int64_t clock_ms_ = 0;
+  int64_t clock_us_ = 0;  // the simulated clock, microseconds since the epoch
   uint64_t generated_ = 0;
   uint64_t orders_ = 0;
   EventTopic last_topic_ = EventTopic::kUserEvents;
